@@ -1,0 +1,556 @@
+//! The disruption controller: PodDisruptionBudget status (C5–C15, C30, C31) and the stale
+//! `DisruptionTarget` cleanup (C20), upstream's `pkg/controller/disruption/disruption.go`.
+//!
+//! The arithmetic is pure ([`compute_status`]); [`Cluster`] feeds it the stored pods and
+//! controllers and applies the result in one write.
+
+use std::collections::BTreeMap;
+
+use super::Cluster;
+use crate::model::{
+    DISRUPTION_ALLOWED, DISRUPTION_TARGET, INSUFFICIENT_PODS, IntOrString, ObjectKey,
+    OwnerReference, Pod, PodCondition, PodDisruptionBudget, PodDisruptionBudgetStatus,
+    SUFFICIENT_PODS, SYNC_FAILED, TERMINATION_BY_KUBELET, Uid,
+};
+use crate::time::Time;
+
+/// How long an evicted pod may stay in `disruptedPods` unseen (`DeletionTimeout`, C10).
+pub const DELETION_TIMEOUT_SECONDS: i64 = 120;
+/// How long a `DisruptionTarget=True` condition may sit on a live pod (C20).
+pub const STALE_POD_DISRUPTION_TIMEOUT_SECONDS: i64 = 120;
+
+/// A pod's managing controller as the finders resolve it (C7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControllerScale {
+    /// The UID the scale is counted under (a Deployment's for Deployment-owned pods).
+    pub uid: Uid,
+    /// `spec.replicas`.
+    pub replicas: i64,
+}
+
+/// What a controller lookup found for an owner reference (C7a, C7b).
+pub type FinderResult = Result<Option<ControllerScale>, String>;
+
+/// The counts one sync computes, before the write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComputedStatus {
+    /// `expectedPods`.
+    pub expected_pods: i64,
+    /// `desiredHealthy`.
+    pub desired_healthy: i64,
+    /// `currentHealthy`.
+    pub current_healthy: i64,
+    /// `disruptionsAllowed`.
+    pub disruptions_allowed: i64,
+    /// The new `disruptedPods`.
+    pub disrupted_pods: BTreeMap<String, Time>,
+    /// Pods selected but unmanaged (C8).
+    pub unmanaged_pods: Vec<String>,
+    /// When the earliest kept `disruptedPods` entry expires (C13).
+    pub recheck_at: Option<Time>,
+    /// Pods whose `disruptedPods` entry expired unseen (the `NotDeleted` events of C10).
+    pub not_deleted: Vec<String>,
+}
+
+/// C7: `getExpectedScale`: the summed replicas of the selected pods' distinct controllers.
+///
+/// # Errors
+/// A finder error, or `found no controllers for pod "<name>"`.
+pub fn expected_scale(
+    pods: &[&Pod],
+    mut find: impl FnMut(&OwnerReference, &Pod) -> FinderResult,
+) -> Result<(i64, Vec<String>), String> {
+    let mut scales: BTreeMap<Uid, i64> = BTreeMap::new();
+    let mut unmanaged = Vec::new();
+    for pod in pods {
+        let Some(owner) = pod.metadata.controller_ref() else {
+            unmanaged.push(pod.metadata.name.clone());
+            continue;
+        };
+        if scales.contains_key(&owner.uid) {
+            continue;
+        }
+        match find(owner, pod)? {
+            Some(scale) => {
+                scales.insert(scale.uid, scale.replicas);
+            }
+            None => {
+                return Err(format!(
+                    "found no controllers for pod {:?}",
+                    pod.metadata.name
+                ));
+            }
+        }
+    }
+    Ok((scales.values().sum(), unmanaged))
+}
+
+fn scaled(value: &IntOrString, total: i64) -> Result<i64, String> {
+    match value {
+        IntOrString::Int(n) => Ok(*n),
+        IntOrString::String(s) => {
+            let Some(digits) = s.strip_suffix('%') else {
+                return Err(
+                    "invalid value for IntOrString: invalid type: string is not a percentage"
+                        .into(),
+                );
+            };
+            let percent: i64 = digits.parse().map_err(|_| {
+                format!("invalid value for IntOrString: invalid value {s:?}: strconv.Atoi: parsing {digits:?}: invalid syntax")
+            })?;
+            Ok((percent * total).div_euclid(100)
+                + i64::from((percent * total).rem_euclid(100) != 0))
+        }
+    }
+}
+
+/// C5–C12: one sync's arithmetic. `pods` are the selected pods; `find` resolves controllers.
+///
+/// # Errors
+/// The sync error text that the fail-safe (C15) writes into the condition.
+pub fn compute_status(
+    pdb: &PodDisruptionBudget,
+    pods: &[&Pod],
+    now: Time,
+    find: impl FnMut(&OwnerReference, &Pod) -> FinderResult,
+) -> Result<ComputedStatus, String> {
+    // C6.
+    let (expected_pods, desired_healthy, unmanaged_pods) =
+        if let Some(max_unavailable) = &pdb.spec.max_unavailable {
+            let (expected, unmanaged) = expected_scale(pods, find)?;
+            let max_unavailable = scaled(max_unavailable, expected)?;
+            (expected, (expected - max_unavailable).max(0), unmanaged)
+        } else if let Some(min_available) = &pdb.spec.min_available {
+            match min_available {
+                IntOrString::Int(n) => (pods.len() as i64, *n, Vec::new()),
+                IntOrString::String(_) => {
+                    let (expected, unmanaged) = expected_scale(pods, find)?;
+                    (expected, scaled(min_available, expected)?, unmanaged)
+                }
+            }
+        } else {
+            (0, 0, Vec::new())
+        };
+
+    // C10: buildDisruptedPodMap.
+    let mut disrupted_pods = BTreeMap::new();
+    let mut recheck_at: Option<Time> = None;
+    let mut not_deleted = Vec::new();
+    if let Some(stored) = &pdb.status.disrupted_pods {
+        for pod in pods {
+            if pod.is_terminating() {
+                continue;
+            }
+            let Some(disrupted_at) = stored.get(&pod.metadata.name) else {
+                continue;
+            };
+            let expires = disrupted_at.plus_seconds(DELETION_TIMEOUT_SECONDS);
+            if expires < now {
+                not_deleted.push(pod.metadata.name.clone());
+            } else {
+                recheck_at = Some(recheck_at.map_or(expires, |r| r.min(expires)));
+                disrupted_pods.insert(pod.metadata.name.clone(), *disrupted_at);
+            }
+        }
+    }
+
+    // C11: countHealthyPods.
+    let current_healthy = pods
+        .iter()
+        .filter(|pod| !pod.is_terminating())
+        .filter(|pod| {
+            disrupted_pods
+                .get(&pod.metadata.name)
+                .is_none_or(|at| at.plus_seconds(DELETION_TIMEOUT_SECONDS) <= now)
+        })
+        .filter(|pod| pod.is_ready())
+        .count() as i64;
+
+    // C12.
+    let mut disruptions_allowed = current_healthy - desired_healthy;
+    if expected_pods <= 0 || disruptions_allowed <= 0 {
+        disruptions_allowed = 0;
+    }
+    Ok(ComputedStatus {
+        expected_pods,
+        desired_healthy,
+        current_healthy,
+        disruptions_allowed,
+        disrupted_pods,
+        unmanaged_pods,
+        recheck_at,
+        not_deleted,
+    })
+}
+
+/// C31 `ConditionsAreUpToDate`.
+pub fn conditions_are_up_to_date(pdb: &PodDisruptionBudget) -> bool {
+    let Some(condition) = pdb.status.condition(DISRUPTION_ALLOWED) else {
+        return false;
+    };
+    if pdb.status.observed_generation != pdb.metadata.generation {
+        return false;
+    }
+    if pdb.status.disruptions_allowed > 0 {
+        condition.status == "True" && condition.reason == SUFFICIENT_PODS
+    } else {
+        condition.status == "False" && condition.reason == INSUFFICIENT_PODS
+    }
+}
+
+/// C12 `updatePdbStatus`: the status to write, or `None` when everything is already right.
+pub fn status_update(
+    pdb: &PodDisruptionBudget,
+    computed: &ComputedStatus,
+    now: Time,
+) -> Option<PodDisruptionBudgetStatus> {
+    let stored = &pdb.status;
+    let stored_disrupted = stored.disrupted_pods.clone().unwrap_or_default();
+    if stored.current_healthy == computed.current_healthy
+        && stored.desired_healthy == computed.desired_healthy
+        && stored.expected_pods == computed.expected_pods
+        && stored.disruptions_allowed == computed.disruptions_allowed
+        && stored_disrupted == computed.disrupted_pods
+        && stored.observed_generation == pdb.metadata.generation
+        && conditions_are_up_to_date(pdb)
+    {
+        return None;
+    }
+    let mut status = PodDisruptionBudgetStatus {
+        observed_generation: pdb.metadata.generation,
+        disrupted_pods: (!computed.disrupted_pods.is_empty())
+            .then(|| computed.disrupted_pods.clone()),
+        disruptions_allowed: computed.disruptions_allowed,
+        current_healthy: computed.current_healthy,
+        desired_healthy: computed.desired_healthy,
+        expected_pods: computed.expected_pods,
+        conditions: stored.conditions.clone(),
+        unmodeled: Default::default(),
+    };
+    status.update_disruption_allowed_condition(now);
+    Some(status)
+}
+
+/// C15 `failSafe`: DA 0 and a `SyncFailed` condition; everything else as stored.
+pub fn fail_safe(pdb: &PodDisruptionBudget, message: &str, now: Time) -> PodDisruptionBudgetStatus {
+    let mut status = pdb.status.clone();
+    status.disruptions_allowed = 0;
+    let observed_generation = status.observed_generation;
+    status.set_condition(
+        crate::model::Condition {
+            type_: DISRUPTION_ALLOWED.into(),
+            status: "False".into(),
+            observed_generation,
+            last_transition_time: None,
+            reason: SYNC_FAILED.into(),
+            message: message.into(),
+        },
+        now,
+    );
+    status
+}
+
+/// C20 `nonTerminatingPodHasStaleDisruptionCondition`: when (if ever) the pod's
+/// `DisruptionTarget=True` goes stale.
+pub fn stale_disruption_deadline(pod: &Pod) -> Option<Option<Time>> {
+    if pod.is_terminating() || pod.is_terminal() {
+        return None;
+    }
+    let condition = pod.condition(DISRUPTION_TARGET)?;
+    if condition.status != "True" || condition.reason == TERMINATION_BY_KUBELET {
+        return None;
+    }
+    Some(
+        condition
+            .last_transition_time
+            .map(|t| t.plus_seconds(STALE_POD_DISRUPTION_TIMEOUT_SECONDS)),
+    )
+}
+
+/// The condition C20 writes: `DisruptionTarget=False`, reason and message emptied.
+pub fn reset_disruption_condition(observed_generation: Option<i64>) -> PodCondition {
+    PodCondition {
+        type_: DISRUPTION_TARGET.into(),
+        status: "False".into(),
+        observed_generation,
+        ..PodCondition::default()
+    }
+}
+
+impl Cluster {
+    /// C7a/C7b: the finders, in upstream's order: ReplicationController, Deployment (via its
+    /// ReplicaSet), ReplicaSet, StatefulSet, then the generic scale subresource.
+    pub(crate) fn find_controller(&self, owner: &OwnerReference, namespace: &str) -> FinderResult {
+        let group = owner.group();
+        let key = ObjectKey::new(namespace, owner.name.clone());
+        let apps_or_extensions = matches!(group, "apps" | "extensions");
+        // ReplicationController.
+        if owner.kind == "ReplicationController"
+            && group.is_empty()
+            && let Some(rc) = self.replication_controllers.get(&key)
+            && rc.metadata.uid == owner.uid
+        {
+            return Ok(Some(ControllerScale {
+                uid: rc.metadata.uid.clone(),
+                replicas: rc.spec.replicas.unwrap_or(1),
+            }));
+        }
+        // Deployment via ReplicaSet.
+        if owner.kind == "ReplicaSet"
+            && apps_or_extensions
+            && let Some(rs) = self.replica_sets.get(&key)
+            && rs.metadata.uid == owner.uid
+        {
+            if let Some(rs_owner) = rs.metadata.controller_ref()
+                && rs_owner.kind == "Deployment"
+                && matches!(rs_owner.group(), "apps" | "extensions")
+                && let Some(d) = self
+                    .deployments
+                    .get(&ObjectKey::new(namespace, rs_owner.name.clone()))
+                && d.metadata.uid == rs_owner.uid
+            {
+                return Ok(Some(ControllerScale {
+                    uid: d.metadata.uid.clone(),
+                    replicas: d.spec.replicas.unwrap_or(1),
+                }));
+            }
+            // ReplicaSet, unless a Deployment controls it.
+            if rs
+                .metadata
+                .controller_ref()
+                .is_none_or(|r| r.kind != "Deployment")
+            {
+                return Ok(Some(ControllerScale {
+                    uid: rs.metadata.uid.clone(),
+                    replicas: rs.spec.replicas.unwrap_or(1),
+                }));
+            }
+        }
+        // StatefulSet.
+        if owner.kind == "StatefulSet"
+            && group == "apps"
+            && let Some(ss) = self.stateful_sets.get(&key)
+            && ss.metadata.uid == owner.uid
+        {
+            return Ok(Some(ControllerScale {
+                uid: ss.metadata.uid.clone(),
+                replicas: ss.spec.replicas.unwrap_or(1),
+            }));
+        }
+        self.find_by_scale_subresource(owner, &key)
+    }
+
+    /// C7b: the generic scale finder over the kinds this API server serves.
+    fn find_by_scale_subresource(&self, owner: &OwnerReference, key: &ObjectKey) -> FinderResult {
+        let version = owner.api_version.rsplit('/').next().unwrap_or_default();
+        let group = owner.group();
+        // The REST mapping: which served resource is this group/kind, and has it /scale?
+        let resource = match (group, owner.kind.as_str(), version) {
+            ("", "ReplicationController", "v1") => Some(("replicationcontrollers", true)),
+            ("apps", "ReplicaSet", "v1") => Some(("replicasets", true)),
+            ("apps", "Deployment", "v1") => Some(("deployments", true)),
+            ("apps", "StatefulSet", "v1") => Some(("statefulsets", true)),
+            ("apps", "DaemonSet", "v1") => Some(("daemonsets", false)),
+            ("batch", "Job", "v1") => Some(("jobs", false)),
+            ("batch", "CronJob", "v1") => Some(("cronjobs", false)),
+            ("", "Pod", "v1") => Some(("pods", false)),
+            ("", "Node", "v1") => Some(("nodes", false)),
+            ("", "Service", "v1") => Some(("services", false)),
+            _ => None,
+        };
+        let Some((resource, has_scale)) = resource else {
+            return Err(format!(
+                "no matches for kind {:?} in version {:?}",
+                owner.kind, owner.api_version
+            ));
+        };
+        let scale = match resource {
+            "replicationcontrollers" => self
+                .replication_controllers
+                .get(key)
+                .map(|o| (o.metadata.uid.clone(), o.spec.replicas.unwrap_or(1))),
+            "replicasets" => self
+                .replica_sets
+                .get(key)
+                .map(|o| (o.metadata.uid.clone(), o.spec.replicas.unwrap_or(1))),
+            "deployments" => self
+                .deployments
+                .get(key)
+                .map(|o| (o.metadata.uid.clone(), o.spec.replicas.unwrap_or(1))),
+            "statefulsets" => self
+                .stateful_sets
+                .get(key)
+                .map(|o| (o.metadata.uid.clone(), o.spec.replicas.unwrap_or(1))),
+            _ => None,
+        };
+        match scale {
+            Some((uid, replicas)) if uid == owner.uid => {
+                Ok(Some(ControllerScale { uid, replicas }))
+            }
+            Some(_) => Ok(None),
+            None if has_scale => Ok(None),
+            None => {
+                let group_resource = if group.is_empty() {
+                    resource.to_string()
+                } else {
+                    format!("{resource}.{group}")
+                };
+                Err(format!(
+                    "{group_resource} does not implement the scale subresource"
+                ))
+            }
+        }
+    }
+
+    /// One disruption-controller sync of `key` (C4): `trySync`, fail-safe on error.
+    pub(crate) fn sync_pdb(&mut self, key: &ObjectKey) {
+        let Some(pdb) = self.pdbs.get(key).cloned() else {
+            return; // C4: gone, nothing to do.
+        };
+        let now = self.wall_now();
+        let involved = format!("PodDisruptionBudget/{key}");
+        let selected: Result<Vec<&Pod>, String> = match &pdb.spec.selector {
+            None => Ok(Vec::new()),
+            Some(selector) => selector.as_selector().map(|s| {
+                self.pods
+                    .in_namespace(&key.namespace)
+                    .filter(|p| s.matches(&p.metadata.labels))
+                    .collect()
+            }),
+        };
+        let mut records: Vec<(&'static str, &'static str, String)> = Vec::new();
+        let result = selected.and_then(|pods| {
+            if pods.is_empty() {
+                records.push(("Normal", "NoPods", "No matching pods found".into()));
+            }
+            compute_status(&pdb, &pods, now, |owner, pod| {
+                self.find_controller(owner, &pod.metadata.namespace)
+            })
+            .inspect_err(|e| {
+                records.push((
+                    "Warning",
+                    "CalculateExpectedPodCountFailed",
+                    format!("Failed to calculate the number of expected pods: {e}"),
+                ));
+            })
+        });
+        for (event_type, reason, message) in records {
+            self.record(event_type, involved.clone(), reason, message);
+        }
+        match result {
+            Ok(computed) => {
+                if !computed.unmanaged_pods.is_empty() {
+                    let selector = pdb
+                        .spec
+                        .selector
+                        .as_ref()
+                        .and_then(|s| s.as_selector().ok())
+                        .map(|s| s.to_string())
+                        .unwrap_or_default();
+                    self.record("Warning", involved.clone(), "UnmanagedPods", format!("Pods selected by this PodDisruptionBudget (selector: {selector}) were found to be unmanaged. As a result, the status of the PDB cannot be calculated correctly, which may result in undefined behavior. To account for these pods please set \".spec.minAvailable\" field of the PDB to an integer value."));
+                }
+                for pod in &computed.not_deleted {
+                    // Upstream prints the namespace twice (C10).
+                    self.record(
+                        "Warning",
+                        format!("Pod/{}/{pod}", key.namespace),
+                        "NotDeleted",
+                        format!(
+                            "Pod was expected by PDB {}/{} to be deleted but it wasn't",
+                            key.namespace, key.namespace
+                        ),
+                    );
+                }
+                if let Some(status) = status_update(&pdb, &computed, now) {
+                    let mut updated = pdb.clone();
+                    updated.status = status;
+                    self.write_status_by_controller(updated);
+                    self.log(super::EventKind::PdbStatusUpdated {
+                        pdb: key.clone(),
+                        disruptions_allowed: computed.disruptions_allowed,
+                        current_healthy: computed.current_healthy,
+                        desired_healthy: computed.desired_healthy,
+                        expected_pods: computed.expected_pods,
+                    });
+                }
+                if let Some(recheck) = computed.recheck_at {
+                    let at = self.clock.sim_time_of(recheck).max(self.now);
+                    self.timers
+                        .schedule(at, super::Timer::PdbSync { pdb: key.clone() });
+                }
+            }
+            Err(message) => {
+                let mut updated = pdb.clone();
+                updated.status = fail_safe(&pdb, &message, now);
+                if updated != pdb {
+                    self.write_status_by_controller(updated);
+                }
+                self.log(super::EventKind::PdbSyncFailed {
+                    pdb: key.clone(),
+                    message,
+                });
+            }
+        }
+    }
+
+    /// C20 `syncStalePodDisruption`.
+    pub(crate) fn sync_stale_pod_disruption(&mut self, key: &ObjectKey, uid: &Uid) {
+        let Some(pod) = self.pods.get(key) else {
+            return;
+        };
+        if &pod.metadata.uid != uid {
+            return;
+        }
+        let now = self.wall_now();
+        match stale_disruption_deadline(pod) {
+            None => {}
+            Some(Some(deadline)) if deadline > now => {
+                let at = self.clock.sim_time_of(deadline);
+                self.timers.schedule(
+                    at,
+                    super::Timer::StalePodDisruptionCheck {
+                        pod: key.clone(),
+                        uid: uid.clone(),
+                    },
+                );
+            }
+            Some(_) => {
+                let mut updated = pod.clone();
+                let observed = (self.config.kubernetes_version >= super::KubernetesVersion::V1_33)
+                    .then_some(updated.metadata.generation);
+                let mut condition = reset_disruption_condition(observed);
+                condition.last_transition_time = Some(now);
+                if let Some(existing) = updated
+                    .status
+                    .conditions
+                    .iter_mut()
+                    .find(|c| c.type_ == DISRUPTION_TARGET)
+                {
+                    *existing = condition;
+                }
+                self.write(
+                    key.clone(),
+                    Some(updated),
+                    super::Origin::DisruptionController,
+                );
+                self.log(super::EventKind::DisruptionTargetReset { pod: key.clone() });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_scaling_rounds_up() {
+        assert_eq!(scaled(&IntOrString::String("30%".into()), 7), Ok(3));
+        assert_eq!(scaled(&IntOrString::String("30%".into()), 3), Ok(1));
+        assert!(
+            scaled(&IntOrString::String("5".into()), 3)
+                .unwrap_err()
+                .contains("not a percentage")
+        );
+    }
+}

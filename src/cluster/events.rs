@@ -1,0 +1,197 @@
+//! The append-only event log: every thing that happened, in order, read by cursor.
+
+use serde::Serialize;
+
+use crate::model::ObjectKey;
+use crate::time::SimTime;
+
+/// One entry of the event log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    /// Position in the log, from 0.
+    pub seq: u64,
+    /// When it happened.
+    pub at: SimTime,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+/// What a store write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum WriteVerb {
+    /// The object was created.
+    Created,
+    /// The object was updated (resourceVersion advanced).
+    Updated,
+    /// The object was removed from storage.
+    Deleted,
+}
+
+/// Everything the log can record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type")]
+pub enum EventKind {
+    /// An object was written to storage (what a watch would stream).
+    ObjectWritten {
+        /// `Created`, `Updated` or `Deleted`.
+        verb: WriteVerb,
+        /// The object's kind.
+        kind: &'static str,
+        /// The object's key.
+        key: ObjectKey,
+        /// The resourceVersion after the write (the last one, for deletes).
+        resource_version: String,
+    },
+    /// An eviction was admitted (201). `pdb` names the budget that was charged, if any.
+    EvictionAdmitted {
+        /// The pod.
+        pod: ObjectKey,
+        /// The budget decremented, when the PDB path ran.
+        pdb: Option<String>,
+        /// Whether it was a dry run (nothing persisted).
+        dry_run: bool,
+    },
+    /// An eviction was refused.
+    EvictionRefused {
+        /// The pod.
+        pod: ObjectKey,
+        /// The HTTP code.
+        code: u16,
+        /// The Status message.
+        message: String,
+    },
+    /// Step 1 of the six: the API server stamped `deletionTimestamp` and the grace period.
+    DeletionStarted {
+        /// The pod.
+        pod: ObjectKey,
+        /// The grace period written.
+        grace_period_seconds: i64,
+        /// The `deletionTimestamp` written.
+        deletion_timestamp: String,
+    },
+    /// A terminating pod's grace period was shortened by a later DELETE (G8, G9).
+    GracePeriodShortened {
+        /// The pod.
+        pod: ObjectKey,
+        /// The new grace period.
+        grace_period_seconds: i64,
+        /// The new `deletionTimestamp`.
+        deletion_timestamp: String,
+    },
+    /// The disruption controller wrote a PDB's status.
+    PdbStatusUpdated {
+        /// The PDB.
+        pdb: ObjectKey,
+        /// `status.disruptionsAllowed`.
+        disruptions_allowed: i64,
+        /// `status.currentHealthy`.
+        current_healthy: i64,
+        /// `status.desiredHealthy`.
+        desired_healthy: i64,
+        /// `status.expectedPods`.
+        expected_pods: i64,
+    },
+    /// The disruption controller failed to compute a PDB's status and fail-safed it (C15).
+    PdbSyncFailed {
+        /// The PDB.
+        pdb: ObjectKey,
+        /// The error text written to the condition.
+        message: String,
+    },
+    /// The disruption controller reset a stale `DisruptionTarget` condition (C20).
+    DisruptionTargetReset {
+        /// The pod.
+        pod: ObjectKey,
+    },
+    /// A Kubernetes Event a controller recorded (`NoPods`, `UnmanagedPods`, `NotDeleted`, …).
+    Recorded {
+        /// `Normal` or `Warning`.
+        event_type: &'static str,
+        /// `Kind/namespace/name` of the involved object.
+        involved: String,
+        /// The event reason.
+        reason: &'static str,
+        /// The event message.
+        message: String,
+    },
+    /// The API rate limiter answered 429 (not a PDB answer).
+    RateLimited {
+        /// The request's method.
+        method: String,
+        /// The request's path.
+        path: String,
+    },
+}
+
+impl std::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EventKind::ObjectWritten {
+                verb,
+                kind,
+                key,
+                resource_version,
+            } => write!(f, "{kind} {key} {verb:?} (rv {resource_version})"),
+            EventKind::EvictionAdmitted { pod, pdb, dry_run } => {
+                write!(f, "eviction of pod {pod} admitted")?;
+                if let Some(pdb) = pdb {
+                    write!(f, " (charged to PDB {pdb})")?;
+                }
+                if *dry_run {
+                    write!(f, " (dry run)")?;
+                }
+                Ok(())
+            }
+            EventKind::EvictionRefused { pod, code, message } => {
+                write!(f, "eviction of pod {pod} refused: {code} {message}")
+            }
+            EventKind::DeletionStarted {
+                pod,
+                grace_period_seconds,
+                deletion_timestamp,
+            } => write!(
+                f,
+                "step 1: API server marked pod {pod} for deletion: deletionTimestamp {deletion_timestamp}, grace period {grace_period_seconds}s"
+            ),
+            EventKind::GracePeriodShortened {
+                pod,
+                grace_period_seconds,
+                deletion_timestamp,
+            } => write!(
+                f,
+                "grace period of pod {pod} shortened to {grace_period_seconds}s: deletionTimestamp {deletion_timestamp}"
+            ),
+            EventKind::PdbStatusUpdated {
+                pdb,
+                disruptions_allowed,
+                current_healthy,
+                desired_healthy,
+                expected_pods,
+            } => write!(
+                f,
+                "PDB {pdb} status: disruptionsAllowed={disruptions_allowed} currentHealthy={current_healthy} desiredHealthy={desired_healthy} expectedPods={expected_pods}"
+            ),
+            EventKind::PdbSyncFailed { pdb, message } => {
+                write!(
+                    f,
+                    "PDB {pdb} sync failed (fail-safe, disruptionsAllowed=0): {message}"
+                )
+            }
+            EventKind::DisruptionTargetReset { pod } => {
+                write!(
+                    f,
+                    "stale DisruptionTarget condition of pod {pod} reset to False"
+                )
+            }
+            EventKind::Recorded {
+                event_type,
+                involved,
+                reason,
+                message,
+            } => write!(f, "{event_type} {reason} on {involved}: {message}"),
+            EventKind::RateLimited { method, path } => {
+                write!(f, "API rate limit: 429 for {method} {path}")
+            }
+        }
+    }
+}

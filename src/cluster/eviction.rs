@@ -1,0 +1,534 @@
+//! Eviction admission: upstream's `EvictionREST.Create`
+//! (`pkg/registry/core/pod/storage/eviction.go`), rules E4–E35.
+//!
+//! The handler is written against [`EvictionStore`], the seam between the decision and the
+//! storage it reads and writes. The cluster implements it over its own stores; tests
+//! implement it with scripted stores to reproduce upstream's mock-store cases (E10, E19).
+//! The handler's retry loops (E8) run at one virtual instant: the 500 ms pauses upstream takes
+//! between attempts are not modelled, because nothing else in the simulation runs between
+//! them.
+
+use crate::cluster::KubernetesVersion;
+use crate::error::{ApiError, FieldError};
+use crate::model::{
+    ALWAYS_ALLOW, DISRUPTION_ALLOWED, DeleteOptions, Eviction, FieldErrorKind, IF_HEALTHY_BUDGET,
+    INSUFFICIENT_PODS, MAX_DISRUPTED_POD_SIZE, Pod, PodDisruptionBudget, Preconditions,
+    ResourceVersion, Selector,
+};
+use crate::time::Time;
+use crate::wire::StatusCause;
+
+/// Attempts of each retry loop (`EvictionsRetry.Steps`, E8).
+pub const EVICTION_RETRY_ATTEMPTS: usize = 20;
+
+/// The storage the eviction handler reads and writes (E2: pods through the status strategy
+/// for the condition, the normal strategy for the delete; PDBs through their status).
+pub trait EvictionStore {
+    /// The API server's wall-clock time.
+    fn now(&self) -> Time;
+    /// Reads the pod (404 when missing).
+    ///
+    /// # Errors
+    /// `NotFound` or a storage error.
+    fn get_pod(&mut self, namespace: &str, name: &str) -> Result<Pod, ApiError>;
+    /// The PDBs in `pod`'s namespace that might select it. May return more than select it
+    /// (the handler re-checks with [`pdb_selects_pod`]), never fewer.
+    ///
+    /// # Errors
+    /// A list error, returned as is (E13).
+    fn list_pdbs(&mut self, pod: &Pod) -> Result<Vec<PodDisruptionBudget>, ApiError>;
+    /// Reads a PDB (the E20 re-read).
+    ///
+    /// # Errors
+    /// `NotFound` or a storage error.
+    fn get_pdb(&mut self, namespace: &str, name: &str) -> Result<PodDisruptionBudget, ApiError>;
+    /// `UpdateStatus` of a PDB with optimistic concurrency on its resourceVersion.
+    ///
+    /// # Errors
+    /// `Conflict` when the stored resourceVersion differs.
+    fn update_pdb_status(&mut self, pdb: &PodDisruptionBudget) -> Result<(), ApiError>;
+    /// E30–E31: on the latest stored pod, checks `preconditions` (UID, then non-empty
+    /// resourceVersion) and sets the `DisruptionTarget` condition; returns the resulting
+    /// resourceVersion (unchanged when the condition was already there).
+    ///
+    /// # Errors
+    /// `NotFound`, or `Conflict` with the E30 texts.
+    fn add_disruption_condition(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        preconditions: Option<&Preconditions>,
+    ) -> Result<ResourceVersion, ApiError>;
+    /// A pod DELETE with `options` (section 3 of upstream.md), dry-run aware.
+    ///
+    /// # Errors
+    /// Whatever the delete answers (404, 409, 422, …).
+    fn delete_pod(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        options: &DeleteOptions,
+    ) -> Result<(), ApiError>;
+}
+
+/// An eviction request as the REST layer hands it over.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EvictionRequest {
+    /// The namespace in the URL.
+    pub namespace: String,
+    /// The pod name in the URL.
+    pub name: String,
+    /// The decoded body.
+    pub eviction: Eviction,
+    /// The request's `?dryRun=` values.
+    pub dry_run: Vec<String>,
+}
+
+/// What an admitted eviction did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvictionOutcome {
+    /// The PDB that was checked and (unless dry run) decremented, if the PDB path ran.
+    pub charged_pdb: Option<String>,
+    /// Whether nothing was persisted.
+    pub dry_run: bool,
+}
+
+/// Upstream's PDB matching for the eviction handler (E13, V1): a `null` selector selects
+/// nothing, `{}` selects everything, an invalid selector is skipped.
+pub fn pdb_selects_pod(pdb: &PodDisruptionBudget, pod: &Pod) -> bool {
+    pdb_selector(pdb).is_some_and(|s| s.matches(&pod.metadata.labels))
+}
+
+/// The PDB's selector as the handler and the controller match with it; `None` for a `null`
+/// or invalid selector (both select nothing).
+pub fn pdb_selector(pdb: &PodDisruptionBudget) -> Option<Selector> {
+    pdb.spec.selector.as_ref()?.as_selector().ok()
+}
+
+/// E9 `canIgnorePDB`: terminal, Pending and terminating pods bypass PDBs.
+pub fn can_ignore_pdb(pod: &Pod) -> bool {
+    pod.is_terminal() || pod.status.phase == crate::model::phase::PENDING || pod.is_terminating()
+}
+
+/// E11 `shouldEnforceResourceVersion`: only a pod that is neither terminal nor terminating
+/// (so, on the bypass path, a Pending one) is pinned to the resourceVersion just read.
+fn should_enforce_resource_version(pod: &Pod) -> bool {
+    !pod.is_terminal() && !pod.is_terminating()
+}
+
+/// E25: the "still being processed" 429, Retry-After 10.
+pub fn still_being_processed(pdb_name: &str) -> ApiError {
+    ApiError::TooManyRequests {
+        message: "Cannot evict pod as it would violate the pod's disruption budget.".into(),
+        retry_after_seconds: 10,
+        causes: vec![StatusCause {
+            reason: "DisruptionBudget".into(),
+            message: format!(
+                "The disruption budget {pdb_name} is still being processed by the server."
+            ),
+            field: String::new(),
+        }],
+    }
+}
+
+fn pdb_forbidden(pdb: &str, message: &str) -> ApiError {
+    ApiError::Forbidden {
+        qualified: "poddisruptionbudget.policy".into(),
+        group: "policy".into(),
+        kind: "poddisruptionbudget".into(),
+        name: pdb.into(),
+        message: message.into(),
+    }
+}
+
+/// E21 and E22: the checks, in order, and the decrement. Pure: returns the PDB to write.
+///
+/// # Errors
+/// The 429/403 answers of E21.
+pub fn check_and_decrement(
+    pod_name: &str,
+    mut pdb: PodDisruptionBudget,
+    dry_run: bool,
+    now: Time,
+) -> Result<Option<PodDisruptionBudget>, ApiError> {
+    let name = pdb.metadata.name.clone();
+    if pdb.status.observed_generation < pdb.metadata.generation {
+        return Err(still_being_processed(&name));
+    }
+    if pdb.status.disruptions_allowed < 0 {
+        return Err(pdb_forbidden(&name, "pdb disruptions allowed is negative"));
+    }
+    if pdb
+        .status
+        .disrupted_pods
+        .as_ref()
+        .is_some_and(|m| m.len() > MAX_DISRUPTED_POD_SIZE)
+    {
+        return Err(pdb_forbidden(
+            &name,
+            "DisruptedPods map too big - too many evictions not confirmed by PDB controller",
+        ));
+    }
+    if pdb.status.disruptions_allowed == 0 {
+        return Err(ApiError::TooManyRequests {
+            message: "Cannot evict pod as it would violate the pod's disruption budget.".into(),
+            retry_after_seconds: 0,
+            causes: vec![StatusCause {
+                reason: "DisruptionBudget".into(),
+                message: format!(
+                    "The disruption budget {name} needs {} healthy pods and has {} currently",
+                    pdb.status.desired_healthy, pdb.status.current_healthy
+                ),
+                field: String::new(),
+            }],
+        });
+    }
+    pdb.status.disruptions_allowed -= 1;
+    if pdb.status.disruptions_allowed == 0 {
+        // E22: helper C30 with the status's own observedGeneration.
+        pdb.status.update_disruption_allowed_condition(now);
+        debug_assert!(
+            pdb.status
+                .condition(DISRUPTION_ALLOWED)
+                .is_some_and(|c| c.reason == INSUFFICIENT_PODS)
+        );
+    }
+    if dry_run {
+        return Ok(None);
+    }
+    pdb.status
+        .disrupted_pods
+        .get_or_insert_with(Default::default)
+        .insert(pod_name.to_string(), now);
+    Ok(Some(pdb))
+}
+
+/// E6 `propagateDryRun`: merges the request's `?dryRun` into the body's delete options.
+///
+/// # Errors
+/// The plain-error 500 for mismatching lists.
+pub fn propagate_dry_run(
+    body: Option<&DeleteOptions>,
+    request_dry_run: &[String],
+) -> Result<DeleteOptions, ApiError> {
+    let Some(body) = body else {
+        return Ok(DeleteOptions {
+            dry_run: (!request_dry_run.is_empty()).then(|| request_dry_run.to_vec()),
+            ..DeleteOptions::default()
+        });
+    };
+    let body_dry_run = body.dry_run.clone().unwrap_or_default();
+    if body_dry_run.is_empty() {
+        let mut merged = body.clone();
+        merged.dry_run = (!request_dry_run.is_empty()).then(|| request_dry_run.to_vec());
+        return Ok(merged);
+    }
+    if request_dry_run.is_empty() || request_dry_run == body_dry_run.as_slice() {
+        return Ok(body.clone());
+    }
+    Err(ApiError::Unknown {
+        code: 500,
+        message: format!(
+            "Non-matching dry-run options in request and content: [{}] and [{}]",
+            request_dry_run.join(" "),
+            body_dry_run.join(" ")
+        ),
+    })
+}
+
+/// Runs the eviction handler (E4–E35) against `store`.
+///
+/// # Errors
+/// Every non-201 answer of upstream.md §1.8, as an [`ApiError`].
+pub fn evict(
+    store: &mut impl EvictionStore,
+    request: &EvictionRequest,
+    version: KubernetesVersion,
+) -> Result<EvictionOutcome, ApiError> {
+    let eviction = &request.eviction;
+    // E4: namespace first (the generic create handler), then the name.
+    if !eviction.metadata.namespace.is_empty() && eviction.metadata.namespace != request.namespace {
+        return Err(ApiError::BadRequest(
+            "the namespace of the provided object does not match the namespace sent on the request"
+                .into(),
+        ));
+    }
+    if eviction.metadata.name != request.name {
+        return Err(ApiError::BadRequest(
+            "name in URL does not match name in Eviction object".into(),
+        ));
+    }
+    // E5 (1.32+).
+    if version >= KubernetesVersion::V1_32
+        && eviction
+            .delete_options
+            .as_ref()
+            .and_then(|o| o.ignore_store_read_error_with_cluster_breaking_potential)
+            == Some(true)
+    {
+        return Err(ApiError::invalid_field(
+            "Eviction",
+            "policy",
+            &request.name,
+            FieldError {
+                kind: FieldErrorKind::Invalid,
+                field: "deleteOptions.ignoreStoreReadErrorWithClusterBreakingPotential".into(),
+                value: Some("true".into()),
+                detail: "can not be set for pod eviction, try after removing the option".into(),
+            },
+        ));
+    }
+    let original = propagate_dry_run(eviction.delete_options.as_ref(), &request.dry_run)?;
+    let dry_run = original.is_dry_run();
+    let caller_pinned_rv = original.resource_version_precondition().is_some();
+    let (namespace, name) = (request.namespace.as_str(), request.name.as_str());
+
+    // Phase A (E10–E12): pods that can ignore their PDBs.
+    let mut last_error = None;
+    let mut pod = None;
+    for _ in 0..EVICTION_RETRY_ATTEMPTS {
+        let current = store.get_pod(namespace, name)?;
+        if !can_ignore_pdb(&current) {
+            pod = Some(current);
+            break;
+        }
+        let mut options = original.clone();
+        if should_enforce_resource_version(&current) && !caller_pinned_rv {
+            options.set_resource_version_precondition(current.metadata.resource_version.clone());
+        }
+        match add_condition_and_delete(store, namespace, name, options) {
+            Ok(()) => {
+                return Ok(EvictionOutcome {
+                    charged_pdb: None,
+                    dry_run,
+                });
+            }
+            Err(e) if e.is_conflict() && !caller_pinned_rv => last_error = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    let Some(pod) = pod else {
+        return Err(
+            last_error.unwrap_or_else(|| ApiError::Internal("retry loop ran no attempt".into()))
+        );
+    };
+
+    // Phase B (E13–E15): the PDB lookup.
+    let pdbs: Vec<PodDisruptionBudget> = store
+        .list_pdbs(&pod)?
+        .into_iter()
+        .filter(|pdb| pdb_selects_pod(pdb, &pod))
+        .collect();
+    if pdbs.len() > 1 {
+        return Err(ApiError::Unknown {
+            code: 500,
+            message: "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.".into(),
+        });
+    }
+    let Some(pdb) = pdbs.into_iter().next() else {
+        add_condition_and_delete(store, namespace, name, original)?;
+        return Ok(EvictionOutcome {
+            charged_pdb: None,
+            dry_run,
+        });
+    };
+    let pdb_name = pdb.metadata.name.clone();
+
+    // E16–E19: unready pods may skip the budget.
+    if !pod.is_ready() {
+        let policy = pdb.spec.unhealthy_pod_eviction_policy.as_deref();
+        let shortcut = match policy {
+            Some(ALWAYS_ALLOW) => true,
+            None | Some(IF_HEALTHY_BUDGET) => {
+                pdb.status.current_healthy >= pdb.status.desired_healthy
+                    && pdb.status.desired_healthy > 0
+            }
+            Some(_) => false,
+        };
+        if shortcut {
+            let mut options = original.clone();
+            options.set_resource_version_precondition(pod.metadata.resource_version.clone());
+            return match add_condition_and_delete(store, namespace, name, options) {
+                Ok(()) => Ok(EvictionOutcome {
+                    charged_pdb: None,
+                    dry_run,
+                }),
+                Err(e) if e.is_conflict() && !caller_pinned_rv => {
+                    Err(still_being_processed(&pdb_name))
+                }
+                Err(e) => Err(e),
+            };
+        }
+    }
+
+    // E20–E24: check and decrement under the conflict-retry loop.
+    let mut current_pdb = Some(pdb);
+    let mut last_error = None;
+    let mut decremented = false;
+    for _ in 0..EVICTION_RETRY_ATTEMPTS {
+        let candidate = match current_pdb.take() {
+            Some(p) => p,
+            None => store.get_pdb(namespace, &pdb_name)?,
+        };
+        match check_and_decrement(name, candidate, dry_run, store.now())? {
+            None => {
+                decremented = true;
+                break;
+            }
+            Some(updated) => match store.update_pdb_status(&updated) {
+                Ok(()) => {
+                    decremented = true;
+                    break;
+                }
+                Err(e) if e.is_conflict() => last_error = Some(e),
+                Err(e) => return Err(e),
+            },
+        }
+    }
+    if !decremented {
+        // E26: the loop surfaces the last conflict, never a timeout.
+        return Err(
+            last_error.unwrap_or_else(|| ApiError::Internal("retry loop ran no attempt".into()))
+        );
+    }
+    add_condition_and_delete(store, namespace, name, original)?;
+    Ok(EvictionOutcome {
+        charged_pdb: Some(pdb_name),
+        dry_run,
+    })
+}
+
+/// E30–E33: the `DisruptionTarget` condition (unless dry run), then the delete.
+fn add_condition_and_delete(
+    store: &mut impl EvictionStore,
+    namespace: &str,
+    name: &str,
+    mut options: DeleteOptions,
+) -> Result<(), ApiError> {
+    if !options.is_dry_run() {
+        let rv = store.add_disruption_condition(namespace, name, options.preconditions.as_ref())?;
+        if options.resource_version_precondition().is_some() {
+            // E32: don't conflict with our own condition write.
+            options.set_resource_version_precondition(rv);
+        }
+    }
+    store.delete_pod(namespace, name, &options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dry_run_propagation_e6() {
+        let all = vec!["All".to_string()];
+        let with = |d: Option<Vec<String>>| DeleteOptions {
+            dry_run: d,
+            grace_period_seconds: Some(3),
+            ..DeleteOptions::default()
+        };
+        assert_eq!(
+            propagate_dry_run(None, &all).unwrap().dry_run,
+            Some(all.clone())
+        );
+        assert_eq!(
+            propagate_dry_run(None, &[]).unwrap(),
+            DeleteOptions::default()
+        );
+        let merged = propagate_dry_run(Some(&with(None)), &all).unwrap();
+        assert_eq!(
+            (merged.dry_run, merged.grace_period_seconds),
+            (Some(all.clone()), Some(3))
+        );
+        assert_eq!(
+            propagate_dry_run(Some(&with(Some(all.clone()))), &[])
+                .unwrap()
+                .dry_run,
+            Some(all.clone())
+        );
+        assert_eq!(
+            propagate_dry_run(Some(&with(Some(all.clone()))), &all)
+                .unwrap()
+                .dry_run,
+            Some(all.clone())
+        );
+        let err = propagate_dry_run(Some(&with(Some(vec!["All".into(), "All".into()]))), &all)
+            .unwrap_err();
+        assert_eq!(err.code(), 500);
+        assert_eq!(err.reason(), "");
+        assert_eq!(
+            err.to_string(),
+            "Non-matching dry-run options in request and content: [All] and [All All]"
+        );
+    }
+
+    fn pdb(da: i64, ch: i64, dh: i64) -> PodDisruptionBudget {
+        let mut p = PodDisruptionBudget::default();
+        p.metadata.name = "foo".into();
+        p.status.disruptions_allowed = da;
+        p.status.current_healthy = ch;
+        p.status.desired_healthy = dh;
+        p
+    }
+
+    /// E21: the checks run in order; the first that fails answers.
+    #[test]
+    fn check_order_e21() {
+        let now = Time::parse("2025-01-01T00:00:00Z").unwrap();
+        let mut stale = pdb(-1, 0, 0);
+        stale.metadata.generation = 2;
+        stale.status.observed_generation = 1;
+        assert_eq!(
+            check_and_decrement("p", stale, false, now)
+                .unwrap_err()
+                .retry_after_seconds(),
+            10
+        );
+        let negative = check_and_decrement("p", pdb(-1, 0, 0), false, now).unwrap_err();
+        assert_eq!(negative.code(), 403);
+        let mut big = pdb(0, 0, 0);
+        big.status.disrupted_pods = Some((0..=2000).map(|i| (format!("p{i}"), now)).collect());
+        assert!(
+            check_and_decrement("p", big, false, now)
+                .unwrap_err()
+                .to_string()
+                .contains("DisruptedPods map too big")
+        );
+        let mut at_limit = pdb(1, 0, 0);
+        at_limit.status.disrupted_pods = Some((0..2000).map(|i| (format!("p{i}"), now)).collect());
+        assert!(check_and_decrement("p", at_limit, false, now).is_ok());
+        let exhausted = check_and_decrement("p", pdb(0, 2, 2), false, now).unwrap_err();
+        assert_eq!(
+            (exhausted.code(), exhausted.retry_after_seconds()),
+            (429, 0)
+        );
+        assert_eq!(
+            exhausted.to_status().details.unwrap().causes[0].message,
+            "The disruption budget foo needs 2 healthy pods and has 2 currently"
+        );
+    }
+
+    /// E22, E24: decrement, condition at zero, disruptedPods entry; dry run writes nothing.
+    #[test]
+    fn decrement_e22_e24() {
+        let now = Time::parse("2025-01-01T00:00:00Z").unwrap();
+        let written = check_and_decrement("t8", pdb(1, 3, 3), false, now)
+            .unwrap()
+            .unwrap();
+        assert_eq!(written.status.disruptions_allowed, 0);
+        assert_eq!(written.status.disrupted_pods.unwrap()["t8"], now);
+        let c = written.status.conditions[0].clone();
+        assert_eq!(
+            (c.status.as_str(), c.reason.as_str()),
+            ("False", INSUFFICIENT_PODS)
+        );
+        let kept = check_and_decrement("t8", pdb(2, 3, 1), false, now)
+            .unwrap()
+            .unwrap();
+        assert!(kept.status.conditions.is_empty());
+        assert_eq!(
+            check_and_decrement("t8", pdb(1, 3, 3), true, now).unwrap(),
+            None
+        );
+    }
+}

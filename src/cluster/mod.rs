@@ -1,0 +1,1211 @@
+//! The state machine. Everything the simulated cluster *is* lives in one [`Cluster`].
+//!
+//! # Calling contract
+//!
+//! Methods come in four families:
+//! - **Queries** take `&self` and no time: [`Cluster::get`], [`Cluster::list`],
+//!   [`Cluster::pod`], [`Cluster::pdb`], [`Cluster::pods_on_node`], [`Cluster::now`].
+//! - **Commands** take `&mut self` and `now`, first fire every timer due by `now`, then act,
+//!   then let the controllers react at the same instant (unless a latency is configured).
+//!   They are all-or-nothing: an `Err` leaves the cluster as it was — with the two
+//!   exceptions upstream itself has, which evictsim reproduces: an eviction whose final
+//!   delete fails keeps its PDB decrement and `DisruptionTarget` condition (E24, E34).
+//! - **Time**: [`Cluster::next_deadline`] says when something is next due and why;
+//!   [`Cluster::advance_to`] fires everything due, in `(deadline, scheduling order)`.
+//! - **Output**: the append-only event log, read by cursor with [`Cluster::events_since`].
+//!
+//! Time never goes backwards: a command or `advance_to` with a `now` earlier than the
+//! cluster's clock panics.
+
+pub mod deletion;
+pub mod disruption;
+mod events;
+pub mod eviction;
+mod pdb_index;
+pub mod rate_limit;
+mod store;
+mod timers;
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use indexmap::IndexSet;
+use rand_chacha::ChaCha8Rng;
+use rand_core::{RngCore, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+pub use events::{Event, EventKind, WriteVerb};
+pub use eviction::{EvictionOutcome, EvictionRequest, EvictionStore};
+pub use rate_limit::{RateLimit, TokenBucket};
+pub use store::Store;
+pub use timers::{Timer, TimerQueue};
+
+use crate::error::{ApiError, FieldError};
+use crate::model::{
+    DISRUPTION_TARGET, DaemonSet, DeleteOptions, Deployment, EVICTION_API_MESSAGE,
+    EVICTION_BY_EVICTION_API, EndpointSlice, Endpoints, Eviction, Node, ObjectKey, Pod,
+    PodCondition, PodDisruptionBudget, Preconditions, ReplicaSet, ReplicationController, Resource,
+    ResourceVersion, Service, StatefulSet, Uid, validate_delete_options, validate_object_meta,
+};
+use crate::time::{SimTime, Time, WallClock};
+use deletion::DeletePlan;
+
+/// The upstream release whose behaviour the cluster reproduces (upstream.md §0.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum KubernetesVersion {
+    /// 1.30.
+    V1_30,
+    /// 1.31.
+    V1_31,
+    /// 1.32: E5 (V2).
+    V1_32,
+    /// 1.33: the G9 clamp (V4), pod generation (V5).
+    V1_33,
+    /// 1.34, the newest modelled release and the default.
+    #[default]
+    V1_34,
+}
+
+impl KubernetesVersion {
+    /// The minor version number.
+    pub fn minor(self) -> u32 {
+        match self {
+            KubernetesVersion::V1_30 => 30,
+            KubernetesVersion::V1_31 => 31,
+            KubernetesVersion::V1_32 => 32,
+            KubernetesVersion::V1_33 => 33,
+            KubernetesVersion::V1_34 => 34,
+        }
+    }
+}
+
+impl fmt::Display for KubernetesVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "1.{}", self.minor())
+    }
+}
+
+impl FromStr for KubernetesVersion {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let trimmed = s.trim().trim_start_matches('v');
+        let minor = trimmed
+            .strip_prefix("1.")
+            .map(|rest| rest.split('.').next().unwrap_or(rest));
+        match minor {
+            Some("30") => Ok(KubernetesVersion::V1_30),
+            Some("31") => Ok(KubernetesVersion::V1_31),
+            Some("32") => Ok(KubernetesVersion::V1_32),
+            Some("33") => Ok(KubernetesVersion::V1_33),
+            Some("34") => Ok(KubernetesVersion::V1_34),
+            _ => Err(format!(
+                "unsupported kubernetesVersion {s:?}: evictsim models 1.30 through 1.34"
+            )),
+        }
+    }
+}
+
+impl Serialize for KubernetesVersion {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for KubernetesVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Which controllers run. A controller that is off leaves its objects exactly as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Controllers {
+    /// The disruption controller (PDB status).
+    #[serde(default = "yes")]
+    pub disruption: bool,
+    /// Endpoints and EndpointSlice controllers.
+    #[serde(default = "yes")]
+    pub endpoints: bool,
+    /// Workload controllers.
+    #[serde(default = "yes")]
+    pub workloads: bool,
+    /// Each node's kubelet.
+    #[serde(default = "yes")]
+    pub kubelet: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for Controllers {
+    fn default() -> Self {
+        Controllers {
+            disruption: true,
+            endpoints: true,
+            workloads: true,
+            kubelet: true,
+        }
+    }
+}
+
+/// How long controllers take to react. Zero (the default) means in the same virtual instant
+/// as the change they react to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Latencies {
+    /// Delay between a PDB or pod change and the disruption controller's sync of the PDB.
+    pub disruption_sync: Duration,
+}
+
+/// Everything that shapes a cluster before its first command.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterConfig {
+    /// Seeds the one RNG (UIDs, generated names).
+    pub seed: u64,
+    /// Wall-clock time at virtual time zero.
+    pub start: Time,
+    /// Which release to behave like.
+    pub kubernetes_version: KubernetesVersion,
+    /// Which controllers run.
+    pub controllers: Controllers,
+    /// Controller latencies.
+    pub latencies: Latencies,
+    /// The optional API rate limiter.
+    pub rate_limit: Option<RateLimit>,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            seed: 1,
+            start: crate::time::DEFAULT_START,
+            kubernetes_version: KubernetesVersion::default(),
+            controllers: Controllers::default(),
+            latencies: Latencies::default(),
+            rate_limit: None,
+        }
+    }
+}
+
+/// Who made a write: controllers do not re-trigger themselves on their own writes.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A client request.
+    Api,
+    /// The disruption controller.
+    DisruptionController,
+}
+
+/// A deadline and why it exists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deadline {
+    /// When.
+    pub at: SimTime,
+    /// What will happen.
+    pub timer: Timer,
+}
+
+/// The result of a DELETE.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeleteResult<T> {
+    /// The object as the API answers it: its last stored state (or the state it would have,
+    /// on a dry run).
+    pub object: T,
+    /// Whether it was removed from storage.
+    pub removed: bool,
+}
+
+/// Which part of an object a PUT writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subresource {
+    /// The main resource: spec and metadata; the status is kept as stored.
+    Main,
+    /// The `status` subresource: status only.
+    Status,
+}
+
+/// The simulated API server and controllers: one deterministic state machine.
+///
+/// # Examples
+/// ```
+/// use evictsim::cluster::Cluster;
+/// use evictsim::model::{Eviction, ObjectKey, Pod};
+/// use evictsim::time::SimTime;
+///
+/// let mut cluster = Cluster::default();
+/// let pod: Pod = serde_json::from_str(r#"{
+///     "metadata": {"name": "web-1", "namespace": "default"},
+///     "spec": {"nodeName": "node-1"},
+///     "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}
+/// }"#).unwrap();
+/// cluster.load(SimTime::ZERO, pod).unwrap();
+///
+/// let eviction: Eviction = serde_json::from_str(
+///     r#"{"metadata": {"name": "web-1", "namespace": "default"}}"#).unwrap();
+/// cluster.evict(SimTime::ZERO, "default", "web-1", eviction, &[]).unwrap();
+///
+/// let pod = cluster.pod(&ObjectKey::new("default", "web-1")).unwrap();
+/// assert_eq!(pod.metadata.deletion_grace_period_seconds, Some(30));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    pub(crate) config: ClusterConfig,
+    pub(crate) clock: WallClock,
+    pub(crate) now: SimTime,
+    revision: u64,
+    rng: ChaCha8Rng,
+    pub(crate) pods: Store<Pod>,
+    pub(crate) pdbs: Store<PodDisruptionBudget>,
+    pub(crate) nodes: Store<Node>,
+    pub(crate) replica_sets: Store<ReplicaSet>,
+    pub(crate) deployments: Store<Deployment>,
+    pub(crate) stateful_sets: Store<StatefulSet>,
+    pub(crate) daemon_sets: Store<DaemonSet>,
+    pub(crate) replication_controllers: Store<ReplicationController>,
+    pub(crate) services: Store<Service>,
+    pub(crate) endpoints: Store<Endpoints>,
+    pub(crate) endpoint_slices: Store<EndpointSlice>,
+    /// Pods by `spec.nodeName` (looked up, never iterated for output order).
+    pods_by_node: HashMap<String, BTreeSet<ObjectKey>>,
+    pdb_index: pdb_index::PdbIndex,
+    pub(crate) timers: TimerQueue,
+    events: Vec<Event>,
+    disruption_queue: IndexSet<ObjectKey>,
+    rate_limiter: Option<TokenBucket>,
+}
+
+impl Default for Cluster {
+    fn default() -> Self {
+        Cluster::new(ClusterConfig::default())
+    }
+}
+
+/// A kind the cluster stores. Implemented for every [`Resource`] in [`crate::model`].
+pub trait StoredKind: Resource {
+    #[doc(hidden)]
+    fn store(cluster: &Cluster) -> &Store<Self>;
+    #[doc(hidden)]
+    fn store_mut(cluster: &mut Cluster) -> &mut Store<Self>;
+    /// Reacts to a write of this kind (indexes, controller queues). Default: nothing.
+    #[doc(hidden)]
+    fn observe(_cluster: &mut Cluster, _old: Option<&Self>, _new: Option<&Self>, _origin: Origin) {}
+    /// Plans a DELETE. Default: immediate removal unless finalizers keep the object.
+    #[doc(hidden)]
+    fn plan_delete(
+        object: &Self,
+        options: &DeleteOptions,
+        now: Time,
+        _version: KubernetesVersion,
+    ) -> Result<DeletePlan<Self>, ApiError> {
+        Ok(
+            match deletion::plan_plain_delete(Self::KIND, object.metadata(), options, now)? {
+                None => DeletePlan::Remove { stamped: None },
+                Some(meta) => {
+                    let mut updated = object.clone();
+                    *updated.metadata_mut() = meta;
+                    DeletePlan::Write {
+                        updated,
+                        shortened: false,
+                    }
+                }
+            },
+        )
+    }
+}
+
+macro_rules! stored {
+    ($ty:ty, $field:ident) => {
+        impl StoredKind for $ty {
+            fn store(cluster: &Cluster) -> &Store<Self> {
+                &cluster.$field
+            }
+            fn store_mut(cluster: &mut Cluster) -> &mut Store<Self> {
+                &mut cluster.$field
+            }
+        }
+    };
+}
+
+stored!(Node, nodes);
+stored!(ReplicaSet, replica_sets);
+stored!(Deployment, deployments);
+stored!(StatefulSet, stateful_sets);
+stored!(DaemonSet, daemon_sets);
+stored!(ReplicationController, replication_controllers);
+stored!(Service, services);
+stored!(Endpoints, endpoints);
+stored!(EndpointSlice, endpoint_slices);
+
+impl StoredKind for Pod {
+    fn store(cluster: &Cluster) -> &Store<Self> {
+        &cluster.pods
+    }
+    fn store_mut(cluster: &mut Cluster) -> &mut Store<Self> {
+        &mut cluster.pods
+    }
+    fn observe(cluster: &mut Cluster, old: Option<&Self>, new: Option<&Self>, _origin: Origin) {
+        let key = old.or(new).map(|p| p.metadata.key()).unwrap_or_default();
+        if let Some(old) = old
+            && let Some(set) = cluster.pods_by_node.get_mut(&old.spec.node_name)
+        {
+            set.remove(&key);
+        }
+        if let Some(new) = new {
+            cluster
+                .pods_by_node
+                .entry(new.spec.node_name.clone())
+                .or_default()
+                .insert(key.clone());
+        }
+        if !cluster.config.controllers.disruption {
+            return;
+        }
+        // C3: a pod event re-syncs only the first PDB that selects the pod.
+        if let Some(pod) = new.or(old) {
+            let names = cluster
+                .pdb_index
+                .selecting(&key.namespace, &pod.metadata.labels);
+            if names.len() > 1 {
+                cluster.record(
+                    "Warning",
+                    format!("Pod/{key}"),
+                    "MultiplePodDisruptionBudgets",
+                    format!(
+                        "Pod {:?}/{:?} matches multiple PodDisruptionBudgets.  Chose {:?} arbitrarily.",
+                        key.namespace, key.name, names[0]
+                    ),
+                );
+            }
+            if let Some(first) = names.into_iter().next() {
+                cluster
+                    .disruption_queue
+                    .insert(ObjectKey::new(key.namespace.clone(), first));
+            }
+        }
+        // C20: schedule the stale-condition check.
+        if let Some(pod) = new
+            && let Some(deadline) = disruption::stale_disruption_deadline(pod)
+        {
+            let at = deadline
+                .map(|d| cluster.clock.sim_time_of(d))
+                .unwrap_or(cluster.now)
+                .max(cluster.now);
+            cluster.timers.schedule(
+                at,
+                Timer::StalePodDisruptionCheck {
+                    pod: key,
+                    uid: pod.metadata.uid.clone(),
+                },
+            );
+        }
+    }
+    fn plan_delete(
+        object: &Self,
+        options: &DeleteOptions,
+        now: Time,
+        version: KubernetesVersion,
+    ) -> Result<DeletePlan<Self>, ApiError> {
+        deletion::plan_pod_delete(object, options, now, version)
+    }
+}
+
+impl StoredKind for PodDisruptionBudget {
+    fn store(cluster: &Cluster) -> &Store<Self> {
+        &cluster.pdbs
+    }
+    fn store_mut(cluster: &mut Cluster) -> &mut Store<Self> {
+        &mut cluster.pdbs
+    }
+    fn observe(cluster: &mut Cluster, old: Option<&Self>, new: Option<&Self>, origin: Origin) {
+        match (old, new) {
+            (_, Some(new)) => cluster.pdb_index.insert(new),
+            (Some(old), None) => cluster.pdb_index.remove(&old.metadata.key()),
+            (None, None) => {}
+        }
+        // C2: every PDB add/update/delete enqueues it — except the controller's own writes,
+        // whose re-sync would compute the same status.
+        if cluster.config.controllers.disruption
+            && origin != Origin::DisruptionController
+            && let Some(pdb) = new.or(old)
+        {
+            cluster.disruption_queue.insert(pdb.metadata.key());
+        }
+    }
+}
+
+const NAME_SUFFIX_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+impl Cluster {
+    /// A new, empty cluster.
+    pub fn new(config: ClusterConfig) -> Self {
+        Cluster {
+            clock: WallClock::new(config.start),
+            now: SimTime::ZERO,
+            revision: 0,
+            rng: ChaCha8Rng::seed_from_u64(config.seed),
+            pods: Store::default(),
+            pdbs: Store::default(),
+            nodes: Store::default(),
+            replica_sets: Store::default(),
+            deployments: Store::default(),
+            stateful_sets: Store::default(),
+            daemon_sets: Store::default(),
+            replication_controllers: Store::default(),
+            services: Store::default(),
+            endpoints: Store::default(),
+            endpoint_slices: Store::default(),
+            pods_by_node: HashMap::new(),
+            pdb_index: pdb_index::PdbIndex::default(),
+            timers: TimerQueue::default(),
+            events: Vec::new(),
+            disruption_queue: IndexSet::new(),
+            rate_limiter: config.rate_limit.map(TokenBucket::new),
+            config,
+        }
+    }
+
+    // ----- queries -------------------------------------------------------------------------
+
+    /// The configuration.
+    pub fn config(&self) -> &ClusterConfig {
+        &self.config
+    }
+
+    /// The virtual time of the last command or timer.
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    /// The wall-clock time at the cluster's `now`.
+    pub fn wall_now(&self) -> Time {
+        self.clock.at(self.now)
+    }
+
+    /// The wall clock.
+    pub fn clock(&self) -> WallClock {
+        self.clock
+    }
+
+    /// The store's revision: the resourceVersion of the last write.
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    /// The object of kind `T` at `key`.
+    pub fn get<T: StoredKind>(&self, key: &ObjectKey) -> Option<&T> {
+        T::store(self).get(key)
+    }
+
+    /// Every object of kind `T`, in namespace/name order.
+    pub fn list<T: StoredKind>(&self) -> impl Iterator<Item = &T> {
+        T::store(self).iter()
+    }
+
+    /// The objects of kind `T` in `namespace`, in name order.
+    pub fn list_in<'a, T: StoredKind>(
+        &'a self,
+        namespace: &str,
+    ) -> impl Iterator<Item = &'a T> + 'a {
+        T::store(self).in_namespace(namespace)
+    }
+
+    /// The pod at `key`.
+    pub fn pod(&self, key: &ObjectKey) -> Option<&Pod> {
+        self.pods.get(key)
+    }
+
+    /// The PDB at `key`.
+    pub fn pdb(&self, key: &ObjectKey) -> Option<&PodDisruptionBudget> {
+        self.pdbs.get(key)
+    }
+
+    /// The pods bound to `node`, in namespace/name order.
+    pub fn pods_on_node(&self, node: &str) -> Vec<&Pod> {
+        self.pods_by_node
+            .get(node)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| self.pods.get(k))
+            .collect()
+    }
+
+    /// The names of the PDBs that select `pod` under the eviction handler's rules (E13),
+    /// found through the index.
+    pub fn pdbs_selecting(&self, pod: &Pod) -> Vec<String> {
+        self.pdb_index
+            .selecting(&pod.metadata.namespace, &pod.metadata.labels)
+    }
+
+    /// The whole event log.
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    /// The events from sequence number `seq` on (a cursor: pass the length you have read).
+    pub fn events_since(&self, seq: u64) -> &[Event] {
+        let start = usize::try_from(seq)
+            .unwrap_or(usize::MAX)
+            .min(self.events.len());
+        &self.events[start..]
+    }
+
+    /// The next deadline, if any, and why.
+    pub fn next_deadline(&self) -> Option<Deadline> {
+        self.timers.next().map(|(at, timer)| Deadline {
+            at,
+            timer: timer.clone(),
+        })
+    }
+
+    // ----- time ----------------------------------------------------------------------------
+
+    /// Fires every timer due at or before `now`, in order, letting controllers react after
+    /// each; then sets the clock to `now`. A no-op when nothing is due.
+    ///
+    /// # Panics
+    /// If `now` is before the cluster's clock.
+    pub fn advance_to(&mut self, now: SimTime) {
+        assert!(
+            now >= self.now,
+            "time never goes backwards: asked for {now} at {}",
+            self.now
+        );
+        while let Some((at, timer)) = self.timers.pop_due(now) {
+            self.now = at;
+            self.fire(timer);
+            self.settle();
+        }
+        self.now = now;
+    }
+
+    fn fire(&mut self, timer: Timer) {
+        match timer {
+            Timer::PdbSync { pdb } => {
+                if self.config.controllers.disruption {
+                    self.sync_pdb(&pdb);
+                }
+            }
+            Timer::StalePodDisruptionCheck { pod, uid } => {
+                if self.config.controllers.disruption {
+                    self.sync_stale_pod_disruption(&pod, &uid);
+                }
+            }
+        }
+    }
+
+    /// Lets the controllers react to what the last step changed.
+    fn settle(&mut self) {
+        while let Some(key) = self.disruption_queue.shift_remove_index(0) {
+            if !self.config.controllers.disruption {
+                self.disruption_queue.clear();
+                return;
+            }
+            let delay = self.config.latencies.disruption_sync;
+            if delay.is_zero() {
+                self.sync_pdb(&key);
+            } else {
+                self.timers
+                    .schedule(self.now + delay, Timer::PdbSync { pdb: key });
+            }
+        }
+    }
+
+    // ----- the one write path --------------------------------------------------------------
+
+    pub(crate) fn log(&mut self, kind: EventKind) {
+        let seq = self.events.len() as u64;
+        self.events.push(Event {
+            seq,
+            at: self.now,
+            kind,
+        });
+    }
+
+    pub(crate) fn record(
+        &mut self,
+        event_type: &'static str,
+        involved: String,
+        reason: &'static str,
+        message: String,
+    ) {
+        self.log(EventKind::Recorded {
+            event_type,
+            involved,
+            reason,
+            message,
+        });
+    }
+
+    /// Stores `new` at `key` (or removes the object), bumping the revision unless the write
+    /// changes nothing (E31: the store skips identical updates). Returns the stored object.
+    pub(crate) fn write<T: StoredKind>(
+        &mut self,
+        key: ObjectKey,
+        new: Option<T>,
+        origin: Origin,
+    ) -> Option<T> {
+        let old = T::store(self).get(&key).cloned();
+        match new {
+            Some(mut object) => {
+                if let Some(old) = &old {
+                    object.metadata_mut().resource_version =
+                        old.metadata().resource_version.clone();
+                    if *old == object {
+                        return Some(object);
+                    }
+                }
+                self.revision += 1;
+                object.metadata_mut().resource_version = ResourceVersion(self.revision.to_string());
+                T::store_mut(self).insert(key.clone(), object.clone());
+                self.log(EventKind::ObjectWritten {
+                    verb: if old.is_some() {
+                        WriteVerb::Updated
+                    } else {
+                        WriteVerb::Created
+                    },
+                    kind: T::KIND,
+                    key,
+                    resource_version: self.revision.to_string(),
+                });
+                T::observe(self, old.as_ref(), Some(&object), origin);
+                Some(object)
+            }
+            None => {
+                let removed = T::store_mut(self).remove(&key)?;
+                self.revision += 1;
+                self.log(EventKind::ObjectWritten {
+                    verb: WriteVerb::Deleted,
+                    kind: T::KIND,
+                    key,
+                    resource_version: removed.metadata().resource_version.to_string(),
+                });
+                T::observe(self, Some(&removed), None, origin);
+                None
+            }
+        }
+    }
+
+    pub(crate) fn write_status_by_controller(&mut self, pdb: PodDisruptionBudget) {
+        let key = pdb.metadata.key();
+        self.write(key, Some(pdb), Origin::DisruptionController);
+    }
+
+    fn new_uid(&mut self) -> Uid {
+        let mut bytes = [0u8; 16];
+        self.rng.fill_bytes(&mut bytes);
+        Uid(uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .to_string())
+    }
+
+    fn name_suffix(&mut self) -> String {
+        (0..5)
+            .map(|_| {
+                let i = (self.rng.next_u32() as usize) % NAME_SUFFIX_ALPHABET.len();
+                NAME_SUFFIX_ALPHABET[i] as char
+            })
+            .collect()
+    }
+
+    /// The API rate limiter's verdict for one request at `now`: `Some(retry_after_seconds)`
+    /// when it must be answered 429.
+    pub fn rate_limit(&mut self, now: SimTime, method: &str, path: &str) -> Option<u32> {
+        self.advance_to(now);
+        let bucket = self.rate_limiter.as_mut()?;
+        if bucket.try_acquire(now) {
+            return None;
+        }
+        let retry = bucket.limit().retry_after_seconds;
+        self.log(EventKind::RateLimited {
+            method: method.into(),
+            path: path.into(),
+        });
+        Some(retry)
+    }
+
+    // ----- commands ------------------------------------------------------------------------
+
+    fn invalid<T: Resource>(name: &str, errors: Vec<FieldError>) -> ApiError {
+        ApiError::Invalid {
+            kind: T::KIND.into(),
+            group: T::GROUP.into(),
+            name: name.into(),
+            errors,
+        }
+    }
+
+    /// Creates an object through the API's create path: server-set metadata assigned,
+    /// status reset by the kind's create strategy, defaults applied, validated.
+    ///
+    /// # Errors
+    /// 422 `Invalid`, 409 `AlreadyExists`.
+    pub fn create<T: StoredKind>(
+        &mut self,
+        now: SimTime,
+        object: T,
+        dry_run: bool,
+    ) -> Result<T, ApiError> {
+        self.advance_to(now);
+        let result = self.create_inner(object, dry_run, false);
+        self.settle();
+        result
+    }
+
+    /// Creates an object as a scenario's `objects` list does: like [`Cluster::create`], but
+    /// the status is kept exactly as given and server-set metadata that is present (uid,
+    /// resourceVersion, creationTimestamp, generation, deletion fields) is kept.
+    ///
+    /// # Errors
+    /// 422 `Invalid`, 409 `AlreadyExists`.
+    pub fn load<T: StoredKind>(&mut self, now: SimTime, object: T) -> Result<T, ApiError> {
+        self.advance_to(now);
+        let result = self.create_inner(object, false, true);
+        self.settle();
+        result
+    }
+
+    fn create_inner<T: StoredKind>(
+        &mut self,
+        mut object: T,
+        dry_run: bool,
+        keep_server_fields: bool,
+    ) -> Result<T, ApiError> {
+        let now = self.wall_now();
+        let version = self.config.kubernetes_version;
+        {
+            let meta = object.metadata_mut();
+            if !T::NAMESPACED {
+                // Cluster-scoped: a namespace in the body is ignored, as upstream clears it.
+                meta.namespace.clear();
+            }
+        }
+        if object.metadata().name.is_empty() && !object.metadata().generate_name.is_empty() {
+            let name = format!("{}{}", object.metadata().generate_name, self.name_suffix());
+            object.metadata_mut().name = name;
+        }
+        if !keep_server_fields {
+            object.reset_status_for_create();
+        }
+        let uid = self.new_uid();
+        let meta = object.metadata_mut();
+        if !keep_server_fields || meta.uid.0.is_empty() {
+            meta.uid = uid;
+        }
+        if !keep_server_fields || meta.creation_timestamp.is_none() {
+            meta.creation_timestamp = Some(now);
+        }
+        if !keep_server_fields {
+            meta.deletion_timestamp = None;
+            meta.deletion_grace_period_seconds = None;
+            meta.generation = 0;
+        }
+        if T::tracks_generation(version) && meta.generation == 0 {
+            meta.generation = 1;
+        }
+        let given_rv = keep_server_fields
+            .then(|| meta.resource_version.clone())
+            .filter(|rv| !rv.0.is_empty());
+        object.apply_defaults();
+        let mut errors = validate_object_meta(object.metadata(), T::NAMESPACED);
+        errors.extend(object.validate_spec());
+        if !errors.is_empty() {
+            return Err(Self::invalid::<T>(&object.metadata().name, errors));
+        }
+        let key = object.metadata().key();
+        if T::store(self).get(&key).is_some() {
+            return Err(ApiError::AlreadyExists {
+                resource: T::qualified_resource(),
+                name: key.name,
+            });
+        }
+        if dry_run {
+            return Ok(object);
+        }
+        let mut stored = self
+            .write(key.clone(), Some(object), Origin::Api)
+            .ok_or_else(|| ApiError::Internal("write returned nothing".into()))?;
+        if let Some(rv) = given_rv {
+            // Scenario objects keep a given resourceVersion; later writes still advance.
+            if let Ok(n) = rv.0.parse::<u64>() {
+                self.revision = self.revision.max(n);
+            }
+            stored.metadata_mut().resource_version = rv.clone();
+            if let Some(slot) = T::store_mut(self).get(&key).cloned() {
+                let mut fixed = slot;
+                fixed.metadata_mut().resource_version = rv;
+                T::store_mut(self).insert(key, fixed);
+            }
+        }
+        Ok(stored)
+    }
+
+    /// Replaces an object through PUT (main resource or `status` subresource).
+    ///
+    /// # Errors
+    /// 404, 409 `Conflict` (stale resourceVersion), 422 `Invalid`.
+    pub fn update<T: StoredKind>(
+        &mut self,
+        now: SimTime,
+        object: T,
+        subresource: Subresource,
+        dry_run: bool,
+    ) -> Result<T, ApiError> {
+        self.advance_to(now);
+        let result = self.update_inner(object, subresource, dry_run);
+        self.settle();
+        result
+    }
+
+    fn update_inner<T: StoredKind>(
+        &mut self,
+        object: T,
+        subresource: Subresource,
+        dry_run: bool,
+    ) -> Result<T, ApiError> {
+        let key = object.metadata().key();
+        let Some(existing) = T::store(self).get(&key).cloned() else {
+            return Err(ApiError::not_found(&T::qualified_resource(), &key.name));
+        };
+        let conflict = |message: String| ApiError::Conflict {
+            qualified: T::qualified_resource(),
+            group: T::GROUP.into(),
+            kind: T::PLURAL.into(),
+            name: key.name.clone(),
+            message,
+        };
+        let given = object.metadata();
+        if !given.resource_version.0.is_empty()
+            && given.resource_version != existing.metadata().resource_version
+        {
+            return Err(conflict("the object has been modified; please apply your changes to the latest version and try again".into()));
+        }
+        if !given.uid.0.is_empty() && given.uid != existing.metadata().uid {
+            return Err(conflict(format!(
+                "Precondition failed: UID in precondition: {}, UID in object meta: {}",
+                given.uid,
+                existing.metadata().uid
+            )));
+        }
+        let mut updated = object;
+        let version = self.config.kubernetes_version;
+        match subresource {
+            Subresource::Main => {
+                if T::HAS_STATUS {
+                    updated.take_status(&existing);
+                }
+                let old = existing.metadata();
+                let generation = if T::tracks_generation(version) && updated.spec_differs(&existing)
+                {
+                    old.generation + 1
+                } else {
+                    old.generation
+                };
+                let meta = updated.metadata_mut();
+                meta.uid = old.uid.clone();
+                meta.creation_timestamp = old.creation_timestamp;
+                meta.deletion_timestamp = old.deletion_timestamp;
+                if meta.deletion_grace_period_seconds.is_none() || old.deletion_timestamp.is_some()
+                {
+                    meta.deletion_grace_period_seconds = old.deletion_grace_period_seconds;
+                }
+                meta.generation = generation;
+                meta.generate_name = if meta.generate_name.is_empty() {
+                    old.generate_name.clone()
+                } else {
+                    meta.generate_name.clone()
+                };
+                updated.apply_defaults();
+                let mut errors = validate_object_meta(updated.metadata(), T::NAMESPACED);
+                errors.extend(updated.validate_spec());
+                if !errors.is_empty() {
+                    return Err(Self::invalid::<T>(&key.name, errors));
+                }
+            }
+            Subresource::Status => {
+                updated.take_spec(&existing);
+                *updated.metadata_mut() = existing.metadata().clone();
+                let errors = updated.validate_status();
+                if !errors.is_empty() {
+                    return Err(Self::invalid::<T>(&key.name, errors));
+                }
+            }
+        }
+        // G11: an update that clears the last finalizer of an object whose deletion is due
+        // (grace 0 or none) deletes it.
+        let meta = updated.metadata();
+        let remove = meta.deletion_timestamp.is_some()
+            && meta.finalizers.is_empty()
+            && meta.deletion_grace_period_seconds.unwrap_or(0) == 0;
+        if dry_run {
+            return Ok(updated);
+        }
+        if remove {
+            self.write::<T>(key, None, Origin::Api);
+            return Ok(updated);
+        }
+        self.write(key, Some(updated), Origin::Api)
+            .ok_or_else(|| ApiError::Internal("write returned nothing".into()))
+    }
+
+    /// DELETE of the object of kind `T` at `key` (graceful for pods: G1–G14).
+    ///
+    /// # Errors
+    /// 422 for invalid options (G3), 404, 409 for failed preconditions (G4).
+    pub fn delete<T: StoredKind>(
+        &mut self,
+        now: SimTime,
+        key: &ObjectKey,
+        options: &DeleteOptions,
+    ) -> Result<DeleteResult<T>, ApiError> {
+        self.advance_to(now);
+        let result = self.delete_inner(key, options);
+        self.settle();
+        result
+    }
+
+    fn delete_inner<T: StoredKind>(
+        &mut self,
+        key: &ObjectKey,
+        options: &DeleteOptions,
+    ) -> Result<DeleteResult<T>, ApiError> {
+        let errors = validate_delete_options(options);
+        if !errors.is_empty() {
+            return Err(ApiError::Invalid {
+                kind: "DeleteOptions".into(),
+                group: "meta.k8s.io".into(),
+                name: String::new(),
+                errors,
+            });
+        }
+        let Some(existing) = T::store(self).get(key).cloned() else {
+            return Err(ApiError::not_found(&T::qualified_resource(), &key.name));
+        };
+        let plan = T::plan_delete(
+            &existing,
+            options,
+            self.wall_now(),
+            self.config.kubernetes_version,
+        )?;
+        let dry_run = options.is_dry_run();
+        match plan {
+            DeletePlan::Pending => Ok(DeleteResult {
+                object: existing,
+                removed: false,
+            }),
+            DeletePlan::Write { updated, shortened } => {
+                if dry_run {
+                    return Ok(DeleteResult {
+                        object: updated,
+                        removed: false,
+                    });
+                }
+                let stored = self
+                    .write(key.clone(), Some(updated), Origin::Api)
+                    .ok_or_else(|| ApiError::Internal("write returned nothing".into()))?;
+                self.log_deletion_step::<T>(key, stored.metadata(), shortened);
+                Ok(DeleteResult {
+                    object: stored,
+                    removed: false,
+                })
+            }
+            DeletePlan::Remove { stamped } => {
+                let mut last = existing;
+                if dry_run {
+                    return Ok(DeleteResult {
+                        object: stamped.unwrap_or(last),
+                        removed: true,
+                    });
+                }
+                if let Some(stamped) = stamped
+                    && let Some(stored) = self.write(key.clone(), Some(stamped), Origin::Api)
+                {
+                    self.log_deletion_step::<T>(key, stored.metadata(), false);
+                    last = stored;
+                }
+                self.write::<T>(key.clone(), None, Origin::Api);
+                Ok(DeleteResult {
+                    object: last,
+                    removed: true,
+                })
+            }
+        }
+    }
+
+    fn log_deletion_step<T: Resource>(
+        &mut self,
+        key: &ObjectKey,
+        meta: &crate::model::ObjectMeta,
+        shortened: bool,
+    ) {
+        if T::KIND != "Pod" {
+            return;
+        }
+        let (Some(ts), Some(grace)) = (meta.deletion_timestamp, meta.deletion_grace_period_seconds)
+        else {
+            return;
+        };
+        let pod = key.clone();
+        let deletion_timestamp = ts.to_string();
+        self.log(if shortened {
+            EventKind::GracePeriodShortened {
+                pod,
+                grace_period_seconds: grace,
+                deletion_timestamp,
+            }
+        } else {
+            EventKind::DeletionStarted {
+                pod,
+                grace_period_seconds: grace,
+                deletion_timestamp,
+            }
+        });
+    }
+
+    /// POST of an Eviction to `pods/{name}/eviction` in `namespace`, with the request's
+    /// `?dryRun=` values (E4–E35).
+    ///
+    /// # Errors
+    /// Every non-201 answer of upstream.md §1.8.
+    pub fn evict(
+        &mut self,
+        now: SimTime,
+        namespace: &str,
+        name: &str,
+        eviction: Eviction,
+        dry_run: &[String],
+    ) -> Result<EvictionOutcome, ApiError> {
+        self.advance_to(now);
+        let request = EvictionRequest {
+            namespace: namespace.into(),
+            name: name.into(),
+            eviction,
+            dry_run: dry_run.to_vec(),
+        };
+        let version = self.config.kubernetes_version;
+        let result = eviction::evict(
+            &mut ClusterEvictionStore { cluster: self },
+            &request,
+            version,
+        );
+        let pod = ObjectKey::new(namespace, name);
+        match &result {
+            Ok(outcome) => self.log(EventKind::EvictionAdmitted {
+                pod,
+                pdb: outcome.charged_pdb.clone(),
+                dry_run: outcome.dry_run,
+            }),
+            Err(e) => self.log(EventKind::EvictionRefused {
+                pod,
+                code: e.code(),
+                message: e.to_string(),
+            }),
+        }
+        self.settle();
+        result
+    }
+}
+
+/// The cluster's own storage behind the eviction handler.
+struct ClusterEvictionStore<'a> {
+    cluster: &'a mut Cluster,
+}
+
+impl EvictionStore for ClusterEvictionStore<'_> {
+    fn now(&self) -> Time {
+        self.cluster.wall_now()
+    }
+
+    fn get_pod(&mut self, namespace: &str, name: &str) -> Result<Pod, ApiError> {
+        self.cluster
+            .pods
+            .get(&ObjectKey::new(namespace, name))
+            .cloned()
+            .ok_or_else(|| ApiError::not_found("pods", name))
+    }
+
+    fn list_pdbs(&mut self, pod: &Pod) -> Result<Vec<PodDisruptionBudget>, ApiError> {
+        let namespace = &pod.metadata.namespace;
+        Ok(self
+            .cluster
+            .pdbs_selecting(pod)
+            .into_iter()
+            .filter_map(|name| {
+                self.cluster
+                    .pdbs
+                    .get(&ObjectKey::new(namespace.clone(), name))
+                    .cloned()
+            })
+            .collect())
+    }
+
+    fn get_pdb(&mut self, namespace: &str, name: &str) -> Result<PodDisruptionBudget, ApiError> {
+        self.cluster
+            .pdbs
+            .get(&ObjectKey::new(namespace, name))
+            .cloned()
+            .ok_or_else(|| ApiError::not_found("poddisruptionbudgets.policy", name))
+    }
+
+    fn update_pdb_status(&mut self, pdb: &PodDisruptionBudget) -> Result<(), ApiError> {
+        let key = pdb.metadata.key();
+        let stored = self.get_pdb(&key.namespace, &key.name)?;
+        if stored.metadata.resource_version != pdb.metadata.resource_version {
+            return Err(ApiError::Conflict {
+                qualified: "poddisruptionbudgets.policy".into(),
+                group: "policy".into(),
+                kind: "poddisruptionbudgets".into(),
+                name: key.name,
+                message: "the object has been modified; please apply your changes to the latest version and try again".into(),
+            });
+        }
+        let mut updated = stored;
+        updated.status = pdb.status.clone();
+        self.cluster.write(key, Some(updated), Origin::Api);
+        Ok(())
+    }
+
+    fn add_disruption_condition(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        preconditions: Option<&Preconditions>,
+    ) -> Result<ResourceVersion, ApiError> {
+        let mut pod = self.get_pod(namespace, name)?;
+        deletion::check_preconditions("Pod", &pod.metadata, preconditions, true)?;
+        let now = self.cluster.wall_now();
+        let changed = pod.set_condition(
+            PodCondition {
+                type_: DISRUPTION_TARGET.into(),
+                status: "True".into(),
+                reason: EVICTION_BY_EVICTION_API.into(),
+                message: EVICTION_API_MESSAGE.into(),
+                ..PodCondition::default()
+            },
+            now,
+        );
+        if !changed {
+            return Ok(pod.metadata.resource_version);
+        }
+        let stored = self
+            .cluster
+            .write(pod.metadata.key(), Some(pod), Origin::Api)
+            .ok_or_else(|| ApiError::Internal("write returned nothing".into()))?;
+        Ok(stored.metadata.resource_version)
+    }
+
+    fn delete_pod(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        options: &DeleteOptions,
+    ) -> Result<(), ApiError> {
+        self.cluster
+            .delete_inner::<Pod>(&ObjectKey::new(namespace, name), options)
+            .map(|_| ())
+    }
+}

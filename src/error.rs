@@ -1,0 +1,455 @@
+//! Errors. [`ApiError`] is everything a client of the simulated API server can see; each
+//! variant maps to one Kubernetes `Status` (reason and code) in [`ApiError::to_status`].
+
+use crate::model::FieldErrorKind;
+use crate::wire::{Status, StatusCause, StatusDetails};
+
+/// One field-validation problem (`field.Error`), as it appears in a 422 answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The kind of problem.
+    pub kind: FieldErrorKind,
+    /// The field path, e.g. `spec.minAvailable`.
+    pub field: String,
+    /// The offending value rendered as upstream does (`true`, `"x"`, `-1`), if shown.
+    pub value: Option<String>,
+    /// The detail text.
+    pub detail: String,
+}
+
+impl FieldError {
+    /// `field.Error.ErrorBody()`: the text after the field path.
+    pub fn body(&self) -> String {
+        let mut text = self.kind.phrase().to_string();
+        if let Some(v) = &self.value {
+            text.push_str(": ");
+            text.push_str(v);
+        }
+        if !self.detail.is_empty() {
+            text.push_str(": ");
+            text.push_str(&self.detail);
+        }
+        text
+    }
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.body())
+    }
+}
+
+/// An error a client of the simulated API server sees, with upstream's reason, code and text.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ApiError {
+    /// 400 `BadRequest`.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 404 `NotFound`: `<resource> "<name>" not found`. `resource` is the plural, with
+    /// `.group` for non-core groups.
+    #[error("{resource} \"{name}\" not found")]
+    NotFound {
+        /// e.g. `pods`, `poddisruptionbudgets.policy`.
+        resource: String,
+        /// The object's name.
+        name: String,
+    },
+    /// 404 `NotFound` for a path no resource is served at.
+    #[error("the server could not find the requested resource")]
+    NoRoute,
+    /// 405 `MethodNotAllowed`.
+    #[error("the server does not allow this method on the requested resource")]
+    MethodNotAllowed,
+    /// 409 `AlreadyExists`.
+    #[error("{resource} \"{name}\" already exists")]
+    AlreadyExists {
+        /// e.g. `pods`.
+        resource: String,
+        /// The object's name.
+        name: String,
+    },
+    /// 409 `Conflict`: `Operation cannot be fulfilled on <qualified> "<name>": <message>`.
+    /// `qualified` is `Pod` for the eviction's precondition texts (E30) and the resource
+    /// (`poddisruptionbudgets.policy`) for store conflicts.
+    #[error("Operation cannot be fulfilled on {qualified} \"{name}\": {message}")]
+    Conflict {
+        /// What the message names.
+        qualified: String,
+        /// The group for details.
+        group: String,
+        /// The kind or resource for details.
+        kind: String,
+        /// The object's name.
+        name: String,
+        /// Why.
+        message: String,
+    },
+    /// 403 `Forbidden`: `<qualified> "<name>" is forbidden: <message>` (E21).
+    #[error("{qualified} \"{name}\" is forbidden: {message}")]
+    Forbidden {
+        /// e.g. `poddisruptionbudget.policy`.
+        qualified: String,
+        /// Group for details.
+        group: String,
+        /// Kind for details.
+        kind: String,
+        /// The object's name.
+        name: String,
+        /// Why.
+        message: String,
+    },
+    /// 422 `Invalid`: `<Kind[.group]> "<name>" is invalid: <errors>`.
+    #[error("{}", invalid_message(kind, group, name, errors))]
+    Invalid {
+        /// The kind, e.g. `Pod`, `Eviction`.
+        kind: String,
+        /// The group, e.g. `policy`; empty for core.
+        group: String,
+        /// The object's name.
+        name: String,
+        /// The problems.
+        errors: Vec<FieldError>,
+    },
+    /// 429 `TooManyRequests` from the eviction handler (E21, E25).
+    #[error("{message}")]
+    TooManyRequests {
+        /// The message.
+        message: String,
+        /// `Retry-After` seconds; 0 for none.
+        retry_after_seconds: i64,
+        /// Causes (one `DisruptionBudget` cause for PDB answers).
+        causes: Vec<StatusCause>,
+    },
+    /// 413 `RequestEntityTooLarge`.
+    #[error("Request entity too large: limit is {limit_bytes}")]
+    RequestEntityTooLarge {
+        /// The limit.
+        limit_bytes: usize,
+    },
+    /// 415 `UnsupportedMediaType`.
+    #[error(
+        "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml"
+    )]
+    UnsupportedMediaType,
+    /// An error without a reason, with its own HTTP code: the multiple-PDB 500 (E14) and
+    /// other plain errors that the server answers with 500 (E6, E44).
+    #[error("{message}")]
+    Unknown {
+        /// HTTP code.
+        code: u16,
+        /// The message.
+        message: String,
+    },
+    /// 500 `InternalError` (broken state, e.g. a stored object that cannot be encoded).
+    #[error("Internal error occurred: {0}")]
+    Internal(String),
+}
+
+fn invalid_message(kind: &str, group: &str, name: &str, errors: &[FieldError]) -> String {
+    let qualified = if group.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind}.{group}")
+    };
+    let list = match errors {
+        [one] => one.to_string(),
+        many => format!(
+            "[{}]",
+            many.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    format!("{qualified} {name:?} is invalid: {list}")
+}
+
+impl ApiError {
+    /// The HTTP status code.
+    pub fn code(&self) -> u16 {
+        match self {
+            ApiError::BadRequest(_) => 400,
+            ApiError::NotFound { .. } | ApiError::NoRoute => 404,
+            ApiError::MethodNotAllowed => 405,
+            ApiError::AlreadyExists { .. } | ApiError::Conflict { .. } => 409,
+            ApiError::Forbidden { .. } => 403,
+            ApiError::Invalid { .. } => 422,
+            ApiError::TooManyRequests { .. } => 429,
+            ApiError::RequestEntityTooLarge { .. } => 413,
+            ApiError::UnsupportedMediaType => 415,
+            ApiError::Unknown { code, .. } => *code,
+            ApiError::Internal(_) => 500,
+        }
+    }
+
+    /// The Status `reason`; empty for [`ApiError::Unknown`].
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "BadRequest",
+            ApiError::NotFound { .. } | ApiError::NoRoute => "NotFound",
+            ApiError::MethodNotAllowed => "MethodNotAllowed",
+            ApiError::AlreadyExists { .. } => "AlreadyExists",
+            ApiError::Conflict { .. } => "Conflict",
+            ApiError::Forbidden { .. } => "Forbidden",
+            ApiError::Invalid { .. } => "Invalid",
+            ApiError::TooManyRequests { .. } => "TooManyRequests",
+            ApiError::RequestEntityTooLarge { .. } => "RequestEntityTooLarge",
+            ApiError::UnsupportedMediaType => "UnsupportedMediaType",
+            ApiError::Unknown { .. } => "",
+            ApiError::Internal(_) => "InternalError",
+        }
+    }
+
+    /// Whether this is a 409 `Conflict` (what the eviction handler's loops retry on).
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, ApiError::Conflict { .. })
+    }
+
+    /// Seconds for `Retry-After`, 0 when none.
+    pub fn retry_after_seconds(&self) -> i64 {
+        match self {
+            ApiError::TooManyRequests {
+                retry_after_seconds,
+                ..
+            } => *retry_after_seconds,
+            _ => 0,
+        }
+    }
+
+    /// The `Status` body, as upstream's `errors` package builds it.
+    pub fn to_status(&self) -> Status {
+        let split = |resource: &str| -> (String, String) {
+            match resource.split_once('.') {
+                Some((r, g)) => (g.to_string(), r.to_string()),
+                None => (String::new(), resource.to_string()),
+            }
+        };
+        let details = match self {
+            ApiError::NotFound { resource, name } | ApiError::AlreadyExists { resource, name } => {
+                let (group, kind) = split(resource);
+                Some(StatusDetails {
+                    name: name.clone(),
+                    group,
+                    kind,
+                    ..StatusDetails::default()
+                })
+            }
+            ApiError::Conflict {
+                group, kind, name, ..
+            }
+            | ApiError::Forbidden {
+                group, kind, name, ..
+            } => Some(StatusDetails {
+                name: name.clone(),
+                group: group.clone(),
+                kind: kind.clone(),
+                ..StatusDetails::default()
+            }),
+            ApiError::Invalid {
+                kind,
+                group,
+                name,
+                errors,
+            } => Some(StatusDetails {
+                name: name.clone(),
+                group: group.clone(),
+                kind: kind.clone(),
+                causes: errors
+                    .iter()
+                    .map(|e| StatusCause {
+                        reason: e.kind.reason().into(),
+                        message: e.body(),
+                        field: e.field.clone(),
+                    })
+                    .collect(),
+                ..StatusDetails::default()
+            }),
+            ApiError::TooManyRequests {
+                retry_after_seconds,
+                causes,
+                ..
+            } => Some(StatusDetails {
+                causes: causes.clone(),
+                retry_after_seconds: *retry_after_seconds,
+                ..StatusDetails::default()
+            }),
+            ApiError::BadRequest(_)
+            | ApiError::NoRoute
+            | ApiError::MethodNotAllowed
+            | ApiError::RequestEntityTooLarge { .. }
+            | ApiError::UnsupportedMediaType
+            | ApiError::Unknown { .. } => None,
+            ApiError::Internal(_) => Some(StatusDetails {
+                causes: vec![StatusCause {
+                    message: self.to_string(),
+                    ..StatusCause::default()
+                }],
+                ..StatusDetails::default()
+            }),
+        };
+        Status {
+            kind: "Status".into(),
+            api_version: "v1".into(),
+            metadata: serde_json::Map::new(),
+            status: "Failure".into(),
+            message: self.to_string(),
+            reason: self.reason().into(),
+            details,
+            code: self.code(),
+        }
+    }
+
+    /// A 404 for `resource` `name`.
+    pub fn not_found(resource: &str, name: &str) -> ApiError {
+        ApiError::NotFound {
+            resource: resource.into(),
+            name: name.into(),
+        }
+    }
+
+    /// A 422 on a single field.
+    pub fn invalid_field(kind: &str, group: &str, name: &str, error: FieldError) -> ApiError {
+        ApiError::Invalid {
+            kind: kind.into(),
+            group: group.into(),
+            name: name.into(),
+            errors: vec![error],
+        }
+    }
+}
+
+/// A problem with a scenario file or library configuration (not an API answer).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConfigError {
+    /// The text is not valid YAML or JSON.
+    #[error("{0}")]
+    Syntax(String),
+    /// A field is missing, unknown or has a wrong value; `path` names it.
+    #[error("{path}: {message}")]
+    Field {
+        /// e.g. `steps[3].advance`.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conflict() -> ApiError {
+        ApiError::Conflict {
+            qualified: "Pod".into(),
+            group: String::new(),
+            kind: "Pod".into(),
+            name: "p".into(),
+            message: "m".into(),
+        }
+    }
+
+    /// One row per variant: code, reason, and that the Status carries both.
+    #[test]
+    fn every_variant_maps_to_a_status() {
+        let rows: Vec<(ApiError, u16, &str)> = vec![
+            (ApiError::BadRequest("b".into()), 400, "BadRequest"),
+            (ApiError::not_found("pods", "p"), 404, "NotFound"),
+            (ApiError::NoRoute, 404, "NotFound"),
+            (ApiError::MethodNotAllowed, 405, "MethodNotAllowed"),
+            (
+                ApiError::AlreadyExists {
+                    resource: "pods".into(),
+                    name: "p".into(),
+                },
+                409,
+                "AlreadyExists",
+            ),
+            (conflict(), 409, "Conflict"),
+            (
+                ApiError::Forbidden {
+                    qualified: "poddisruptionbudget.policy".into(),
+                    group: "policy".into(),
+                    kind: "poddisruptionbudget".into(),
+                    name: "foo".into(),
+                    message: "pdb disruptions allowed is negative".into(),
+                },
+                403,
+                "Forbidden",
+            ),
+            (
+                ApiError::invalid_field(
+                    "Eviction",
+                    "policy",
+                    "foo",
+                    FieldError {
+                        kind: FieldErrorKind::Invalid,
+                        field: "f".into(),
+                        value: Some("true".into()),
+                        detail: "d".into(),
+                    },
+                ),
+                422,
+                "Invalid",
+            ),
+            (
+                ApiError::TooManyRequests {
+                    message: "m".into(),
+                    retry_after_seconds: 10,
+                    causes: vec![],
+                },
+                429,
+                "TooManyRequests",
+            ),
+            (
+                ApiError::RequestEntityTooLarge { limit_bytes: 3 },
+                413,
+                "RequestEntityTooLarge",
+            ),
+            (ApiError::UnsupportedMediaType, 415, "UnsupportedMediaType"),
+            (
+                ApiError::Unknown {
+                    code: 500,
+                    message: "m".into(),
+                },
+                500,
+                "",
+            ),
+            (ApiError::Internal("x".into()), 500, "InternalError"),
+        ];
+        for (error, code, reason) in rows {
+            let status = error.to_status();
+            assert_eq!(
+                (status.code, status.reason.as_str()),
+                (code, reason),
+                "{error:?}"
+            );
+            assert_eq!(status.status, "Failure");
+            assert_eq!(status.message, error.to_string());
+        }
+    }
+
+    #[test]
+    fn texts_match_upstream() {
+        assert_eq!(
+            ApiError::not_found("pods", "t1").to_string(),
+            "pods \"t1\" not found"
+        );
+        let forbidden = ApiError::Forbidden {
+            qualified: "poddisruptionbudget.policy".into(),
+            group: "policy".into(),
+            kind: "poddisruptionbudget".into(),
+            name: "foo".into(),
+            message: "pdb disruptions allowed is negative".into(),
+        };
+        assert_eq!(
+            forbidden.to_string(),
+            "poddisruptionbudget.policy \"foo\" is forbidden: pdb disruptions allowed is negative"
+        );
+        let multi = ApiError::Unknown {
+            code: 500,
+            message: "x".into(),
+        }
+        .to_status();
+        assert!(multi.details.is_none() && multi.reason.is_empty());
+    }
+}

@@ -1,0 +1,9 @@
+//! evictsim: the eviction path of a Kubernetes API server, simulated.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod cluster;
+pub mod error;
+pub mod model;
+pub mod time;
+pub mod wire;

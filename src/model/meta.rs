@@ -1,0 +1,270 @@
+//! Object metadata shared by every kind: `metav1.ObjectMeta`, owner references, identifiers.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::time::Time;
+
+/// Labels and annotations: string maps that serialize with sorted keys, as Go does.
+pub type StringMap = BTreeMap<String, String>;
+
+/// Fields this model does not interpret, kept so that objects survive a round trip unchanged.
+pub type Unmodeled = Map<String, Value>;
+
+/// A Kubernetes object UID.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Uid(pub String);
+
+impl fmt::Display for Uid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A resourceVersion: the store's revision counter when the object was last written,
+/// rendered as a decimal string on the wire (clients must treat it as opaque).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ResourceVersion(pub String);
+
+impl fmt::Display for ResourceVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where an object lives: namespace (empty for cluster-scoped kinds) and name.
+/// Ordered namespace first, then name, which is the order an etcd-backed LIST returns.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct ObjectKey {
+    /// The namespace; empty for cluster-scoped objects.
+    pub namespace: String,
+    /// The object's name.
+    pub name: String,
+}
+
+impl ObjectKey {
+    /// A key in `namespace` named `name`.
+    pub fn new(namespace: impl Into<String>, name: impl Into<String>) -> Self {
+        ObjectKey {
+            namespace: namespace.into(),
+            name: name.into(),
+        }
+    }
+}
+
+impl Serialize for ObjectKey {
+    /// As `namespace/name` (just `name` for cluster-scoped objects).
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl fmt::Display for ObjectKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.namespace.is_empty() {
+            f.write_str(&self.name)
+        } else {
+            write!(f, "{}/{}", self.namespace, self.name)
+        }
+    }
+}
+
+/// `metav1.ObjectMeta`, with the fields the simulation reads typed and the rest preserved.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectMeta {
+    /// The object's name.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    /// A prefix from which the server generates a name when `name` is empty.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub generate_name: String,
+    /// The namespace; empty for cluster-scoped kinds.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub namespace: String,
+    /// Server-assigned unique id.
+    #[serde(default, skip_serializing_if = "is_empty_uid")]
+    pub uid: Uid,
+    /// Server-assigned version of this object's last write.
+    #[serde(default, skip_serializing_if = "is_empty_rv")]
+    pub resource_version: ResourceVersion,
+    /// Spec generation, bumped on every spec change of kinds that track it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub generation: i64,
+    /// When the object was created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation_timestamp: Option<Time>,
+    /// When graceful deletion ends (set by the first DELETE).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_timestamp: Option<Time>,
+    /// The grace period of the deletion in progress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_grace_period_seconds: Option<i64>,
+    /// Labels.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: StringMap,
+    /// Annotations (evictsim reads its `evictsim.io/*` behaviour annotations from here).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: StringMap,
+    /// Owners; at most one with `controller: true`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub owner_references: Vec<OwnerReference>,
+    /// Finalizers that keep the object until they are removed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub finalizers: Vec<String>,
+    /// Fields not modeled (managedFields, selfLink, …), kept verbatim.
+    #[serde(flatten)]
+    pub unmodeled: Unmodeled,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+fn is_empty_uid(u: &Uid) -> bool {
+    u.0.is_empty()
+}
+fn is_empty_rv(r: &ResourceVersion) -> bool {
+    r.0.is_empty()
+}
+
+impl ObjectMeta {
+    /// The object's key.
+    pub fn key(&self) -> ObjectKey {
+        ObjectKey::new(self.namespace.clone(), self.name.clone())
+    }
+
+    /// The owner reference with `controller: true`, if any.
+    pub fn controller_ref(&self) -> Option<&OwnerReference> {
+        self.owner_references
+            .iter()
+            .find(|r| r.controller == Some(true))
+    }
+}
+
+/// `metav1.OwnerReference`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OwnerReference {
+    /// The owner's apiVersion, e.g. `apps/v1`.
+    #[serde(default)]
+    pub api_version: String,
+    /// The owner's kind.
+    #[serde(default)]
+    pub kind: String,
+    /// The owner's name.
+    #[serde(default)]
+    pub name: String,
+    /// The owner's UID.
+    #[serde(default)]
+    pub uid: Uid,
+    /// Whether this owner is the managing controller.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub controller: Option<bool>,
+    /// Whether the owner's deletion waits for this object (foreground deletion).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_owner_deletion: Option<bool>,
+}
+
+impl OwnerReference {
+    /// The API group of `api_version` (`""` for the core group).
+    pub fn group(&self) -> &str {
+        match self.api_version.split_once('/') {
+            Some((group, _)) => group,
+            None => "",
+        }
+    }
+}
+
+/// `intstr.IntOrString`: an integer or a string such as `"25%"`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum IntOrString {
+    /// An integer.
+    Int(i64),
+    /// A string, normally a percentage.
+    String(String),
+}
+
+impl IntOrString {
+    /// Resolves against `total` as upstream's `GetScaledValueFromIntOrPercent(.., roundUp=true)`
+    /// does: integers are themselves, `"N%"` is `ceil(N * total / 100)`.
+    ///
+    /// # Errors
+    /// Upstream's text for a string that is not `<integer>%`.
+    ///
+    /// # Examples
+    /// ```
+    /// use evictsim::model::IntOrString;
+    /// assert_eq!(IntOrString::String("30%".into()).scaled_value(7), Ok(3));
+    /// assert_eq!(IntOrString::Int(2).scaled_value(7), Ok(2));
+    /// assert!(IntOrString::String("half".into()).scaled_value(7).is_err());
+    /// ```
+    pub fn scaled_value(&self, total: i64) -> Result<i64, String> {
+        match self {
+            IntOrString::Int(n) => Ok(*n),
+            IntOrString::String(s) => {
+                let percent = parse_percent(s)
+                    .ok_or_else(|| format!("invalid value for IntOrString: invalid value {s:?}"))?;
+                Ok((percent * total + 99).div_euclid(100))
+            }
+        }
+    }
+}
+
+/// Parses `"N%"` into N.
+pub(crate) fn parse_percent(text: &str) -> Option<i64> {
+    let digits = text.strip_suffix('%')?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentages_round_up_c6() {
+        let cases = [
+            ("30%", 7, 3),
+            ("30%", 3, 1),
+            ("28%", 11, 4),
+            ("28%", 22, 7),
+            ("1%", 1, 1),
+            ("0%", 10, 0),
+            ("100%", 10, 10),
+            ("34%", 3, 2),
+            ("20%", 10, 2),
+        ];
+        for (percent, total, want) in cases {
+            assert_eq!(
+                IntOrString::String(percent.into()).scaled_value(total),
+                Ok(want),
+                "{percent} of {total}"
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_percentages_are_errors() {
+        for bad in ["", "%", "5", "5.5%", "-5%", "abc%"] {
+            assert!(
+                IntOrString::String(bad.into()).scaled_value(10).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_metadata_fields_survive_a_round_trip() {
+        let text = r#"{"name":"a","managedFields":[{"manager":"kubectl"}],"selfLink":"/x"}"#;
+        let meta: ObjectMeta = serde_json::from_str(text).unwrap();
+        assert_eq!(serde_json::to_string(&meta).unwrap(), text);
+    }
+}

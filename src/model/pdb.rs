@@ -1,0 +1,168 @@
+//! `policy/v1.PodDisruptionBudget`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::meta::{IntOrString, ObjectMeta, Unmodeled};
+use super::selector::LabelSelector;
+use crate::time::Time;
+
+/// `policy/v1.PodDisruptionBudget`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodDisruptionBudget {
+    /// Standard metadata.
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    /// The budget.
+    #[serde(default)]
+    pub spec: PodDisruptionBudgetSpec,
+    /// Written by the disruption controller and the eviction handler.
+    #[serde(default)]
+    pub status: PodDisruptionBudgetStatus,
+}
+
+/// `policy/v1.PodDisruptionBudgetSpec`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodDisruptionBudgetSpec {
+    /// Pods that must stay available.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_available: Option<IntOrString>,
+    /// `null` selects no pods; `{}` selects every pod in the namespace (E13, V1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<LabelSelector>,
+    /// Pods that may be unavailable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_unavailable: Option<IntOrString>,
+    /// `IfHealthyBudget` (the default when unset) or `AlwaysAllow`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unhealthy_pod_eviction_policy: Option<String>,
+    /// Unmodeled fields, verbatim.
+    #[serde(flatten)]
+    pub unmodeled: Unmodeled,
+}
+
+/// `policy/v1.PodDisruptionBudgetStatus`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodDisruptionBudgetStatus {
+    /// The generation the controller last acted on.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub observed_generation: i64,
+    /// Evicted pods not yet seen terminating by the controller: pod name → eviction time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disrupted_pods: Option<BTreeMap<String, Time>>,
+    /// Evictions allowed now.
+    #[serde(default)]
+    pub disruptions_allowed: i64,
+    /// Healthy selected pods.
+    #[serde(default)]
+    pub current_healthy: i64,
+    /// Healthy pods required.
+    #[serde(default)]
+    pub desired_healthy: i64,
+    /// Pods counted by the budget.
+    #[serde(default)]
+    pub expected_pods: i64,
+    /// `DisruptionAllowed` and any other conditions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    /// Unmodeled fields, verbatim.
+    #[serde(flatten)]
+    pub unmodeled: Unmodeled,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+/// `metav1.Condition` (every field but `observedGeneration` is always serialized).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Condition {
+    /// The condition type.
+    #[serde(rename = "type", default)]
+    pub type_: String,
+    /// `True`, `False` or `Unknown`.
+    #[serde(default)]
+    pub status: String,
+    /// The generation the condition was set for.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub observed_generation: i64,
+    /// When the status last changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_transition_time: Option<Time>,
+    /// A CamelCase reason.
+    #[serde(default)]
+    pub reason: String,
+    /// A human-readable message.
+    #[serde(default)]
+    pub message: String,
+}
+
+/// The PDB condition type.
+pub const DISRUPTION_ALLOWED: &str = "DisruptionAllowed";
+/// Reason when the controller fail-safed (C15).
+pub const SYNC_FAILED: &str = "SyncFailed";
+/// Reason when disruptions are allowed (C30).
+pub const SUFFICIENT_PODS: &str = "SufficientPods";
+/// Reason when no disruption is allowed (C30).
+pub const INSUFFICIENT_PODS: &str = "InsufficientPods";
+/// The unhealthy-pod policy that always lets unready pods go (E16).
+pub const ALWAYS_ALLOW: &str = "AlwaysAllow";
+/// The default unhealthy-pod policy (E17).
+pub const IF_HEALTHY_BUDGET: &str = "IfHealthyBudget";
+/// More entries than this in `disruptedPods` make evictions fail (E21.3).
+pub const MAX_DISRUPTED_POD_SIZE: usize = 2000;
+
+impl PodDisruptionBudgetStatus {
+    /// Sets a condition with `meta.SetStatusCondition`'s merge rule (C30): a new condition
+    /// gets `now`; an existing one keeps its `lastTransitionTime` unless its status flips;
+    /// reason, message and observedGeneration are overwritten.
+    pub fn set_condition(&mut self, mut condition: Condition, now: Time) {
+        match self
+            .conditions
+            .iter_mut()
+            .find(|c| c.type_ == condition.type_)
+        {
+            Some(existing) => {
+                if existing.status != condition.status {
+                    existing.status = condition.status;
+                    existing.last_transition_time = Some(now);
+                }
+                existing.reason = condition.reason;
+                existing.message = condition.message;
+                existing.observed_generation = condition.observed_generation;
+            }
+            None => {
+                condition.last_transition_time = Some(now);
+                self.conditions.push(condition);
+            }
+        }
+    }
+
+    /// Upstream's `UpdateDisruptionAllowedCondition` (C30).
+    pub fn update_disruption_allowed_condition(&mut self, now: Time) {
+        let (status, reason) = if self.disruptions_allowed > 0 {
+            ("True", SUFFICIENT_PODS)
+        } else {
+            ("False", INSUFFICIENT_PODS)
+        };
+        let condition = Condition {
+            type_: DISRUPTION_ALLOWED.into(),
+            status: status.into(),
+            observed_generation: self.observed_generation,
+            last_transition_time: None,
+            reason: reason.into(),
+            message: String::new(),
+        };
+        self.set_condition(condition, now);
+    }
+
+    /// The condition of `type_`, if present.
+    pub fn condition(&self, type_: &str) -> Option<&Condition> {
+        self.conditions.iter().find(|c| c.type_ == type_)
+    }
+}

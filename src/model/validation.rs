@@ -1,0 +1,349 @@
+//! Create/update validation with upstream's field paths and texts
+//! (`apimachinery/pkg/api/validation`, `pkg/apis/policy/validation`, C40, G3).
+
+use super::eviction::DeleteOptions;
+use super::meta::{IntOrString, ObjectMeta, parse_percent};
+use super::pdb::PodDisruptionBudgetSpec;
+use super::pdb::{ALWAYS_ALLOW, IF_HEALTHY_BUDGET, PodDisruptionBudgetStatus};
+use super::selector::{FieldErrorKind, LabelSelector, label_value_errors, qualified_name_errors};
+use super::workloads::AppsSpec;
+use crate::error::FieldError;
+
+const DNS_SUBDOMAIN: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+
+fn invalid(field: &str, value: impl Into<Option<String>>, detail: &str) -> FieldError {
+    FieldError {
+        kind: FieldErrorKind::Invalid,
+        field: field.into(),
+        value: value.into(),
+        detail: detail.into(),
+    }
+}
+
+fn is_dns_subdomain(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            let b = label.as_bytes();
+            !b.is_empty()
+                && b[0].is_ascii_alphanumeric()
+                && b[b.len() - 1].is_ascii_alphanumeric()
+                && b.iter()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        })
+}
+
+/// Validates metadata as upstream's `ValidateObjectMeta` does for a DNS-subdomain-named kind:
+/// name required and well-formed, namespace present exactly for namespaced kinds, label keys
+/// and values well-formed.
+pub fn validate_object_meta(meta: &ObjectMeta, namespaced: bool) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if meta.name.is_empty() {
+        errors.push(FieldError {
+            kind: FieldErrorKind::Required,
+            field: "metadata.name".into(),
+            value: None,
+            detail: "name or generateName is required".into(),
+        });
+    } else if !is_dns_subdomain(&meta.name) {
+        errors.push(invalid(
+            "metadata.name",
+            format!("{:?}", meta.name),
+            DNS_SUBDOMAIN,
+        ));
+    }
+    if namespaced && meta.namespace.is_empty() {
+        errors.push(FieldError {
+            kind: FieldErrorKind::Required,
+            field: "metadata.namespace".into(),
+            value: None,
+            detail: String::new(),
+        });
+    } else if namespaced && !is_dns_subdomain(&meta.namespace) {
+        errors.push(invalid(
+            "metadata.namespace",
+            format!("{:?}", meta.namespace),
+            DNS_SUBDOMAIN,
+        ));
+    } else if !namespaced && !meta.namespace.is_empty() {
+        errors.push(FieldError {
+            kind: FieldErrorKind::Forbidden,
+            field: "metadata.namespace".into(),
+            value: None,
+            detail: "not allowed on this type".into(),
+        });
+    }
+    for (k, v) in &meta.labels {
+        for detail in qualified_name_errors(k) {
+            errors.push(invalid("metadata.labels", format!("{k:?}"), &detail));
+        }
+        for detail in label_value_errors(v) {
+            errors.push(invalid("metadata.labels", format!("{v:?}"), &detail));
+        }
+    }
+    for k in meta.annotations.keys() {
+        for detail in qualified_name_errors(&k.to_lowercase()) {
+            errors.push(invalid("metadata.annotations", format!("{k:?}"), &detail));
+        }
+    }
+    errors
+}
+
+fn validate_int_or_percent(value: &IntOrString, field: &str) -> Vec<FieldError> {
+    match value {
+        IntOrString::Int(n) if *n < 0 => vec![invalid(
+            field,
+            n.to_string(),
+            "must be greater than or equal to 0",
+        )],
+        IntOrString::Int(_) => Vec::new(),
+        IntOrString::String(s) => match parse_percent(s) {
+            None => vec![invalid(
+                field,
+                format!("{s:?}"),
+                "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')",
+            )],
+            Some(p) if p > 100 => vec![invalid(
+                field,
+                format!("{s:?}"),
+                "must not be greater than 100%",
+            )],
+            Some(_) => Vec::new(),
+        },
+    }
+}
+
+fn validate_selector(selector: &LabelSelector, field: &str) -> Vec<FieldError> {
+    selector
+        .validate()
+        .into_iter()
+        .map(|e| FieldError {
+            kind: e.kind,
+            field: format!("{field}.{}", e.field),
+            value: e.value,
+            detail: e.detail,
+        })
+        .collect()
+}
+
+/// C40: PDB spec validation.
+pub(crate) fn validate_pdb_spec(spec: &PodDisruptionBudgetSpec) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if spec.min_available.is_some() && spec.max_unavailable.is_some() {
+        errors.push(invalid(
+            "spec",
+            "\"object\"".to_string(),
+            "minAvailable and maxUnavailable cannot be both set",
+        ));
+    }
+    if let Some(v) = &spec.min_available {
+        errors.extend(validate_int_or_percent(v, "spec.minAvailable"));
+    }
+    if let Some(v) = &spec.max_unavailable {
+        errors.extend(validate_int_or_percent(v, "spec.maxUnavailable"));
+    }
+    if let Some(selector) = &spec.selector {
+        errors.extend(validate_selector(selector, "spec.selector"));
+    }
+    if let Some(policy) = &spec.unhealthy_pod_eviction_policy
+        && policy != ALWAYS_ALLOW
+        && policy != IF_HEALTHY_BUDGET
+    {
+        errors.push(FieldError {
+            kind: FieldErrorKind::NotSupported,
+            field: "spec.unhealthyPodEvictionPolicy".into(),
+            value: Some(format!("{policy:?}")),
+            detail: format!("supported values: {ALWAYS_ALLOW:?}, {IF_HEALTHY_BUDGET:?}"),
+        });
+    }
+    errors
+}
+
+/// C40: status writes through policy/v1 keep the counters non-negative.
+pub(crate) fn validate_pdb_status(status: &PodDisruptionBudgetStatus) -> Vec<FieldError> {
+    [
+        ("status.disruptionsAllowed", status.disruptions_allowed),
+        ("status.currentHealthy", status.current_healthy),
+        ("status.desiredHealthy", status.desired_healthy),
+        ("status.expectedPods", status.expected_pods),
+    ]
+    .into_iter()
+    .filter(|(_, v)| *v < 0)
+    .map(|(f, v)| invalid(f, v.to_string(), "must be greater than or equal to 0"))
+    .collect()
+}
+
+pub(crate) fn validate_replicas(replicas: Option<i64>) -> Vec<FieldError> {
+    match replicas {
+        Some(n) if n < 0 => vec![invalid(
+            "spec.replicas",
+            n.to_string(),
+            "must be greater than or equal to 0",
+        )],
+        _ => Vec::new(),
+    }
+}
+
+pub(crate) fn validate_apps_spec(spec: &AppsSpec, has_replicas: bool) -> Vec<FieldError> {
+    let mut errors = if has_replicas {
+        validate_replicas(spec.replicas)
+    } else {
+        Vec::new()
+    };
+    match &spec.selector {
+        None => errors.push(FieldError {
+            kind: FieldErrorKind::Required,
+            field: "spec.selector".into(),
+            value: None,
+            detail: String::new(),
+        }),
+        Some(selector) => {
+            let empty = selector.match_labels.as_ref().is_none_or(|m| m.is_empty())
+                && selector
+                    .match_expressions
+                    .as_ref()
+                    .is_none_or(|e| e.is_empty());
+            if empty {
+                errors.push(invalid(
+                    "spec.selector",
+                    "\"object\"".to_string(),
+                    "empty selector is invalid for deployment",
+                ));
+            }
+            errors.extend(validate_selector(selector, "spec.selector"));
+        }
+    }
+    errors
+}
+
+/// G3: `ValidateDeleteOptions`.
+pub fn validate_delete_options(options: &DeleteOptions) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if options.orphan_dependents.is_some()
+        && let Some(policy) = &options.propagation_policy
+    {
+        errors.push(invalid(
+            "propagationPolicy",
+            format!("{policy:?}"),
+            "orphanDependents and deletionPropagation cannot be both set",
+        ));
+    }
+    if let Some(policy) = &options.propagation_policy
+        && !matches!(policy.as_str(), "Foreground" | "Background" | "Orphan")
+    {
+        errors.push(FieldError {
+            kind: FieldErrorKind::NotSupported,
+            field: "propagationPolicy".into(),
+            value: Some(format!("{policy:?}")),
+            detail: "supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\"".into(),
+        });
+    }
+    errors.extend(validate_dry_run(
+        options.dry_run.as_deref().unwrap_or(&[]),
+        "dryRun",
+    ));
+    errors
+}
+
+/// `ValidateDryRun`: every value must be `All`.
+pub(crate) fn validate_dry_run(values: &[String], field: &str) -> Vec<FieldError> {
+    if values.iter().all(|v| v == "All") {
+        return Vec::new();
+    }
+    let rendered = values
+        .iter()
+        .map(|v| format!("{v:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    vec![FieldError {
+        kind: FieldErrorKind::NotSupported,
+        field: field.into(),
+        value: Some(format!("[]string{{{rendered}}}")),
+        detail: "supported values: \"All\"".into(),
+    }]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pdb_spec(json: &str) -> PodDisruptionBudgetSpec {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn pdb_validation_c40() {
+        let cases = [
+            (r#"{"minAvailable":1}"#, None),
+            (r#"{"maxUnavailable":"100%"}"#, None),
+            (
+                r#"{"minAvailable":1,"maxUnavailable":1}"#,
+                Some(
+                    "spec: Invalid value: \"object\": minAvailable and maxUnavailable cannot be both set",
+                ),
+            ),
+            (
+                r#"{"minAvailable":-1}"#,
+                Some("spec.minAvailable: Invalid value: -1: must be greater than or equal to 0"),
+            ),
+            (
+                r#"{"maxUnavailable":"101%"}"#,
+                Some("spec.maxUnavailable: Invalid value: \"101%\": must not be greater than 100%"),
+            ),
+            (
+                r#"{"minAvailable":"abc"}"#,
+                Some(
+                    "spec.minAvailable: Invalid value: \"abc\": a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')",
+                ),
+            ),
+            (
+                r#"{"unhealthyPodEvictionPolicy":"Never"}"#,
+                Some(
+                    "spec.unhealthyPodEvictionPolicy: Unsupported value: \"Never\": supported values: \"AlwaysAllow\", \"IfHealthyBudget\"",
+                ),
+            ),
+            (
+                r#"{"selector":{"matchExpressions":[{"key":"a","operator":"illegal"}]}}"#,
+                Some(
+                    "spec.selector.matchExpressions[0].operator: Invalid value: \"illegal\": not a valid selector operator",
+                ),
+            ),
+        ];
+        for (json, want) in cases {
+            let got = validate_pdb_spec(&pdb_spec(json))
+                .first()
+                .map(ToString::to_string);
+            assert_eq!(got.as_deref(), want, "{json}");
+        }
+    }
+
+    #[test]
+    fn delete_options_validation_g3() {
+        let opts: DeleteOptions =
+            serde_json::from_str(r#"{"propagationPolicy":"Sideways"}"#).unwrap();
+        assert_eq!(
+            validate_delete_options(&opts)[0].to_string(),
+            "propagationPolicy: Unsupported value: \"Sideways\": supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\""
+        );
+        let opts: DeleteOptions = serde_json::from_str(r#"{"dryRun":["Some"]}"#).unwrap();
+        assert_eq!(
+            validate_delete_options(&opts)[0].to_string(),
+            "dryRun: Unsupported value: []string{\"Some\"}: supported values: \"All\""
+        );
+    }
+
+    #[test]
+    fn names_must_be_dns_subdomains() {
+        let meta = ObjectMeta {
+            name: "Bad_Name".into(),
+            namespace: "default".into(),
+            ..ObjectMeta::default()
+        };
+        assert_eq!(validate_object_meta(&meta, true)[0].field, "metadata.name");
+        let missing = ObjectMeta::default();
+        assert_eq!(
+            validate_object_meta(&missing, false)[0].to_string(),
+            "metadata.name: Required value: name or generateName is required"
+        );
+    }
+}

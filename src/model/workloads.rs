@@ -1,0 +1,137 @@
+//! Workload controllers (`ReplicaSet`, `Deployment`, `StatefulSet`, `DaemonSet`,
+//! `ReplicationController`), `Node`, and the service-discovery kinds (`Service`, `Endpoints`,
+//! `EndpointSlice`). The disruption controller reads their replica counts and UIDs (C7); the
+//! rest of each object is preserved verbatim.
+
+use serde::{Deserialize, Serialize};
+
+use super::meta::{ObjectMeta, StringMap, Unmodeled};
+use super::selector::LabelSelector;
+
+/// The spec shape shared by `apps/v1` ReplicaSet, Deployment, StatefulSet and DaemonSet.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppsSpec {
+    /// Desired pod count (not used by DaemonSets); defaulted to 1 where upstream does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<i64>,
+    /// Which pods the workload owns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<LabelSelector>,
+    /// Everything else (template, strategy, …), verbatim.
+    #[serde(flatten)]
+    pub unmodeled: Unmodeled,
+}
+
+/// `v1.ReplicationControllerSpec`: its selector is a plain label map.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplicationControllerSpec {
+    /// Desired pod count, defaulted to 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<i64>,
+    /// Equality selector.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<StringMap>,
+    /// Everything else, verbatim.
+    #[serde(flatten)]
+    pub unmodeled: Unmodeled,
+}
+
+macro_rules! workload {
+    ($(#[$doc:meta])* $name:ident, $spec:ty) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+        pub struct $name {
+            /// Standard metadata.
+            #[serde(default)]
+            pub metadata: ObjectMeta,
+            /// The desired state.
+            #[serde(default)]
+            pub spec: $spec,
+            /// The observed state, verbatim.
+            #[serde(default)]
+            pub status: Unmodeled,
+        }
+    };
+}
+
+workload!(
+    /// `apps/v1.ReplicaSet`.
+    ReplicaSet,
+    AppsSpec
+);
+workload!(
+    /// `apps/v1.Deployment`.
+    Deployment,
+    AppsSpec
+);
+workload!(
+    /// `apps/v1.StatefulSet`.
+    StatefulSet,
+    AppsSpec
+);
+workload!(
+    /// `apps/v1.DaemonSet`.
+    DaemonSet,
+    AppsSpec
+);
+workload!(
+    /// `v1.ReplicationController`.
+    ReplicationController,
+    ReplicationControllerSpec
+);
+
+/// `v1.NodeSpec`: cordoning is read, the rest kept.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeSpec {
+    /// Cordoned: no new pods are scheduled here.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unschedulable: bool,
+    /// Everything else, verbatim.
+    #[serde(flatten)]
+    pub unmodeled: Unmodeled,
+}
+
+/// `v1.Node`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Node {
+    /// Standard metadata.
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    /// The node's spec.
+    #[serde(default)]
+    pub spec: NodeSpec,
+    /// The node's status (conditions, allocatable, …), verbatim.
+    #[serde(default)]
+    pub status: Unmodeled,
+}
+
+macro_rules! verbatim {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+        pub struct $name {
+            /// Standard metadata.
+            #[serde(default)]
+            pub metadata: ObjectMeta,
+            /// Every other top-level field, verbatim.
+            #[serde(flatten)]
+            pub body: Unmodeled,
+        }
+    };
+}
+
+verbatim!(
+    /// `v1.Service` (spec and status kept verbatim).
+    Service
+);
+verbatim!(
+    /// `v1.Endpoints` (subsets kept verbatim).
+    Endpoints
+);
+verbatim!(
+    /// `discovery.k8s.io/v1.EndpointSlice` (addressType, endpoints, ports kept verbatim).
+    EndpointSlice
+);

@@ -5,5 +5,7 @@
 pub mod cluster;
 pub mod error;
 pub mod model;
+pub mod rest;
+pub mod scenario;
 pub mod time;
 pub mod wire;

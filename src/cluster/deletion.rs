@@ -14,6 +14,8 @@ pub enum DeletePlan<T> {
     Remove {
         /// The object as written just before removal, if there is such a write.
         stamped: Option<T>,
+        /// Whether the intermediate write shortened a grace period already in flight.
+        shortened: bool,
     },
     /// Write the object (timestamps set or shortened); it stays in storage.
     Write {
@@ -115,7 +117,10 @@ pub fn plan_pod_delete(
                     shortened: false,
                 });
             }
-            return Ok(DeletePlan::Remove { stamped: None });
+            return Ok(DeletePlan::Remove {
+                stamped: None,
+                shortened: false,
+            });
         }
         let Some(mut grace) = requested else {
             return Ok(DeletePlan::Pending);

@@ -304,7 +304,10 @@ pub trait StoredKind: Resource {
     ) -> Result<DeletePlan<Self>, ApiError> {
         Ok(
             match deletion::plan_plain_delete(Self::KIND, object.metadata(), options, now)? {
-                None => DeletePlan::Remove { stamped: None },
+                None => DeletePlan::Remove {
+                    stamped: None,
+                    shortened: false,
+                },
                 Some(meta) => {
                     let mut updated = object.clone();
                     *updated.metadata_mut() = meta;
@@ -1013,7 +1016,7 @@ impl Cluster {
                     removed: false,
                 })
             }
-            DeletePlan::Remove { stamped } => {
+            DeletePlan::Remove { stamped, shortened } => {
                 let mut last = existing;
                 if dry_run {
                     return Ok(DeleteResult {
@@ -1024,7 +1027,7 @@ impl Cluster {
                 if let Some(stamped) = stamped
                     && let Some(stored) = self.write(key.clone(), Some(stamped), Origin::Api)
                 {
-                    self.log_deletion_step::<T>(key, stored.metadata(), false);
+                    self.log_deletion_step::<T>(key, stored.metadata(), shortened);
                     last = stored;
                 }
                 self.write::<T>(key.clone(), None, Origin::Api);

@@ -46,7 +46,7 @@ use crate::error::FieldError;
 /// Implemented by every kind in this module; the store and the REST handler are generic
 /// over it, so adding a kind is one `impl`.
 pub trait Resource:
-    Clone + PartialEq + std::fmt::Debug + Serialize + DeserializeOwned + 'static
+    Clone + Default + PartialEq + std::fmt::Debug + Serialize + DeserializeOwned + 'static
 {
     /// The kind, e.g. `Pod`.
     const KIND: &'static str;

@@ -1,0 +1,142 @@
+//! Request bodies: JSON into typed objects, with upstream-style 400s for what cannot be
+//! decoded, and the unknown-field warnings a server with default field validation sends.
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::error::ApiError;
+use crate::model::{DeleteOptions, Eviction, Resource};
+
+fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::BadRequest(format!("couldn't get version/kind; json parse error: {e}"))
+    })
+}
+
+/// Checks `apiVersion`/`kind` when given: they must name `kind` in one of `versions`.
+fn check_type(value: &Value, kind: &str, versions: &[&str]) -> Result<(), ApiError> {
+    let api_version = value
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let given_kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
+    if !api_version.is_empty() && !versions.contains(&api_version) {
+        return Err(ApiError::BadRequest(format!(
+            "no kind {:?} is registered for version {api_version:?} in scheme \"pkg/api/legacyscheme/scheme.go:30\"",
+            if given_kind.is_empty() {
+                kind
+            } else {
+                given_kind
+            }
+        )));
+    }
+    if !given_kind.is_empty() && given_kind != kind {
+        let shown_version = if api_version.is_empty() {
+            versions[0]
+        } else {
+            api_version
+        };
+        return Err(ApiError::BadRequest(format!(
+            "{given_kind} in version {shown_version:?} cannot be handled as a {kind}: the kind in the data does not match the expected kind"
+        )));
+    }
+    Ok(())
+}
+
+/// Decodes an object body of kind `T`.
+///
+/// # Errors
+/// 400 for malformed JSON, a wrong kind or apiVersion, or fields of the wrong type.
+pub fn object<T: Resource>(body: &[u8]) -> Result<T, ApiError> {
+    let value = parse_json(body)?;
+    if !value.is_object() {
+        return Err(ApiError::BadRequest(format!(
+            "Object 'Kind' is missing in '{}'",
+            truncate(body)
+        )));
+    }
+    let api_version = T::api_version();
+    check_type(&value, T::KIND, &[api_version.as_str()])?;
+    typed(value, T::KIND, &api_version)
+}
+
+fn typed<T: DeserializeOwned>(value: Value, kind: &str, version: &str) -> Result<T, ApiError> {
+    serde_json::from_value(value).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "{kind} in version {version:?} cannot be handled as a {kind}: {e}"
+        ))
+    })
+}
+
+fn truncate(body: &[u8]) -> String {
+    String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned()
+}
+
+/// Decodes an Eviction (policy/v1 or policy/v1beta1, E3), collecting unknown fields as
+/// warnings (`unknown field "<path>"`).
+///
+/// # Errors
+/// 400 for malformed JSON, another group/version (naming it), or wrong field types.
+pub fn eviction(body: &[u8], warnings: &mut Vec<String>) -> Result<Eviction, ApiError> {
+    let value = parse_json(body)?;
+    if !value.is_object() {
+        return Err(ApiError::BadRequest(format!(
+            "Object 'Kind' is missing in '{}'",
+            truncate(body)
+        )));
+    }
+    check_type(&value, "Eviction", &["policy/v1", "policy/v1beta1"])?;
+    let mut unknown = Vec::new();
+    let eviction: Eviction =
+        serde_ignored::deserialize(value, |path| unknown.push(path.to_string())).map_err(|e| {
+            ApiError::BadRequest(format!(
+                "Eviction in version \"v1\" cannot be handled as a Eviction: {e}"
+            ))
+        })?;
+    warnings.extend(unknown.into_iter().map(|p| format!("unknown field {p:?}")));
+    Ok(eviction)
+}
+
+/// Decodes a DELETE body.
+///
+/// # Errors
+/// 400 for malformed JSON or wrong field types.
+pub fn delete_options(body: &[u8]) -> Result<DeleteOptions, ApiError> {
+    let value = parse_json(body)?;
+    check_type(&value, "DeleteOptions", &["v1", "meta.k8s.io/v1"])?;
+    typed(value, "DeleteOptions", "meta.k8s.io/v1")
+}
+
+/// Applies a PATCH body to `current`: JSON merge patch (`application/merge-patch+json`), JSON
+/// patch (`application/json-patch+json`), and strategic merge patch treated as a merge patch.
+///
+/// # Errors
+/// 415 for other patch types, 422/400 for patches that do not apply.
+pub fn patched<T: Resource>(current: &T, request: &http::Request<Vec<u8>>) -> Result<T, ApiError> {
+    let media = request
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    let mut document =
+        serde_json::to_value(current).map_err(|e| ApiError::Internal(e.to_string()))?;
+    match media.as_str() {
+        "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
+            let patch = parse_json(request.body())?;
+            json_patch::merge(&mut document, &patch);
+        }
+        "application/json-patch+json" => {
+            let patch: json_patch::Patch = serde_json::from_slice(request.body())
+                .map_err(|e| ApiError::BadRequest(format!("error decoding patch: {e}")))?;
+            json_patch::patch(&mut document, &patch).map_err(|e| ApiError::Unknown {
+                code: 422,
+                message: e.to_string(),
+            })?;
+        }
+        _ => return Err(ApiError::UnsupportedMediaType),
+    }
+    typed(document, T::KIND, &T::api_version())
+}

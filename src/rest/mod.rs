@@ -1,0 +1,377 @@
+//! The sans-IO REST handler: an HTTP request in, an HTTP response out, no sockets.
+//!
+//! Every client path — the scenario runner, the network server, in-process clients — goes
+//! through [`handle`], so they all see the same answers: Kubernetes JSON, `Status` bodies
+//! with the HTTP code in the status line (E41, E42), `Retry-After` where upstream sends it.
+
+mod decode;
+mod route;
+
+use http::{Method, Response, StatusCode, header};
+use serde_json::{Map, Value};
+
+use crate::cluster::{Cluster, StoredKind, Subresource};
+use crate::error::ApiError;
+use crate::model::{DeleteOptions, FieldSelector, ObjectKey, Resource, Selector};
+use crate::time::SimTime;
+use crate::wire::{Status, StatusDetails};
+
+pub use route::{Route, Target};
+
+/// The largest request body the API server accepts (3 MiB, upstream's
+/// `MaxRequestBodyBytes`).
+pub const MAX_REQUEST_BODY_BYTES: usize = 3 * 1024 * 1024;
+
+/// An HTTP request as the handler takes it.
+pub type Request = http::Request<Vec<u8>>;
+
+/// Answers one request at virtual time `now`.
+///
+/// # Examples
+/// ```
+/// use evictsim::cluster::Cluster;
+/// use evictsim::time::SimTime;
+///
+/// let mut cluster = Cluster::default();
+/// let request = http::Request::get("/api/v1/namespaces/default/pods/missing")
+///     .body(Vec::new())
+///     .unwrap();
+/// let response = evictsim::rest::handle(&mut cluster, SimTime::ZERO, &request);
+/// assert_eq!(response.status(), 404);
+/// ```
+pub fn handle(cluster: &mut Cluster, now: SimTime, request: &Request) -> Response<Vec<u8>> {
+    let path = request.uri().path().to_string();
+    if let Some(retry_after) = cluster.rate_limit(now, request.method().as_str(), &path) {
+        return too_many_requests(retry_after);
+    }
+    let mut warnings = Vec::new();
+    let result = dispatch(cluster, now, request, &mut warnings);
+    let mut response = match result {
+        Ok((code, body)) => json_response(code, &body),
+        Err(error) => error_response(&error),
+    };
+    for warning in warnings {
+        let text = format!("299 - {}", serde_json::Value::String(warning));
+        if let Ok(value) = header::HeaderValue::from_str(&text) {
+            response.headers_mut().append("Warning", value);
+        }
+    }
+    response
+}
+
+/// kube-apiserver's `tooManyRequests` filter answer: plain text, not a Status.
+fn too_many_requests(retry_after: u32) -> Response<Vec<u8>> {
+    let mut response = Response::new(b"Too many requests, please try again later.\n".to_vec());
+    *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    headers.insert(
+        "X-Content-Type-Options",
+        header::HeaderValue::from_static("nosniff"),
+    );
+    if let Ok(v) = header::HeaderValue::from_str(&retry_after.to_string()) {
+        headers.insert(header::RETRY_AFTER, v);
+    }
+    response
+}
+
+fn json_response(code: u16, body: &Value) -> Response<Vec<u8>> {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let mut response = Response::new(bytes);
+    *response.status_mut() =
+        StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// The response for an error: its Status, its code, and `Retry-After` when set (E42).
+pub fn error_response(error: &ApiError) -> Response<Vec<u8>> {
+    let status = error.to_status();
+    let body = serde_json::to_value(&status).unwrap_or(Value::Null);
+    let mut response = json_response(status.code, &body);
+    let retry = error.retry_after_seconds();
+    if retry > 0
+        && let Ok(v) = header::HeaderValue::from_str(&retry.to_string())
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    response
+}
+
+/// Serializes a stored object as the API returns it: `kind` and `apiVersion` first.
+pub fn object_json<T: Resource>(object: &T) -> Value {
+    let mut out = Map::new();
+    out.insert("kind".into(), Value::String(T::KIND.into()));
+    out.insert("apiVersion".into(), Value::String(T::api_version()));
+    if let Ok(Value::Object(fields)) = serde_json::to_value(object) {
+        for (k, v) in fields {
+            if k != "kind" && k != "apiVersion" {
+                out.insert(k, v);
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+type Answer = Result<(u16, Value), ApiError>;
+
+fn dispatch(
+    cluster: &mut Cluster,
+    now: SimTime,
+    request: &Request,
+    warnings: &mut Vec<String>,
+) -> Answer {
+    if request.body().len() > MAX_REQUEST_BODY_BYTES {
+        return Err(ApiError::RequestEntityTooLarge {
+            limit_bytes: MAX_REQUEST_BODY_BYTES,
+        });
+    }
+    let route = route::parse(request.uri().path())?;
+    let query = route::Query::parse(request.uri().query().unwrap_or(""));
+    match route.target {
+        Target::Discovery(body) => Ok((200, body)),
+        Target::Collection { kind } => {
+            crate::with_kind!(kind, T => collection::<T>(cluster, now, request, &route, &query))
+        }
+        Target::Object { kind, ref name } => {
+            crate::with_kind!(kind, T => object::<T>(cluster, now, request, &route, name, &query, Subresource::Main))
+        }
+        Target::Status { kind, ref name } => {
+            crate::with_kind!(kind, T => object::<T>(cluster, now, request, &route, name, &query, Subresource::Status))
+        }
+        Target::Eviction { ref name } => {
+            if request.method() != Method::POST {
+                return Err(ApiError::MethodNotAllowed);
+            }
+            check_content_type(request)?;
+            let eviction = decode::eviction(request.body(), warnings)?;
+            cluster.evict(now, &route.namespace, name, eviction, &query.dry_run)?;
+            Ok((
+                201,
+                serde_json::to_value(Status::success(201)).unwrap_or(Value::Null),
+            ))
+        }
+    }
+}
+
+fn check_content_type(request: &Request) -> Result<(), ApiError> {
+    let Some(value) = request.headers().get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let text = value.to_str().unwrap_or("");
+    let media = text.split(';').next().unwrap_or("").trim();
+    match media {
+        "" | "application/json" | "*/*" => Ok(()),
+        _ => Err(ApiError::UnsupportedMediaType),
+    }
+}
+
+fn validate_dry_run(query: &route::Query, kind: &str) -> Result<(), ApiError> {
+    let errors = crate::model::validate_delete_options(&DeleteOptions {
+        dry_run: Some(query.dry_run.clone()),
+        ..DeleteOptions::default()
+    });
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Invalid {
+            kind: kind.into(),
+            group: "meta.k8s.io".into(),
+            name: String::new(),
+            errors,
+        })
+    }
+}
+
+fn collection<T: StoredKind>(
+    cluster: &mut Cluster,
+    now: SimTime,
+    request: &Request,
+    route: &Route,
+    query: &route::Query,
+) -> Answer {
+    match *request.method() {
+        Method::GET => {
+            let labels = match &query.label_selector {
+                Some(text) => Selector::parse(text).map_err(ApiError::BadRequest)?,
+                None => Selector::everything(),
+            };
+            let fields = match &query.field_selector {
+                Some(text) => FieldSelector::parse(text).map_err(ApiError::BadRequest)?,
+                None => FieldSelector::default(),
+            };
+            let probe = T::default();
+            for r in &fields.requirements {
+                if probe.field(&r.field).is_none() {
+                    return Err(ApiError::BadRequest(unsupported_field_message::<T>(
+                        &r.field,
+                    )));
+                }
+            }
+            cluster.advance_to(now);
+            let matches =
+                |o: &&T| labels.matches(&o.metadata().labels) && fields.matches(|f| o.field(f));
+            let items: Vec<Value> = if T::NAMESPACED && route.namespaced_path {
+                cluster
+                    .list_in::<T>(&route.namespace)
+                    .filter(matches)
+                    .map(object_json)
+                    .collect()
+            } else {
+                cluster
+                    .list::<T>()
+                    .filter(matches)
+                    .map(object_json)
+                    .collect()
+            };
+            let mut list = Map::new();
+            list.insert("kind".into(), Value::String(format!("{}List", T::KIND)));
+            list.insert("apiVersion".into(), Value::String(T::api_version()));
+            list.insert(
+                "metadata".into(),
+                serde_json::json!({"resourceVersion": cluster.revision().to_string()}),
+            );
+            list.insert("items".into(), Value::Array(items));
+            Ok((200, Value::Object(list)))
+        }
+        Method::POST => {
+            check_content_type(request)?;
+            validate_dry_run(query, "CreateOptions")?;
+            if T::NAMESPACED && !route.namespaced_path {
+                return Err(ApiError::MethodNotAllowed);
+            }
+            let mut object: T = decode::object(request.body())?;
+            if T::NAMESPACED {
+                let ns = &mut object.metadata_mut().namespace;
+                if ns.is_empty() {
+                    ns.clone_from(&route.namespace);
+                } else if *ns != route.namespace {
+                    return Err(ApiError::BadRequest("the namespace of the provided object does not match the namespace sent on the request".into()));
+                }
+            }
+            let created = cluster.create(now, object, !query.dry_run.is_empty())?;
+            Ok((201, object_json(&created)))
+        }
+        _ => Err(ApiError::MethodNotAllowed),
+    }
+}
+
+fn unsupported_field_message<T: Resource>(field: &str) -> String {
+    match T::KIND {
+        "Pod" | "Node" => format!("field label not supported: {field}"),
+        _ => format!(
+            "{field:?} is not a known field selector: only \"metadata.name\", \"metadata.namespace\""
+        ),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn object<T: StoredKind>(
+    cluster: &mut Cluster,
+    now: SimTime,
+    request: &Request,
+    route: &Route,
+    name: &str,
+    query: &route::Query,
+    subresource: Subresource,
+) -> Answer {
+    let key = ObjectKey::new(
+        if T::NAMESPACED {
+            route.namespace.clone()
+        } else {
+            String::new()
+        },
+        name,
+    );
+    if subresource == Subresource::Status && !T::HAS_STATUS {
+        return Err(ApiError::NoRoute);
+    }
+    let method = request.method().clone();
+    match method {
+        Method::GET => {
+            cluster.advance_to(now);
+            cluster
+                .get::<T>(&key)
+                .map(|o| (200, object_json(o)))
+                .ok_or_else(|| ApiError::not_found(&T::qualified_resource(), name))
+        }
+        Method::PUT | Method::PATCH => {
+            validate_dry_run(
+                query,
+                if method == Method::PUT {
+                    "UpdateOptions"
+                } else {
+                    "PatchOptions"
+                },
+            )?;
+            let mut object: T = if method == Method::PUT {
+                check_content_type(request)?;
+                decode::object(request.body())?
+            } else {
+                cluster.advance_to(now);
+                let current = cluster
+                    .get::<T>(&key)
+                    .ok_or_else(|| ApiError::not_found(&T::qualified_resource(), name))?;
+                decode::patched(current, request)?
+            };
+            let meta = object.metadata_mut();
+            if meta.name.is_empty() {
+                meta.name = name.to_string();
+            } else if meta.name != name {
+                return Err(ApiError::BadRequest(format!(
+                    "the name of the object ({}) does not match the name on the URL ({name})",
+                    meta.name
+                )));
+            }
+            if T::NAMESPACED {
+                if meta.namespace.is_empty() {
+                    meta.namespace.clone_from(&key.namespace);
+                } else if meta.namespace != key.namespace {
+                    return Err(ApiError::BadRequest("the namespace of the provided object does not match the namespace sent on the request".into()));
+                }
+            }
+            let updated = cluster.update(now, object, subresource, !query.dry_run.is_empty())?;
+            Ok((200, object_json(&updated)))
+        }
+        Method::DELETE if subresource == Subresource::Main => {
+            let mut options: DeleteOptions = if request.body().is_empty() {
+                DeleteOptions::default()
+            } else {
+                check_content_type(request)?;
+                decode::delete_options(request.body())?
+            };
+            if let Some(g) = query.grace_period_seconds {
+                options.grace_period_seconds = Some(g);
+            }
+            if let Some(p) = &query.propagation_policy {
+                options.propagation_policy = Some(p.clone());
+            }
+            if !query.dry_run.is_empty() {
+                options.dry_run = Some(query.dry_run.clone());
+            }
+            let result = cluster.delete::<T>(now, &key, &options)?;
+            if T::KIND == "Pod" || !result.removed {
+                return Ok((200, object_json(&result.object)));
+            }
+            let status = Status {
+                details: Some(StatusDetails {
+                    name: name.into(),
+                    group: T::GROUP.into(),
+                    kind: T::PLURAL.into(),
+                    uid: result.object.metadata().uid.0.clone(),
+                    ..StatusDetails::default()
+                }),
+                code: 0,
+                ..Status::success(0)
+            };
+            Ok((200, serde_json::to_value(status).unwrap_or(Value::Null)))
+        }
+        _ => Err(ApiError::MethodNotAllowed),
+    }
+}

@@ -1,0 +1,216 @@
+//! URL parsing: which kind, namespace, name and subresource a path names, and the query
+//! parameters the handler reads.
+
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+use crate::model::Kind;
+
+/// What a path addresses.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// A discovery document, answered as is.
+    Discovery(Value),
+    /// A collection: LIST, or POST to create.
+    Collection {
+        /// The kind.
+        kind: Kind,
+    },
+    /// One object.
+    Object {
+        /// The kind.
+        kind: Kind,
+        /// The object's name.
+        name: String,
+    },
+    /// An object's `status` subresource.
+    Status {
+        /// The kind.
+        kind: Kind,
+        /// The object's name.
+        name: String,
+    },
+    /// `pods/{name}/eviction`.
+    Eviction {
+        /// The pod's name.
+        name: String,
+    },
+}
+
+/// A parsed path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Route {
+    /// The namespace in the path, empty when none.
+    pub namespace: String,
+    /// Whether the path had a `namespaces/{ns}/` part.
+    pub namespaced_path: bool,
+    /// What it addresses.
+    pub target: Target,
+}
+
+/// Parses a request path.
+///
+/// # Errors
+/// 404 for paths nothing is served at.
+pub fn parse(path: &str) -> Result<Route, ApiError> {
+    let segments: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    let (group, version, rest) = match segments.as_slice() {
+        ["version"] => return Ok(discovery(version_document())),
+        ["api"] => {
+            return Ok(discovery(
+                json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]}),
+            ));
+        }
+        ["apis"] => return Ok(discovery(group_list())),
+        ["api", "v1", rest @ ..] => ("", "v1", rest),
+        ["apis", group, version, rest @ ..] => (*group, *version, rest),
+        _ => return Err(ApiError::NoRoute),
+    };
+    if rest.is_empty() {
+        return resource_list(group, version)
+            .map(discovery)
+            .ok_or(ApiError::NoRoute);
+    }
+    let (namespace, namespaced_path, rest) = match rest {
+        ["namespaces", ns, rest @ ..] if !rest.is_empty() => (ns.to_string(), true, rest),
+        _ => (String::new(), false, rest),
+    };
+    let kind_of = |plural: &str| -> Result<Kind, ApiError> {
+        let kind = Kind::from_resource(group, plural).ok_or(ApiError::NoRoute)?;
+        let served_version = crate::with_kind!(kind, T => <T as crate::model::Resource>::VERSION);
+        if served_version != version
+            || (kind.namespaced() != namespaced_path && !(kind.namespaced() && rest.len() == 1))
+        {
+            return Err(ApiError::NoRoute);
+        }
+        Ok(kind)
+    };
+    let target = match rest {
+        [plural] => Target::Collection {
+            kind: kind_of(plural)?,
+        },
+        [plural, name] => Target::Object {
+            kind: kind_of(plural)?,
+            name: name.to_string(),
+        },
+        ["pods", name, "eviction"] if group.is_empty() && namespaced_path => Target::Eviction {
+            name: name.to_string(),
+        },
+        [plural, name, "status"] => Target::Status {
+            kind: kind_of(plural)?,
+            name: name.to_string(),
+        },
+        _ => return Err(ApiError::NoRoute),
+    };
+    Ok(Route {
+        namespace,
+        namespaced_path,
+        target,
+    })
+}
+
+fn discovery(body: Value) -> Route {
+    Route {
+        namespace: String::new(),
+        namespaced_path: false,
+        target: Target::Discovery(body),
+    }
+}
+
+fn version_document() -> Value {
+    json!({
+        "major": "1",
+        "minor": "34",
+        "gitVersion": "v1.34.0",
+        "gitCommit": "evictsim",
+        "gitTreeState": "clean",
+        "buildDate": "2025-01-01T00:00:00Z",
+        "goVersion": "go1.24",
+        "compiler": "gc",
+        "platform": "linux/amd64"
+    })
+}
+
+fn group_list() -> Value {
+    let groups: Vec<Value> = ["apps", "policy", "discovery.k8s.io"]
+        .iter()
+        .map(|g| {
+            json!({
+                "name": g,
+                "versions": [{"groupVersion": format!("{g}/v1"), "version": "v1"}],
+                "preferredVersion": {"groupVersion": format!("{g}/v1"), "version": "v1"}
+            })
+        })
+        .collect();
+    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+}
+
+/// The legacy `APIResourceList` for a group/version, with `pods/eviction` advertised in
+/// core v1 exactly as kubectl drain looks for it (D6).
+fn resource_list(group: &str, version: &str) -> Option<Value> {
+    if version != "v1" {
+        return None;
+    }
+    let mut resources = Vec::new();
+    for kind in Kind::ALL.into_iter().filter(|k| k.group() == group) {
+        let has_status = crate::with_kind!(kind, T => <T as crate::model::Resource>::HAS_STATUS);
+        resources.push(json!({
+            "name": kind.plural(), "singularName": kind.name().to_lowercase(), "namespaced": kind.namespaced(),
+            "kind": kind.name(), "verbs": ["create", "delete", "get", "list", "patch", "update"]
+        }));
+        if has_status {
+            resources.push(json!({"name": format!("{}/status", kind.plural()), "singularName": "", "namespaced": kind.namespaced(), "kind": kind.name(), "verbs": ["get", "patch", "update"]}));
+        }
+        if kind == Kind::Pod {
+            resources.push(json!({"name": "pods/eviction", "singularName": "", "namespaced": true, "group": "policy", "version": "v1", "kind": "Eviction", "verbs": ["create"]}));
+        }
+    }
+    if resources.is_empty() {
+        return None;
+    }
+    let group_version = if group.is_empty() {
+        "v1".to_string()
+    } else {
+        format!("{group}/v1")
+    };
+    Some(
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}),
+    )
+}
+
+/// The query parameters the handler reads.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Query {
+    /// `dryRun` values.
+    pub dry_run: Vec<String>,
+    /// `labelSelector`.
+    pub label_selector: Option<String>,
+    /// `fieldSelector`.
+    pub field_selector: Option<String>,
+    /// `gracePeriodSeconds` (DELETE).
+    pub grace_period_seconds: Option<i64>,
+    /// `propagationPolicy` (DELETE).
+    pub propagation_policy: Option<String>,
+}
+
+impl Query {
+    /// Parses a query string; unknown parameters are ignored, as upstream ignores them.
+    pub fn parse(query: &str) -> Query {
+        let mut out = Query::default();
+        for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+            match k.as_ref() {
+                "dryRun" => out.dry_run.push(v.into_owned()),
+                "labelSelector" => out.label_selector = Some(v.into_owned()),
+                "fieldSelector" => out.field_selector = Some(v.into_owned()),
+                "gracePeriodSeconds" => out.grace_period_seconds = v.parse().ok(),
+                "propagationPolicy" => out.propagation_policy = Some(v.into_owned()),
+                _ => {}
+            }
+        }
+        out
+    }
+}

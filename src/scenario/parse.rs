@@ -1,0 +1,474 @@
+//! Reading a scenario file: YAML (or JSON) into [`Scenario`], with errors that name the field.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use super::{Expectation, ObjectRef, Operation, Scenario, Step};
+use crate::cluster::{ClusterConfig, Controllers, KubernetesVersion, RateLimit};
+use crate::error::ConfigError;
+use crate::model::Kind;
+use crate::time::{Time, parse_duration};
+
+fn field(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError::Field {
+        path: path.into(),
+        message: message.into(),
+    }
+}
+
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "start",
+    "seed",
+    "kubernetesVersion",
+    "controllers",
+    "latencies",
+    "rateLimit",
+    "objects",
+    "steps",
+];
+
+const OPERATIONS: &[&str] = &[
+    "evict", "delete", "apply", "get", "request", "advance", "assert", "absent",
+];
+
+impl Scenario {
+    /// Parses scenario text (YAML; JSON is valid YAML).
+    ///
+    /// # Errors
+    /// [`ConfigError::Syntax`] for text that is not YAML, [`ConfigError::Field`] naming the
+    /// field (`steps[2].advance`, `controllers.kubelet`, …) for anything else.
+    pub fn parse(text: &str) -> Result<Scenario, ConfigError> {
+        let document: Value = serde_saphyr::from_str(text)
+            .map_err(|e| ConfigError::Syntax(format!("not a YAML document: {e}")))?;
+        let top = match document {
+            Value::Object(map) => map,
+            Value::Null => Map::new(),
+            _ => return Err(field("(top level)", "must be a map")),
+        };
+        for key in top.keys() {
+            if !TOP_LEVEL_KEYS.contains(&key.as_str()) {
+                return Err(field(key.clone(), format!("unknown key {key:?}")));
+            }
+        }
+        let mut config = ClusterConfig::default();
+        if let Some(start) = top.get("start") {
+            let text = start
+                .as_str()
+                .ok_or_else(|| field("start", "must be an RFC 3339 time string"))?;
+            config.start = Time::parse(text).map_err(|e| field("start", e))?;
+        }
+        if let Some(seed) = top.get("seed") {
+            config.seed = seed
+                .as_u64()
+                .ok_or_else(|| field("seed", "must be a non-negative integer"))?;
+        }
+        if let Some(version) = top.get("kubernetesVersion") {
+            let text = match version {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                _ => {
+                    return Err(field(
+                        "kubernetesVersion",
+                        "must be a string such as \"1.34\"",
+                    ));
+                }
+            };
+            config.kubernetes_version = text
+                .parse::<KubernetesVersion>()
+                .map_err(|e| field("kubernetesVersion", e))?;
+        }
+        if let Some(controllers) = top.get("controllers") {
+            config.controllers = serde_json::from_value::<Controllers>(controllers.clone())
+                .map_err(|e| field("controllers", e.to_string()))?;
+        }
+        if let Some(latencies) = top.get("latencies") {
+            let map = latencies
+                .as_object()
+                .ok_or_else(|| field("latencies", "must be a map"))?;
+            for (k, v) in map {
+                let path = format!("latencies.{k}");
+                let d = duration(v, &path)?;
+                match k.as_str() {
+                    "disruption" => config.latencies.disruption_sync = d,
+                    other => {
+                        return Err(field(
+                            path,
+                            format!("unknown key {other:?} (known: disruption)"),
+                        ));
+                    }
+                }
+            }
+        }
+        if let Some(limit) = top.get("rateLimit") {
+            config.rate_limit = Some(
+                serde_json::from_value::<RateLimit>(limit.clone())
+                    .map_err(|e| field("rateLimit", e.to_string()))?,
+            );
+        }
+        let mut objects = Vec::new();
+        match top.get("objects") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    let path = format!("objects[{i}]");
+                    if !item.is_object() {
+                        return Err(field(path, "must be a Kubernetes object"));
+                    }
+                    if item.get("kind").and_then(Value::as_str) == Some("List") {
+                        let inner = item
+                            .get("items")
+                            .and_then(Value::as_array)
+                            .ok_or_else(|| field(format!("{path}.items"), "a List needs items"))?;
+                        objects.extend(inner.iter().cloned());
+                    } else {
+                        objects.push(item.clone());
+                    }
+                }
+            }
+            Some(_) => return Err(field("objects", "must be a list")),
+        }
+        let mut steps = Vec::new();
+        match top.get("steps") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    steps.push(parse_step(item, &format!("steps[{i}]"))?);
+                }
+            }
+            Some(_) => return Err(field("steps", "must be a list")),
+        }
+        Ok(Scenario {
+            config,
+            objects,
+            steps,
+        })
+    }
+}
+
+fn duration(value: &Value, path: &str) -> Result<Duration, ConfigError> {
+    match value {
+        Value::String(s) => parse_duration(s).map_err(|e| field(path, e)),
+        Value::Number(n) if n.as_u64() == Some(0) => Ok(Duration::ZERO),
+        _ => Err(field(
+            path,
+            "must be a duration such as \"30s\", \"2m\" or \"1h30m\"",
+        )),
+    }
+}
+
+fn parse_step(item: &Value, path: &str) -> Result<Step, ConfigError> {
+    let map = item
+        .as_object()
+        .ok_or_else(|| field(path, "a step must be a map"))?;
+    let mut operation = None;
+    let mut name = None;
+    let mut expect = None;
+    for (key, value) in map {
+        let key_path = format!("{path}.{key}");
+        match key.as_str() {
+            "name" => {
+                name = Some(
+                    value
+                        .as_str()
+                        .ok_or_else(|| field(key_path, "must be a string"))?
+                        .to_string(),
+                )
+            }
+            "expect" => expect = Some(parse_expect(value, &key_path)?),
+            op if OPERATIONS.contains(&op) => {
+                if operation.is_some() {
+                    return Err(field(path, "a step has exactly one operation key"));
+                }
+                operation = Some(parse_operation(op, value, &key_path)?);
+            }
+            other => {
+                return Err(field(
+                    key_path,
+                    format!(
+                        "unknown key {other:?} (operations: {})",
+                        OPERATIONS.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    let operation = operation.ok_or_else(|| {
+        field(
+            path,
+            format!("a step needs one operation key ({})", OPERATIONS.join(", ")),
+        )
+    })?;
+    if expect.is_some()
+        && matches!(
+            operation,
+            Operation::Advance(_) | Operation::Assert(_) | Operation::Absent(_)
+        )
+    {
+        return Err(field(
+            format!("{path}.expect"),
+            format!("`{}` gets no response to expect", operation.name()),
+        ));
+    }
+    Ok(Step {
+        name,
+        operation,
+        expect,
+    })
+}
+
+/// Resolves `{kind, namespace, name}`, returning the rest of the map.
+fn object_ref(value: &Value, path: &str) -> Result<(ObjectRef, Map<String, Value>), ConfigError> {
+    let mut map = value
+        .as_object()
+        .cloned()
+        .ok_or_else(|| field(path, "must be a map with kind, namespace and name"))?;
+    let kind_name = map
+        .remove("kind")
+        .and_then(|k| k.as_str().map(str::to_string))
+        .ok_or_else(|| field(format!("{path}.kind"), "required"))?;
+    let kind = Kind::from_name(&kind_name).ok_or_else(|| {
+        field(
+            format!("{path}.kind"),
+            format!("unknown kind {kind_name:?}"),
+        )
+    })?;
+    let name = map
+        .remove("name")
+        .and_then(|n| n.as_str().map(str::to_string))
+        .ok_or_else(|| field(format!("{path}.name"), "required"))?;
+    let namespace = match map.remove("namespace") {
+        Some(Value::String(ns)) => ns,
+        Some(_) => return Err(field(format!("{path}.namespace"), "must be a string")),
+        None if kind.namespaced() => "default".into(),
+        None => String::new(),
+    };
+    map.remove("apiVersion");
+    Ok((
+        ObjectRef {
+            kind,
+            namespace,
+            name,
+        },
+        map,
+    ))
+}
+
+fn parse_operation(op: &str, value: &Value, path: &str) -> Result<Operation, ConfigError> {
+    Ok(match op {
+        "evict" => {
+            if !value.is_object() {
+                return Err(field(path, "must be an Eviction body"));
+            }
+            Operation::Evict(value.clone())
+        }
+        "delete" => {
+            let (target, rest) = object_ref(value, path)?;
+            Operation::Delete(target, Value::Object(rest))
+        }
+        "get" | "absent" => {
+            let (target, rest) = object_ref(value, path)?;
+            if let Some(extra) = rest.keys().next() {
+                return Err(field(format!("{path}.{extra}"), "unknown key"));
+            }
+            if op == "get" {
+                Operation::Get(target)
+            } else {
+                Operation::Absent(target)
+            }
+        }
+        "apply" | "assert" => {
+            let kind = value
+                .get("kind")
+                .and_then(Value::as_str)
+                .ok_or_else(|| field(format!("{path}.kind"), "required"))?;
+            if Kind::from_name(kind).is_none() {
+                return Err(field(
+                    format!("{path}.kind"),
+                    format!("unknown kind {kind:?}"),
+                ));
+            }
+            if value
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .is_none()
+            {
+                return Err(field(format!("{path}.metadata.name"), "required"));
+            }
+            if op == "apply" {
+                Operation::Apply(value.clone())
+            } else {
+                Operation::Assert(value.clone())
+            }
+        }
+        "request" => {
+            let map = value
+                .as_object()
+                .ok_or_else(|| field(path, "must be a map with method and path"))?;
+            for key in map.keys() {
+                if !["method", "path", "body", "headers"].contains(&key.as_str()) {
+                    return Err(field(format!("{path}.{key}"), "unknown key"));
+                }
+            }
+            let method = map
+                .get("method")
+                .and_then(Value::as_str)
+                .ok_or_else(|| field(format!("{path}.method"), "required"))?;
+            if http::Method::from_bytes(method.as_bytes()).is_err() {
+                return Err(field(
+                    format!("{path}.method"),
+                    format!("not an HTTP method: {method:?}"),
+                ));
+            }
+            let request_path = map
+                .get("path")
+                .and_then(Value::as_str)
+                .ok_or_else(|| field(format!("{path}.path"), "required"))?;
+            if !request_path.starts_with('/') || request_path.parse::<http::Uri>().is_err() {
+                return Err(field(
+                    format!("{path}.path"),
+                    format!("not a request path: {request_path:?}"),
+                ));
+            }
+            let mut headers = BTreeMap::new();
+            if let Some(h) = map.get("headers") {
+                let h = h
+                    .as_object()
+                    .ok_or_else(|| field(format!("{path}.headers"), "must be a map"))?;
+                for (k, v) in h {
+                    headers.insert(
+                        k.clone(),
+                        scalar_text(v).ok_or_else(|| {
+                            field(format!("{path}.headers.{k}"), "must be a string")
+                        })?,
+                    );
+                }
+            }
+            Operation::Request {
+                method: method.to_uppercase(),
+                path: request_path.to_string(),
+                body: map.get("body").cloned(),
+                headers,
+            }
+        }
+        "advance" => Operation::Advance(duration(value, path)?),
+        _ => return Err(field(path, "unknown operation")),
+    })
+}
+
+fn scalar_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn parse_expect(value: &Value, path: &str) -> Result<Expectation, ConfigError> {
+    let map = value
+        .as_object()
+        .ok_or_else(|| field(path, "must be a map"))?;
+    let mut expect = Expectation::default();
+    for (k, v) in map {
+        let key_path = format!("{path}.{k}");
+        match k.as_str() {
+            "code" => {
+                let code = v
+                    .as_u64()
+                    .filter(|c| (100..=599).contains(c))
+                    .ok_or_else(|| field(key_path, "must be an HTTP status code"))?;
+                expect.code = u16::try_from(code).ok();
+            }
+            "body" => expect.body = Some(v.clone()),
+            "headers" => {
+                let h = v
+                    .as_object()
+                    .ok_or_else(|| field(key_path.clone(), "must be a map"))?;
+                for (name, value) in h {
+                    let text = scalar_text(value)
+                        .ok_or_else(|| field(format!("{key_path}.{name}"), "must be a string"))?;
+                    expect.headers.insert(name.clone(), text);
+                }
+            }
+            other => {
+                return Err(field(
+                    key_path,
+                    format!("unknown key {other:?} (known: code, body, headers)"),
+                ));
+            }
+        }
+    }
+    Ok(expect)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_of(text: &str) -> String {
+        Scenario::parse(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        assert_eq!(error_of("bogus: 1"), "bogus: unknown key \"bogus\"");
+        assert!(
+            error_of("steps: [{advance: soon}]").starts_with("steps[0].advance: invalid duration")
+        );
+        assert!(
+            error_of("steps: [{advance: 1s, get: {kind: Pod, name: a}}]")
+                .starts_with("steps[0]: a step has exactly one")
+        );
+        assert!(error_of("steps: [{name: x}]").starts_with("steps[0]: a step needs one operation"));
+        assert!(
+            error_of("steps: [{get: {kind: Widget, name: a}}]")
+                .starts_with("steps[0].get.kind: unknown kind")
+        );
+        assert!(error_of("controllers: {kubelet: maybe}").starts_with("controllers:"));
+        assert!(
+            error_of("kubernetesVersion: \"1.29\"").starts_with("kubernetesVersion: unsupported")
+        );
+        assert!(
+            error_of("steps: [{advance: 1s, expect: {code: 200}}]").starts_with("steps[0].expect:")
+        );
+        assert!(matches!(
+            Scenario::parse("a: [").unwrap_err(),
+            ConfigError::Syntax(_)
+        ));
+    }
+
+    #[test]
+    fn full_shape_parses() {
+        let s = Scenario::parse(
+            r#"
+start: "2025-06-01T00:00:00Z"
+seed: 7
+kubernetesVersion: "1.32"
+controllers: {disruption: false}
+latencies: {disruption: 5s}
+rateLimit: {qps: 1, burst: 2}
+objects:
+  - {kind: List, items: [{apiVersion: v1, kind: Node, metadata: {name: n1}}]}
+steps:
+  - name: look
+    get: {kind: Node, name: n1}
+    expect: {code: 200, headers: {Content-Type: application/json}}
+  - advance: 1h30m
+  - request: {method: get, path: "/api/v1/pods?labelSelector=a%3Db"}
+"#,
+        )
+        .unwrap();
+        assert_eq!(s.config.seed, 7);
+        assert_eq!(s.config.kubernetes_version, KubernetesVersion::V1_32);
+        assert!(!s.config.controllers.disruption && s.config.controllers.kubelet);
+        assert_eq!(s.config.latencies.disruption_sync, Duration::from_secs(5));
+        assert_eq!(s.objects.len(), 1);
+        assert_eq!(s.steps.len(), 3);
+        assert_eq!(
+            s.steps[1].operation,
+            Operation::Advance(Duration::from_secs(5400))
+        );
+    }
+}

@@ -141,6 +141,7 @@ pub fn plan_pod_delete(
         if grace == 0 && !has_finalizers {
             return Ok(DeletePlan::Remove {
                 stamped: Some(updated),
+                shortened: true,
             });
         }
         return Ok(DeletePlan::Write {
@@ -159,6 +160,7 @@ pub fn plan_pod_delete(
         // G10: graceless — remove after the intermediate write.
         return Ok(DeletePlan::Remove {
             stamped: Some(updated),
+            shortened: false,
         });
     }
     Ok(DeletePlan::Write {

@@ -266,7 +266,13 @@ mod tests {
             KubernetesVersion::V1_34,
         )
         .unwrap();
-        assert!(matches!(plan, DeletePlan::Remove { stamped: Some(_), .. }));
+        assert!(matches!(
+            plan,
+            DeletePlan::Remove {
+                stamped: Some(_),
+                ..
+            }
+        ));
     }
 
     /// G8, G9: only shortening; the 1.33 clamp.

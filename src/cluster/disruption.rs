@@ -278,9 +278,12 @@ pub fn reset_disruption_condition(observed_generation: Option<i64>) -> PodCondit
 }
 
 impl Cluster {
-    /// C7a/C7b: the finders, in upstream's order: ReplicationController, Deployment (via its
+    /// C7a/C7b: resolves a pod's controller owner reference to a scale. The finders, in upstream's order: ReplicationController, Deployment (via its
     /// ReplicaSet), ReplicaSet, StatefulSet, then the generic scale subresource.
-    pub(crate) fn find_controller(&self, owner: &OwnerReference, namespace: &str) -> FinderResult {
+    ///
+    /// # Errors
+    /// A sync error (`no matches for kind …`, `… does not implement the scale subresource`).
+    pub fn find_controller(&self, owner: &OwnerReference, namespace: &str) -> FinderResult {
         let group = owner.group();
         let key = ObjectKey::new(namespace, owner.name.clone());
         let apps_or_extensions = matches!(group, "apps" | "extensions");

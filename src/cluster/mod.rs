@@ -772,6 +772,43 @@ impl Cluster {
         result
     }
 
+    /// Imports an object exactly as given, without defaulting or validation: for state that
+    /// only old or broken clusters reach (an invalid selector stored before validation
+    /// tightened, a negative `disruptionsAllowed`). Server-set metadata that is missing is
+    /// filled in. Controllers react as to any create.
+    ///
+    /// # Errors
+    /// 409 `AlreadyExists`.
+    pub fn restore<T: StoredKind>(&mut self, now: SimTime, mut object: T) -> Result<T, ApiError> {
+        self.advance_to(now);
+        let key = object.metadata().key();
+        if T::store(self).get(&key).is_some() {
+            return Err(ApiError::AlreadyExists {
+                resource: T::qualified_resource(),
+                name: key.name,
+            });
+        }
+        if object.metadata().uid.0.is_empty() {
+            object.metadata_mut().uid = self.new_uid();
+        }
+        if object.metadata().creation_timestamp.is_none() {
+            object.metadata_mut().creation_timestamp = Some(self.wall_now());
+        }
+        let stored = self.write(key, Some(object), Origin::Api);
+        self.settle();
+        stored.ok_or_else(|| ApiError::Internal("write returned nothing".into()))
+    }
+
+    /// Has the disruption controller sync the PDB at `key` now, as its periodic resync does
+    /// (scaling a workload does not by itself re-sync a PDB upstream, C1).
+    pub fn resync_pdb(&mut self, now: SimTime, key: &ObjectKey) {
+        self.advance_to(now);
+        if self.config.controllers.disruption {
+            self.disruption_queue.insert(key.clone());
+        }
+        self.settle();
+    }
+
     fn create_inner<T: StoredKind>(
         &mut self,
         mut object: T,

@@ -1,0 +1,103 @@
+//! Builders shared by the integration tests.
+#![allow(dead_code)]
+
+use evictsim::cluster::{Cluster, ClusterConfig, Controllers};
+use evictsim::error::ApiError;
+use evictsim::model::{Eviction, ObjectKey, Pod, PodDisruptionBudget};
+use evictsim::time::SimTime;
+use serde_json::{Value, json};
+
+pub const NS: &str = "default";
+
+pub fn key(name: &str) -> ObjectKey {
+    ObjectKey::new(NS, name)
+}
+
+pub fn cluster(disruption_controller: bool) -> Cluster {
+    Cluster::new(ClusterConfig {
+        controllers: Controllers {
+            disruption: disruption_controller,
+            ..Controllers::default()
+        },
+        ..ClusterConfig::default()
+    })
+}
+
+/// A pod from JSON fragments: labels, spec and status are merged over a bare pod.
+pub fn pod(name: &str, labels: Value, spec: Value, status: Value) -> Pod {
+    serde_json::from_value(json!({
+        "metadata": {"name": name, "namespace": NS, "labels": labels},
+        "spec": spec,
+        "status": status,
+    }))
+    .unwrap()
+}
+
+pub fn ready() -> Value {
+    json!([{"type": "Ready", "status": "True"}])
+}
+
+pub fn unready() -> Value {
+    json!([{"type": "Ready", "status": "False"}])
+}
+
+/// A PDB whose status counts as observed (observedGeneration 1 = the generation a create
+/// assigns), unless the status says otherwise: upstream's tests use generation 0 with
+/// observedGeneration 0, which is the same relation.
+pub fn pdb(name: &str, spec: Value, mut status: Value) -> PodDisruptionBudget {
+    if let Some(map) = status.as_object_mut() {
+        map.entry("observedGeneration").or_insert(json!(1));
+    }
+    serde_json::from_value(json!({
+        "metadata": {"name": name, "namespace": NS},
+        "spec": spec,
+        "status": status,
+    }))
+    .unwrap()
+}
+
+pub fn eviction(name: &str, delete_options: Value) -> Eviction {
+    let mut body = json!({"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": name, "namespace": NS}});
+    if !delete_options.is_null() {
+        body["deleteOptions"] = delete_options;
+    }
+    serde_json::from_value(body).unwrap()
+}
+
+/// Upstream's test rendering of an error: `err.Error()`, then `: <reason>`, then
+/// `: <cause message>` for each cause not already at the end of the message.
+pub fn render(error: &ApiError) -> String {
+    let status = error.to_status();
+    let mut text = status.message.clone();
+    if !status.reason.is_empty() {
+        text.push_str(": ");
+        text.push_str(&status.reason);
+    }
+    for cause in status.details.map(|d| d.causes).unwrap_or_default() {
+        if !text.ends_with(&cause.message) {
+            text.push_str(": ");
+            text.push_str(&cause.message);
+        }
+    }
+    text
+}
+
+pub fn t0() -> SimTime {
+    SimTime::ZERO
+}
+
+pub fn status_tuple(cluster: &Cluster, name: &str) -> (i64, i64, i64, i64, Vec<String>) {
+    let pdb = cluster.pdb(&key(name)).expect("pdb exists");
+    let s = &pdb.status;
+    (
+        s.disruptions_allowed,
+        s.current_healthy,
+        s.desired_healthy,
+        s.expected_pods,
+        s.disrupted_pods
+            .clone()
+            .unwrap_or_default()
+            .into_keys()
+            .collect(),
+    )
+}

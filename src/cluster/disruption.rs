@@ -477,7 +477,13 @@ impl Cluster {
                     });
                 }
                 if let Some(recheck) = computed.recheck_at {
-                    let at = self.clock.sim_time_of(recheck).max(self.now);
+                    // The entry is dropped once `expiry < now` holds on the seconds-truncated
+                    // clock (E44a): one second after the expiry. Always strictly later than
+                    // now, so a recheck can never re-arm itself at the same instant.
+                    let at = self
+                        .clock
+                        .sim_time_of(recheck.plus_seconds(1))
+                        .max(self.now + std::time::Duration::from_millis(1));
                     self.timers
                         .schedule(at, super::Timer::PdbSync { pdb: key.clone() });
                 }

@@ -122,6 +122,7 @@ pub struct Expectation {
     pub code: Option<u16>,
     /// A partial match of the JSON body.
     pub body: Option<Value>,
-    /// Headers and their values (names case-insensitive).
-    pub headers: BTreeMap<String, String>,
+    /// Headers and their values (names case-insensitive); `None` means the header must be
+    /// absent.
+    pub headers: BTreeMap<String, Option<String>>,
 }

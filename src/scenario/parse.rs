@@ -387,8 +387,15 @@ fn parse_expect(value: &Value, path: &str) -> Result<Expectation, ConfigError> {
                     .as_object()
                     .ok_or_else(|| field(key_path.clone(), "must be a map"))?;
                 for (name, value) in h {
-                    let text = scalar_text(value)
-                        .ok_or_else(|| field(format!("{key_path}.{name}"), "must be a string"))?;
+                    let text = match value {
+                        Value::Null => None,
+                        other => Some(scalar_text(other).ok_or_else(|| {
+                            field(
+                                format!("{key_path}.{name}"),
+                                "must be a string, or null for absent",
+                            )
+                        })?),
+                    };
                     expect.headers.insert(name.clone(), text);
                 }
             }

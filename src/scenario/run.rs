@@ -432,10 +432,10 @@ fn run_step(cluster: &mut Cluster, now: &mut SimTime, step: &Step) -> StepReport
                     .iter()
                     .find(|(k, _)| k.eq_ignore_ascii_case(name))
                     .map(|(_, v)| v.clone());
-                if actual.as_deref() != Some(value.as_str()) {
+                if actual != *value {
                     report.mismatches.push(Mismatch {
                         path: format!("headers.{name}"),
-                        expected: Value::String(value.clone()),
+                        expected: value.clone().map(Value::String).unwrap_or(Value::Null),
                         actual: actual.map(Value::String).unwrap_or(Value::Null),
                     });
                 }

@@ -778,7 +778,10 @@ fn condition_reason_is_only_updated_if_allowed_disruptions_becomes_0() {
 
 // ----- §1.5 TestAddConditionAndDelete (through the no-PDB path, which runs it directly) -----
 
-fn add_condition_case(exists: bool, preconditions: impl Fn(&Pod) -> Value) -> Result<(), Box<ApiError>> {
+fn add_condition_case(
+    exists: bool,
+    preconditions: impl Fn(&Pod) -> Value,
+) -> Result<(), Box<ApiError>> {
     let mut c = cluster(false);
     let p = pod(
         "foo",
@@ -800,7 +803,8 @@ fn add_condition_case(exists: bool, preconditions: impl Fn(&Pod) -> Value) -> Re
     }
     let options = json!({"preconditions": preconditions(&stored)});
     c.evict(t0(), NS, "foo", eviction("foo", options), &[])
-        .map(|_| ()).map_err(Box::new)
+        .map(|_| ())
+        .map_err(Box::new)
 }
 
 #[test]

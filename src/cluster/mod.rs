@@ -962,6 +962,7 @@ impl Cluster {
                 updated.apply_defaults();
                 let mut errors = validate_object_meta(updated.metadata(), T::NAMESPACED);
                 errors.extend(updated.validate_spec());
+                errors.extend(updated.validate_update(&existing));
                 if !errors.is_empty() {
                     return Err(Self::invalid::<T>(&key.name, errors));
                 }

@@ -110,6 +110,11 @@ pub trait Resource:
         Vec::new()
     }
 
+    /// Validation of an update against the stored object (immutable fields).
+    fn validate_update(&self, _old: &Self) -> Vec<FieldError> {
+        Vec::new()
+    }
+
     /// Validation of a status write through the status subresource.
     fn validate_status(&self) -> Vec<FieldError> {
         Vec::new()
@@ -184,6 +189,10 @@ impl Resource for Pod {
 
     fn field(&self, path: &str) -> Option<String> {
         Pod::field(self, path)
+    }
+
+    fn validate_update(&self, old: &Self) -> Vec<FieldError> {
+        validation::validate_pod_spec_update(&self.spec, &old.spec)
     }
 }
 

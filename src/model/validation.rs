@@ -5,9 +5,11 @@ use super::eviction::DeleteOptions;
 use super::meta::{IntOrString, ObjectMeta, parse_percent};
 use super::pdb::PodDisruptionBudgetSpec;
 use super::pdb::{ALWAYS_ALLOW, IF_HEALTHY_BUDGET, PodDisruptionBudgetStatus};
+use super::pod::PodSpec;
 use super::selector::{FieldErrorKind, LabelSelector, label_value_errors, qualified_name_errors};
 use super::workloads::AppsSpec;
 use crate::error::FieldError;
+use serde_json::Value;
 
 const DNS_SUBDOMAIN: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
 
@@ -214,6 +216,39 @@ pub(crate) fn validate_apps_spec(spec: &AppsSpec, has_replicas: bool) -> Vec<Fie
         }
     }
     errors
+}
+
+/// `ValidatePodUpdate`: a pod's spec is immutable but for container images, the active
+/// deadline, added tolerations, and a negative grace period raised to 1.
+pub(crate) fn validate_pod_spec_update(new: &PodSpec, old: &PodSpec) -> Vec<FieldError> {
+    fn masked(spec: &PodSpec) -> PodSpec {
+        let mut m = spec.clone();
+        m.termination_grace_period_seconds = None;
+        m.unmodeled.remove("activeDeadlineSeconds");
+        m.unmodeled.remove("tolerations");
+        for list in ["containers", "initContainers"] {
+            if let Some(Value::Array(items)) = m.unmodeled.get_mut(list) {
+                for item in items.iter_mut() {
+                    if let Some(map) = item.as_object_mut() {
+                        map.remove("image");
+                    }
+                }
+            }
+        }
+        m
+    }
+    let grace_ok = new.termination_grace_period_seconds == old.termination_grace_period_seconds
+        || (old.termination_grace_period_seconds.is_some_and(|g| g < 0)
+            && new.termination_grace_period_seconds == Some(1));
+    if masked(new) == masked(old) && grace_ok {
+        return Vec::new();
+    }
+    vec![FieldError {
+        kind: FieldErrorKind::Forbidden,
+        field: "spec".into(),
+        value: None,
+        detail: "pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)".into(),
+    }]
 }
 
 /// G3: `ValidateDeleteOptions`.

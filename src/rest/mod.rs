@@ -150,6 +150,8 @@ fn dispatch(
                 return Err(ApiError::MethodNotAllowed);
             }
             check_content_type(request)?;
+            // E6: the generic create handler rejects bad ?dryRun values first.
+            validate_dry_run(&query, "CreateOptions")?;
             let eviction = decode::eviction(request.body(), warnings)?;
             cluster.evict(now, &route.namespace, name, eviction, &query.dry_run)?;
             Ok((

@@ -24,8 +24,8 @@ pub struct Status {
     /// Extra data about the failure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<StatusDetails>,
-    /// The HTTP status code.
-    #[serde(default)]
+    /// The HTTP status code (omitted when 0, as in a DELETE's success Status).
+    #[serde(default, skip_serializing_if = "is_zero_code")]
     pub code: u16,
 }
 
@@ -51,6 +51,10 @@ pub struct StatusDetails {
     /// Seconds a client should wait; also sent as `Retry-After` (E42).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub retry_after_seconds: i64,
+}
+
+fn is_zero_code(n: &u16) -> bool {
+    *n == 0
 }
 
 fn is_zero(n: &i64) -> bool {

@@ -295,11 +295,14 @@ fn unknown_fields_survive_a_round_trip() {
     );
 }
 
+/// Method, path, body, content type, then the expected code, reason and message fragment.
+type BadInput<'a> = (&'a str, &'a str, Vec<u8>, Option<&'a str>, u16, &'a str, &'a str);
+
 #[test]
 fn bad_input_gets_a_precise_status_and_changes_nothing() {
     let mut c = seeded();
     let big = vec![b' '; rest::MAX_REQUEST_BODY_BYTES + 1];
-    let cases: Vec<(&str, &str, Vec<u8>, Option<&str>, u16, &str, &str)> = vec![
+    let cases: Vec<BadInput> = vec![
         ("POST", PODS, b"{not json".to_vec(), Some("application/json"), 400, "BadRequest", "couldn't get version/kind; json parse error"),
         ("POST", PODS, b"[1,2]".to_vec(), Some("application/json"), 400, "BadRequest", "Object 'Kind' is missing"),
         ("POST", PODS, br#"{"apiVersion":"v1","kind":"Node","metadata":{"name":"x"}}"#.to_vec(), Some("application/json"), 400, "BadRequest", "Node in version \"v1\" cannot be handled as a Pod"),

@@ -296,7 +296,15 @@ fn unknown_fields_survive_a_round_trip() {
 }
 
 /// Method, path, body, content type, then the expected code, reason and message fragment.
-type BadInput<'a> = (&'a str, &'a str, Vec<u8>, Option<&'a str>, u16, &'a str, &'a str);
+type BadInput<'a> = (
+    &'a str,
+    &'a str,
+    Vec<u8>,
+    Option<&'a str>,
+    u16,
+    &'a str,
+    &'a str,
+);
 
 #[test]
 fn bad_input_gets_a_precise_status_and_changes_nothing() {

@@ -40,7 +40,10 @@ impl Scenario {
     /// [`ConfigError::Syntax`] for text that is not YAML, [`ConfigError::Field`] naming the
     /// field (`steps[2].advance`, `controllers.kubelet`, …) for anything else.
     pub fn parse(text: &str) -> Result<Scenario, ConfigError> {
-        let document: Value = serde_saphyr::from_str(text)
+        // YAML 1.2 booleans only: `n`, `y`, `no`, `on` stay strings, as kubectl reads them
+        // (a node named `n` must not become `false`).
+        let options = serde_saphyr::options! { strict_booleans: true };
+        let document: Value = serde_saphyr::from_str_with_options(text, options)
             .map_err(|e| ConfigError::Syntax(format!("not a YAML document: {e}")))?;
         let top = match document {
             Value::Object(map) => map,

@@ -1,0 +1,174 @@
+//! Scenario tests: every example holds, runs deterministically, and matches its golden
+//! timeline; the CLI's exit codes and messages follow the scenario contract.
+//!
+//! Regenerate the goldens after an intended change with `UPDATE_GOLDEN=1 cargo test --test scenarios`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use evictsim::scenario::Scenario;
+
+fn examples() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+            .collect();
+    files.sort();
+    files
+}
+
+fn run(file: &Path) -> (String, String) {
+    let text = std::fs::read_to_string(file).unwrap();
+    let report = Scenario::parse(&text).unwrap().run().unwrap();
+    assert!(
+        report.ok(),
+        "{}",
+        report.to_text(&file.display().to_string())
+    );
+    (report.to_text("example"), report.to_json_lines())
+}
+
+#[test]
+fn every_example_holds_and_is_deterministic() {
+    let files = examples();
+    assert!(files.len() >= 6);
+    for file in files {
+        let first = run(&file);
+        let second = run(&file);
+        assert_eq!(first, second, "{}: same seed, same output", file.display());
+    }
+}
+
+#[test]
+fn examples_match_their_golden_json_timelines() {
+    for file in examples() {
+        let (_, json) = run(&file);
+        let golden = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/golden")
+            .join(file.file_name().unwrap())
+            .with_extension("jsonl");
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&golden, &json).unwrap();
+        }
+        let expected = std::fs::read_to_string(&golden)
+            .unwrap_or_else(|_| panic!("missing golden {}", golden.display()));
+        assert_eq!(
+            json,
+            expected,
+            "{} differs from its golden timeline",
+            file.display()
+        );
+    }
+}
+
+fn cli(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_evictsim"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+fn temp_file(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("evictsim-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn cli_exit_codes_follow_the_contract() {
+    let ok = examples()[0].clone();
+    let (code, stdout, _) = cli(&["run", ok.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("passed, 0 failed"));
+
+    let failing = temp_file(
+        "failing.yaml",
+        "objects:\n  - {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {nodeName: n}, status: {phase: Running}}\nsteps:\n  - evict: {metadata: {name: p, namespace: default}}\n    expect: {code: 429}\n  - assert: {apiVersion: v1, kind: Pod, metadata: {name: p, deletionGracePeriodSeconds: 5}}\n",
+    );
+    let (code, stdout, _) = cli(&["run", failing.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(stdout.contains("✗ code: expected 429, got 201"), "{stdout}");
+    assert!(
+        stdout.contains("✗ metadata.deletionGracePeriodSeconds: expected 5, got 30"),
+        "{stdout}"
+    );
+
+    let invalid = temp_file(
+        "invalid.yaml",
+        "steps:\n  - advance: 1s\n  - advance: later\n",
+    );
+    let (code, _, stderr) = cli(&["run", invalid.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("invalid.yaml: steps[1].advance: invalid duration"),
+        "{stderr}"
+    );
+
+    let invalid_object = temp_file(
+        "invalid-object.yaml",
+        "objects:\n  - {apiVersion: policy/v1, kind: PodDisruptionBudget, metadata: {name: p}, spec: {minAvailable: 1, maxUnavailable: 1}}\n",
+    );
+    let (code, _, stderr) = cli(&["run", invalid_object.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("objects[0]: PodDisruptionBudget.policy \"p\" is invalid"),
+        "{stderr}"
+    );
+
+    let (code, _, stderr) = cli(&["run", "/nonexistent/scenario.yaml"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("/nonexistent/scenario.yaml: cannot read"));
+}
+
+#[test]
+fn json_output_has_one_object_per_step() {
+    let file = examples()[1].clone();
+    let (code, stdout, _) = cli(&["run", "--output", "json", file.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let steps = Scenario::parse(&text).unwrap().steps.len();
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), steps);
+    for (i, line) in lines.iter().enumerate() {
+        assert_eq!(line["step"], i);
+        for key in ["op", "at", "code", "headers", "body", "ok"] {
+            assert!(line.get(key).is_some(), "step {i} lacks {key}");
+        }
+    }
+}
+
+#[test]
+fn v1beta1_pdb_with_empty_selector_selects_nothing_c41() {
+    let text = r#"
+controllers: {disruption: false}
+objects:
+  - apiVersion: policy/v1beta1
+    kind: PodDisruptionBudget
+    metadata: {name: legacy}
+    spec: {minAvailable: 1, selector: {}}
+    status: {observedGeneration: 1, disruptionsAllowed: 0}
+  - {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {nodeName: n}, status: {phase: Running, conditions: [{type: Ready, status: "True"}]}}
+steps:
+  - assert:
+      apiVersion: policy/v1
+      kind: PodDisruptionBudget
+      metadata: {name: legacy}
+      spec: {selector: {matchExpressions: [{key: pdb.kubernetes.io/deprecated-v1beta1-empty-selector-match, operator: Exists}]}}
+  - evict: {metadata: {name: p, namespace: default}}
+    expect: {code: 201}
+"#;
+    let report = Scenario::parse(text).unwrap().run().unwrap();
+    assert!(report.ok(), "{}", report.to_text("c41"));
+}

@@ -5,6 +5,8 @@
 pub mod cluster;
 pub mod error;
 pub mod model;
+#[cfg(feature = "proptest")]
+pub mod proptest;
 pub mod rest;
 pub mod scenario;
 pub mod time;

@@ -1107,6 +1107,20 @@ impl Cluster {
         });
     }
 
+    /// What a dry-run eviction of the pod would answer now (every check of E4–E33), without
+    /// writing or logging anything: "would this eviction be admitted?".
+    ///
+    /// # Errors
+    /// The answer a dry-run POST would get, as an [`ApiError`].
+    pub fn check_eviction(&self, namespace: &str, name: &str, mut eviction: Eviction) -> Result<EvictionOutcome, ApiError> {
+        eviction
+            .delete_options
+            .get_or_insert_with(DeleteOptions::default)
+            .dry_run = Some(vec!["All".to_string()]);
+        let request = EvictionRequest { namespace: namespace.into(), name: name.into(), eviction, dry_run: Vec::new() };
+        eviction::evict(&mut DryRunStore::new(self, PdbLookup::Indexed), &request, self.config.kubernetes_version)
+    }
+
     /// POST of an Eviction to `pods/{name}/eviction` in `namespace`, with the request's
     /// `?dryRun=` values (E4–E35).
     ///
@@ -1148,6 +1162,83 @@ impl Cluster {
         }
         self.settle();
         result
+    }
+}
+
+/// How a [`DryRunStore`] finds the PDBs that might select a pod.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PdbLookup {
+    /// Through the cluster's label index (what the cluster itself uses).
+    Indexed,
+    /// As upstream does (E13): list (and copy) every PDB in the pod's namespace, then match.
+    NamespaceScan,
+}
+
+/// A read-only [`EvictionStore`] over a cluster: answers what a dry-run eviction would,
+/// writing nothing and logging nothing. Used by [`Cluster::check_eviction`] and by the
+/// benchmarks, which compare the two [`PdbLookup`] strategies.
+#[derive(Debug, Clone, Copy)]
+pub struct DryRunStore<'a> {
+    cluster: &'a Cluster,
+    lookup: PdbLookup,
+}
+
+impl<'a> DryRunStore<'a> {
+    /// A store over `cluster` using `lookup`.
+    pub fn new(cluster: &'a Cluster, lookup: PdbLookup) -> Self {
+        DryRunStore { cluster, lookup }
+    }
+}
+
+impl EvictionStore for DryRunStore<'_> {
+    fn now(&self) -> Time {
+        self.cluster.wall_now()
+    }
+
+    fn get_pod(&mut self, namespace: &str, name: &str) -> Result<Pod, ApiError> {
+        self.cluster
+            .pods
+            .get(&ObjectKey::new(namespace, name))
+            .cloned()
+            .ok_or_else(|| ApiError::not_found("pods", name))
+    }
+
+    fn list_pdbs(&mut self, pod: &Pod) -> Result<Vec<PodDisruptionBudget>, ApiError> {
+        let namespace = &pod.metadata.namespace;
+        Ok(match self.lookup {
+            PdbLookup::Indexed => self
+                .cluster
+                .pdbs_selecting(pod)
+                .into_iter()
+                .filter_map(|name| self.cluster.pdbs.get(&ObjectKey::new(namespace.clone(), name)).cloned())
+                .collect(),
+            PdbLookup::NamespaceScan => self.cluster.pdbs.in_namespace(namespace).cloned().collect(),
+        })
+    }
+
+    fn get_pdb(&mut self, namespace: &str, name: &str) -> Result<PodDisruptionBudget, ApiError> {
+        self.cluster
+            .pdbs
+            .get(&ObjectKey::new(namespace, name))
+            .cloned()
+            .ok_or_else(|| ApiError::not_found("poddisruptionbudgets.policy", name))
+    }
+
+    fn update_pdb_status(&mut self, _pdb: &PodDisruptionBudget) -> Result<(), ApiError> {
+        Err(ApiError::Internal("a dry run writes no PDB status".into()))
+    }
+
+    fn add_disruption_condition(&mut self, _: &str, _: &str, _: Option<&Preconditions>) -> Result<ResourceVersion, ApiError> {
+        Err(ApiError::Internal("a dry run writes no pod condition".into()))
+    }
+
+    fn delete_pod(&mut self, namespace: &str, name: &str, options: &DeleteOptions) -> Result<(), ApiError> {
+        let errors = validate_delete_options(options);
+        if !errors.is_empty() {
+            return Err(ApiError::Invalid { kind: "DeleteOptions".into(), group: "meta.k8s.io".into(), name: String::new(), errors });
+        }
+        let pod = self.get_pod(namespace, name)?;
+        deletion::plan_pod_delete(&pod, options, self.now(), self.cluster.config.kubernetes_version).map(|_| ())
     }
 }
 

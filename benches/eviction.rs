@@ -55,32 +55,60 @@ fn build() -> Cluster {
     let mut cluster = Cluster::new(ClusterConfig::default());
     let t = SimTime::ZERO;
     for n in 0..NODES {
-        let node: Node = serde_json::from_value(json!({"metadata": {"name": format!("node-{n}")}})).unwrap();
+        let node: Node =
+            serde_json::from_value(json!({"metadata": {"name": format!("node-{n}")}})).unwrap();
         cluster.load(t, node).unwrap();
     }
     let mut placed = 0usize;
     for i in 0..BIG_NAMESPACE_PODS {
-        cluster.load(t, pod("big", &format!("big-{i}"), &format!("svc-{}", i / 3), placed % NODES)).unwrap();
+        cluster
+            .load(
+                t,
+                pod(
+                    "big",
+                    &format!("big-{i}"),
+                    &format!("svc-{}", i / 3),
+                    placed % NODES,
+                ),
+            )
+            .unwrap();
         placed += 1;
     }
     for k in 0..SMALL_NAMESPACES {
         let ns = small_namespace(k);
         for i in 0..small_namespace_pods(k) {
-            cluster.load(t, pod(&ns, &format!("{ns}-{i}"), &format!("svc-{}", i % PDBS_PER_SMALL_NAMESPACE), placed % NODES)).unwrap();
+            cluster
+                .load(
+                    t,
+                    pod(
+                        &ns,
+                        &format!("{ns}-{i}"),
+                        &format!("svc-{}", i % PDBS_PER_SMALL_NAMESPACE),
+                        placed % NODES,
+                    ),
+                )
+                .unwrap();
             placed += 1;
         }
     }
     for j in 0..BIG_NAMESPACE_PDBS {
-        cluster.load(t, pdb("big", &format!("pdb-{j}"), &format!("svc-{j}"))).unwrap();
+        cluster
+            .load(t, pdb("big", &format!("pdb-{j}"), &format!("svc-{j}")))
+            .unwrap();
     }
     for k in 0..SMALL_NAMESPACES {
         let ns = small_namespace(k);
         for j in 0..PDBS_PER_SMALL_NAMESPACE {
-            cluster.load(t, pdb(&ns, &format!("pdb-{j}"), &format!("svc-{j}"))).unwrap();
+            cluster
+                .load(t, pdb(&ns, &format!("pdb-{j}"), &format!("svc-{j}")))
+                .unwrap();
         }
     }
     assert_eq!(cluster.list::<Pod>().count(), TOTAL_PODS);
-    assert_eq!(cluster.list::<PodDisruptionBudget>().count(), BIG_NAMESPACE_PDBS + SMALL_NAMESPACES * PDBS_PER_SMALL_NAMESPACE);
+    assert_eq!(
+        cluster.list::<PodDisruptionBudget>().count(),
+        BIG_NAMESPACE_PDBS + SMALL_NAMESPACES * PDBS_PER_SMALL_NAMESPACE
+    );
     cluster
 }
 
@@ -120,7 +148,11 @@ fn eviction(namespace: &str, name: &str, dry_run: bool) -> Eviction {
 fn targets() -> [(usize, String, String); 2] {
     let small = small_namespace(0);
     [
-        (PDBS_PER_SMALL_NAMESPACE, small.clone(), format!("{small}-5")),
+        (
+            PDBS_PER_SMALL_NAMESPACE,
+            small.clone(),
+            format!("{small}-5"),
+        ),
         (BIG_NAMESPACE_PDBS, "big".into(), "big-1500".into()),
     ]
 }
@@ -129,11 +161,23 @@ fn admission(c: &mut Criterion) {
     let cluster = cluster();
     let mut group = c.benchmark_group("admission_dry_run");
     for (pdbs, namespace, name) in targets() {
-        let request = EvictionRequest { namespace: namespace.clone(), name: name.clone(), eviction: eviction(&namespace, &name, true), dry_run: Vec::new() };
-        for (label, lookup) in [("indexed", PdbLookup::Indexed), ("upstream_scan", PdbLookup::NamespaceScan)] {
+        let request = EvictionRequest {
+            namespace: namespace.clone(),
+            name: name.clone(),
+            eviction: eviction(&namespace, &name, true),
+            dry_run: Vec::new(),
+        };
+        for (label, lookup) in [
+            ("indexed", PdbLookup::Indexed),
+            ("upstream_scan", PdbLookup::NamespaceScan),
+        ] {
             group.bench_with_input(BenchmarkId::new(label, pdbs), &request, |b, request| {
                 b.iter(|| {
-                    let outcome = evict(&mut DryRunStore::new(cluster, lookup), black_box(request), KubernetesVersion::V1_34);
+                    let outcome = evict(
+                        &mut DryRunStore::new(cluster, lookup),
+                        black_box(request),
+                        KubernetesVersion::V1_34,
+                    );
                     assert!(outcome.is_ok());
                     outcome
                 })
@@ -146,14 +190,24 @@ fn admission(c: &mut Criterion) {
 fn real_evictions(c: &mut Criterion) {
     let base = cluster();
     let mut group = c.benchmark_group("eviction_real");
-    group.sample_size(10).measurement_time(Duration::from_secs(20));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
     for (pdbs, namespace, _) in targets() {
         // Pods that can be evicted one after another: two of each PDB's pods in the big
         // namespace (minAvailable 1 of 3); the first ten of every small namespace.
         let victims: Vec<(String, String)> = if namespace == "big" {
-            (0..BIG_NAMESPACE_PODS).filter(|i| i % 3 != 2).map(|i| ("big".to_string(), format!("big-{i}"))).collect()
+            (0..BIG_NAMESPACE_PODS)
+                .filter(|i| i % 3 != 2)
+                .map(|i| ("big".to_string(), format!("big-{i}")))
+                .collect()
         } else {
-            (0..SMALL_NAMESPACES).flat_map(|k| (0..10).map(move |i| (small_namespace(k), format!("{}-{i}", small_namespace(k))))).collect()
+            (0..SMALL_NAMESPACES)
+                .flat_map(|k| {
+                    (0..10)
+                        .map(move |i| (small_namespace(k), format!("{}-{i}", small_namespace(k))))
+                })
+                .collect()
         };
         group.bench_function(BenchmarkId::new("cluster_evict", pdbs), |b| {
             b.iter_custom(|iters| {
@@ -164,7 +218,8 @@ fn real_evictions(c: &mut Criterion) {
                     let batch = remaining.min(victims.len());
                     let started = Instant::now();
                     for (ns, name) in &victims[..batch] {
-                        let result = cluster.evict(SimTime::ZERO, ns, name, eviction(ns, name, false), &[]);
+                        let result =
+                            cluster.evict(SimTime::ZERO, ns, name, eviction(ns, name, false), &[]);
                         assert!(result.is_ok(), "{ns}/{name}: {result:?}");
                     }
                     total += started.elapsed();

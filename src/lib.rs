@@ -4,6 +4,7 @@
 
 pub mod cluster;
 pub mod error;
+pub mod fuzzing;
 pub mod model;
 #[cfg(feature = "proptest")]
 pub mod proptest;

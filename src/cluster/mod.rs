@@ -1112,13 +1112,27 @@ impl Cluster {
     ///
     /// # Errors
     /// The answer a dry-run POST would get, as an [`ApiError`].
-    pub fn check_eviction(&self, namespace: &str, name: &str, mut eviction: Eviction) -> Result<EvictionOutcome, ApiError> {
+    pub fn check_eviction(
+        &self,
+        namespace: &str,
+        name: &str,
+        mut eviction: Eviction,
+    ) -> Result<EvictionOutcome, ApiError> {
         eviction
             .delete_options
             .get_or_insert_with(DeleteOptions::default)
             .dry_run = Some(vec!["All".to_string()]);
-        let request = EvictionRequest { namespace: namespace.into(), name: name.into(), eviction, dry_run: Vec::new() };
-        eviction::evict(&mut DryRunStore::new(self, PdbLookup::Indexed), &request, self.config.kubernetes_version)
+        let request = EvictionRequest {
+            namespace: namespace.into(),
+            name: name.into(),
+            eviction,
+            dry_run: Vec::new(),
+        };
+        eviction::evict(
+            &mut DryRunStore::new(self, PdbLookup::Indexed),
+            &request,
+            self.config.kubernetes_version,
+        )
     }
 
     /// POST of an Eviction to `pods/{name}/eviction` in `namespace`, with the request's
@@ -1210,9 +1224,16 @@ impl EvictionStore for DryRunStore<'_> {
                 .cluster
                 .pdbs_selecting(pod)
                 .into_iter()
-                .filter_map(|name| self.cluster.pdbs.get(&ObjectKey::new(namespace.clone(), name)).cloned())
+                .filter_map(|name| {
+                    self.cluster
+                        .pdbs
+                        .get(&ObjectKey::new(namespace.clone(), name))
+                        .cloned()
+                })
                 .collect(),
-            PdbLookup::NamespaceScan => self.cluster.pdbs.in_namespace(namespace).cloned().collect(),
+            PdbLookup::NamespaceScan => {
+                self.cluster.pdbs.in_namespace(namespace).cloned().collect()
+            }
         })
     }
 
@@ -1228,17 +1249,40 @@ impl EvictionStore for DryRunStore<'_> {
         Err(ApiError::Internal("a dry run writes no PDB status".into()))
     }
 
-    fn add_disruption_condition(&mut self, _: &str, _: &str, _: Option<&Preconditions>) -> Result<ResourceVersion, ApiError> {
-        Err(ApiError::Internal("a dry run writes no pod condition".into()))
+    fn add_disruption_condition(
+        &mut self,
+        _: &str,
+        _: &str,
+        _: Option<&Preconditions>,
+    ) -> Result<ResourceVersion, ApiError> {
+        Err(ApiError::Internal(
+            "a dry run writes no pod condition".into(),
+        ))
     }
 
-    fn delete_pod(&mut self, namespace: &str, name: &str, options: &DeleteOptions) -> Result<(), ApiError> {
+    fn delete_pod(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        options: &DeleteOptions,
+    ) -> Result<(), ApiError> {
         let errors = validate_delete_options(options);
         if !errors.is_empty() {
-            return Err(ApiError::Invalid { kind: "DeleteOptions".into(), group: "meta.k8s.io".into(), name: String::new(), errors });
+            return Err(ApiError::Invalid {
+                kind: "DeleteOptions".into(),
+                group: "meta.k8s.io".into(),
+                name: String::new(),
+                errors,
+            });
         }
         let pod = self.get_pod(namespace, name)?;
-        deletion::plan_pod_delete(&pod, options, self.now(), self.cluster.config.kubernetes_version).map(|_| ())
+        deletion::plan_pod_delete(
+            &pod,
+            options,
+            self.now(),
+            self.cluster.config.kubernetes_version,
+        )
+        .map(|_| ())
     }
 }
 

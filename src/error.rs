@@ -76,9 +76,9 @@ pub enum ApiError {
         /// What the message names.
         qualified: String,
         /// The group for details.
-        group: String,
+        group: &'static str,
         /// The kind or resource for details.
-        kind: String,
+        kind: &'static str,
         /// The object's name.
         name: String,
         /// Why.
@@ -88,11 +88,11 @@ pub enum ApiError {
     #[error("{qualified} \"{name}\" is forbidden: {message}")]
     Forbidden {
         /// e.g. `poddisruptionbudget.policy`.
-        qualified: String,
+        qualified: &'static str,
         /// Group for details.
-        group: String,
+        group: &'static str,
         /// Kind for details.
-        kind: String,
+        kind: &'static str,
         /// The object's name.
         name: String,
         /// Why.
@@ -102,9 +102,9 @@ pub enum ApiError {
     #[error("{}", invalid_message(kind, group, name, errors))]
     Invalid {
         /// The kind, e.g. `Pod`, `Eviction`.
-        kind: String,
+        kind: &'static str,
         /// The group, e.g. `policy`; empty for core.
-        group: String,
+        group: &'static str,
         /// The object's name.
         name: String,
         /// The problems.
@@ -241,8 +241,8 @@ impl ApiError {
                 group, kind, name, ..
             } => Some(StatusDetails {
                 name: name.clone(),
-                group: group.clone(),
-                kind: kind.clone(),
+                group: (*group).into(),
+                kind: (*kind).into(),
                 ..StatusDetails::default()
             }),
             ApiError::Invalid {
@@ -252,8 +252,8 @@ impl ApiError {
                 errors,
             } => Some(StatusDetails {
                 name: name.clone(),
-                group: group.clone(),
-                kind: kind.clone(),
+                group: (*group).into(),
+                kind: (*kind).into(),
                 causes: errors
                     .iter()
                     .map(|e| StatusCause {
@@ -308,10 +308,15 @@ impl ApiError {
     }
 
     /// A 422 on a single field.
-    pub fn invalid_field(kind: &str, group: &str, name: &str, error: FieldError) -> ApiError {
+    pub fn invalid_field(
+        kind: &'static str,
+        group: &'static str,
+        name: &str,
+        error: FieldError,
+    ) -> ApiError {
         ApiError::Invalid {
-            kind: kind.into(),
-            group: group.into(),
+            kind,
+            group,
             name: name.into(),
             errors: vec![error],
         }
@@ -341,8 +346,8 @@ mod tests {
     fn conflict() -> ApiError {
         ApiError::Conflict {
             qualified: "Pod".into(),
-            group: String::new(),
-            kind: "Pod".into(),
+            group: "",
+            kind: "Pod",
             name: "p".into(),
             message: "m".into(),
         }
@@ -367,9 +372,9 @@ mod tests {
             (conflict(), 409, "Conflict"),
             (
                 ApiError::Forbidden {
-                    qualified: "poddisruptionbudget.policy".into(),
-                    group: "policy".into(),
-                    kind: "poddisruptionbudget".into(),
+                    qualified: "poddisruptionbudget.policy",
+                    group: "policy",
+                    kind: "poddisruptionbudget",
                     name: "foo".into(),
                     message: "pdb disruptions allowed is negative".into(),
                 },
@@ -435,9 +440,9 @@ mod tests {
             "pods \"t1\" not found"
         );
         let forbidden = ApiError::Forbidden {
-            qualified: "poddisruptionbudget.policy".into(),
-            group: "policy".into(),
-            kind: "poddisruptionbudget".into(),
+            qualified: "poddisruptionbudget.policy",
+            group: "policy",
+            kind: "poddisruptionbudget",
             name: "foo".into(),
             message: "pdb disruptions allowed is negative".into(),
         };

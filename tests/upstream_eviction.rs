@@ -258,8 +258,8 @@ struct MockStore {
 fn conflict() -> ApiError {
     ApiError::Conflict {
         qualified: "tests".into(),
-        group: String::new(),
-        kind: "tests".into(),
+        group: "",
+        kind: "tests",
         name: "2".into(),
         message: "message".into(),
     }

@@ -33,7 +33,7 @@ pub enum DeletePlan<T> {
 /// # Errors
 /// `Conflict` on a UID or resourceVersion mismatch.
 pub fn check_preconditions(
-    kind: &str,
+    kind: &'static str,
     meta: &ObjectMeta,
     preconditions: Option<&Preconditions>,
     skip_empty_resource_version: bool,
@@ -43,8 +43,8 @@ pub fn check_preconditions(
     };
     let conflict = |message: String| ApiError::Conflict {
         qualified: kind.into(),
-        group: String::new(),
-        kind: kind.into(),
+        group: "",
+        kind,
         name: meta.name.clone(),
         message,
     };
@@ -175,7 +175,7 @@ pub fn plan_pod_delete(
 /// # Errors
 /// `Conflict` for failed preconditions.
 pub fn plan_plain_delete(
-    kind: &str,
+    kind: &'static str,
     meta: &ObjectMeta,
     options: &DeleteOptions,
     now: Time,

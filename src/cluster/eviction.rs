@@ -133,9 +133,9 @@ pub fn still_being_processed(pdb_name: &str) -> ApiError {
 
 fn pdb_forbidden(pdb: &str, message: &str) -> ApiError {
     ApiError::Forbidden {
-        qualified: "poddisruptionbudget.policy".into(),
-        group: "policy".into(),
-        kind: "poddisruptionbudget".into(),
+        qualified: "poddisruptionbudget.policy",
+        group: "policy",
+        kind: "poddisruptionbudget",
         name: pdb.into(),
         message: message.into(),
     }

@@ -735,8 +735,8 @@ impl Cluster {
 
     fn invalid<T: Resource>(name: &str, errors: Vec<FieldError>) -> ApiError {
         ApiError::Invalid {
-            kind: T::KIND.into(),
-            group: T::GROUP.into(),
+            kind: T::KIND,
+            group: T::GROUP,
             name: name.into(),
             errors,
         }
@@ -913,8 +913,8 @@ impl Cluster {
         };
         let conflict = |message: String| ApiError::Conflict {
             qualified: T::qualified_resource(),
-            group: T::GROUP.into(),
-            kind: T::PLURAL.into(),
+            group: T::GROUP,
+            kind: T::PLURAL,
             name: key.name.clone(),
             message,
         };
@@ -1017,8 +1017,8 @@ impl Cluster {
         let errors = validate_delete_options(options);
         if !errors.is_empty() {
             return Err(ApiError::Invalid {
-                kind: "DeleteOptions".into(),
-                group: "meta.k8s.io".into(),
+                kind: "DeleteOptions",
+                group: "meta.k8s.io",
                 name: String::new(),
                 errors,
             });
@@ -1269,8 +1269,8 @@ impl EvictionStore for DryRunStore<'_> {
         let errors = validate_delete_options(options);
         if !errors.is_empty() {
             return Err(ApiError::Invalid {
-                kind: "DeleteOptions".into(),
-                group: "meta.k8s.io".into(),
+                kind: "DeleteOptions",
+                group: "meta.k8s.io",
                 name: String::new(),
                 errors,
             });
@@ -1333,8 +1333,8 @@ impl EvictionStore for ClusterEvictionStore<'_> {
         if stored.metadata.resource_version != pdb.metadata.resource_version {
             return Err(ApiError::Conflict {
                 qualified: "poddisruptionbudgets.policy".into(),
-                group: "policy".into(),
-                kind: "poddisruptionbudgets".into(),
+                group: "policy",
+                kind: "poddisruptionbudgets",
                 name: key.name,
                 message: "the object has been modified; please apply your changes to the latest version and try again".into(),
             });

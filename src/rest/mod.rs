@@ -174,7 +174,7 @@ fn check_content_type(request: &Request) -> Result<(), ApiError> {
     }
 }
 
-fn validate_dry_run(query: &route::Query, kind: &str) -> Result<(), ApiError> {
+fn validate_dry_run(query: &route::Query, kind: &'static str) -> Result<(), ApiError> {
     let errors = crate::model::validate_delete_options(&DeleteOptions {
         dry_run: Some(query.dry_run.clone()),
         ..DeleteOptions::default()
@@ -183,8 +183,8 @@ fn validate_dry_run(query: &route::Query, kind: &str) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::Invalid {
-            kind: kind.into(),
-            group: "meta.k8s.io".into(),
+            kind,
+            group: "meta.k8s.io",
             name: String::new(),
             errors,
         })

@@ -1,4 +1,102 @@
-//! evictsim: the eviction path of a Kubernetes API server, simulated.
+//! evictsim simulates, in memory and deterministically, the part of the Kubernetes API server
+//! that API-initiated eviction lives in: the `pods/eviction` subresource with its
+//! PodDisruptionBudget admission, the disruption controller that keeps PDB status, and graceful
+//! deletion — on a virtual clock, speaking Kubernetes' own JSON.
+//!
+//! # Tutorial
+//!
+//! Build a cluster. Time is an argument to every command; nothing reads a clock.
+//!
+//! ```
+//! use evictsim::cluster::{Cluster, ClusterConfig};
+//! use evictsim::model::{ObjectKey, Pod, PodDisruptionBudget};
+//! use evictsim::time::SimTime;
+//!
+//! let mut cluster = Cluster::new(ClusterConfig { seed: 42, ..ClusterConfig::default() });
+//! let t0 = SimTime::ZERO;
+//! for name in ["web-1", "web-2"] {
+//!     let pod: Pod = serde_json::from_value(serde_json::json!({
+//!         "metadata": {"name": name, "namespace": "default", "labels": {"app": "web"}},
+//!         "spec": {"nodeName": "node-1"},
+//!         "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}
+//!     })).unwrap();
+//!     cluster.load(t0, pod).unwrap();
+//! }
+//! let pdb: PodDisruptionBudget = serde_json::from_value(serde_json::json!({
+//!     "metadata": {"name": "web", "namespace": "default"},
+//!     "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}
+//! })).unwrap();
+//! cluster.load(t0, pdb).unwrap();
+//!
+//! // The disruption controller reacted at once: two healthy pods, one may go.
+//! let budget = cluster.pdb(&ObjectKey::new("default", "web")).unwrap();
+//! assert_eq!(budget.status.disruptions_allowed, 1);
+//! # let _ = &cluster;
+//! ```
+//!
+//! Evict through the REST handler, exactly as a client would POST it. Success is HTTP 201
+//! (the docs say 200); the budget is now spent, so the next eviction is a 429 with the
+//! budget's numbers in a `DisruptionBudget` cause.
+//!
+//! ```
+//! # use evictsim::cluster::Cluster;
+//! # use evictsim::time::SimTime;
+//! # let mut cluster = evictsim::scenario::Scenario::parse(r#"
+//! # objects:
+//! #   - {apiVersion: v1, kind: Pod, metadata: {name: web-1, labels: {app: web}}, spec: {nodeName: node-1}, status: {phase: Running, conditions: [{type: Ready, status: "True"}]}}
+//! #   - {apiVersion: v1, kind: Pod, metadata: {name: web-2, labels: {app: web}}, spec: {nodeName: node-1}, status: {phase: Running, conditions: [{type: Ready, status: "True"}]}}
+//! #   - {apiVersion: policy/v1, kind: PodDisruptionBudget, metadata: {name: web}, spec: {minAvailable: 1, selector: {matchLabels: {app: web}}}}
+//! # "#).unwrap().build_cluster().unwrap();
+//! let evict = |name: &str| {
+//!     http::Request::post(format!("/api/v1/namespaces/default/pods/{name}/eviction"))
+//!         .header("Content-Type", "application/json")
+//!         .body(format!(r#"{{"apiVersion":"policy/v1","kind":"Eviction","metadata":{{"name":"{name}"}}}}"#).into_bytes())
+//!         .unwrap()
+//! };
+//! let first = evictsim::rest::handle(&mut cluster, SimTime::ZERO, &evict("web-1"));
+//! assert_eq!(first.status(), 201);
+//! let second = evictsim::rest::handle(&mut cluster, SimTime::ZERO, &evict("web-2"));
+//! assert_eq!(second.status(), 429);
+//! let status: serde_json::Value = serde_json::from_slice(second.body()).unwrap();
+//! assert_eq!(status["details"]["causes"][0]["message"],
+//!     "The disruption budget web needs 1 healthy pods and has 1 currently");
+//! ```
+//!
+//! Read what happened from the event log (a cursor into an append-only log), and move the
+//! clock: [`Cluster::next_deadline`](cluster::Cluster::next_deadline) says when something is
+//! next due and why; [`Cluster::advance_to`](cluster::Cluster::advance_to) fires it.
+//!
+//! ```
+//! use evictsim::cluster::EventKind;
+//! use evictsim::time::SimTime;
+//! # let mut cluster = evictsim::scenario::Scenario::parse(r#"
+//! # objects:
+//! #   - {apiVersion: v1, kind: Pod, metadata: {name: web-1, labels: {app: web}}, spec: {nodeName: node-1}, status: {phase: Running, conditions: [{type: Ready, status: "True"}, {type: DisruptionTarget, status: "True", reason: EvictionByEvictionAPI, lastTransitionTime: "2025-01-01T00:00:00Z"}]}}
+//! # "#).unwrap().build_cluster().unwrap();
+//! // A DisruptionTarget condition left on a live pod goes stale after two minutes (C20).
+//! let deadline = cluster.next_deadline().unwrap();
+//! assert_eq!(deadline.at, SimTime::from_secs(120));
+//! let cursor = cluster.events().len() as u64;
+//! cluster.advance_to(SimTime::from_secs(120));
+//! assert!(cluster.events_since(cursor).iter()
+//!     .any(|e| matches!(e.kind, EventKind::DisruptionTargetReset { .. })));
+//! ```
+//!
+//! Or write it all as a scenario file and run it with `evictsim run` — see [`scenario`].
+//!
+//! # Modules
+//!
+//! - [`cluster`]: the state machine — stores, eviction admission, graceful deletion, the
+//!   disruption controller, timers and the event log.
+//! - [`rest`]: the sans-IO REST handler every client path goes through.
+//! - [`model`]: the object model and its validation.
+//! - [`scenario`]: scenario files — parse, run, report.
+//! - [`time`]: virtual and wall-clock time.
+//! - [`error`]: [`ApiError`](error::ApiError) (maps to a Kubernetes `Status`) and
+//!   [`ConfigError`](error::ConfigError).
+//! - [`wire`]: `Status` bodies.
+//! - [`fuzzing`]: the fuzz targets' entry points.
+//! - `proptest` (feature `proptest`): strategies for property-testing against evictsim.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -6,9 +104,10 @@ pub mod cluster;
 pub mod error;
 pub mod fuzzing;
 pub mod model;
-#[cfg(feature = "proptest")]
-pub mod proptest;
 pub mod rest;
 pub mod scenario;
 pub mod time;
 pub mod wire;
+
+#[cfg(feature = "proptest")]
+pub mod proptest;

@@ -414,12 +414,9 @@ impl Cluster {
         let involved = format!("PodDisruptionBudget/{key}");
         let selected: Result<Vec<&Pod>, String> = match &pdb.spec.selector {
             None => Ok(Vec::new()),
-            Some(selector) => selector.as_selector().map(|s| {
-                self.pods
-                    .in_namespace(&key.namespace)
-                    .filter(|p| s.matches(&p.metadata.labels))
-                    .collect()
-            }),
+            Some(selector) => selector
+                .as_selector()
+                .map(|s| self.pods_selected(&key.namespace, &s)),
         };
         let mut records: Vec<(&'static str, &'static str, String)> = Vec::new();
         let result = selected.and_then(|pods| {

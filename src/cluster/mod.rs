@@ -22,11 +22,11 @@ pub mod disruption;
 mod events;
 pub mod eviction;
 mod pdb_index;
+mod pod_index;
 pub mod rate_limit;
 mod store;
 mod timers;
 
-use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
@@ -270,8 +270,7 @@ pub struct Cluster {
     pub(crate) services: Store<Service>,
     pub(crate) endpoints: Store<Endpoints>,
     pub(crate) endpoint_slices: Store<EndpointSlice>,
-    /// Pods by `spec.nodeName` (looked up, never iterated for output order).
-    pods_by_node: HashMap<String, BTreeSet<ObjectKey>>,
+    pod_index: pod_index::PodIndex,
     pdb_index: pdb_index::PdbIndex,
     pub(crate) timers: TimerQueue,
     events: Vec<Event>,
@@ -353,18 +352,7 @@ impl StoredKind for Pod {
     }
     fn observe(cluster: &mut Cluster, old: Option<&Self>, new: Option<&Self>, _origin: Origin) {
         let key = old.or(new).map(|p| p.metadata.key()).unwrap_or_default();
-        if let Some(old) = old
-            && let Some(set) = cluster.pods_by_node.get_mut(&old.spec.node_name)
-        {
-            set.remove(&key);
-        }
-        if let Some(new) = new {
-            cluster
-                .pods_by_node
-                .entry(new.spec.node_name.clone())
-                .or_default()
-                .insert(key.clone());
-        }
+        cluster.pod_index.update(old, new);
         if !cluster.config.controllers.disruption {
             return;
         }
@@ -462,7 +450,7 @@ impl Cluster {
             services: Store::default(),
             endpoints: Store::default(),
             endpoint_slices: Store::default(),
-            pods_by_node: HashMap::new(),
+            pod_index: pod_index::PodIndex::default(),
             pdb_index: pdb_index::PdbIndex::default(),
             timers: TimerQueue::default(),
             events: Vec::new(),
@@ -529,12 +517,28 @@ impl Cluster {
 
     /// The pods bound to `node`, in namespace/name order.
     pub fn pods_on_node(&self, node: &str) -> Vec<&Pod> {
-        self.pods_by_node
-            .get(node)
-            .into_iter()
-            .flatten()
+        self.pod_index
+            .on_node(node)
             .filter_map(|k| self.pods.get(k))
             .collect()
+    }
+
+    /// The pods in `namespace` that `selector` selects, in name order (C5), found through
+    /// the label index when the selector requires some `key=value`.
+    pub fn pods_selected(&self, namespace: &str, selector: &crate::model::Selector) -> Vec<&Pod> {
+        match selector.anchor() {
+            Some((k, v)) => self
+                .pod_index
+                .labelled(namespace, k, v)
+                .filter_map(|name| self.pods.get(&ObjectKey::new(namespace, name.as_str())))
+                .filter(|p| selector.matches(&p.metadata.labels))
+                .collect(),
+            None => self
+                .pods
+                .in_namespace(namespace)
+                .filter(|p| selector.matches(&p.metadata.labels))
+                .collect(),
+        }
     }
 
     /// The names of the PDBs that select `pod` under the eviction handler's rules (E13),

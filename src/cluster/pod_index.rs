@@ -1,0 +1,70 @@
+//! Secondary indexes over stored pods: by node (`spec.nodeName`) and by label, so that the
+//! disruption controller's "pods selected by this PDB" (C5) and a node's pods are found
+//! without scanning. Look-ups return name-ordered sets, the order a namespace scan gives.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::model::{ObjectKey, Pod};
+
+/// The pod indexes. Only looked up, never iterated into an output except through the
+/// ordered sets they hold.
+#[derive(Debug, Clone, Default)]
+pub struct PodIndex {
+    by_node: HashMap<String, BTreeSet<ObjectKey>>,
+    by_label: HashMap<(String, String, String), BTreeSet<String>>,
+}
+
+impl PodIndex {
+    /// Moves a pod's entries from its `old` to its `new` state.
+    pub fn update(&mut self, old: Option<&Pod>, new: Option<&Pod>) {
+        if let Some(old) = old {
+            let key = old.metadata.key();
+            if let Some(set) = self.by_node.get_mut(&old.spec.node_name) {
+                set.remove(&key);
+                if set.is_empty() {
+                    self.by_node.remove(&old.spec.node_name);
+                }
+            }
+            for (k, v) in &old.metadata.labels {
+                let index_key = (key.namespace.clone(), k.clone(), v.clone());
+                if let Some(set) = self.by_label.get_mut(&index_key) {
+                    set.remove(&key.name);
+                    if set.is_empty() {
+                        self.by_label.remove(&index_key);
+                    }
+                }
+            }
+        }
+        if let Some(new) = new {
+            let key = new.metadata.key();
+            self.by_node
+                .entry(new.spec.node_name.clone())
+                .or_default()
+                .insert(key.clone());
+            for (k, v) in &new.metadata.labels {
+                self.by_label
+                    .entry((key.namespace.clone(), k.clone(), v.clone()))
+                    .or_default()
+                    .insert(key.name.clone());
+            }
+        }
+    }
+
+    /// The pods bound to `node`, in key order.
+    pub fn on_node(&self, node: &str) -> impl Iterator<Item = &ObjectKey> {
+        self.by_node.get(node).into_iter().flatten()
+    }
+
+    /// The names of the pods in `namespace` labelled `key=value`, in name order.
+    pub fn labelled(
+        &self,
+        namespace: &str,
+        key: &str,
+        value: &str,
+    ) -> impl Iterator<Item = &String> {
+        self.by_label
+            .get(&(namespace.to_string(), key.to_string(), value.to_string()))
+            .into_iter()
+            .flatten()
+    }
+}

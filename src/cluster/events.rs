@@ -114,6 +114,67 @@ pub enum EventKind {
         /// The event message.
         message: String,
     },
+    /// A kubelet started a pod's containers (Running; Ready unless it never becomes Ready).
+    PodStarted {
+        /// The pod.
+        pod: ObjectKey,
+        /// Its node.
+        node: String,
+        /// Whether it became Ready.
+        ready: bool,
+    },
+    /// Step 2: the kubelet noticed the deletion and began graceful shutdown.
+    KubeletNoticedDeletion {
+        /// The pod.
+        pod: ObjectKey,
+        /// Its node.
+        node: String,
+        /// The grace period it honours (K1).
+        grace_period_seconds: i64,
+        /// The preStop hook's run time, if the pod has one (ms).
+        prestop_ms: Option<u64>,
+    },
+    /// The preStop hook finished and SIGTERM was sent.
+    PreStopFinished {
+        /// The pod.
+        pod: ObjectKey,
+        /// Its node.
+        node: String,
+    },
+    /// A shorter grace period re-armed the kill (K1).
+    KillRearmed {
+        /// The pod.
+        pod: ObjectKey,
+        /// Its node.
+        node: String,
+        /// The new grace period.
+        grace_period_seconds: i64,
+    },
+    /// The containers exited by themselves after SIGTERM.
+    ContainersExited {
+        /// The pod.
+        pod: ObjectKey,
+        /// Its node.
+        node: String,
+        /// Their exit code.
+        exit_code: i32,
+    },
+    /// Step 4: the grace period expired and the kubelet killed what was left (SIGKILL).
+    ContainersKilled {
+        /// The pod.
+        pod: ObjectKey,
+        /// Its node.
+        node: String,
+    },
+    /// Step 5: the kubelet reported the pod terminated (terminal phase written).
+    PodTerminated {
+        /// The pod.
+        pod: ObjectKey,
+        /// Its node.
+        node: String,
+        /// `Succeeded` or `Failed`.
+        phase: String,
+    },
     /// The API rate limiter answered 429 (not a PDB answer).
     RateLimited {
         /// The request's method.
@@ -131,7 +192,11 @@ impl std::fmt::Display for EventKind {
                 kind,
                 key,
                 resource_version,
-            } => write!(f, "{kind} {key} {verb:?} (rv {resource_version})"),
+            } => match (verb, *kind) {
+                (WriteVerb::Deleted, "Pod") => write!(f, "step 6: API server removed pod {key}"),
+                (WriteVerb::Deleted, _) => write!(f, "{kind} {key} removed from storage"),
+                _ => write!(f, "{kind} {key} {verb:?} (rv {resource_version})"),
+            },
             EventKind::EvictionAdmitted { pod, pdb, dry_run } => {
                 write!(f, "eviction of pod {pod} admitted")?;
                 if let Some(pdb) = pdb {
@@ -189,6 +254,63 @@ impl std::fmt::Display for EventKind {
                 reason,
                 message,
             } => write!(f, "{event_type} {reason} on {involved}: {message}"),
+            EventKind::PodStarted { pod, node, ready } => write!(
+                f,
+                "kubelet on {node} started pod {pod}{}",
+                if *ready {
+                    " (Ready)"
+                } else {
+                    " (running, never Ready)"
+                }
+            ),
+            EventKind::KubeletNoticedDeletion {
+                pod,
+                node,
+                grace_period_seconds,
+                prestop_ms,
+            } => match prestop_ms {
+                Some(ms) => write!(
+                    f,
+                    "step 2: kubelet on {node} noticed pod {pod} is being deleted: running its preStop hook ({}), grace period {grace_period_seconds}s",
+                    SimTime::from_millis(*ms)
+                        .to_string()
+                        .trim_start_matches('+')
+                ),
+                None => write!(
+                    f,
+                    "step 2: kubelet on {node} noticed pod {pod} is being deleted: SIGTERM sent, grace period {grace_period_seconds}s"
+                ),
+            },
+            EventKind::PreStopFinished { pod, node } => {
+                write!(
+                    f,
+                    "kubelet on {node}: preStop hook of pod {pod} done, SIGTERM sent"
+                )
+            }
+            EventKind::KillRearmed {
+                pod,
+                node,
+                grace_period_seconds,
+            } => write!(
+                f,
+                "kubelet on {node}: grace period of pod {pod} shortened to {grace_period_seconds}s, kill re-armed"
+            ),
+            EventKind::ContainersExited {
+                pod,
+                node,
+                exit_code,
+            } => write!(
+                f,
+                "kubelet on {node}: containers of pod {pod} exited after SIGTERM (exit code {exit_code})"
+            ),
+            EventKind::ContainersKilled { pod, node } => write!(
+                f,
+                "step 4: grace period expired: kubelet on {node} killed the remaining containers of pod {pod} (SIGKILL, exit code 137)"
+            ),
+            EventKind::PodTerminated { pod, node, phase } => write!(
+                f,
+                "step 5: kubelet on {node} reported pod {pod} terminated (phase {phase}) and deleted it with grace 0"
+            ),
             EventKind::RateLimited { method, path } => {
                 write!(f, "API rate limit: 429 for {method} {path}")
             }

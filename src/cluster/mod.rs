@@ -21,6 +21,7 @@ pub mod deletion;
 pub mod disruption;
 mod events;
 pub mod eviction;
+pub mod kubelet;
 mod pdb_index;
 mod pod_index;
 pub mod rate_limit;
@@ -159,6 +160,20 @@ impl Default for Controllers {
 pub struct Latencies {
     /// Delay between a PDB or pod change and the disruption controller's sync of the PDB.
     pub disruption_sync: Duration,
+    /// Delay between a pod change and its kubelet noticing it.
+    pub kubelet_observe: Duration,
+}
+
+impl Latencies {
+    /// A documented "realistic" set, one setting away from the idealised default: the
+    /// kubelet notices a change about a second later (its pod-lifecycle relist runs every
+    /// second), and the disruption controller syncs a second after its inputs change.
+    pub fn realistic() -> Self {
+        Latencies {
+            disruption_sync: Duration::from_secs(1),
+            kubelet_observe: Duration::from_secs(1),
+        }
+    }
 }
 
 /// Everything that shapes a cluster before its first command.
@@ -199,6 +214,8 @@ pub enum Origin {
     Api,
     /// The disruption controller.
     DisruptionController,
+    /// A kubelet.
+    Kubelet,
 }
 
 /// A deadline and why it exists.
@@ -275,6 +292,9 @@ pub struct Cluster {
     pub(crate) timers: TimerQueue,
     events: Vec<Event>,
     disruption_queue: IndexSet<ObjectKey>,
+    kubelet_queue: IndexSet<ObjectKey>,
+    pub(crate) kubelet_pods: std::collections::BTreeMap<ObjectKey, kubelet::KubeletPod>,
+    pub(crate) next_pod_ip: u32,
     rate_limiter: Option<TokenBucket>,
 }
 
@@ -333,7 +353,25 @@ macro_rules! stored {
     };
 }
 
-stored!(Node, nodes);
+impl StoredKind for Node {
+    fn store(cluster: &Cluster) -> &Store<Self> {
+        &cluster.nodes
+    }
+    fn store_mut(cluster: &mut Cluster) -> &mut Store<Self> {
+        &mut cluster.nodes
+    }
+    fn observe(cluster: &mut Cluster, old: Option<&Self>, new: Option<&Self>, _origin: Origin) {
+        // A node that comes back (or goes) changes what its kubelet can do.
+        if let Some(node) = new.or(old) {
+            let keys: Vec<ObjectKey> = cluster
+                .pod_index
+                .on_node(&node.metadata.name)
+                .cloned()
+                .collect();
+            cluster.kubelet_queue.extend(keys);
+        }
+    }
+}
 stored!(ReplicaSet, replica_sets);
 stored!(Deployment, deployments);
 stored!(StatefulSet, stateful_sets);
@@ -350,9 +388,12 @@ impl StoredKind for Pod {
     fn store_mut(cluster: &mut Cluster) -> &mut Store<Self> {
         &mut cluster.pods
     }
-    fn observe(cluster: &mut Cluster, old: Option<&Self>, new: Option<&Self>, _origin: Origin) {
+    fn observe(cluster: &mut Cluster, old: Option<&Self>, new: Option<&Self>, origin: Origin) {
         let key = old.or(new).map(|p| p.metadata.key()).unwrap_or_default();
         cluster.pod_index.update(old, new);
+        if origin != Origin::Kubelet && cluster.config.controllers.kubelet {
+            cluster.kubelet_queue.insert(key.clone());
+        }
         if !cluster.config.controllers.disruption {
             return;
         }
@@ -455,6 +496,9 @@ impl Cluster {
             timers: TimerQueue::default(),
             events: Vec::new(),
             disruption_queue: IndexSet::new(),
+            kubelet_queue: IndexSet::new(),
+            kubelet_pods: std::collections::BTreeMap::new(),
+            next_pod_ip: 0,
             rate_limiter: config.rate_limit.map(TokenBucket::new),
             config,
         }
@@ -602,24 +646,51 @@ impl Cluster {
                     self.sync_stale_pod_disruption(&pod, &uid);
                 }
             }
+            Timer::Kubelet { pod, uid } => {
+                if self.pods.get(&pod).is_some_and(|p| p.metadata.uid == uid) {
+                    self.kubelet_sync(&pod);
+                }
+            }
         }
     }
 
-    /// Lets the controllers react to what the last step changed.
+    /// Lets the controllers react to what the last step changed, until nothing more is due
+    /// at this instant.
     fn settle(&mut self) {
-        while let Some(key) = self.disruption_queue.shift_remove_index(0) {
-            if !self.config.controllers.disruption {
-                self.disruption_queue.clear();
-                return;
+        // Each round handles what the previous one queued; the rounds are bounded because
+        // every controller reaches a fixed point (its next write is a no-op).
+        for _ in 0..10_000 {
+            if let Some(key) = self.kubelet_queue.shift_remove_index(0) {
+                let delay = self.config.latencies.kubelet_observe;
+                if !self.config.controllers.kubelet {
+                    self.kubelet_queue.clear();
+                } else if delay.is_zero() {
+                    self.kubelet_sync(&key);
+                } else if let Some(pod) = self.pods.get(&key) {
+                    let uid = pod.metadata.uid.clone();
+                    self.timers
+                        .schedule(self.now + delay, Timer::Kubelet { pod: key, uid });
+                }
+                continue;
             }
-            let delay = self.config.latencies.disruption_sync;
-            if delay.is_zero() {
-                self.sync_pdb(&key);
-            } else {
-                self.timers
-                    .schedule(self.now + delay, Timer::PdbSync { pdb: key });
+            if let Some(key) = self.disruption_queue.shift_remove_index(0) {
+                let delay = self.config.latencies.disruption_sync;
+                if !self.config.controllers.disruption {
+                    self.disruption_queue.clear();
+                } else if delay.is_zero() {
+                    self.sync_pdb(&key);
+                } else {
+                    self.timers
+                        .schedule(self.now + delay, Timer::PdbSync { pdb: key });
+                }
+                continue;
             }
+            return;
         }
+        panic!(
+            "controllers did not settle at {}: a reaction loop",
+            self.now
+        );
     }
 
     // ----- the one write path --------------------------------------------------------------
@@ -1008,15 +1079,18 @@ impl Cluster {
         options: &DeleteOptions,
     ) -> Result<DeleteResult<T>, ApiError> {
         self.advance_to(now);
-        let result = self.delete_inner(key, options);
+        let result = self.delete_inner(key, options, true);
         self.settle();
         result
     }
 
-    fn delete_inner<T: StoredKind>(
+    /// `log_steps`: whether to log the deletion step (the API server's stamping); the
+    /// kubelet's own grace-0 delete is step 5/6, logged by the kubelet.
+    pub(crate) fn delete_inner<T: StoredKind>(
         &mut self,
         key: &ObjectKey,
         options: &DeleteOptions,
+        log_steps: bool,
     ) -> Result<DeleteResult<T>, ApiError> {
         let errors = validate_delete_options(options);
         if !errors.is_empty() {
@@ -1052,7 +1126,9 @@ impl Cluster {
                 let stored = self
                     .write(key.clone(), Some(updated), Origin::Api)
                     .ok_or_else(|| ApiError::Internal("write returned nothing".into()))?;
-                self.log_deletion_step::<T>(key, stored.metadata(), shortened);
+                if log_steps {
+                    self.log_deletion_step::<T>(key, stored.metadata(), shortened);
+                }
                 Ok(DeleteResult {
                     object: stored,
                     removed: false,
@@ -1069,7 +1145,9 @@ impl Cluster {
                 if let Some(stamped) = stamped
                     && let Some(stored) = self.write(key.clone(), Some(stamped), Origin::Api)
                 {
-                    self.log_deletion_step::<T>(key, stored.metadata(), shortened);
+                    if log_steps {
+                        self.log_deletion_step::<T>(key, stored.metadata(), shortened);
+                    }
                     last = stored;
                 }
                 self.write::<T>(key.clone(), None, Origin::Api);
@@ -1385,7 +1463,7 @@ impl EvictionStore for ClusterEvictionStore<'_> {
         options: &DeleteOptions,
     ) -> Result<(), ApiError> {
         self.cluster
-            .delete_inner::<Pod>(&ObjectKey::new(namespace, name), options)
+            .delete_inner::<Pod>(&ObjectKey::new(namespace, name), options, true)
             .map(|_| ())
     }
 }

@@ -19,6 +19,15 @@ pub enum Timer {
         /// The PDB.
         pdb: ObjectKey,
     },
+    /// The pod's kubelet acts on it: a container start completes, preStop ends and SIGTERM
+    /// is sent, containers exit, or the grace period expires and SIGKILL comes (K1–K5). The
+    /// kubelet's own state says which; a stale timer finds nothing due.
+    Kubelet {
+        /// The pod.
+        pod: ObjectKey,
+        /// The pod's UID when the timer was set.
+        uid: Uid,
+    },
     /// The disruption controller checks whether this pod's `DisruptionTarget=True`
     /// condition has gone stale and resets it (C20).
     StalePodDisruptionCheck {
@@ -37,6 +46,7 @@ impl Timer {
             Timer::StalePodDisruptionCheck { pod, .. } => {
                 format!("stale DisruptionTarget check of pod {pod}")
             }
+            Timer::Kubelet { pod, .. } => format!("kubelet work on pod {pod}"),
         }
     }
 }

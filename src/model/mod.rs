@@ -2,6 +2,7 @@
 //! reads typed and every other field preserved verbatim, plus the [`Resource`] trait that
 //! tells the store and the REST handler how each kind is served.
 
+mod behaviour;
 mod eviction;
 mod kind;
 mod meta;
@@ -11,6 +12,9 @@ mod selector;
 mod validation;
 mod workloads;
 
+pub use behaviour::{
+    Behaviour, EXIT_CODE, NEVER_READY, PRESTOP_SECONDS, SHUTDOWN_SECONDS, STARTUP_SECONDS, Shutdown,
+};
 pub use eviction::{DeleteOptions, Eviction, EvictionMeta, Preconditions};
 pub use kind::Kind;
 pub use meta::{
@@ -189,6 +193,11 @@ impl Resource for Pod {
 
     fn field(&self, path: &str) -> Option<String> {
         Pod::field(self, path)
+    }
+
+    /// The `evictsim.io/*` behaviour annotations must be well-formed.
+    fn validate_spec(&self) -> Vec<FieldError> {
+        Behaviour::validate(&self.metadata.annotations)
     }
 
     fn validate_update(&self, old: &Self) -> Vec<FieldError> {

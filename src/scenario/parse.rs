@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use super::{Expectation, ObjectRef, Operation, Scenario, Step};
-use crate::cluster::{ClusterConfig, Controllers, KubernetesVersion, RateLimit};
+use crate::cluster::{ClusterConfig, Controllers, KubernetesVersion, Latencies, RateLimit};
 use crate::error::ConfigError;
 use crate::model::Kind;
 use crate::time::{Time, parse_duration};
@@ -87,22 +87,7 @@ impl Scenario {
                 .map_err(|e| field("controllers", e.to_string()))?;
         }
         if let Some(latencies) = top.get("latencies") {
-            let map = latencies
-                .as_object()
-                .ok_or_else(|| field("latencies", "must be a map"))?;
-            for (k, v) in map {
-                let path = format!("latencies.{k}");
-                let d = duration(v, &path)?;
-                match k.as_str() {
-                    "disruption" => config.latencies.disruption_sync = d,
-                    other => {
-                        return Err(field(
-                            path,
-                            format!("unknown key {other:?} (known: disruption)"),
-                        ));
-                    }
-                }
-            }
+            config.latencies = parse_latencies(latencies)?;
         }
         if let Some(limit) = top.get("rateLimit") {
             config.rate_limit = Some(
@@ -148,6 +133,35 @@ impl Scenario {
             steps,
         })
     }
+}
+
+/// `latencies: realistic`, or a map of controller → duration (`disruption`, `kubelet`).
+fn parse_latencies(value: &Value) -> Result<Latencies, ConfigError> {
+    if value.as_str() == Some("realistic") {
+        return Ok(Latencies::realistic());
+    }
+    let map = value.as_object().ok_or_else(|| {
+        field(
+            "latencies",
+            "must be \"realistic\" or a map of controller to duration",
+        )
+    })?;
+    let mut latencies = Latencies::default();
+    for (k, v) in map {
+        let path = format!("latencies.{k}");
+        let d = duration(v, &path)?;
+        match k.as_str() {
+            "disruption" => latencies.disruption_sync = d,
+            "kubelet" => latencies.kubelet_observe = d,
+            other => {
+                return Err(field(
+                    path,
+                    format!("unknown key {other:?} (known: disruption, kubelet)"),
+                ));
+            }
+        }
+    }
+    Ok(latencies)
 }
 
 fn duration(value: &Value, path: &str) -> Result<Duration, ConfigError> {

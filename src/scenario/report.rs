@@ -79,10 +79,8 @@ fn describe(event: &Event) -> Option<String> {
     match &event.kind {
         EventKind::ObjectWritten {
             verb: WriteVerb::Deleted,
-            kind,
-            key,
             ..
-        } => Some(format!("{kind} {key} removed from storage")),
+        } => Some(event.kind.to_string()),
         EventKind::ObjectWritten { .. } => None,
         other => Some(other.to_string()),
     }

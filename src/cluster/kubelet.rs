@@ -1,0 +1,444 @@
+//! Each node's kubelet (K1–K5): it starts the pods bound to its node, and carries out the
+//! graceful termination of the ones the API server marked for deletion — preStop, SIGTERM,
+//! SIGKILL at the deadline, the terminal status, and its own grace-0 delete. The containers'
+//! behaviour comes from the pod's annotations ([`Behaviour`]).
+//!
+//! A kubelet acts on a pod only while its node is alive: a Node object whose `Ready` condition
+//! is not `True` has a dead kubelet, and nothing on it progresses until the node recovers (a
+//! pod bound to a node that has no Node object is served by an implicit, live kubelet).
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::{Cluster, EventKind, Origin, Timer};
+use crate::model::{
+    Behaviour, DeleteOptions, Node, ObjectKey, Pod, PodCondition, Preconditions, Shutdown, Uid,
+    phase,
+};
+use crate::time::SimTime;
+
+/// Never less than this between SIGTERM and SIGKILL (`minimumGracePeriodInSeconds`, K3).
+pub const MINIMUM_KILL_GRACE_SECONDS: u64 = 2;
+
+/// What a kubelet is doing with one pod.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum KubeletPod {
+    /// Pulling images and starting containers until `running_at`.
+    Starting {
+        /// The pod instance.
+        uid: Uid,
+        /// When the containers are up.
+        running_at: SimTime,
+    },
+    /// Containers running.
+    Running {
+        /// The pod instance.
+        uid: Uid,
+    },
+    /// Graceful termination in progress.
+    Terminating {
+        /// The pod instance.
+        uid: Uid,
+        /// The grace period being honoured.
+        grace_seconds: i64,
+        /// When SIGTERM is (was) sent: after the preStop hook.
+        sigterm_at: SimTime,
+        /// Whether SIGTERM has been reported.
+        sigterm_sent: bool,
+        /// When the containers exit by themselves, if they do.
+        exit_at: Option<SimTime>,
+        /// When SIGKILL comes.
+        kill_at: SimTime,
+    },
+    /// Terminal status written; the kubelet's delete is done (finalizers may hold the object).
+    Terminated {
+        /// The pod instance.
+        uid: Uid,
+    },
+}
+
+impl KubeletPod {
+    fn uid(&self) -> &Uid {
+        match self {
+            KubeletPod::Starting { uid, .. }
+            | KubeletPod::Running { uid }
+            | KubeletPod::Terminating { uid, .. }
+            | KubeletPod::Terminated { uid } => uid,
+        }
+    }
+}
+
+fn container_names(pod: &Pod) -> Vec<String> {
+    let names: Vec<String> = pod
+        .spec
+        .unmodeled
+        .get("containers")
+        .and_then(Value::as_array)
+        .map(|cs| {
+            cs.iter()
+                .filter_map(|c| c.get("name").and_then(Value::as_str).map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    if names.is_empty() {
+        vec!["main".to_string()]
+    } else {
+        names
+    }
+}
+
+fn condition(type_: &str, status: bool) -> PodCondition {
+    PodCondition {
+        type_: type_.into(),
+        status: if status { "True" } else { "False" }.into(),
+        ..PodCondition::default()
+    }
+}
+
+impl Cluster {
+    /// Whether the kubelet of `node` is alive (see the module docs).
+    pub fn node_alive(&self, node: &str) -> bool {
+        match self.nodes.get(&ObjectKey::new("", node)) {
+            None => true,
+            Some(n) => node_ready(n),
+        }
+    }
+
+    /// Lets the kubelet of `pod`'s node act on it now: what is due happens, and the next
+    /// deadline is scheduled.
+    pub(crate) fn kubelet_sync(&mut self, key: &ObjectKey) {
+        if !self.config.controllers.kubelet {
+            return;
+        }
+        let Some(pod) = self.pods.get(key).cloned() else {
+            self.kubelet_pods.remove(key);
+            return;
+        };
+        let node = pod.spec.node_name.clone();
+        if node.is_empty() || !self.node_alive(&node) {
+            return;
+        }
+        if self
+            .kubelet_pods
+            .get(key)
+            .is_some_and(|s| *s.uid() != pod.metadata.uid)
+        {
+            self.kubelet_pods.remove(key); // a new pod under the old name
+        }
+        let now = self.now;
+        let uid = pod.metadata.uid.clone();
+        let behaviour = Behaviour::of(&pod.metadata.annotations);
+        let state = self.kubelet_pods.get(key).cloned();
+        if pod.metadata.deletion_timestamp.is_some() {
+            self.kubelet_terminate(key, &pod, state, behaviour);
+            return;
+        }
+        match state {
+            None if pod.is_terminal() => {}
+            None if pod.status.phase == phase::RUNNING => {
+                self.kubelet_pods
+                    .insert(key.clone(), KubeletPod::Running { uid });
+            }
+            None => {
+                let running_at = now + behaviour.startup;
+                self.kubelet_pods.insert(
+                    key.clone(),
+                    KubeletPod::Starting {
+                        uid: uid.clone(),
+                        running_at,
+                    },
+                );
+                self.timers.schedule(
+                    running_at,
+                    Timer::Kubelet {
+                        pod: key.clone(),
+                        uid,
+                    },
+                );
+            }
+            Some(KubeletPod::Starting { running_at, .. }) if running_at <= now => {
+                self.kubelet_start(key, pod, behaviour);
+            }
+            Some(KubeletPod::Starting { running_at, .. }) => {
+                self.timers.schedule(
+                    running_at,
+                    Timer::Kubelet {
+                        pod: key.clone(),
+                        uid,
+                    },
+                );
+            }
+            Some(_) => {}
+        }
+    }
+
+    fn kubelet_start(&mut self, key: &ObjectKey, pod: Pod, behaviour: Behaviour) {
+        let mut updated = pod;
+        let ready = !behaviour.never_ready;
+        let now_wall = self.wall_now();
+        updated.status.phase = phase::RUNNING.into();
+        for (type_, status) in [
+            ("PodScheduled", true),
+            ("Initialized", true),
+            ("ContainersReady", ready),
+            ("Ready", ready),
+        ] {
+            updated.set_condition(condition(type_, status), now_wall);
+        }
+        if !updated.status.unmodeled.contains_key("podIP") {
+            self.next_pod_ip += 1;
+            let n = self.next_pod_ip;
+            let ip = format!(
+                "10.{}.{}.{}",
+                244 + (n >> 16) % 8,
+                (n >> 8) & 0xff,
+                n & 0xff
+            );
+            updated.status.unmodeled.insert("podIP".into(), json!(ip));
+            updated
+                .status
+                .unmodeled
+                .insert("podIPs".into(), json!([{"ip": ip}]));
+        }
+        updated
+            .status
+            .unmodeled
+            .insert("startTime".into(), json!(now_wall));
+        let statuses: Vec<Value> = container_names(&updated)
+            .into_iter()
+            .map(|name| json!({"name": name, "ready": ready, "restartCount": 0, "started": true, "state": {"running": {"startedAt": now_wall}}}))
+            .collect();
+        updated
+            .status
+            .unmodeled
+            .insert("containerStatuses".into(), Value::Array(statuses));
+        let uid = updated.metadata.uid.clone();
+        let node = updated.spec.node_name.clone();
+        self.write(key.clone(), Some(updated), Origin::Kubelet);
+        self.kubelet_pods
+            .insert(key.clone(), KubeletPod::Running { uid });
+        self.log(EventKind::PodStarted {
+            pod: key.clone(),
+            node,
+            ready,
+        });
+    }
+
+    fn kubelet_terminate(
+        &mut self,
+        key: &ObjectKey,
+        pod: &Pod,
+        state: Option<KubeletPod>,
+        behaviour: Behaviour,
+    ) {
+        let now = self.now;
+        let node = pod.spec.node_name.clone();
+        let uid = pod.metadata.uid.clone();
+        // K1: the effective grace period, never below 1 s.
+        let grace = pod
+            .metadata
+            .deletion_grace_period_seconds
+            .or(pod.spec.termination_grace_period_seconds)
+            .unwrap_or(30)
+            .max(1);
+        let never_ran = matches!(state, None | Some(KubeletPod::Starting { .. }))
+            && !matches!(pod.status.phase.as_str(), phase::RUNNING);
+        let mut plan = match state {
+            Some(KubeletPod::Terminated { .. }) => return,
+            Some(KubeletPod::Terminating {
+                uid,
+                grace_seconds,
+                sigterm_at,
+                sigterm_sent,
+                exit_at,
+                kill_at,
+            }) => {
+                if grace < grace_seconds {
+                    // K1: a shorter grace period cancels the in-flight kill and restarts it.
+                    let new_kill = now
+                        + Duration::from_secs(grace.max(MINIMUM_KILL_GRACE_SECONDS as i64) as u64);
+                    let kill_at = kill_at.min(new_kill);
+                    self.log(EventKind::KillRearmed {
+                        pod: key.clone(),
+                        node: node.clone(),
+                        grace_period_seconds: grace,
+                    });
+                    KubeletPod::Terminating {
+                        uid,
+                        grace_seconds: grace,
+                        sigterm_at: sigterm_at.min(kill_at),
+                        sigterm_sent,
+                        exit_at,
+                        kill_at,
+                    }
+                } else {
+                    KubeletPod::Terminating {
+                        uid,
+                        grace_seconds,
+                        sigterm_at,
+                        sigterm_sent,
+                        exit_at,
+                        kill_at,
+                    }
+                }
+            }
+            _ if pod.is_terminal() || never_ran => {
+                // Nothing is running: report and delete at once.
+                self.kubelet_finish(key, pod, None);
+                return;
+            }
+            _ => {
+                // K3: preStop bounded by the grace period, then SIGTERM with at least 2 s.
+                let grace_duration = Duration::from_secs(grace as u64);
+                let prestop = behaviour
+                    .prestop
+                    .map(|p| p.min(grace_duration))
+                    .unwrap_or_default();
+                let sigterm_at = now + prestop;
+                let remaining = grace_duration
+                    .saturating_sub(prestop)
+                    .max(Duration::from_secs(MINIMUM_KILL_GRACE_SECONDS));
+                let kill_at = sigterm_at + remaining;
+                let exit_at = match behaviour.shutdown {
+                    Shutdown::After(d) => Some(sigterm_at + d),
+                    Shutdown::Never => None,
+                };
+                self.log(EventKind::KubeletNoticedDeletion {
+                    pod: key.clone(),
+                    node: node.clone(),
+                    grace_period_seconds: grace,
+                    prestop_ms: behaviour.prestop.map(|_| prestop.as_millis() as u64),
+                });
+                KubeletPod::Terminating {
+                    uid: uid.clone(),
+                    grace_seconds: grace,
+                    sigterm_at,
+                    sigterm_sent: prestop.is_zero(),
+                    exit_at,
+                    kill_at,
+                }
+            }
+        };
+        let KubeletPod::Terminating {
+            sigterm_at,
+            sigterm_sent,
+            exit_at,
+            kill_at,
+            ..
+        } = &mut plan
+        else {
+            return;
+        };
+        if !*sigterm_sent && *sigterm_at <= now {
+            *sigterm_sent = true;
+            self.log(EventKind::PreStopFinished {
+                pod: key.clone(),
+                node: node.clone(),
+            });
+        }
+        let stop_at = exit_at.map_or(*kill_at, |e| e.min(*kill_at));
+        if stop_at <= now {
+            let killed = exit_at.is_none_or(|e| e > *kill_at);
+            let exit_code = if killed { 137 } else { behaviour.exit_code };
+            if killed {
+                self.log(EventKind::ContainersKilled {
+                    pod: key.clone(),
+                    node: node.clone(),
+                });
+            } else {
+                self.log(EventKind::ContainersExited {
+                    pod: key.clone(),
+                    node: node.clone(),
+                    exit_code,
+                });
+            }
+            self.kubelet_finish(key, pod, Some(exit_code));
+            return;
+        }
+        let next = if *sigterm_sent {
+            stop_at
+        } else {
+            (*sigterm_at).min(stop_at)
+        };
+        self.kubelet_pods.insert(key.clone(), plan);
+        self.timers.schedule(
+            next,
+            Timer::Kubelet {
+                pod: key.clone(),
+                uid,
+            },
+        );
+    }
+
+    /// K4 and K5: the terminal status, then the kubelet's own delete with grace 0 and a UID
+    /// precondition. `exit_code` is `None` when no container ever ran.
+    fn kubelet_finish(&mut self, key: &ObjectKey, pod: &Pod, exit_code: Option<i32>) {
+        let now_wall = self.wall_now();
+        let node = pod.spec.node_name.clone();
+        let uid = pod.metadata.uid.clone();
+        let mut updated = pod.clone();
+        if !pod.is_terminal() {
+            let succeeded = exit_code == Some(0);
+            updated.status.phase = if succeeded {
+                phase::SUCCEEDED
+            } else {
+                phase::FAILED
+            }
+            .into();
+            let statuses: Vec<Value> = container_names(pod)
+                .into_iter()
+                .map(|name| {
+                    let terminated = match exit_code {
+                        Some(code) => json!({"exitCode": code, "reason": if code == 0 { "Completed" } else { "Error" }, "finishedAt": now_wall}),
+                        None => json!({"exitCode": 137, "reason": "ContainerStatusUnknown", "message": "The container could not be located when the pod was terminated"}),
+                    };
+                    json!({"name": name, "ready": false, "restartCount": 0, "started": false, "state": {"terminated": terminated}})
+                })
+                .collect();
+            updated
+                .status
+                .unmodeled
+                .insert("containerStatuses".into(), Value::Array(statuses));
+            for type_ in ["ContainersReady", "Ready"] {
+                updated.set_condition(condition(type_, false), now_wall);
+            }
+            let phase_text = updated.status.phase.clone();
+            self.write(key.clone(), Some(updated), Origin::Kubelet);
+            self.log(EventKind::PodTerminated {
+                pod: key.clone(),
+                node: node.clone(),
+                phase: phase_text,
+            });
+        }
+        self.kubelet_pods
+            .insert(key.clone(), KubeletPod::Terminated { uid: uid.clone() });
+        let options = DeleteOptions {
+            grace_period_seconds: Some(0),
+            preconditions: Some(Preconditions {
+                uid: Some(uid),
+                resource_version: None,
+            }),
+            ..DeleteOptions::default()
+        };
+        match self.delete_inner::<Pod>(key, &options, false) {
+            Ok(result) if result.removed => {
+                self.kubelet_pods.remove(key);
+            }
+            Ok(_) | Err(_) => {}
+        }
+    }
+}
+
+/// Whether a Node's `Ready` condition is `True`.
+pub fn node_ready(node: &Node) -> bool {
+    node.status
+        .get("conditions")
+        .and_then(Value::as_array)
+        .is_some_and(|cs| {
+            cs.iter().any(|c| {
+                c.get("type").and_then(Value::as_str) == Some("Ready")
+                    && c.get("status").and_then(Value::as_str) == Some("True")
+            })
+        })
+}

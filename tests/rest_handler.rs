@@ -229,11 +229,11 @@ fn every_kind_is_served_under_its_real_path() {
         ),
         (
             "/api/v1/namespaces/default/endpoints",
-            json!({"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "svc"}, "subsets": []}),
+            json!({"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "manual"}, "subsets": []}),
         ),
         (
             "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
-            json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "metadata": {"name": "svc-1"}, "addressType": "IPv4", "endpoints": []}),
+            json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "metadata": {"name": "manual-1"}, "addressType": "IPv4", "endpoints": []}),
         ),
         (
             PDBS,

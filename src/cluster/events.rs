@@ -141,6 +141,14 @@ pub enum EventKind {
         /// Its node.
         node: String,
     },
+    /// Step 3: the endpoints controllers took a terminating pod out of a Service's
+    /// Endpoints (its EndpointSlice keeps it as terminating, N2/N3).
+    EndpointRemoved {
+        /// The pod.
+        pod: ObjectKey,
+        /// The Service.
+        service: ObjectKey,
+    },
     /// A shorter grace period re-armed the kill (K1).
     KillRearmed {
         /// The pod.
@@ -281,6 +289,10 @@ impl std::fmt::Display for EventKind {
                     "step 2: kubelet on {node} noticed pod {pod} is being deleted: SIGTERM sent, grace period {grace_period_seconds}s"
                 ),
             },
+            EventKind::EndpointRemoved { pod, service } => write!(
+                f,
+                "step 3: endpoints controller took pod {pod} out of service {service} (Endpoints: removed; EndpointSlice: ready=false, terminating=true)"
+            ),
             EventKind::PreStopFinished { pod, node } => {
                 write!(
                     f,

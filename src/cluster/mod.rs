@@ -19,6 +19,7 @@
 
 pub mod deletion;
 pub mod disruption;
+pub mod endpoints;
 mod events;
 pub mod eviction;
 pub mod kubelet;
@@ -162,6 +163,8 @@ pub struct Latencies {
     pub disruption_sync: Duration,
     /// Delay between a pod change and its kubelet noticing it.
     pub kubelet_observe: Duration,
+    /// Delay between a pod or Service change and the endpoints controllers' sync.
+    pub endpoints_sync: Duration,
 }
 
 impl Latencies {
@@ -172,6 +175,7 @@ impl Latencies {
         Latencies {
             disruption_sync: Duration::from_secs(1),
             kubelet_observe: Duration::from_secs(1),
+            endpoints_sync: Duration::from_secs(1),
         }
     }
 }
@@ -216,6 +220,8 @@ pub enum Origin {
     DisruptionController,
     /// A kubelet.
     Kubelet,
+    /// The endpoints controllers.
+    Endpoints,
 }
 
 /// A deadline and why it exists.
@@ -293,6 +299,7 @@ pub struct Cluster {
     events: Vec<Event>,
     disruption_queue: IndexSet<ObjectKey>,
     kubelet_queue: IndexSet<ObjectKey>,
+    endpoints_queue: IndexSet<ObjectKey>,
     pub(crate) kubelet_pods: std::collections::BTreeMap<ObjectKey, kubelet::KubeletPod>,
     pub(crate) next_pod_ip: u32,
     rate_limiter: Option<TokenBucket>,
@@ -377,7 +384,21 @@ stored!(Deployment, deployments);
 stored!(StatefulSet, stateful_sets);
 stored!(DaemonSet, daemon_sets);
 stored!(ReplicationController, replication_controllers);
-stored!(Service, services);
+impl StoredKind for Service {
+    fn store(cluster: &Cluster) -> &Store<Self> {
+        &cluster.services
+    }
+    fn store_mut(cluster: &mut Cluster) -> &mut Store<Self> {
+        &mut cluster.services
+    }
+    fn observe(cluster: &mut Cluster, old: Option<&Self>, new: Option<&Self>, _origin: Origin) {
+        if cluster.config.controllers.endpoints
+            && let Some(service) = new.or(old)
+        {
+            cluster.endpoints_queue.insert(service.metadata.key());
+        }
+    }
+}
 stored!(Endpoints, endpoints);
 stored!(EndpointSlice, endpoint_slices);
 
@@ -393,6 +414,13 @@ impl StoredKind for Pod {
         cluster.pod_index.update(old, new);
         if origin != Origin::Kubelet && cluster.config.controllers.kubelet {
             cluster.kubelet_queue.insert(key.clone());
+        }
+        // N4: the Services selecting the pod before or after the change re-sync.
+        if cluster.config.controllers.endpoints {
+            for pod in [old, new].into_iter().flatten() {
+                let services = cluster.services_selecting(&key.namespace, &pod.metadata.labels);
+                cluster.endpoints_queue.extend(services);
+            }
         }
         if !cluster.config.controllers.disruption {
             return;
@@ -497,6 +525,7 @@ impl Cluster {
             events: Vec::new(),
             disruption_queue: IndexSet::new(),
             kubelet_queue: IndexSet::new(),
+            endpoints_queue: IndexSet::new(),
             kubelet_pods: std::collections::BTreeMap::new(),
             next_pod_ip: 0,
             rate_limiter: config.rate_limit.map(TokenBucket::new),
@@ -646,6 +675,11 @@ impl Cluster {
                     self.sync_stale_pod_disruption(&pod, &uid);
                 }
             }
+            Timer::EndpointsSync { service } => {
+                if self.config.controllers.endpoints {
+                    self.sync_endpoints(&service);
+                }
+            }
             Timer::Kubelet { pod, uid } => {
                 if self.pods.get(&pod).is_some_and(|p| p.metadata.uid == uid) {
                     self.kubelet_sync(&pod);
@@ -670,6 +704,18 @@ impl Cluster {
                     let uid = pod.metadata.uid.clone();
                     self.timers
                         .schedule(self.now + delay, Timer::Kubelet { pod: key, uid });
+                }
+                continue;
+            }
+            if let Some(key) = self.endpoints_queue.shift_remove_index(0) {
+                let delay = self.config.latencies.endpoints_sync;
+                if !self.config.controllers.endpoints {
+                    self.endpoints_queue.clear();
+                } else if delay.is_zero() {
+                    self.sync_endpoints(&key);
+                } else {
+                    self.timers
+                        .schedule(self.now + delay, Timer::EndpointsSync { service: key });
                 }
                 continue;
             }
@@ -781,7 +827,17 @@ impl Cluster {
             .to_string())
     }
 
-    fn name_suffix(&mut self) -> String {
+    /// Fills the metadata the API server sets on create, for objects controllers create.
+    pub(crate) fn fill_server_metadata(&mut self, meta: &mut crate::model::ObjectMeta) {
+        if meta.uid.0.is_empty() {
+            meta.uid = self.new_uid();
+        }
+        if meta.creation_timestamp.is_none() {
+            meta.creation_timestamp = Some(self.wall_now());
+        }
+    }
+
+    pub(crate) fn name_suffix(&mut self) -> String {
         (0..5)
             .map(|_| {
                 let i = (self.rng.next_u32() as usize) % NAME_SUFFIX_ALPHABET.len();

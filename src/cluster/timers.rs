@@ -28,6 +28,12 @@ pub enum Timer {
         /// The pod's UID when the timer was set.
         uid: Uid,
     },
+    /// The endpoints controllers sync this Service's Endpoints and EndpointSlice (after
+    /// their configured delay).
+    EndpointsSync {
+        /// The Service.
+        service: ObjectKey,
+    },
     /// The disruption controller checks whether this pod's `DisruptionTarget=True`
     /// condition has gone stale and resets it (C20).
     StalePodDisruptionCheck {
@@ -47,6 +53,7 @@ impl Timer {
                 format!("stale DisruptionTarget check of pod {pod}")
             }
             Timer::Kubelet { pod, .. } => format!("kubelet work on pod {pod}"),
+            Timer::EndpointsSync { service } => format!("endpoints sync of service {service}"),
         }
     }
 }

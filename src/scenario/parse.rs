@@ -153,10 +153,11 @@ fn parse_latencies(value: &Value) -> Result<Latencies, ConfigError> {
         match k.as_str() {
             "disruption" => latencies.disruption_sync = d,
             "kubelet" => latencies.kubelet_observe = d,
+            "endpoints" => latencies.endpoints_sync = d,
             other => {
                 return Err(field(
                     path,
-                    format!("unknown key {other:?} (known: disruption, kubelet)"),
+                    format!("unknown key {other:?} (known: disruption, kubelet, endpoints)"),
                 ));
             }
         }

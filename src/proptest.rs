@@ -201,6 +201,7 @@ impl ClusterSnapshot {
     /// Builds the cluster (objects loaded as a scenario's are; every PDB synced).
     pub fn build(&self, config: ClusterConfig) -> Cluster {
         let mut cluster = Cluster::new(config);
+        cluster.defer_reactions();
         let mut rs = ReplicaSet::default();
         rs.metadata.name = "rs".into();
         rs.metadata.namespace = NAMESPACE.into();
@@ -223,6 +224,7 @@ impl ClusterSnapshot {
         for i in 0..self.pdbs.len() {
             cluster.load(SimTime::ZERO, self.pdb(i)).expect("valid PDB");
         }
+        cluster.resume_reactions(SimTime::ZERO);
         for i in 0..self.pdbs.len() {
             cluster.resync_pdb(SimTime::ZERO, &ObjectKey::new(NAMESPACE, format!("pdb{i}")));
         }

@@ -27,7 +27,7 @@ fn web_pod(name: &str, ip: Option<&str>, ready_now: bool) -> Pod {
 }
 
 fn setup(publish_not_ready: bool) -> Cluster {
-    let mut c = cluster(true);
+    let mut c = full_cluster();
     c.load(t0(), web_pod("a", Some("10.0.0.1"), true)).unwrap();
     c.load(t0(), web_pod("b", Some("10.0.0.2"), true)).unwrap();
     c.load(t0(), web_pod("c", Some("10.0.0.3"), false)).unwrap();
@@ -172,7 +172,7 @@ fn deleting_the_service_deletes_its_endpoints() {
 
 #[test]
 fn services_without_selectors_are_left_alone() {
-    let mut c = cluster(true);
+    let mut c = full_cluster();
     let s: Service = serde_json::from_value(json!({"metadata": {"name": "external", "namespace": NS}, "spec": {"ports": [{"port": 80}]}})).unwrap();
     c.load(t0(), s).unwrap();
     assert!(

@@ -61,7 +61,7 @@ fn has_event(c: &Cluster, pred: impl Fn(&EventKind) -> bool) -> bool {
 
 #[test]
 fn containers_exit_after_sigterm_and_the_pod_is_removed_k4_k5() {
-    let mut c = cluster(true);
+    let mut c = full_cluster();
     c.load(
         t0(),
         running_pod("p", 30, json!({"evictsim.io/shutdown-seconds": "4"}), &[]),
@@ -88,7 +88,7 @@ fn containers_exit_after_sigterm_and_the_pod_is_removed_k4_k5() {
 
 #[test]
 fn sigkill_comes_at_the_deadline_k3() {
-    let mut c = cluster(true);
+    let mut c = full_cluster();
     c.load(
         t0(),
         running_pod(
@@ -110,7 +110,7 @@ fn sigkill_comes_at_the_deadline_k3() {
 
 #[test]
 fn prestop_runs_first_and_is_bounded_by_the_grace_period_k3() {
-    let mut c = cluster(true);
+    let mut c = full_cluster();
     c.load(
         t0(),
         running_pod(
@@ -129,7 +129,7 @@ fn prestop_runs_first_and_is_bounded_by_the_grace_period_k3() {
     )));
 
     // A preStop longer than the grace period is cut at it; the containers still get 2 s.
-    let mut c = cluster(true);
+    let mut c = full_cluster();
     c.load(
         t0(),
         running_pod(
@@ -146,7 +146,7 @@ fn prestop_runs_first_and_is_bounded_by_the_grace_period_k3() {
 
 #[test]
 fn the_containers_get_at_least_two_seconds_k1_k3() {
-    let mut c = cluster(true);
+    let mut c = full_cluster();
     c.load(
         t0(),
         running_pod(
@@ -163,7 +163,7 @@ fn the_containers_get_at_least_two_seconds_k1_k3() {
 
 #[test]
 fn a_shorter_grace_period_re_arms_the_kill_k1() {
-    let mut c = cluster(true);
+    let mut c = full_cluster();
     c.load(
         t0(),
         running_pod(
@@ -190,7 +190,7 @@ fn a_shorter_grace_period_re_arms_the_kill_k1() {
 
 #[test]
 fn shortening_into_the_past_clamps_to_one_second_then_the_two_second_floor_g9_k3() {
-    let mut c = cluster(true);
+    let mut c = full_cluster();
     c.load(
         t0(),
         running_pod(
@@ -213,7 +213,7 @@ fn shortening_into_the_past_clamps_to_one_second_then_the_two_second_floor_g9_k3
 }
 
 fn terminal_status(annotations: Value, phase_now: &str) -> Pod {
-    let mut c = cluster(true);
+    let mut c = full_cluster();
     let mut p = running_pod("p", 30, annotations, &["example.com/keep"]);
     p.status.phase = phase_now.into();
     p.status.conditions.push(serde_json::from_value(json!({"type": "DisruptionTarget", "status": "True", "reason": "EvictionByEvictionAPI", "lastTransitionTime": "2025-01-01T00:00:00Z"})).unwrap());
@@ -288,7 +288,7 @@ fn containers_that_never_started_are_container_status_unknown_k4() {
 
 #[test]
 fn clearing_the_finalizer_removes_the_terminated_pod_g11() {
-    let mut c = cluster(true);
+    let mut c = full_cluster();
     c.load(t0(), running_pod("p", 30, json!({}), &["example.com/keep"]))
         .unwrap();
     delete(&mut c, t0(), "p", None);
@@ -301,7 +301,7 @@ fn clearing_the_finalizer_removes_the_terminated_pod_g11() {
 
 #[test]
 fn a_dead_kubelet_leaves_the_pod_terminating_until_the_node_recovers() {
-    let mut c = cluster(true);
+    let mut c = full_cluster();
     c.load(t0(), node("node-1", false)).unwrap();
     c.load(t0(), running_pod("p", 30, json!({}), &[])).unwrap();
     delete(&mut c, t0(), "p", None);
@@ -325,7 +325,7 @@ fn a_dead_kubelet_leaves_the_pod_terminating_until_the_node_recovers() {
 
 #[test]
 fn force_delete_removes_the_pod_from_a_dead_node_g14() {
-    let mut c = cluster(true);
+    let mut c = full_cluster();
     c.load(t0(), node("node-1", false)).unwrap();
     c.load(t0(), running_pod("p", 30, json!({}), &[])).unwrap();
     delete(&mut c, t0(), "p", None);
@@ -335,7 +335,7 @@ fn force_delete_removes_the_pod_from_a_dead_node_g14() {
 
 #[test]
 fn pending_pods_start_on_their_node() {
-    let mut c = cluster(true);
+    let mut c = full_cluster();
     let pending = |name: &str, annotations: Value| {
         let mut p = pod(
             name,
@@ -412,7 +412,7 @@ fn kubelet_latency_delays_every_step() {
 
 #[test]
 fn invalid_behaviour_annotations_are_rejected_at_create() {
-    let mut c = cluster(true);
+    let mut c = full_cluster();
     let err = c
         .load(
             t0(),

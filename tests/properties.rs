@@ -94,8 +94,8 @@ proptest! {
     /// PDB status arithmetic (C6, C11, C12) against the reference model.
     #[test]
     fn pdb_status_matches_the_reference_model(snapshot in cluster_snapshot()) {
-        // The pods stay as generated: no kubelet starts or finishes them.
-        let controllers = Controllers { kubelet: false, ..Controllers::default() };
+        // The pods stay as generated: no kubelet or ReplicaSet controller changes them.
+        let controllers = Controllers { kubelet: false, workloads: false, ..Controllers::default() };
         let cluster = snapshot.build(ClusterConfig { controllers, ..ClusterConfig::default() });
         for i in 0..snapshot.pdbs.len() {
             prop_assert_eq!(status(&cluster, i), reference_status(&snapshot, i), "pdb{}", i);

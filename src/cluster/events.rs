@@ -114,6 +114,20 @@ pub enum EventKind {
         /// The event message.
         message: String,
     },
+    /// A workload controller created a pod.
+    PodCreated {
+        /// `Kind namespace/name` of the controller.
+        owner: String,
+        /// The pod.
+        pod: ObjectKey,
+    },
+    /// The scheduler bound a pod to a node.
+    PodScheduled {
+        /// The pod.
+        pod: ObjectKey,
+        /// The node.
+        node: String,
+    },
     /// A kubelet started a pod's containers (Running; Ready unless it never becomes Ready).
     PodStarted {
         /// The pod.
@@ -262,6 +276,10 @@ impl std::fmt::Display for EventKind {
                 reason,
                 message,
             } => write!(f, "{event_type} {reason} on {involved}: {message}"),
+            EventKind::PodCreated { owner, pod } => write!(f, "{owner} created pod {pod}"),
+            EventKind::PodScheduled { pod, node } => {
+                write!(f, "scheduler bound pod {pod} to {node}")
+            }
             EventKind::PodStarted { pod, node, ready } => write!(
                 f,
                 "kubelet on {node} started pod {pod}{}",

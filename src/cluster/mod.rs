@@ -28,6 +28,7 @@ mod pod_index;
 pub mod rate_limit;
 mod store;
 mod timers;
+pub mod workloads;
 
 use std::fmt;
 use std::str::FromStr;
@@ -222,6 +223,8 @@ pub enum Origin {
     Kubelet,
     /// The endpoints controllers.
     Endpoints,
+    /// The workload controllers and the scheduler.
+    Workloads,
 }
 
 /// A deadline and why it exists.
@@ -300,9 +303,14 @@ pub struct Cluster {
     disruption_queue: IndexSet<ObjectKey>,
     kubelet_queue: IndexSet<ObjectKey>,
     endpoints_queue: IndexSet<ObjectKey>,
+    workload_queue: IndexSet<workloads::WorkloadRef>,
+    schedule_queue: IndexSet<ObjectKey>,
+    garbage_queue: IndexSet<Uid>,
     pub(crate) kubelet_pods: std::collections::BTreeMap<ObjectKey, kubelet::KubeletPod>,
     pub(crate) next_pod_ip: u32,
     rate_limiter: Option<TokenBucket>,
+    /// While set, controllers queue their reactions instead of running them.
+    deferring: bool,
 }
 
 impl Default for Cluster {
@@ -347,6 +355,40 @@ pub trait StoredKind: Resource {
     }
 }
 
+macro_rules! workload_kind {
+    ($ty:ty, $field:ident, $kind:ident) => {
+        impl StoredKind for $ty {
+            fn store(cluster: &Cluster) -> &Store<Self> {
+                &cluster.$field
+            }
+            fn store_mut(cluster: &mut Cluster) -> &mut Store<Self> {
+                &mut cluster.$field
+            }
+            fn observe(
+                cluster: &mut Cluster,
+                old: Option<&Self>,
+                new: Option<&Self>,
+                origin: Origin,
+            ) {
+                if !cluster.config.controllers.workloads {
+                    return;
+                }
+                match (old, new) {
+                    (_, Some(new)) if origin != Origin::Workloads => {
+                        cluster
+                            .workload_queue
+                            .insert((crate::model::Kind::$kind, new.metadata.key()));
+                    }
+                    (Some(old), None) => {
+                        cluster.garbage_queue.insert(old.metadata.uid.clone());
+                    }
+                    _ => {}
+                }
+            }
+        }
+    };
+}
+
 macro_rules! stored {
     ($ty:ty, $field:ident) => {
         impl StoredKind for $ty {
@@ -377,13 +419,24 @@ impl StoredKind for Node {
                 .collect();
             cluster.kubelet_queue.extend(keys);
         }
+        // ... where DaemonSets want pods, and where pending pods can go.
+        if cluster.config.controllers.workloads {
+            let daemon_sets = cluster.daemon_sets_to_sync();
+            cluster.workload_queue.extend(daemon_sets);
+            let unscheduled: Vec<ObjectKey> = cluster.pod_index.on_node("").cloned().collect();
+            cluster.schedule_queue.extend(unscheduled);
+        }
     }
 }
-stored!(ReplicaSet, replica_sets);
-stored!(Deployment, deployments);
-stored!(StatefulSet, stateful_sets);
-stored!(DaemonSet, daemon_sets);
-stored!(ReplicationController, replication_controllers);
+workload_kind!(ReplicaSet, replica_sets, ReplicaSet);
+workload_kind!(Deployment, deployments, Deployment);
+workload_kind!(StatefulSet, stateful_sets, StatefulSet);
+workload_kind!(DaemonSet, daemon_sets, DaemonSet);
+workload_kind!(
+    ReplicationController,
+    replication_controllers,
+    ReplicationController
+);
 impl StoredKind for Service {
     fn store(cluster: &Cluster) -> &Store<Self> {
         &cluster.services
@@ -414,6 +467,16 @@ impl StoredKind for Pod {
         cluster.pod_index.update(old, new);
         if origin != Origin::Kubelet && cluster.config.controllers.kubelet {
             cluster.kubelet_queue.insert(key.clone());
+        }
+        if cluster.config.controllers.workloads {
+            for pod in [old, new].into_iter().flatten() {
+                cluster.enqueue_owner_of(pod);
+            }
+            if let Some(pod) = new
+                && pod.spec.node_name.is_empty()
+            {
+                cluster.schedule_queue.insert(key.clone());
+            }
         }
         // N4: the Services selecting the pod before or after the change re-sync.
         if cluster.config.controllers.endpoints {
@@ -526,9 +589,13 @@ impl Cluster {
             disruption_queue: IndexSet::new(),
             kubelet_queue: IndexSet::new(),
             endpoints_queue: IndexSet::new(),
+            workload_queue: IndexSet::new(),
+            schedule_queue: IndexSet::new(),
+            garbage_queue: IndexSet::new(),
             kubelet_pods: std::collections::BTreeMap::new(),
             next_pod_ip: 0,
             rate_limiter: config.rate_limit.map(TokenBucket::new),
+            deferring: false,
             config,
         }
     }
@@ -691,6 +758,9 @@ impl Cluster {
     /// Lets the controllers react to what the last step changed, until nothing more is due
     /// at this instant.
     fn settle(&mut self) {
+        if self.deferring {
+            return;
+        }
         // Each round handles what the previous one queued; the rounds are bounded because
         // every controller reaches a fixed point (its next write is a no-op).
         for _ in 0..10_000 {
@@ -717,6 +787,22 @@ impl Cluster {
                     self.timers
                         .schedule(self.now + delay, Timer::EndpointsSync { service: key });
                 }
+                continue;
+            }
+            if let Some(workload) = self.workload_queue.shift_remove_index(0) {
+                if self.config.controllers.workloads {
+                    self.sync_workload(&workload);
+                }
+                continue;
+            }
+            if let Some(key) = self.schedule_queue.shift_remove_index(0) {
+                if self.config.controllers.workloads {
+                    self.schedule(&key);
+                }
+                continue;
+            }
+            if let Some(uid) = self.garbage_queue.shift_remove_index(0) {
+                self.collect_garbage(&uid);
                 continue;
             }
             if let Some(key) = self.disruption_queue.shift_remove_index(0) {
@@ -930,6 +1016,21 @@ impl Cluster {
         stored.ok_or_else(|| ApiError::Internal("write returned nothing".into()))
     }
 
+    /// Holds every controller reaction until [`Cluster::resume_reactions`]: for loading a
+    /// snapshot whose objects only make sense together (a ReplicaSet and its pods), so that
+    /// no controller acts on a half-loaded cluster.
+    pub fn defer_reactions(&mut self) {
+        self.deferring = true;
+    }
+
+    /// Lets the controllers react, at `now`, to everything written since
+    /// [`Cluster::defer_reactions`].
+    pub fn resume_reactions(&mut self, now: SimTime) {
+        self.deferring = false;
+        self.advance_to(now);
+        self.settle();
+    }
+
     /// Has the disruption controller sync the PDB at `key` now, as its periodic resync does
     /// (scaling a workload does not by itself re-sync a PDB upstream, C1).
     pub fn resync_pdb(&mut self, now: SimTime, key: &ObjectKey) {
@@ -940,7 +1041,7 @@ impl Cluster {
         self.settle();
     }
 
-    fn create_inner<T: StoredKind>(
+    pub(crate) fn create_inner<T: StoredKind>(
         &mut self,
         mut object: T,
         dry_run: bool,
@@ -1032,7 +1133,7 @@ impl Cluster {
         result
     }
 
-    fn update_inner<T: StoredKind>(
+    pub(crate) fn update_inner<T: StoredKind>(
         &mut self,
         object: T,
         subresource: Subresource,

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::model::{ObjectKey, Pod};
+use crate::model::{ObjectKey, Pod, Uid};
 
 /// The pod indexes. Only looked up, never iterated into an output except through the
 /// ordered sets they hold.
@@ -12,6 +12,7 @@ use crate::model::{ObjectKey, Pod};
 pub struct PodIndex {
     by_node: HashMap<String, BTreeSet<ObjectKey>>,
     by_label: HashMap<(String, String, String), BTreeSet<String>>,
+    by_owner: HashMap<Uid, BTreeSet<ObjectKey>>,
 }
 
 impl PodIndex {
@@ -23,6 +24,14 @@ impl PodIndex {
                 set.remove(&key);
                 if set.is_empty() {
                     self.by_node.remove(&old.spec.node_name);
+                }
+            }
+            if let Some(owner) = old.metadata.controller_ref()
+                && let Some(set) = self.by_owner.get_mut(&owner.uid)
+            {
+                set.remove(&key);
+                if set.is_empty() {
+                    self.by_owner.remove(&owner.uid);
                 }
             }
             for (k, v) in &old.metadata.labels {
@@ -41,6 +50,12 @@ impl PodIndex {
                 .entry(new.spec.node_name.clone())
                 .or_default()
                 .insert(key.clone());
+            if let Some(owner) = new.metadata.controller_ref() {
+                self.by_owner
+                    .entry(owner.uid.clone())
+                    .or_default()
+                    .insert(key.clone());
+            }
             for (k, v) in &new.metadata.labels {
                 self.by_label
                     .entry((key.namespace.clone(), k.clone(), v.clone()))
@@ -53,6 +68,11 @@ impl PodIndex {
     /// The pods bound to `node`, in key order.
     pub fn on_node(&self, node: &str) -> impl Iterator<Item = &ObjectKey> {
         self.by_node.get(node).into_iter().flatten()
+    }
+
+    /// The pods whose controller is the object with `uid`, in key order.
+    pub fn owned_by(&self, uid: &Uid) -> impl Iterator<Item = &ObjectKey> {
+        self.by_owner.get(uid).into_iter().flatten()
     }
 
     /// The names of the pods in `namespace` labelled `key=value`, in name order.

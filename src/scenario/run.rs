@@ -26,12 +26,15 @@ impl Scenario {
     /// [`ConfigError::Field`] naming the object that is not valid.
     pub fn build_cluster(&self) -> Result<Cluster, ConfigError> {
         let mut cluster = Cluster::new(self.config.clone());
+        // The objects are one snapshot: controllers see it whole, not half-loaded.
+        cluster.defer_reactions();
         for (i, object) in self.objects.iter().enumerate() {
             load_object(&mut cluster, object).map_err(|message| ConfigError::Field {
                 path: format!("objects[{i}]"),
                 message,
             })?;
         }
+        cluster.resume_reactions(SimTime::ZERO);
         Ok(cluster)
     }
 

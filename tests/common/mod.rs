@@ -13,14 +13,23 @@ pub fn key(name: &str) -> ObjectKey {
     ObjectKey::new(NS, name)
 }
 
+/// The API server, with or without the disruption controller, and nothing else — the setup
+/// of upstream's eviction and disruption tests (no kubelet, no workload controllers).
 pub fn cluster(disruption_controller: bool) -> Cluster {
     Cluster::new(ClusterConfig {
         controllers: Controllers {
             disruption: disruption_controller,
-            ..Controllers::default()
+            endpoints: false,
+            workloads: false,
+            kubelet: false,
         },
         ..ClusterConfig::default()
     })
+}
+
+/// Every controller running, as in a real cluster.
+pub fn full_cluster() -> Cluster {
+    Cluster::new(ClusterConfig::default())
 }
 
 /// A pod from JSON fragments: labels, spec and status are merged over a bare pod.

@@ -1,0 +1,635 @@
+//! Workload controllers and the scheduler: ReplicaSets and ReplicationControllers keep their
+//! replica count of active pods (a terminating pod no longer counts, so its replacement is
+//! created at once); Deployments own a ReplicaSet per pod template and scale it; StatefulSets
+//! keep ordinal pods, creating a replacement only once the old pod is gone and in order
+//! (OrderedReady); DaemonSets keep one pod per node (cordoning does not matter to them). A
+//! deterministic scheduler binds pending pods to Ready, schedulable nodes with room. Pods
+//! whose controller is deleted are garbage-collected (background propagation).
+
+use std::hash::Hasher as _;
+
+use serde_json::{Value, json};
+
+use super::{Cluster, EventKind, Origin};
+use crate::error::ApiError;
+use crate::model::{
+    DaemonSet, DeleteOptions, Deployment, Kind, LabelSelector, Node, ObjectKey, OwnerReference,
+    Pod, ReplicaSet, ReplicationController, Resource, StatefulSet, StringMap, Uid, Unmodeled,
+    phase,
+};
+
+/// Pods a node takes when its `status.allocatable.pods` does not say (the kubelet default).
+pub const DEFAULT_MAX_PODS: usize = 110;
+/// The label Deployments add to their ReplicaSets and pods.
+pub const POD_TEMPLATE_HASH: &str = "pod-template-hash";
+/// The label StatefulSets add to their pods.
+pub const STATEFULSET_POD_NAME: &str = "statefulset.kubernetes.io/pod-name";
+const SAFE_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+/// A workload the controllers keep: which kind, and where.
+pub type WorkloadRef = (Kind, ObjectKey);
+
+fn owner_ref<T: Resource>(object: &T) -> OwnerReference {
+    OwnerReference {
+        api_version: T::api_version(),
+        kind: T::KIND.into(),
+        name: object.metadata().name.clone(),
+        uid: object.metadata().uid.clone(),
+        controller: Some(true),
+        block_owner_deletion: Some(true),
+    }
+}
+
+fn template(unmodeled: &Unmodeled) -> Value {
+    unmodeled
+        .get("template")
+        .cloned()
+        .unwrap_or_else(|| json!({}))
+}
+
+/// Upstream's `rand.SafeEncodeString` of a hash: a label-safe text.
+fn template_hash(template: &Value) -> String {
+    let mut hasher = FnvHasher::default();
+    hasher.write(template.to_string().as_bytes());
+    let mut n = hasher.finish() as u32;
+    let mut out = String::new();
+    loop {
+        out.push(SAFE_ALPHABET[(n % SAFE_ALPHABET.len() as u32) as usize] as char);
+        n /= SAFE_ALPHABET.len() as u32;
+        if n == 0 {
+            break;
+        }
+    }
+    out
+}
+
+/// 32-bit FNV-1a, as upstream hashes pod templates.
+#[derive(Default)]
+struct FnvHasher(Option<u32>);
+
+impl std::hash::Hasher for FnvHasher {
+    fn finish(&self) -> u64 {
+        u64::from(self.0.unwrap_or(0x811c_9dc5))
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = self.0.unwrap_or(0x811c_9dc5);
+        for b in bytes {
+            h ^= u32::from(*b);
+            h = h.wrapping_mul(0x0100_0193);
+        }
+        self.0 = Some(h);
+    }
+}
+
+fn is_active(pod: &Pod) -> bool {
+    !pod.is_terminating() && !pod.is_terminal()
+}
+
+fn node_max_pods(node: &Node) -> usize {
+    node.status
+        .get("allocatable")
+        .and_then(|a| a.get("pods"))
+        .and_then(|p| match p {
+            Value::String(s) => s.parse().ok(),
+            Value::Number(n) => n.as_u64().map(|n| n as usize),
+            _ => None,
+        })
+        .unwrap_or(DEFAULT_MAX_PODS)
+}
+
+impl Cluster {
+    /// The pods whose controller is the object with `uid`.
+    pub fn pods_owned_by(&self, uid: &Uid) -> Vec<&Pod> {
+        self.pod_index
+            .owned_by(uid)
+            .filter_map(|k| self.pods.get(k))
+            .collect()
+    }
+
+    /// Queues a workload (and, for a pod event, the pod's controller) for a sync.
+    pub(crate) fn enqueue_owner_of(&mut self, pod: &Pod) {
+        if let Some(owner) = pod.metadata.controller_ref()
+            && let Some(kind) = Kind::from_name(&owner.kind)
+            && matches!(
+                kind,
+                Kind::ReplicaSet
+                    | Kind::ReplicationController
+                    | Kind::StatefulSet
+                    | Kind::DaemonSet
+            )
+        {
+            self.workload_queue.insert((
+                kind,
+                ObjectKey::new(pod.metadata.namespace.clone(), owner.name.clone()),
+            ));
+        }
+    }
+
+    /// One sync of a workload.
+    pub(crate) fn sync_workload(&mut self, (kind, key): &WorkloadRef) {
+        let result = match kind {
+            Kind::ReplicaSet => self.sync_replica_set(key),
+            Kind::ReplicationController => self.sync_replication_controller(key),
+            Kind::Deployment => self.sync_deployment(key),
+            Kind::StatefulSet => self.sync_stateful_set(key),
+            Kind::DaemonSet => self.sync_daemon_set(key),
+            _ => Ok(()),
+        };
+        if let Err(e) = result {
+            self.record(
+                "Warning",
+                format!("{kind}/{key}"),
+                "FailedCreate",
+                e.to_string(),
+            );
+        }
+    }
+
+    /// Creates a pod from a workload's template, through the API's create path.
+    fn create_from_template(
+        &mut self,
+        owner: OwnerReference,
+        namespace: &str,
+        template: &Value,
+        name: Option<String>,
+        extra_labels: StringMap,
+        node: Option<String>,
+    ) -> Result<(), ApiError> {
+        let mut pod = Pod::default();
+        if let Some(meta) = template.get("metadata") {
+            pod.metadata.labels =
+                serde_json::from_value(meta.get("labels").cloned().unwrap_or(json!({})))
+                    .unwrap_or_default();
+            pod.metadata.annotations =
+                serde_json::from_value(meta.get("annotations").cloned().unwrap_or(json!({})))
+                    .unwrap_or_default();
+        }
+        pod.metadata.labels.extend(extra_labels);
+        pod.spec = serde_json::from_value(template.get("spec").cloned().unwrap_or(json!({})))
+            .unwrap_or_default();
+        if let Some(node) = node {
+            pod.spec.node_name = node;
+        }
+        pod.metadata.namespace = namespace.into();
+        match name {
+            Some(n) => pod.metadata.name = n,
+            None => pod.metadata.generate_name = format!("{}-", owner.name),
+        }
+        let owner_label = format!("{} {namespace}/{}", owner.kind, owner.name);
+        pod.metadata.owner_references = vec![owner];
+        let created = self.create_inner(pod, false, false)?;
+        self.log(EventKind::PodCreated {
+            owner: owner_label,
+            pod: created.metadata.key(),
+        });
+        Ok(())
+    }
+
+    /// Deletes a pod the way controllers do: a plain DELETE with the pod's own grace period.
+    fn controller_delete(&mut self, pod: &ObjectKey) {
+        let _ = self.delete_inner::<Pod>(pod, &DeleteOptions::default(), true);
+    }
+
+    fn sync_replicas(
+        &mut self,
+        key: &ObjectKey,
+        owner: OwnerReference,
+        replicas: i64,
+        template: Value,
+    ) -> Result<(usize, usize), ApiError> {
+        let owned: Vec<Pod> = self
+            .pods_owned_by(&owner.uid)
+            .into_iter()
+            .cloned()
+            .collect();
+        let active: Vec<&Pod> = owned.iter().filter(|p| is_active(p)).collect();
+        let want = usize::try_from(replicas.max(0)).unwrap_or(0);
+        if active.len() < want {
+            for _ in active.len()..want {
+                self.create_from_template(
+                    owner.clone(),
+                    &key.namespace,
+                    &template,
+                    None,
+                    StringMap::new(),
+                    None,
+                )?;
+            }
+        } else if active.len() > want {
+            // Upstream's ranking, in short: unscheduled, then pending, then unready, then newest go first.
+            let mut victims: Vec<&Pod> = active.clone();
+            victims.sort_by(|a, b| {
+                let rank = |p: &Pod| {
+                    (
+                        !p.spec.node_name.is_empty(),
+                        p.status.phase != phase::PENDING,
+                        p.is_ready(),
+                    )
+                };
+                rank(a)
+                    .cmp(&rank(b))
+                    .then(
+                        b.metadata
+                            .creation_timestamp
+                            .cmp(&a.metadata.creation_timestamp),
+                    )
+                    .then(b.metadata.name.cmp(&a.metadata.name))
+            });
+            let keys: Vec<ObjectKey> = victims
+                .iter()
+                .take(active.len() - want)
+                .map(|p| p.metadata.key())
+                .collect();
+            for k in keys {
+                self.controller_delete(&k);
+            }
+        }
+        let owned: Vec<Pod> = self
+            .pods_owned_by(&owner.uid)
+            .into_iter()
+            .cloned()
+            .collect();
+        let active = owned.iter().filter(|p| is_active(p)).count();
+        let ready = owned
+            .iter()
+            .filter(|p| is_active(p) && p.is_ready())
+            .count();
+        Ok((active, ready))
+    }
+
+    fn replica_status(generation: i64, replicas: usize, ready: usize) -> Unmodeled {
+        let mut status = Unmodeled::new();
+        status.insert("observedGeneration".into(), json!(generation));
+        status.insert("replicas".into(), json!(replicas));
+        status.insert("fullyLabeledReplicas".into(), json!(replicas));
+        if ready > 0 {
+            status.insert("readyReplicas".into(), json!(ready));
+            status.insert("availableReplicas".into(), json!(ready));
+        }
+        status
+    }
+
+    fn sync_replica_set(&mut self, key: &ObjectKey) -> Result<(), ApiError> {
+        let Some(rs) = self.replica_sets.get(key).cloned() else {
+            return Ok(());
+        };
+        let replicas = rs.spec.replicas.unwrap_or(1);
+        let (active, ready) =
+            self.sync_replicas(key, owner_ref(&rs), replicas, template(&rs.spec.unmodeled))?;
+        let mut updated = rs.clone();
+        updated.status = Self::replica_status(rs.metadata.generation, active, ready);
+        self.write(key.clone(), Some(updated), Origin::Workloads);
+        // A Deployment's status follows its ReplicaSets.
+        if let Some(owner) = rs.metadata.controller_ref()
+            && owner.kind == "Deployment"
+        {
+            self.workload_queue.insert((
+                Kind::Deployment,
+                ObjectKey::new(key.namespace.clone(), owner.name.clone()),
+            ));
+        }
+        Ok(())
+    }
+
+    fn sync_replication_controller(&mut self, key: &ObjectKey) -> Result<(), ApiError> {
+        let Some(rc) = self.replication_controllers.get(key).cloned() else {
+            return Ok(());
+        };
+        let replicas = rc.spec.replicas.unwrap_or(1);
+        let (active, ready) =
+            self.sync_replicas(key, owner_ref(&rc), replicas, template(&rc.spec.unmodeled))?;
+        let mut updated = rc.clone();
+        updated.status = Self::replica_status(rc.metadata.generation, active, ready);
+        self.write(key.clone(), Some(updated), Origin::Workloads);
+        Ok(())
+    }
+
+    fn sync_deployment(&mut self, key: &ObjectKey) -> Result<(), ApiError> {
+        let Some(deployment) = self.deployments.get(key).cloned() else {
+            return Ok(());
+        };
+        let mut pod_template = template(&deployment.spec.unmodeled);
+        let hash = template_hash(&pod_template);
+        if let Some(labels) = pod_template
+            .pointer_mut("/metadata/labels")
+            .and_then(Value::as_object_mut)
+        {
+            labels.insert(POD_TEMPLATE_HASH.into(), json!(hash));
+        } else if let Some(t) = pod_template.as_object_mut() {
+            t.entry("metadata").or_insert(json!({}))["labels"] = json!({POD_TEMPLATE_HASH: hash});
+        }
+        let replicas = deployment.spec.replicas.unwrap_or(1);
+        let rs_name = format!("{}-{hash}", key.name);
+        let owned: Vec<ReplicaSet> = self
+            .replica_sets
+            .in_namespace(&key.namespace)
+            .filter(|rs| {
+                rs.metadata
+                    .controller_ref()
+                    .is_some_and(|o| o.uid == deployment.metadata.uid)
+            })
+            .cloned()
+            .collect();
+        // The current template's ReplicaSet gets every replica; older ones are scaled to 0.
+        for rs in &owned {
+            if rs.metadata.name != rs_name && rs.spec.replicas != Some(0) {
+                let mut scaled = rs.clone();
+                scaled.spec.replicas = Some(0);
+                self.update_workload(scaled)?;
+            }
+        }
+        match owned.iter().find(|rs| rs.metadata.name == rs_name) {
+            Some(rs) if rs.spec.replicas == Some(replicas) => {}
+            Some(rs) => {
+                let mut scaled = rs.clone();
+                scaled.spec.replicas = Some(replicas);
+                self.update_workload(scaled)?;
+            }
+            None => {
+                let mut selector: LabelSelector =
+                    deployment.spec.selector.clone().unwrap_or_default();
+                selector
+                    .match_labels
+                    .get_or_insert_with(StringMap::new)
+                    .insert(POD_TEMPLATE_HASH.into(), hash.clone());
+                let mut rs = ReplicaSet::default();
+                rs.metadata.name = rs_name;
+                rs.metadata.namespace = key.namespace.clone();
+                rs.metadata.labels = serde_json::from_value(
+                    pod_template
+                        .pointer("/metadata/labels")
+                        .cloned()
+                        .unwrap_or(json!({})),
+                )
+                .unwrap_or_default();
+                rs.metadata.owner_references = vec![owner_ref(&deployment)];
+                rs.spec.replicas = Some(replicas);
+                rs.spec.selector = Some(selector);
+                rs.spec.unmodeled.insert("template".into(), pod_template);
+                self.create_inner(rs, false, false)?;
+            }
+        }
+        let (mut total, mut ready, mut updated_replicas) = (0, 0, 0);
+        for rs in self.replica_sets.in_namespace(&key.namespace).filter(|rs| {
+            rs.metadata
+                .controller_ref()
+                .is_some_and(|o| o.uid == deployment.metadata.uid)
+        }) {
+            let n = rs
+                .status
+                .get("replicas")
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
+            total += n;
+            ready += rs
+                .status
+                .get("readyReplicas")
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
+            if rs.metadata.labels.get(POD_TEMPLATE_HASH) == Some(&hash) {
+                updated_replicas += n;
+            }
+        }
+        let mut updated = deployment.clone();
+        updated.status = Unmodeled::new();
+        updated.status.insert(
+            "observedGeneration".into(),
+            json!(deployment.metadata.generation),
+        );
+        updated.status.insert("replicas".into(), json!(total));
+        updated
+            .status
+            .insert("updatedReplicas".into(), json!(updated_replicas));
+        updated.status.insert("readyReplicas".into(), json!(ready));
+        updated
+            .status
+            .insert("availableReplicas".into(), json!(ready));
+        self.write(key.clone(), Some(updated), Origin::Workloads);
+        Ok(())
+    }
+
+    /// A controller's spec write to a workload (scaling), through the update path.
+    fn update_workload<T: super::StoredKind>(&mut self, object: T) -> Result<(), ApiError> {
+        self.update_inner(object, super::Subresource::Main, false)
+            .map(|_| ())
+    }
+
+    fn sync_stateful_set(&mut self, key: &ObjectKey) -> Result<(), ApiError> {
+        let Some(sts) = self.stateful_sets.get(key).cloned() else {
+            return Ok(());
+        };
+        let replicas = usize::try_from(sts.spec.replicas.unwrap_or(1).max(0)).unwrap_or(0);
+        let owner = owner_ref(&sts);
+        let pod_template = template(&sts.spec.unmodeled);
+        // OrderedReady: ordinals are created in order, each once the one before is Running
+        // and Ready; a replacement only once the old pod is gone (it keeps the name).
+        for ordinal in 0..replicas {
+            let name = format!("{}-{ordinal}", key.name);
+            match self
+                .pods
+                .get(&ObjectKey::new(key.namespace.clone(), name.clone()))
+            {
+                Some(p) if is_active(p) && p.status.phase == phase::RUNNING && p.is_ready() => {
+                    continue;
+                }
+                Some(_) => break,
+                None => {
+                    let mut labels = StringMap::new();
+                    labels.insert(STATEFULSET_POD_NAME.into(), name.clone());
+                    labels.insert("apps.kubernetes.io/pod-index".into(), ordinal.to_string());
+                    self.create_from_template(
+                        owner.clone(),
+                        &key.namespace,
+                        &pod_template,
+                        Some(name),
+                        labels,
+                        None,
+                    )?;
+                    break;
+                }
+            }
+        }
+        // Scale down from the highest ordinal, one at a time.
+        let owned: Vec<Pod> = self
+            .pods_owned_by(&owner.uid)
+            .into_iter()
+            .cloned()
+            .collect();
+        let surplus = owned
+            .iter()
+            .filter(|p| is_active(p))
+            .filter_map(|p| {
+                p.metadata
+                    .name
+                    .rsplit('-')
+                    .next()
+                    .and_then(|o| o.parse::<usize>().ok())
+                    .map(|o| (o, p.metadata.key()))
+            })
+            .filter(|(o, _)| *o >= replicas)
+            .max_by_key(|(o, _)| *o);
+        if let Some((_, victim)) = surplus
+            && !owned.iter().any(|p| p.is_terminating())
+        {
+            self.controller_delete(&victim);
+        }
+        let owned: Vec<Pod> = self
+            .pods_owned_by(&owner.uid)
+            .into_iter()
+            .cloned()
+            .collect();
+        let active = owned.iter().filter(|p| is_active(p)).count();
+        let ready = owned
+            .iter()
+            .filter(|p| is_active(p) && p.is_ready())
+            .count();
+        let mut updated = sts.clone();
+        updated.status = Self::replica_status(sts.metadata.generation, active, ready);
+        updated.status.remove("fullyLabeledReplicas");
+        self.write(key.clone(), Some(updated), Origin::Workloads);
+        Ok(())
+    }
+
+    fn sync_daemon_set(&mut self, key: &ObjectKey) -> Result<(), ApiError> {
+        let Some(ds) = self.daemon_sets.get(key).cloned() else {
+            return Ok(());
+        };
+        let owner = owner_ref(&ds);
+        let pod_template = template(&ds.spec.unmodeled);
+        let nodes: Vec<String> = self.nodes.iter().map(|n| n.metadata.name.clone()).collect();
+        for node in &nodes {
+            let on_node: Vec<ObjectKey> = self
+                .pods_owned_by(&owner.uid)
+                .into_iter()
+                .filter(|p| is_active(p) && p.spec.node_name == *node)
+                .map(|p| p.metadata.key())
+                .collect();
+            if on_node.is_empty() {
+                self.create_from_template(
+                    owner.clone(),
+                    &key.namespace,
+                    &pod_template,
+                    None,
+                    StringMap::new(),
+                    Some(node.clone()),
+                )?;
+            }
+            for extra in on_node.iter().skip(1) {
+                self.controller_delete(extra);
+            }
+        }
+        let owned: Vec<Pod> = self
+            .pods_owned_by(&owner.uid)
+            .into_iter()
+            .cloned()
+            .collect();
+        let scheduled = owned.iter().filter(|p| is_active(p)).count();
+        let ready = owned
+            .iter()
+            .filter(|p| is_active(p) && p.is_ready())
+            .count();
+        let mut updated = ds.clone();
+        updated.status = Unmodeled::new();
+        updated
+            .status
+            .insert("observedGeneration".into(), json!(ds.metadata.generation));
+        updated
+            .status
+            .insert("desiredNumberScheduled".into(), json!(nodes.len()));
+        updated
+            .status
+            .insert("currentNumberScheduled".into(), json!(scheduled));
+        updated.status.insert("numberReady".into(), json!(ready));
+        updated.status.insert("numberMisscheduled".into(), json!(0));
+        self.write(key.clone(), Some(updated), Origin::Workloads);
+        Ok(())
+    }
+
+    /// Garbage collection of a deleted controller's pods (background propagation).
+    pub(crate) fn collect_garbage(&mut self, owner: &Uid) {
+        let keys: Vec<ObjectKey> = self.pod_index.owned_by(owner).cloned().collect();
+        for key in keys {
+            if self.pods.get(&key).is_some_and(|p| !p.is_terminating()) {
+                self.controller_delete(&key);
+            }
+        }
+    }
+
+    /// The scheduler: binds an unscheduled pod to the Ready, schedulable node with room and
+    /// the fewest pods (ties by name).
+    pub(crate) fn schedule(&mut self, key: &ObjectKey) {
+        let Some(pod) = self.pods.get(key) else {
+            return;
+        };
+        if !pod.spec.node_name.is_empty() || !is_active(pod) {
+            return;
+        }
+        let candidate = self
+            .nodes
+            .iter()
+            .filter(|n| super::kubelet::node_ready(n) && !n.spec.unschedulable)
+            .map(|n| {
+                let used = self
+                    .pod_index
+                    .on_node(&n.metadata.name)
+                    .filter(|k| self.pods.get(k).is_some_and(|p| !p.is_terminal()))
+                    .count();
+                (used, n.metadata.name.clone(), node_max_pods(n))
+            })
+            .filter(|(used, _, max)| used < max)
+            .min_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+        let Some((_, node, _)) = candidate else {
+            let nodes = self.nodes.len();
+            self.record(
+                "Warning",
+                format!("Pod/{key}"),
+                "FailedScheduling",
+                format!("0/{nodes} nodes are available: no Ready, schedulable node has room."),
+            );
+            return;
+        };
+        let mut bound = pod.clone();
+        bound.spec.node_name = node.clone();
+        self.write(key.clone(), Some(bound), Origin::Workloads);
+        self.log(EventKind::PodScheduled {
+            pod: key.clone(),
+            node,
+        });
+    }
+
+    /// The workloads a node change concerns: every DaemonSet.
+    pub(crate) fn daemon_sets_to_sync(&self) -> Vec<WorkloadRef> {
+        self.daemon_sets
+            .iter()
+            .map(|d| (Kind::DaemonSet, d.metadata.key()))
+            .collect()
+    }
+}
+
+impl StatefulSet {
+    /// The name of the pod with `ordinal`.
+    pub fn pod_name(&self, ordinal: usize) -> String {
+        format!("{}-{ordinal}", self.metadata.name)
+    }
+}
+
+impl DaemonSet {
+    /// The pod template.
+    pub fn template(&self) -> Value {
+        template(&self.spec.unmodeled)
+    }
+}
+
+impl Deployment {
+    /// The hash evictsim names this Deployment's current ReplicaSet with.
+    pub fn template_hash(&self) -> String {
+        template_hash(&template(&self.spec.unmodeled))
+    }
+}
+
+impl ReplicationController {
+    /// The pod template.
+    pub fn template(&self) -> Value {
+        template(&self.spec.unmodeled)
+    }
+}

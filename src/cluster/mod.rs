@@ -26,6 +26,7 @@ pub mod kubelet;
 mod pdb_index;
 mod pod_index;
 pub mod rate_limit;
+pub mod scheduler;
 mod store;
 mod timers;
 pub mod workloads;
@@ -297,6 +298,7 @@ pub struct Cluster {
     pub(crate) endpoints: Store<Endpoints>,
     pub(crate) endpoint_slices: Store<EndpointSlice>,
     pod_index: pod_index::PodIndex,
+    pub(crate) node_load: scheduler::NodeLoad,
     pdb_index: pdb_index::PdbIndex,
     pub(crate) timers: TimerQueue,
     events: Vec<Event>,
@@ -410,6 +412,9 @@ impl StoredKind for Node {
         &mut cluster.nodes
     }
     fn observe(cluster: &mut Cluster, old: Option<&Self>, new: Option<&Self>, _origin: Origin) {
+        if let Some(node) = new.or(old) {
+            cluster.node_load.node_changed(&node.metadata.name, new);
+        }
         // A node that comes back (or goes) changes what its kubelet can do.
         if let Some(node) = new.or(old) {
             let keys: Vec<ObjectKey> = cluster
@@ -465,6 +470,7 @@ impl StoredKind for Pod {
     fn observe(cluster: &mut Cluster, old: Option<&Self>, new: Option<&Self>, origin: Origin) {
         let key = old.or(new).map(|p| p.metadata.key()).unwrap_or_default();
         cluster.pod_index.update(old, new);
+        cluster.node_load.pod_changed(old, new);
         if origin != Origin::Kubelet && cluster.config.controllers.kubelet {
             cluster.kubelet_queue.insert(key.clone());
         }
@@ -583,6 +589,7 @@ impl Cluster {
             endpoints: Store::default(),
             endpoint_slices: Store::default(),
             pod_index: pod_index::PodIndex::default(),
+            node_load: scheduler::NodeLoad::default(),
             pdb_index: pdb_index::PdbIndex::default(),
             timers: TimerQueue::default(),
             events: Vec::new(),

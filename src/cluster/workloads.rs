@@ -13,13 +13,10 @@ use serde_json::{Value, json};
 use super::{Cluster, EventKind, Origin};
 use crate::error::ApiError;
 use crate::model::{
-    DaemonSet, DeleteOptions, Deployment, Kind, LabelSelector, Node, ObjectKey, OwnerReference,
-    Pod, ReplicaSet, ReplicationController, Resource, StatefulSet, StringMap, Uid, Unmodeled,
-    phase,
+    DaemonSet, DeleteOptions, Deployment, Kind, LabelSelector, ObjectKey, OwnerReference, Pod,
+    ReplicaSet, ReplicationController, Resource, StatefulSet, StringMap, Uid, Unmodeled, phase,
 };
 
-/// Pods a node takes when its `status.allocatable.pods` does not say (the kubelet default).
-pub const DEFAULT_MAX_PODS: usize = 110;
 /// The label Deployments add to their ReplicaSets and pods.
 pub const POD_TEMPLATE_HASH: &str = "pod-template-hash";
 /// The label StatefulSets add to their pods.
@@ -83,18 +80,6 @@ impl std::hash::Hasher for FnvHasher {
 
 fn is_active(pod: &Pod) -> bool {
     !pod.is_terminating() && !pod.is_terminal()
-}
-
-fn node_max_pods(node: &Node) -> usize {
-    node.status
-        .get("allocatable")
-        .and_then(|a| a.get("pods"))
-        .and_then(|p| match p {
-            Value::String(s) => s.parse().ok(),
-            Value::Number(n) => n.as_u64().map(|n| n as usize),
-            _ => None,
-        })
-        .unwrap_or(DEFAULT_MAX_PODS)
 }
 
 impl Cluster {
@@ -564,21 +549,8 @@ impl Cluster {
         if !pod.spec.node_name.is_empty() || !is_active(pod) {
             return;
         }
-        let candidate = self
-            .nodes
-            .iter()
-            .filter(|n| super::kubelet::node_ready(n) && !n.spec.unschedulable)
-            .map(|n| {
-                let used = self
-                    .pod_index
-                    .on_node(&n.metadata.name)
-                    .filter(|k| self.pods.get(k).is_some_and(|p| !p.is_terminal()))
-                    .count();
-                (used, n.metadata.name.clone(), node_max_pods(n))
-            })
-            .filter(|(used, _, max)| used < max)
-            .min_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
-        let Some((_, node, _)) = candidate else {
+        let candidate = self.node_load.pick().map(String::from);
+        let Some(node) = candidate else {
             let nodes = self.nodes.len();
             self.record(
                 "Warning",

@@ -58,7 +58,9 @@ fn roll(cluster: &mut Cluster, originals: &[(String, String)]) -> SimTime {
             break;
         }
         pending.retain(|(ns, name)| {
-            let body: Eviction = serde_json::from_value(json!({"metadata": {"name": name, "namespace": ns}})).unwrap();
+            let body: Eviction =
+                serde_json::from_value(json!({"metadata": {"name": name, "namespace": ns}}))
+                    .unwrap();
             match cluster.evict(now, ns, name, body, &[]) {
                 Ok(_) => false,
                 Err(e) => e.code() != 404,
@@ -69,7 +71,10 @@ fn roll(cluster: &mut Cluster, originals: &[(String, String)]) -> SimTime {
     }
     assert!(pending.is_empty(), "{} pods never evicted", pending.len());
     cluster.advance_to(now + Duration::from_secs(60));
-    let ready = cluster.list::<Pod>().filter(|p| p.is_ready() && !p.is_terminating()).count();
+    let ready = cluster
+        .list::<Pod>()
+        .filter(|p| p.is_ready() && !p.is_terminating())
+        .count();
     assert_eq!(ready, originals.len(), "every replica replaced and Ready");
     now
 }
@@ -97,19 +102,24 @@ fn rolling(c: &mut Criterion) {
     }
     let (base, originals) = build(100);
     let mut group = c.benchmark_group("rolling_eviction");
-    group.sample_size(10).measurement_time(Duration::from_secs(30));
-    group.bench_function(BenchmarkId::new("six_steps_with_replacements", originals.len()), |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let mut cluster = base.clone();
-                let started = Instant::now();
-                roll(&mut cluster, &originals);
-                total += started.elapsed();
-            }
-            total
-        })
-    });
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(30));
+    group.bench_function(
+        BenchmarkId::new("six_steps_with_replacements", originals.len()),
+        |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let mut cluster = base.clone();
+                    let started = Instant::now();
+                    roll(&mut cluster, &originals);
+                    total += started.elapsed();
+                }
+                total
+            })
+        },
+    );
     group.finish();
 }
 

@@ -769,8 +769,19 @@ impl Cluster {
             return;
         }
         // Each round handles what the previous one queued; the rounds are bounded because
-        // every controller reaches a fixed point (its next write is a no-op).
-        for _ in 0..10_000 {
+        // every controller reaches a fixed point (its next write is a no-op). The bound only
+        // catches a reaction loop: it allows every stored object many reactions.
+        let objects = self.pods.len()
+            + self.pdbs.len()
+            + self.services.len()
+            + self.nodes.len()
+            + self.replica_sets.len()
+            + self.stateful_sets.len()
+            + self.daemon_sets.len()
+            + self.deployments.len()
+            + self.replication_controllers.len();
+        let budget = 100_000 + 64 * objects;
+        for _ in 0..budget {
             if let Some(key) = self.kubelet_queue.shift_remove_index(0) {
                 let delay = self.config.latencies.kubelet_observe;
                 if !self.config.controllers.kubelet {
@@ -1425,6 +1436,39 @@ impl Cluster {
     }
 }
 
+impl Cluster {
+    fn read_pod(&self, namespace: &str, name: &str) -> Result<Pod, ApiError> {
+        self.pods
+            .get(&ObjectKey::new(namespace, name))
+            .cloned()
+            .ok_or_else(|| ApiError::not_found("pods", name))
+    }
+
+    fn read_pdb(&self, namespace: &str, name: &str) -> Result<PodDisruptionBudget, ApiError> {
+        self.pdbs
+            .get(&ObjectKey::new(namespace, name))
+            .cloned()
+            .ok_or_else(|| ApiError::not_found("poddisruptionbudgets.policy", name))
+    }
+
+    /// Copies of the PDBs in `pod`'s namespace that might select it (E13), found by `lookup`.
+    fn pdbs_for(&self, pod: &Pod, lookup: PdbLookup) -> Vec<PodDisruptionBudget> {
+        let namespace = &pod.metadata.namespace;
+        match lookup {
+            PdbLookup::Indexed => self
+                .pdbs_selecting(pod)
+                .into_iter()
+                .filter_map(|name| {
+                    self.pdbs
+                        .get(&ObjectKey::new(namespace.clone(), name))
+                        .cloned()
+                })
+                .collect(),
+            PdbLookup::NamespaceScan => self.pdbs.in_namespace(namespace).cloned().collect(),
+        }
+    }
+}
+
 /// How a [`DryRunStore`] finds the PDBs that might select a pod.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PdbLookup {
@@ -1456,39 +1500,15 @@ impl EvictionStore for DryRunStore<'_> {
     }
 
     fn get_pod(&mut self, namespace: &str, name: &str) -> Result<Pod, ApiError> {
-        self.cluster
-            .pods
-            .get(&ObjectKey::new(namespace, name))
-            .cloned()
-            .ok_or_else(|| ApiError::not_found("pods", name))
+        self.cluster.read_pod(namespace, name)
     }
 
     fn list_pdbs(&mut self, pod: &Pod) -> Result<Vec<PodDisruptionBudget>, ApiError> {
-        let namespace = &pod.metadata.namespace;
-        Ok(match self.lookup {
-            PdbLookup::Indexed => self
-                .cluster
-                .pdbs_selecting(pod)
-                .into_iter()
-                .filter_map(|name| {
-                    self.cluster
-                        .pdbs
-                        .get(&ObjectKey::new(namespace.clone(), name))
-                        .cloned()
-                })
-                .collect(),
-            PdbLookup::NamespaceScan => {
-                self.cluster.pdbs.in_namespace(namespace).cloned().collect()
-            }
-        })
+        Ok(self.cluster.pdbs_for(pod, self.lookup))
     }
 
     fn get_pdb(&mut self, namespace: &str, name: &str) -> Result<PodDisruptionBudget, ApiError> {
-        self.cluster
-            .pdbs
-            .get(&ObjectKey::new(namespace, name))
-            .cloned()
-            .ok_or_else(|| ApiError::not_found("poddisruptionbudgets.policy", name))
+        self.cluster.read_pdb(namespace, name)
     }
 
     fn update_pdb_status(&mut self, _pdb: &PodDisruptionBudget) -> Result<(), ApiError> {
@@ -1543,34 +1563,15 @@ impl EvictionStore for ClusterEvictionStore<'_> {
     }
 
     fn get_pod(&mut self, namespace: &str, name: &str) -> Result<Pod, ApiError> {
-        self.cluster
-            .pods
-            .get(&ObjectKey::new(namespace, name))
-            .cloned()
-            .ok_or_else(|| ApiError::not_found("pods", name))
+        self.cluster.read_pod(namespace, name)
     }
 
     fn list_pdbs(&mut self, pod: &Pod) -> Result<Vec<PodDisruptionBudget>, ApiError> {
-        let namespace = &pod.metadata.namespace;
-        Ok(self
-            .cluster
-            .pdbs_selecting(pod)
-            .into_iter()
-            .filter_map(|name| {
-                self.cluster
-                    .pdbs
-                    .get(&ObjectKey::new(namespace.clone(), name))
-                    .cloned()
-            })
-            .collect())
+        Ok(self.cluster.pdbs_for(pod, PdbLookup::Indexed))
     }
 
     fn get_pdb(&mut self, namespace: &str, name: &str) -> Result<PodDisruptionBudget, ApiError> {
-        self.cluster
-            .pdbs
-            .get(&ObjectKey::new(namespace, name))
-            .cloned()
-            .ok_or_else(|| ApiError::not_found("poddisruptionbudgets.policy", name))
+        self.cluster.read_pdb(namespace, name)
     }
 
     fn update_pdb_status(&mut self, pdb: &PodDisruptionBudget) -> Result<(), ApiError> {

@@ -720,17 +720,15 @@ fn split_unescaped(text: &str, sep: char) -> Vec<String> {
 }
 
 fn find_unescaped(text: &str, op: &str) -> Option<usize> {
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\\' {
-            i += 2;
-            continue;
-        }
-        if text[i..].starts_with(op) {
+    let mut escaped = false;
+    for (i, c) in text.char_indices() {
+        if escaped {
+            escaped = false;
+        } else if c == '\\' {
+            escaped = true;
+        } else if text[i..].starts_with(op) {
             return Some(i);
         }
-        i += 1;
     }
     None
 }
@@ -864,6 +862,16 @@ mod tests {
             "spec.nodeName" => Some("n1".into()),
             _ => Some("Running".into()),
         }));
+        // Found by fuzzing: multi-byte characters around an operator.
+        let s = FieldSelector::parse("spec.nodeName\u{fffd}=é").unwrap();
+        assert_eq!(
+            (
+                s.requirements[0].field.as_str(),
+                s.requirements[0].value.as_str()
+            ),
+            ("spec.nodeName\u{fffd}", "é")
+        );
+        assert!(FieldSelector::parse("spec.nodeNamnoe*\u{fffd}0ae-phase!=Failed").is_ok());
         assert_eq!(
             FieldSelector::parse("foo").unwrap_err(),
             "invalid selector: 'foo'; can't understand 'foo'"

@@ -677,7 +677,7 @@ impl Cluster {
             Some((k, v)) => self
                 .pod_index
                 .labelled(namespace, k, v)
-                .filter_map(|name| self.pods.get(&ObjectKey::new(namespace, name.as_str())))
+                .filter_map(|key| self.pods.get(key))
                 .filter(|p| selector.matches(&p.metadata.labels))
                 .collect(),
             None => self

@@ -11,8 +11,14 @@ use crate::model::{ObjectKey, Pod, Uid};
 #[derive(Debug, Clone, Default)]
 pub struct PodIndex {
     by_node: HashMap<String, BTreeSet<ObjectKey>>,
-    by_label: HashMap<(String, String, String), BTreeSet<String>>,
+    by_label: HashMap<(String, String, String), BTreeSet<ObjectKey>>,
     by_owner: HashMap<Uid, BTreeSet<ObjectKey>>,
+    /// Per controller: (active pods, active Ready pods); active = not terminating, not terminal.
+    owner_counts: HashMap<Uid, (usize, usize)>,
+}
+
+fn active(pod: &Pod) -> bool {
+    !pod.is_terminating() && !pod.is_terminal()
 }
 
 impl PodIndex {
@@ -27,6 +33,16 @@ impl PodIndex {
                 }
             }
             if let Some(owner) = old.metadata.controller_ref()
+                && active(old)
+                && let Some(counts) = self.owner_counts.get_mut(&owner.uid)
+            {
+                counts.0 -= 1;
+                counts.1 -= usize::from(old.is_ready());
+                if counts.0 == 0 {
+                    self.owner_counts.remove(&owner.uid);
+                }
+            }
+            if let Some(owner) = old.metadata.controller_ref()
                 && let Some(set) = self.by_owner.get_mut(&owner.uid)
             {
                 set.remove(&key);
@@ -37,7 +53,7 @@ impl PodIndex {
             for (k, v) in &old.metadata.labels {
                 let index_key = (key.namespace.clone(), k.clone(), v.clone());
                 if let Some(set) = self.by_label.get_mut(&index_key) {
-                    set.remove(&key.name);
+                    set.remove(&key);
                     if set.is_empty() {
                         self.by_label.remove(&index_key);
                     }
@@ -55,12 +71,17 @@ impl PodIndex {
                     .entry(owner.uid.clone())
                     .or_default()
                     .insert(key.clone());
+                if active(new) {
+                    let counts = self.owner_counts.entry(owner.uid.clone()).or_default();
+                    counts.0 += 1;
+                    counts.1 += usize::from(new.is_ready());
+                }
             }
             for (k, v) in &new.metadata.labels {
                 self.by_label
                     .entry((key.namespace.clone(), k.clone(), v.clone()))
                     .or_default()
-                    .insert(key.name.clone());
+                    .insert(key.clone());
             }
         }
     }
@@ -75,13 +96,19 @@ impl PodIndex {
         self.by_owner.get(uid).into_iter().flatten()
     }
 
-    /// The names of the pods in `namespace` labelled `key=value`, in name order.
+    /// How many of a controller's pods are active (not terminating, not terminal), and how
+    /// many of those are Ready.
+    pub fn owner_counts(&self, uid: &Uid) -> (usize, usize) {
+        self.owner_counts.get(uid).copied().unwrap_or_default()
+    }
+
+    /// The pods in `namespace` labelled `key=value`, in name order.
     pub fn labelled(
         &self,
         namespace: &str,
         key: &str,
         value: &str,
-    ) -> impl Iterator<Item = &String> {
+    ) -> impl Iterator<Item = &ObjectKey> {
         self.by_label
             .get(&(namespace.to_string(), key.to_string(), value.to_string()))
             .into_iter()

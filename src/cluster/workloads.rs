@@ -182,15 +182,10 @@ impl Cluster {
         replicas: i64,
         template: Value,
     ) -> Result<(usize, usize), ApiError> {
-        let owned: Vec<Pod> = self
-            .pods_owned_by(&owner.uid)
-            .into_iter()
-            .cloned()
-            .collect();
-        let active: Vec<&Pod> = owned.iter().filter(|p| is_active(p)).collect();
         let want = usize::try_from(replicas.max(0)).unwrap_or(0);
-        if active.len() < want {
-            for _ in active.len()..want {
+        let (count, _) = self.pod_index.owner_counts(&owner.uid);
+        if count < want {
+            for _ in count..want {
                 self.create_from_template(
                     owner.clone(),
                     &key.namespace,
@@ -200,46 +195,35 @@ impl Cluster {
                     None,
                 )?;
             }
-        } else if active.len() > want {
-            // Upstream's ranking, in short: unscheduled, then pending, then unready, then newest go first.
-            let mut victims: Vec<&Pod> = active.clone();
-            victims.sort_by(|a, b| {
-                let rank = |p: &Pod| {
+        } else if count > want {
+            // Upstream's ranking of which pods go first, in short: unscheduled, then pending,
+            // then unready, then the newest.
+            let mut ranked: Vec<_> = self
+                .pods_owned_by(&owner.uid)
+                .into_iter()
+                .filter(|p| is_active(p))
+                .map(|p| {
                     (
                         !p.spec.node_name.is_empty(),
                         p.status.phase != phase::PENDING,
                         p.is_ready(),
+                        std::cmp::Reverse(p.metadata.creation_timestamp),
+                        std::cmp::Reverse(p.metadata.name.clone()),
+                        p.metadata.key(),
                     )
-                };
-                rank(a)
-                    .cmp(&rank(b))
-                    .then(
-                        b.metadata
-                            .creation_timestamp
-                            .cmp(&a.metadata.creation_timestamp),
-                    )
-                    .then(b.metadata.name.cmp(&a.metadata.name))
-            });
-            let keys: Vec<ObjectKey> = victims
-                .iter()
-                .take(active.len() - want)
-                .map(|p| p.metadata.key())
+                })
                 .collect();
-            for k in keys {
-                self.controller_delete(&k);
+            ranked.sort();
+            let victims: Vec<ObjectKey> = ranked
+                .into_iter()
+                .take(count - want)
+                .map(|entry| entry.5)
+                .collect();
+            for victim in victims {
+                self.controller_delete(&victim);
             }
         }
-        let owned: Vec<Pod> = self
-            .pods_owned_by(&owner.uid)
-            .into_iter()
-            .cloned()
-            .collect();
-        let active = owned.iter().filter(|p| is_active(p)).count();
-        let ready = owned
-            .iter()
-            .filter(|p| is_active(p) && p.is_ready())
-            .count();
-        Ok((active, ready))
+        Ok(self.pod_index.owner_counts(&owner.uid))
     }
 
     fn replica_status(generation: i64, replicas: usize, ready: usize) -> Unmodeled {
@@ -435,11 +419,8 @@ impl Cluster {
             }
         }
         // Scale down from the highest ordinal, one at a time.
-        let owned: Vec<Pod> = self
-            .pods_owned_by(&owner.uid)
-            .into_iter()
-            .cloned()
-            .collect();
+        let owned: Vec<&Pod> = self.pods_owned_by(&owner.uid);
+        let any_terminating = owned.iter().any(|p| p.is_terminating());
         let surplus = owned
             .iter()
             .filter(|p| is_active(p))
@@ -454,15 +435,11 @@ impl Cluster {
             .filter(|(o, _)| *o >= replicas)
             .max_by_key(|(o, _)| *o);
         if let Some((_, victim)) = surplus
-            && !owned.iter().any(|p| p.is_terminating())
+            && !any_terminating
         {
             self.controller_delete(&victim);
         }
-        let owned: Vec<Pod> = self
-            .pods_owned_by(&owner.uid)
-            .into_iter()
-            .cloned()
-            .collect();
+        let owned: Vec<&Pod> = self.pods_owned_by(&owner.uid);
         let active = owned.iter().filter(|p| is_active(p)).count();
         let ready = owned
             .iter()
@@ -503,11 +480,7 @@ impl Cluster {
                 self.controller_delete(extra);
             }
         }
-        let owned: Vec<Pod> = self
-            .pods_owned_by(&owner.uid)
-            .into_iter()
-            .cloned()
-            .collect();
+        let owned: Vec<&Pod> = self.pods_owned_by(&owner.uid);
         let scheduled = owned.iter().filter(|p| is_active(p)).count();
         let ready = owned
             .iter()

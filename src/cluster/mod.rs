@@ -29,13 +29,13 @@ pub mod rate_limit;
 pub mod scheduler;
 mod store;
 mod timers;
+mod work_queue;
 pub mod workloads;
 
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use indexmap::IndexSet;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -302,12 +302,12 @@ pub struct Cluster {
     pdb_index: pdb_index::PdbIndex,
     pub(crate) timers: TimerQueue,
     events: Vec<Event>,
-    disruption_queue: IndexSet<ObjectKey>,
-    kubelet_queue: IndexSet<ObjectKey>,
-    endpoints_queue: IndexSet<ObjectKey>,
-    workload_queue: IndexSet<workloads::WorkloadRef>,
-    schedule_queue: IndexSet<ObjectKey>,
-    garbage_queue: IndexSet<Uid>,
+    disruption_queue: work_queue::WorkQueue<ObjectKey>,
+    kubelet_queue: work_queue::WorkQueue<ObjectKey>,
+    endpoints_queue: work_queue::WorkQueue<ObjectKey>,
+    workload_queue: work_queue::WorkQueue<workloads::WorkloadRef>,
+    schedule_queue: work_queue::WorkQueue<ObjectKey>,
+    garbage_queue: work_queue::WorkQueue<Uid>,
     pub(crate) kubelet_pods: std::collections::BTreeMap<ObjectKey, kubelet::KubeletPod>,
     pub(crate) next_pod_ip: u32,
     rate_limiter: Option<TokenBucket>,
@@ -593,12 +593,12 @@ impl Cluster {
             pdb_index: pdb_index::PdbIndex::default(),
             timers: TimerQueue::default(),
             events: Vec::new(),
-            disruption_queue: IndexSet::new(),
-            kubelet_queue: IndexSet::new(),
-            endpoints_queue: IndexSet::new(),
-            workload_queue: IndexSet::new(),
-            schedule_queue: IndexSet::new(),
-            garbage_queue: IndexSet::new(),
+            disruption_queue: work_queue::WorkQueue::default(),
+            kubelet_queue: work_queue::WorkQueue::default(),
+            endpoints_queue: work_queue::WorkQueue::default(),
+            workload_queue: work_queue::WorkQueue::default(),
+            schedule_queue: work_queue::WorkQueue::default(),
+            garbage_queue: work_queue::WorkQueue::default(),
             kubelet_pods: std::collections::BTreeMap::new(),
             next_pod_ip: 0,
             rate_limiter: config.rate_limit.map(TokenBucket::new),
@@ -782,7 +782,7 @@ impl Cluster {
             + self.replication_controllers.len();
         let budget = 100_000 + 64 * objects;
         for _ in 0..budget {
-            if let Some(key) = self.kubelet_queue.shift_remove_index(0) {
+            if let Some(key) = self.kubelet_queue.pop() {
                 let delay = self.config.latencies.kubelet_observe;
                 if !self.config.controllers.kubelet {
                     self.kubelet_queue.clear();
@@ -795,7 +795,7 @@ impl Cluster {
                 }
                 continue;
             }
-            if let Some(key) = self.endpoints_queue.shift_remove_index(0) {
+            if let Some(key) = self.endpoints_queue.pop() {
                 let delay = self.config.latencies.endpoints_sync;
                 if !self.config.controllers.endpoints {
                     self.endpoints_queue.clear();
@@ -807,23 +807,23 @@ impl Cluster {
                 }
                 continue;
             }
-            if let Some(workload) = self.workload_queue.shift_remove_index(0) {
+            if let Some(workload) = self.workload_queue.pop() {
                 if self.config.controllers.workloads {
                     self.sync_workload(&workload);
                 }
                 continue;
             }
-            if let Some(key) = self.schedule_queue.shift_remove_index(0) {
+            if let Some(key) = self.schedule_queue.pop() {
                 if self.config.controllers.workloads {
                     self.schedule(&key);
                 }
                 continue;
             }
-            if let Some(uid) = self.garbage_queue.shift_remove_index(0) {
+            if let Some(uid) = self.garbage_queue.pop() {
                 self.collect_garbage(&uid);
                 continue;
             }
-            if let Some(key) = self.disruption_queue.shift_remove_index(0) {
+            if let Some(key) = self.disruption_queue.pop() {
                 let delay = self.config.latencies.disruption_sync;
                 if !self.config.controllers.disruption {
                     self.disruption_queue.clear();

@@ -172,3 +172,47 @@ steps:
     let report = Scenario::parse(text).unwrap().run().unwrap();
     assert!(report.ok(), "{}", report.to_text("c41"));
 }
+
+#[test]
+fn a_slow_disruption_controller_makes_evictions_race_its_status() {
+    // With the disruption controller 5 s behind, the budget still counts the replacement as
+    // missing after it became Ready: the eviction is refused until the controller catches up.
+    let text = r#"
+latencies: {disruption: 5s}
+objects:
+  - {apiVersion: v1, kind: Node, metadata: {name: n1}, status: {conditions: [{type: Ready, status: "True"}]}}
+  - apiVersion: apps/v1
+    kind: ReplicaSet
+    metadata: {name: web, uid: 11111111-0000-4000-8000-000000000001}
+    spec: {replicas: 2, selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {containers: [{name: web}]}}}
+  - {apiVersion: policy/v1, kind: PodDisruptionBudget, metadata: {name: web}, spec: {minAvailable: 1, selector: {matchLabels: {app: web}}}}
+  - {apiVersion: v1, kind: Pod, metadata: {name: web-a, labels: {app: web}, ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web, uid: 11111111-0000-4000-8000-000000000001, controller: true}]}, spec: {nodeName: n1}, status: {phase: Running, conditions: [{type: Ready, status: "True"}]}}
+  - {apiVersion: v1, kind: Pod, metadata: {name: web-b, labels: {app: web}, ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web, uid: 11111111-0000-4000-8000-000000000001, controller: true}]}, spec: {nodeName: n1}, status: {phase: Running, conditions: [{type: Ready, status: "True"}]}}
+steps:
+  - name: the new PDB has not been processed yet
+    evict: {metadata: {name: web-a, namespace: default}}
+    expect: {code: 429, headers: {Retry-After: "10"}, body: {details: {causes: [{message: The disruption budget web is still being processed by the server.}]}}}
+  - advance: 5s
+  - evict: {metadata: {name: web-a, namespace: default}}
+    expect: {code: 201}
+  - advance: 3s
+  - name: the replacement is Ready (at +7s) but the controller has not re-synced yet
+    evict: {metadata: {name: web-b, namespace: default}}
+    expect: {code: 429}
+  - advance: 5s
+  - evict: {metadata: {name: web-b, namespace: default}}
+    expect: {code: 201}
+"#;
+    let report = Scenario::parse(text).unwrap().run().unwrap();
+    assert!(report.ok(), "{}", report.to_text("race"));
+}
+
+#[test]
+fn realistic_latencies_are_one_setting_away() {
+    let s = Scenario::parse("latencies: realistic").unwrap();
+    assert_eq!(
+        s.config.latencies,
+        evictsim::cluster::Latencies::realistic()
+    );
+    assert!(!s.config.latencies.kubelet_observe.is_zero());
+}

@@ -246,42 +246,28 @@ impl Cluster {
             && !matches!(pod.status.phase.as_str(), phase::RUNNING);
         let mut plan = match state {
             Some(KubeletPod::Terminated { .. }) => return,
-            Some(KubeletPod::Terminating {
-                uid,
-                grace_seconds,
-                sigterm_at,
-                sigterm_sent,
-                exit_at,
-                kill_at,
-            }) => {
-                if grace < grace_seconds {
+            Some(mut terminating @ KubeletPod::Terminating { .. }) => {
+                if let KubeletPod::Terminating {
+                    grace_seconds,
+                    sigterm_at,
+                    kill_at,
+                    ..
+                } = &mut terminating
+                    && grace < *grace_seconds
+                {
                     // K1: a shorter grace period cancels the in-flight kill and restarts it.
-                    let new_kill = now
-                        + Duration::from_secs(grace.max(MINIMUM_KILL_GRACE_SECONDS as i64) as u64);
-                    let kill_at = kill_at.min(new_kill);
+                    let restart =
+                        Duration::from_secs(grace.max(MINIMUM_KILL_GRACE_SECONDS as i64) as u64);
+                    *grace_seconds = grace;
+                    *kill_at = (*kill_at).min(now + restart);
+                    *sigterm_at = (*sigterm_at).min(*kill_at);
                     self.log(EventKind::KillRearmed {
                         pod: key.clone(),
                         node: node.clone(),
                         grace_period_seconds: grace,
                     });
-                    KubeletPod::Terminating {
-                        uid,
-                        grace_seconds: grace,
-                        sigterm_at: sigterm_at.min(kill_at),
-                        sigterm_sent,
-                        exit_at,
-                        kill_at,
-                    }
-                } else {
-                    KubeletPod::Terminating {
-                        uid,
-                        grace_seconds,
-                        sigterm_at,
-                        sigterm_sent,
-                        exit_at,
-                        kill_at,
-                    }
                 }
+                terminating
             }
             _ if pod.is_terminal() || never_ran => {
                 // Nothing is running: report and delete at once.

@@ -864,19 +864,20 @@ fn add_condition_and_delete_invalid_resource_version() {
 
 // ----- E-rules the tables do not pin on their own ------------------------------------------
 
+/// The pod the E-rule tests evict: `p`, Running and Ready, labelled `a=true`, on a node.
+fn ready_pod_p() -> Pod {
+    pod(
+        "p",
+        json!({"a": "true"}),
+        json!({"nodeName": "n"}),
+        json!({"phase": "Running", "conditions": ready()}),
+    )
+}
+
 #[test]
 fn multiple_pdbs_answer_500_without_reason_and_write_nothing_e14() {
     let mut c = cluster(false);
-    c.load(
-        t0(),
-        pod(
-            "p",
-            json!({"a": "true"}),
-            json!({"nodeName": "n"}),
-            json!({"phase": "Running", "conditions": ready()}),
-        ),
-    )
-    .unwrap();
+    c.load(t0(), ready_pod_p()).unwrap();
     c.load(
         t0(),
         pdb(
@@ -914,16 +915,7 @@ fn multiple_pdbs_answer_500_without_reason_and_write_nothing_e14() {
 #[test]
 fn null_selector_selects_nothing_and_invalid_selector_is_skipped_e13() {
     let mut c = cluster(false);
-    c.load(
-        t0(),
-        pod(
-            "p",
-            json!({"a": "true"}),
-            json!({"nodeName": "n"}),
-            json!({"phase": "Running", "conditions": ready()}),
-        ),
-    )
-    .unwrap();
+    c.load(t0(), ready_pod_p()).unwrap();
     c.load(
         t0(),
         pdb("null", json!({}), json!({"disruptionsAllowed": 0})),
@@ -945,16 +937,7 @@ fn null_selector_selects_nothing_and_invalid_selector_is_skipped_e13() {
 #[test]
 fn stale_observed_generation_answers_429_with_retry_after_10_e21() {
     let mut c = cluster(false);
-    c.load(
-        t0(),
-        pod(
-            "p",
-            json!({"a": "true"}),
-            json!({"nodeName": "n"}),
-            json!({"phase": "Running", "conditions": ready()}),
-        ),
-    )
-    .unwrap();
+    c.load(t0(), ready_pod_p()).unwrap();
     let mut p = pdb(
         "foo",
         json!({"selector": a_true()}),
@@ -972,16 +955,7 @@ fn stale_observed_generation_answers_429_with_retry_after_10_e21() {
 #[test]
 fn negative_disruptions_allowed_is_forbidden_e21() {
     let mut c = cluster(false);
-    c.load(
-        t0(),
-        pod(
-            "p",
-            json!({"a": "true"}),
-            json!({"nodeName": "n"}),
-            json!({"phase": "Running", "conditions": ready()}),
-        ),
-    )
-    .unwrap();
+    c.load(t0(), ready_pod_p()).unwrap();
     c.load(
         t0(),
         pdb(
@@ -1014,16 +988,7 @@ fn negative_disruptions_allowed_is_forbidden_e21() {
 #[test]
 fn eviction_writes_disruption_target_before_delete_and_disrupted_pods_at_now_e24_e30() {
     let mut c = cluster(false);
-    c.load(
-        t0(),
-        pod(
-            "p",
-            json!({"a": "true"}),
-            json!({"nodeName": "n"}),
-            json!({"phase": "Running", "conditions": ready()}),
-        ),
-    )
-    .unwrap();
+    c.load(t0(), ready_pod_p()).unwrap();
     c.load(
         t0(),
         pdb(
@@ -1059,16 +1024,7 @@ fn eviction_writes_disruption_target_before_delete_and_disrupted_pods_at_now_e24
 #[test]
 fn failed_delete_after_pdb_write_keeps_the_decrement_and_condition_e24_e34() {
     let mut c = cluster(false);
-    c.load(
-        t0(),
-        pod(
-            "p",
-            json!({"a": "true"}),
-            json!({"nodeName": "n"}),
-            json!({"phase": "Running", "conditions": ready()}),
-        ),
-    )
-    .unwrap();
+    c.load(t0(), ready_pod_p()).unwrap();
     c.load(
         t0(),
         pdb(

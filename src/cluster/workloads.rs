@@ -175,16 +175,28 @@ impl Cluster {
         let _ = self.delete_inner::<Pod>(pod, &DeleteOptions::default(), true);
     }
 
+    /// Brings a ReplicaSet's or ReplicationController's active pods to `replicas`; the
+    /// template is read only when pods must be created (this runs on every pod event).
     fn sync_replicas(
         &mut self,
         key: &ObjectKey,
         owner: OwnerReference,
         replicas: i64,
-        template: Value,
     ) -> Result<(usize, usize), ApiError> {
         let want = usize::try_from(replicas.max(0)).unwrap_or(0);
         let (count, _) = self.pod_index.owner_counts(&owner.uid);
         if count < want {
+            let template = match owner.kind.as_str() {
+                "ReplicaSet" => self
+                    .replica_sets
+                    .get(key)
+                    .map(|o| template(&o.spec.unmodeled)),
+                _ => self
+                    .replication_controllers
+                    .get(key)
+                    .map(|o| template(&o.spec.unmodeled)),
+            }
+            .unwrap_or_else(|| json!({}));
             for _ in count..want {
                 self.create_from_template(
                     owner.clone(),
@@ -239,37 +251,53 @@ impl Cluster {
     }
 
     fn sync_replica_set(&mut self, key: &ObjectKey) -> Result<(), ApiError> {
-        let Some(rs) = self.replica_sets.get(key).cloned() else {
+        let Some(rs) = self.replica_sets.get(key) else {
             return Ok(());
         };
-        let replicas = rs.spec.replicas.unwrap_or(1);
-        let (active, ready) =
-            self.sync_replicas(key, owner_ref(&rs), replicas, template(&rs.spec.unmodeled))?;
-        let mut updated = rs.clone();
-        updated.status = Self::replica_status(rs.metadata.generation, active, ready);
-        self.write(key.clone(), Some(updated), Origin::Workloads);
-        // A Deployment's status follows its ReplicaSets.
-        if let Some(owner) = rs.metadata.controller_ref()
-            && owner.kind == "Deployment"
+        let (owner, replicas, generation) = (
+            owner_ref(rs),
+            rs.spec.replicas.unwrap_or(1),
+            rs.metadata.generation,
+        );
+        let deployment = rs
+            .metadata
+            .controller_ref()
+            .filter(|o| o.kind == "Deployment")
+            .map(|o| ObjectKey::new(key.namespace.clone(), o.name.clone()));
+        let (active, ready) = self.sync_replicas(key, owner, replicas)?;
+        let status = Self::replica_status(generation, active, ready);
+        if let Some(rs) = self.replica_sets.get(key)
+            && rs.status != status
         {
-            self.workload_queue.insert((
-                Kind::Deployment,
-                ObjectKey::new(key.namespace.clone(), owner.name.clone()),
-            ));
+            let mut updated = rs.clone();
+            updated.status = status;
+            self.write(key.clone(), Some(updated), Origin::Workloads);
+        }
+        // A Deployment's status follows its ReplicaSets.
+        if let Some(deployment) = deployment {
+            self.workload_queue.insert((Kind::Deployment, deployment));
         }
         Ok(())
     }
 
     fn sync_replication_controller(&mut self, key: &ObjectKey) -> Result<(), ApiError> {
-        let Some(rc) = self.replication_controllers.get(key).cloned() else {
+        let Some(rc) = self.replication_controllers.get(key) else {
             return Ok(());
         };
-        let replicas = rc.spec.replicas.unwrap_or(1);
-        let (active, ready) =
-            self.sync_replicas(key, owner_ref(&rc), replicas, template(&rc.spec.unmodeled))?;
-        let mut updated = rc.clone();
-        updated.status = Self::replica_status(rc.metadata.generation, active, ready);
-        self.write(key.clone(), Some(updated), Origin::Workloads);
+        let (owner, replicas, generation) = (
+            owner_ref(rc),
+            rc.spec.replicas.unwrap_or(1),
+            rc.metadata.generation,
+        );
+        let (active, ready) = self.sync_replicas(key, owner, replicas)?;
+        let status = Self::replica_status(generation, active, ready);
+        if let Some(rc) = self.replication_controllers.get(key)
+            && rc.status != status
+        {
+            let mut updated = rc.clone();
+            updated.status = status;
+            self.write(key.clone(), Some(updated), Origin::Workloads);
+        }
         Ok(())
     }
 

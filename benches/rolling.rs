@@ -92,7 +92,7 @@ fn full_scale_once() {
         rolled.elapsed(),
         built,
         virtual_time,
-        cluster.events().len()
+        cluster.event_count()
     );
 }
 

@@ -2,6 +2,7 @@
 //! variant maps to one Kubernetes `Status` (reason and code) in [`ApiError::to_status`].
 
 use crate::model::FieldErrorKind;
+use crate::model::GoQuoted;
 use crate::wire::{Status, StatusCause, StatusDetails};
 
 /// One field-validation problem (`field.Error`), as it appears in a 422 answer.
@@ -47,7 +48,7 @@ pub enum ApiError {
     BadRequest(String),
     /// 404 `NotFound`: `<resource> "<name>" not found`. `resource` is the plural, with
     /// `.group` for non-core groups.
-    #[error("{resource} \"{name}\" not found")]
+    #[error("{resource} {} not found", GoQuoted(name))]
     NotFound {
         /// e.g. `pods`, `poddisruptionbudgets.policy`.
         resource: String,
@@ -61,17 +62,33 @@ pub enum ApiError {
     #[error("the server does not allow this method on the requested resource")]
     MethodNotAllowed,
     /// 409 `AlreadyExists`.
-    #[error("{resource} \"{name}\" already exists")]
+    #[error("{resource} {} already exists", GoQuoted(name))]
     AlreadyExists {
         /// e.g. `pods`.
         resource: String,
         /// The object's name.
         name: String,
     },
+    /// 409 `AlreadyExists` for a name the server generated from `generateName` and found
+    /// taken on every attempt (upstream's `errors.NewGenerateNameConflict`), with
+    /// `retryAfterSeconds: 1`.
+    #[error(
+        "{resource} {} already exists, the server was not able to generate a unique name for the object",
+        GoQuoted(name)
+    )]
+    GenerateNameConflict {
+        /// e.g. `pods`.
+        resource: String,
+        /// The last name generated.
+        name: String,
+    },
     /// 409 `Conflict`: `Operation cannot be fulfilled on <qualified> "<name>": <message>`.
     /// `qualified` is `Pod` for the eviction's precondition texts (E30) and the resource
     /// (`poddisruptionbudgets.policy`) for store conflicts.
-    #[error("Operation cannot be fulfilled on {qualified} \"{name}\": {message}")]
+    #[error(
+        "Operation cannot be fulfilled on {qualified} {}: {message}",
+        GoQuoted(name)
+    )]
     Conflict {
         /// What the message names.
         qualified: String,
@@ -85,7 +102,7 @@ pub enum ApiError {
         message: String,
     },
     /// 403 `Forbidden`: `<qualified> "<name>" is forbidden: <message>` (E21).
-    #[error("{qualified} \"{name}\" is forbidden: {message}")]
+    #[error("{qualified} {} is forbidden: {message}", GoQuoted(name))]
     Forbidden {
         /// e.g. `poddisruptionbudget.policy`.
         qualified: &'static str,
@@ -120,11 +137,12 @@ pub enum ApiError {
         /// Causes (one `DisruptionBudget` cause for PDB answers).
         causes: Vec<StatusCause>,
     },
-    /// 413 `RequestEntityTooLarge`.
-    #[error("Request entity too large: limit is {limit_bytes}")]
+    /// 413 `RequestEntityTooLarge`: `Request entity too large: <what>` (upstream's
+    /// `errors.NewRequestEntityTooLargeError`).
+    #[error("Request entity too large: {what}")]
     RequestEntityTooLarge {
-        /// The limit.
-        limit_bytes: usize,
+        /// What is too large, e.g. `limit is 3145728`.
+        what: String,
     },
     /// 415 `UnsupportedMediaType`.
     #[error(
@@ -143,6 +161,17 @@ pub enum ApiError {
     /// 500 `InternalError` (broken state, e.g. a stored object that cannot be encoded).
     #[error("Internal error occurred: {0}")]
     Internal(String),
+    /// 500 `InternalError`: the store already holds [`ClusterConfig::max_objects`]
+    /// objects, so a create is refused, as etcd refuses writes past its space quota.
+    ///
+    /// [`ClusterConfig::max_objects`]: crate::cluster::ClusterConfig::max_objects
+    #[error(
+        "Internal error occurred: etcdserver: mvcc: database space exceeded (the simulated store holds at most {max_objects} objects)"
+    )]
+    StoreFull {
+        /// The cap.
+        max_objects: usize,
+    },
 }
 
 fn invalid_message(kind: &str, group: &str, name: &str, errors: &[FieldError]) -> String {
@@ -161,7 +190,7 @@ fn invalid_message(kind: &str, group: &str, name: &str, errors: &[FieldError]) -
                 .join(", ")
         ),
     };
-    format!("{qualified} {name:?} is invalid: {list}")
+    format!("{qualified} {} is invalid: {list}", GoQuoted(name))
 }
 
 impl ApiError {
@@ -171,14 +200,16 @@ impl ApiError {
             ApiError::BadRequest(_) => 400,
             ApiError::NotFound { .. } | ApiError::NoRoute => 404,
             ApiError::MethodNotAllowed => 405,
-            ApiError::AlreadyExists { .. } | ApiError::Conflict { .. } => 409,
+            ApiError::AlreadyExists { .. }
+            | ApiError::GenerateNameConflict { .. }
+            | ApiError::Conflict { .. } => 409,
             ApiError::Forbidden { .. } => 403,
             ApiError::Invalid { .. } => 422,
             ApiError::TooManyRequests { .. } => 429,
             ApiError::RequestEntityTooLarge { .. } => 413,
             ApiError::UnsupportedMediaType => 415,
             ApiError::Unknown { code, .. } => *code,
-            ApiError::Internal(_) => 500,
+            ApiError::Internal(_) | ApiError::StoreFull { .. } => 500,
         }
     }
 
@@ -188,7 +219,9 @@ impl ApiError {
             ApiError::BadRequest(_) => "BadRequest",
             ApiError::NotFound { .. } | ApiError::NoRoute => "NotFound",
             ApiError::MethodNotAllowed => "MethodNotAllowed",
-            ApiError::AlreadyExists { .. } => "AlreadyExists",
+            ApiError::AlreadyExists { .. } | ApiError::GenerateNameConflict { .. } => {
+                "AlreadyExists"
+            }
             ApiError::Conflict { .. } => "Conflict",
             ApiError::Forbidden { .. } => "Forbidden",
             ApiError::Invalid { .. } => "Invalid",
@@ -196,7 +229,7 @@ impl ApiError {
             ApiError::RequestEntityTooLarge { .. } => "RequestEntityTooLarge",
             ApiError::UnsupportedMediaType => "UnsupportedMediaType",
             ApiError::Unknown { .. } => "",
-            ApiError::Internal(_) => "InternalError",
+            ApiError::Internal(_) | ApiError::StoreFull { .. } => "InternalError",
         }
     }
 
@@ -212,6 +245,7 @@ impl ApiError {
                 retry_after_seconds,
                 ..
             } => *retry_after_seconds,
+            ApiError::GenerateNameConflict { .. } => 1,
             _ => 0,
         }
     }
@@ -231,6 +265,16 @@ impl ApiError {
                     name: name.clone(),
                     group,
                     kind,
+                    ..StatusDetails::default()
+                })
+            }
+            ApiError::GenerateNameConflict { resource, name } => {
+                let (group, kind) = split(resource);
+                Some(StatusDetails {
+                    name: name.clone(),
+                    group,
+                    kind,
+                    retry_after_seconds: 1,
                     ..StatusDetails::default()
                 })
             }
@@ -279,7 +323,7 @@ impl ApiError {
             | ApiError::RequestEntityTooLarge { .. }
             | ApiError::UnsupportedMediaType
             | ApiError::Unknown { .. } => None,
-            ApiError::Internal(_) => Some(StatusDetails {
+            ApiError::Internal(_) | ApiError::StoreFull { .. } => Some(StatusDetails {
                 causes: vec![StatusCause {
                     message: self.to_string(),
                     ..StatusCause::default()
@@ -296,6 +340,13 @@ impl ApiError {
             reason: self.reason().into(),
             details,
             code: self.code(),
+        }
+    }
+
+    /// The 413 for a request body over `limit_bytes`.
+    pub fn body_too_large(limit_bytes: usize) -> ApiError {
+        ApiError::RequestEntityTooLarge {
+            what: format!("limit is {limit_bytes}"),
         }
     }
 
@@ -371,6 +422,14 @@ mod tests {
             ),
             (conflict(), 409, "Conflict"),
             (
+                ApiError::GenerateNameConflict {
+                    resource: "pods".into(),
+                    name: "web-bcdfg".into(),
+                },
+                409,
+                "AlreadyExists",
+            ),
+            (
                 ApiError::Forbidden {
                     qualified: "poddisruptionbudget.policy",
                     group: "policy",
@@ -405,11 +464,7 @@ mod tests {
                 429,
                 "TooManyRequests",
             ),
-            (
-                ApiError::RequestEntityTooLarge { limit_bytes: 3 },
-                413,
-                "RequestEntityTooLarge",
-            ),
+            (ApiError::body_too_large(3), 413, "RequestEntityTooLarge"),
             (ApiError::UnsupportedMediaType, 415, "UnsupportedMediaType"),
             (
                 ApiError::Unknown {
@@ -420,6 +475,7 @@ mod tests {
                 "",
             ),
             (ApiError::Internal("x".into()), 500, "InternalError"),
+            (ApiError::StoreFull { max_objects: 9 }, 500, "InternalError"),
         ];
         for (error, code, reason) in rows {
             let status = error.to_status();

@@ -72,7 +72,7 @@ pub fn label_selector() -> impl Strategy<Value = LabelSelector> {
 /// `minAvailable` / `maxUnavailable` as an int or a percentage.
 pub fn int_or_percent() -> impl Strategy<Value = IntOrString> {
     prop_oneof![
-        (0i64..=6).prop_map(IntOrString::Int),
+        (0i32..=6).prop_map(IntOrString::Int),
         (0i64..=100).prop_map(|p| IntOrString::String(format!("{p}%"))),
     ]
 }
@@ -146,7 +146,7 @@ pub fn pdb_state() -> impl Strategy<Value = PdbState> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClusterSnapshot {
     /// The ReplicaSet's `spec.replicas`.
-    pub replicas: i64,
+    pub replicas: i32,
     /// Pods `p0`, `p1`, … in order.
     pub pods: Vec<PodState>,
     /// PDBs `pdb0`, `pdb1`, … in order.
@@ -155,7 +155,7 @@ pub struct ClusterSnapshot {
 
 /// A snapshot with 1–12 pods and 0–3 PDBs.
 pub fn cluster_snapshot() -> impl Strategy<Value = ClusterSnapshot> {
-    (0i64..=12, vec(pod_state(), 1..=12), vec(pdb_state(), 0..=3)).prop_map(
+    (0i32..=12, vec(pod_state(), 1..=12), vec(pdb_state(), 0..=3)).prop_map(
         |(replicas, pods, pdbs)| ClusterSnapshot {
             replicas,
             pods,

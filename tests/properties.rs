@@ -30,7 +30,7 @@ fn reference_selects(selector: &LabelSelector, labels: &StringMap) -> bool {
 
 fn ceil_percent(value: &IntOrString, total: i64) -> i64 {
     match value {
-        IntOrString::Int(n) => *n,
+        IntOrString::Int(n) => i64::from(*n),
         IntOrString::String(s) => {
             let p: i64 = s.trim_end_matches('%').parse().unwrap();
             (p * total + 99) / 100
@@ -50,10 +50,10 @@ fn reference_status(snapshot: &ClusterSnapshot, i: usize) -> (i64, i64, i64, i64
     let scale = if selected.is_empty() {
         0
     } else {
-        snapshot.replicas
+        i64::from(snapshot.replicas)
     };
     let (expected, desired) = match &pdb.budget {
-        Ok(IntOrString::Int(n)) => (selected.len() as i64, *n),
+        Ok(IntOrString::Int(n)) => (selected.len() as i64, i64::from(*n)),
         Ok(percent) => (scale, ceil_percent(percent, scale)),
         Err(max_unavailable) => (scale, (scale - ceil_percent(max_unavailable, scale)).max(0)),
     };

@@ -24,8 +24,8 @@ pub const STALE_POD_DISRUPTION_TIMEOUT_SECONDS: i64 = 120;
 pub struct ControllerScale {
     /// The UID the scale is counted under (a Deployment's for Deployment-owned pods).
     pub uid: Uid,
-    /// `spec.replicas`.
-    pub replicas: i64,
+    /// `spec.replicas` (an int32 upstream).
+    pub replicas: i32,
 }
 
 /// What a controller lookup found for an owner reference (C7a, C7b).
@@ -60,7 +60,7 @@ pub fn expected_scale(
     pods: &[&Pod],
     mut find: impl FnMut(&OwnerReference, &Pod) -> FinderResult,
 ) -> Result<(i64, Vec<String>), String> {
-    let mut scales: BTreeMap<Uid, i64> = BTreeMap::new();
+    let mut scales: BTreeMap<Uid, i32> = BTreeMap::new();
     let mut unmanaged = Vec::new();
     for pod in pods {
         let Some(owner) = pod.metadata.controller_ref() else {
@@ -76,18 +76,18 @@ pub fn expected_scale(
             }
             None => {
                 return Err(format!(
-                    "found no controllers for pod {:?}",
-                    pod.metadata.name
+                    "found no controllers for pod {}",
+                    crate::model::GoQuoted(&pod.metadata.name)
                 ));
             }
         }
     }
-    Ok((scales.values().sum(), unmanaged))
+    Ok((scales.values().map(|&r| i64::from(r)).sum(), unmanaged))
 }
 
 fn scaled(value: &IntOrString, total: i64) -> Result<i64, String> {
     match value {
-        IntOrString::Int(n) => Ok(*n),
+        IntOrString::Int(n) => Ok(i64::from(*n)),
         IntOrString::String(s) => {
             let Some(digits) = s.strip_suffix('%') else {
                 return Err(
@@ -96,10 +96,9 @@ fn scaled(value: &IntOrString, total: i64) -> Result<i64, String> {
                 );
             };
             let percent: i64 = digits.parse().map_err(|_| {
-                format!("invalid value for IntOrString: invalid value {s:?}: strconv.Atoi: parsing {digits:?}: invalid syntax")
+                format!("invalid value for IntOrString: invalid value {s_q}: strconv.Atoi: parsing {digits_q}: invalid syntax", s_q = crate::model::GoQuoted(&s), digits_q = crate::model::GoQuoted(&digits))
             })?;
-            Ok((percent * total).div_euclid(100)
-                + i64::from((percent * total).rem_euclid(100) != 0))
+            Ok(crate::model::percent_of_rounded_up(percent, total))
         }
     }
 }
@@ -122,7 +121,7 @@ pub fn compute_status(
             (expected, (expected - max_unavailable).max(0), unmanaged)
         } else if let Some(min_available) = &pdb.spec.min_available {
             match min_available {
-                IntOrString::Int(n) => (pods.len() as i64, *n, Vec::new()),
+                IntOrString::Int(n) => (pods.len() as i64, i64::from(*n), Vec::new()),
                 IntOrString::String(_) => {
                     let (expected, unmanaged) = expected_scale(pods, find)?;
                     (expected, scaled(min_available, expected)?, unmanaged)
@@ -363,8 +362,9 @@ impl Cluster {
         };
         let Some((resource, has_scale)) = resource else {
             return Err(format!(
-                "no matches for kind {:?} in version {:?}",
-                owner.kind, owner.api_version
+                "no matches for kind {} in version {}",
+                crate::model::GoQuoted(&owner.kind),
+                crate::model::GoQuoted(&owner.api_version)
             ));
         };
         let scale = match resource {

@@ -47,6 +47,7 @@ pub use store::Store;
 pub use timers::{Timer, TimerQueue};
 
 use crate::error::{ApiError, FieldError};
+use crate::model::GoQuoted;
 use crate::model::{
     DISRUPTION_TARGET, DaemonSet, DeleteOptions, Deployment, EVICTION_API_MESSAGE,
     EVICTION_BY_EVICTION_API, EndpointSlice, Endpoints, Eviction, Node, ObjectKey, Pod,
@@ -197,7 +198,22 @@ pub struct ClusterConfig {
     pub latencies: Latencies,
     /// The optional API rate limiter.
     pub rate_limit: Option<RateLimit>,
+    /// The most objects (of all kinds together) the store holds; a create beyond it is
+    /// refused with [`ApiError::StoreFull`], as etcd refuses writes past its space quota.
+    /// Default [`DEFAULT_MAX_OBJECTS`].
+    pub max_objects: usize,
+    /// How many of the newest events the log keeps. Older ones are compacted away in
+    /// batches (as etcd compacts old revisions), so memory stays bounded however long a
+    /// simulation runs; sequence numbers keep counting. Default [`DEFAULT_EVENT_RETENTION`].
+    pub event_retention: usize,
 }
+
+/// The default [`ClusterConfig::max_objects`]: a million objects, more than six times
+/// Kubernetes' published limit of 150,000 pods per cluster.
+pub const DEFAULT_MAX_OBJECTS: usize = 1_000_000;
+
+/// The default [`ClusterConfig::event_retention`].
+pub const DEFAULT_EVENT_RETENTION: usize = 1_000_000;
 
 impl Default for ClusterConfig {
     fn default() -> Self {
@@ -208,6 +224,8 @@ impl Default for ClusterConfig {
             controllers: Controllers::default(),
             latencies: Latencies::default(),
             rate_limit: None,
+            max_objects: DEFAULT_MAX_OBJECTS,
+            event_retention: DEFAULT_EVENT_RETENTION,
         }
     }
 }
@@ -302,6 +320,8 @@ pub struct Cluster {
     pdb_index: pdb_index::PdbIndex,
     pub(crate) timers: TimerQueue,
     events: Vec<Event>,
+    /// The sequence number of `events[0]`: how many events compaction has dropped.
+    compacted_events: u64,
     disruption_queue: work_queue::WorkQueue<ObjectKey>,
     kubelet_queue: work_queue::WorkQueue<ObjectKey>,
     endpoints_queue: work_queue::WorkQueue<ObjectKey>,
@@ -505,8 +525,10 @@ impl StoredKind for Pod {
                     format!("Pod/{key}"),
                     "MultiplePodDisruptionBudgets",
                     format!(
-                        "Pod {:?}/{:?} matches multiple PodDisruptionBudgets.  Chose {:?} arbitrarily.",
-                        key.namespace, key.name, names[0]
+                        "Pod {}/{} matches multiple PodDisruptionBudgets.  Chose {} arbitrarily.",
+                        GoQuoted(&key.namespace),
+                        GoQuoted(&key.name),
+                        GoQuoted(&names[0])
                     ),
                 );
             }
@@ -593,6 +615,7 @@ impl Cluster {
             pdb_index: pdb_index::PdbIndex::default(),
             timers: TimerQueue::default(),
             events: Vec::new(),
+            compacted_events: 0,
             disruption_queue: work_queue::WorkQueue::default(),
             kubelet_queue: work_queue::WorkQueue::default(),
             endpoints_queue: work_queue::WorkQueue::default(),
@@ -695,17 +718,24 @@ impl Cluster {
             .selecting(&pod.metadata.namespace, &pod.metadata.labels)
     }
 
-    /// The whole event log.
+    /// The retained event log: every event not yet compacted away
+    /// (see [`ClusterConfig::event_retention`]), oldest first.
     pub fn events(&self) -> &[Event] {
         &self.events
     }
 
-    /// The events from sequence number `seq` on (a cursor: pass the length you have read).
+    /// The retained events from sequence number `seq` on (a cursor: pass
+    /// [`Cluster::event_count`] as it was when you last read).
     pub fn events_since(&self, seq: u64) -> &[Event] {
-        let start = usize::try_from(seq)
+        let start = usize::try_from(seq.saturating_sub(self.compacted_events))
             .unwrap_or(usize::MAX)
             .min(self.events.len());
         &self.events[start..]
+    }
+
+    /// How many events have ever been logged: the sequence number the next one gets.
+    pub fn event_count(&self) -> u64 {
+        self.compacted_events + self.events.len() as u64
     }
 
     /// The next deadline, if any, and why.
@@ -770,18 +800,16 @@ impl Cluster {
         }
         // Each round handles what the previous one queued; the rounds are bounded because
         // every controller reaches a fixed point (its next write is a no-op). The bound only
-        // catches a reaction loop: it allows every stored object many reactions.
-        let objects = self.pods.len()
-            + self.pdbs.len()
-            + self.services.len()
-            + self.nodes.len()
-            + self.replica_sets.len()
-            + self.stateful_sets.len()
-            + self.daemon_sets.len()
-            + self.deployments.len()
-            + self.replication_controllers.len();
-        let budget = 100_000 + 64 * objects;
-        for _ in 0..budget {
+        // catches a reaction loop (a bug): it allows every stored object many reactions, and
+        // it grows with the store, since controllers create objects as they settle.
+        let mut rounds: usize = 0;
+        loop {
+            rounds += 1;
+            assert!(
+                rounds <= 100_000 + 64 * self.object_count(),
+                "controllers did not settle at {}: a reaction loop",
+                self.now
+            );
             if let Some(key) = self.kubelet_queue.pop() {
                 let delay = self.config.latencies.kubelet_observe;
                 if !self.config.controllers.kubelet {
@@ -837,21 +865,50 @@ impl Cluster {
             }
             return;
         }
-        panic!(
-            "controllers did not settle at {}: a reaction loop",
-            self.now
-        );
+    }
+
+    /// Refuses a create once the store holds [`ClusterConfig::max_objects`] objects.
+    fn check_room(&self) -> Result<(), ApiError> {
+        if self.object_count() >= self.config.max_objects {
+            return Err(ApiError::StoreFull {
+                max_objects: self.config.max_objects,
+            });
+        }
+        Ok(())
+    }
+
+    /// How many objects of every kind are stored.
+    pub fn object_count(&self) -> usize {
+        self.pods.len()
+            + self.pdbs.len()
+            + self.nodes.len()
+            + self.replica_sets.len()
+            + self.deployments.len()
+            + self.stateful_sets.len()
+            + self.daemon_sets.len()
+            + self.replication_controllers.len()
+            + self.services.len()
+            + self.endpoints.len()
+            + self.endpoint_slices.len()
     }
 
     // ----- the one write path --------------------------------------------------------------
 
     pub(crate) fn log(&mut self, kind: EventKind) {
-        let seq = self.events.len() as u64;
+        let seq = self.event_count();
         self.events.push(Event {
             seq,
             at: self.now,
             kind,
         });
+        // Compaction in batches keeps logging O(1) amortised and memory at most twice the
+        // retention.
+        let retention = self.config.event_retention.max(1);
+        if self.events.len() >= 2 * retention {
+            let dropped = self.events.len() - retention;
+            self.events.drain(..dropped);
+            self.compacted_events += dropped as u64;
+        }
     }
 
     pub(crate) fn record(
@@ -1023,6 +1080,7 @@ impl Cluster {
                 name: key.name,
             });
         }
+        self.check_room()?;
         if object.metadata().uid.0.is_empty() {
             object.metadata_mut().uid = self.new_uid();
         }
@@ -1074,8 +1132,27 @@ impl Cluster {
                 meta.namespace.clear();
             }
         }
-        if object.metadata().name.is_empty() && !object.metadata().generate_name.is_empty() {
-            let name = format!("{}{}", object.metadata().generate_name, self.name_suffix());
+        let generated =
+            object.metadata().name.is_empty() && !object.metadata().generate_name.is_empty();
+        if generated {
+            // RetryGenerateName (beta and on from 1.31, GA in 1.32): a generated name that is
+            // taken is generated again, up to 8 attempts in all; 1.30 tries once.
+            let attempts = if version >= KubernetesVersion::V1_31 {
+                8
+            } else {
+                1
+            };
+            let namespace = object.metadata().namespace.clone();
+            let mut name = String::new();
+            for _ in 0..attempts {
+                name = format!("{}{}", object.metadata().generate_name, self.name_suffix());
+                if T::store(self)
+                    .get(&ObjectKey::new(namespace.clone(), name.clone()))
+                    .is_none()
+                {
+                    break;
+                }
+            }
             object.metadata_mut().name = name;
         }
         if !keep_server_fields {
@@ -1108,11 +1185,19 @@ impl Cluster {
         }
         let key = object.metadata().key();
         if T::store(self).get(&key).is_some() {
-            return Err(ApiError::AlreadyExists {
-                resource: T::qualified_resource(),
-                name: key.name,
+            return Err(if generated {
+                ApiError::GenerateNameConflict {
+                    resource: T::qualified_resource(),
+                    name: key.name,
+                }
+            } else {
+                ApiError::AlreadyExists {
+                    resource: T::qualified_resource(),
+                    name: key.name,
+                }
             });
         }
+        self.check_room()?;
         if dry_run {
             return Ok(object);
         }

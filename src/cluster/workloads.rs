@@ -22,6 +22,13 @@ pub const POD_TEMPLATE_HASH: &str = "pod-template-hash";
 /// The label StatefulSets add to their pods.
 pub const STATEFULSET_POD_NAME: &str = "statefulset.kubernetes.io/pod-name";
 const SAFE_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+/// The most pods one ReplicaSet or ReplicationController sync creates or deletes
+/// (upstream's `BurstReplicas` in `pkg/controller/replicaset/replica_set.go`); the rest
+/// follow in the next syncs, which each creation triggers.
+pub const BURST_REPLICAS: usize = 500;
+/// The most pods one DaemonSet sync creates (upstream's `BurstReplicas` in
+/// `pkg/controller/daemon/daemon_controller.go`).
+pub const DAEMON_SET_BURST_REPLICAS: usize = 250;
 
 /// A workload the controllers keep: which kind, and where.
 pub type WorkloadRef = (Kind, ObjectKey);
@@ -181,7 +188,7 @@ impl Cluster {
         &mut self,
         key: &ObjectKey,
         owner: OwnerReference,
-        replicas: i64,
+        replicas: i32,
     ) -> Result<(usize, usize), ApiError> {
         let want = usize::try_from(replicas.max(0)).unwrap_or(0);
         let (count, _) = self.pod_index.owner_counts(&owner.uid);
@@ -197,7 +204,7 @@ impl Cluster {
                     .map(|o| template(&o.spec.unmodeled)),
             }
             .unwrap_or_else(|| json!({}));
-            for _ in count..want {
+            for _ in count..want.min(count + BURST_REPLICAS) {
                 self.create_from_template(
                     owner.clone(),
                     &key.namespace,
@@ -228,7 +235,7 @@ impl Cluster {
             ranked.sort();
             let victims: Vec<ObjectKey> = ranked
                 .into_iter()
-                .take(count - want)
+                .take((count - want).min(BURST_REPLICAS))
                 .map(|entry| entry.5)
                 .collect();
             for victim in victims {
@@ -377,14 +384,17 @@ impl Cluster {
                 .get("replicas")
                 .and_then(Value::as_u64)
                 .unwrap_or(0);
-            total += n;
-            ready += rs
-                .status
-                .get("readyReplicas")
-                .and_then(Value::as_u64)
-                .unwrap_or(0);
+            // Statuses are kept as written, so their sums must not overflow.
+            total = u64::saturating_add(total, n);
+            ready = u64::saturating_add(
+                ready,
+                rs.status
+                    .get("readyReplicas")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0),
+            );
             if rs.metadata.labels.get(POD_TEMPLATE_HASH) == Some(&hash) {
-                updated_replicas += n;
+                updated_replicas = u64::saturating_add(updated_replicas, n);
             }
         }
         let mut updated = deployment.clone();
@@ -487,21 +497,40 @@ impl Cluster {
         let owner = owner_ref(&ds);
         let pod_template = template(&ds.spec.unmodeled);
         let nodes: Vec<String> = self.nodes.iter().map(|n| n.metadata.name.clone()).collect();
-        for node in &nodes {
-            let on_node: Vec<ObjectKey> = self
-                .pods_owned_by(&owner.uid)
-                .into_iter()
-                .filter(|p| is_active(p) && p.spec.node_name == *node)
-                .map(|p| p.metadata.key())
-                .collect();
+        // One pass over the DaemonSet's pods, grouped by node, then one over the nodes.
+        let mut by_node: std::collections::BTreeMap<&str, Vec<ObjectKey>> =
+            std::collections::BTreeMap::new();
+        for pod in self.pods_owned_by(&owner.uid) {
+            if is_active(pod) {
+                by_node
+                    .entry(pod.spec.node_name.as_str())
+                    .or_default()
+                    .push(pod.metadata.key());
+            }
+        }
+        let plan: Vec<(String, Vec<ObjectKey>)> = nodes
+            .iter()
+            .map(|node| {
+                (
+                    node.clone(),
+                    by_node.remove(node.as_str()).unwrap_or_default(),
+                )
+            })
+            .collect();
+        let mut created = 0;
+        for (node, on_node) in plan {
             if on_node.is_empty() {
+                if created == DAEMON_SET_BURST_REPLICAS {
+                    continue;
+                }
+                created += 1;
                 self.create_from_template(
                     owner.clone(),
                     &key.namespace,
                     &pod_template,
                     None,
                     StringMap::new(),
-                    Some(node.clone()),
+                    Some(node),
                 )?;
             }
             for extra in on_node.iter().skip(1) {

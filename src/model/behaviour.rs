@@ -107,7 +107,7 @@ impl Behaviour {
             errors.push(FieldError {
                 kind: FieldErrorKind::Invalid,
                 field: format!("metadata.annotations[{key}]"),
-                value: Some(format!("{value:?}")),
+                value: Some(super::go_quote(value)),
                 detail: detail.into(),
             })
         };

@@ -185,7 +185,7 @@ impl OwnerReference {
 #[serde(untagged)]
 pub enum IntOrString {
     /// An integer.
-    Int(i64),
+    Int(i32),
     /// A string, normally a percentage.
     String(String),
 }
@@ -206,14 +206,25 @@ impl IntOrString {
     /// ```
     pub fn scaled_value(&self, total: i64) -> Result<i64, String> {
         match self {
-            IntOrString::Int(n) => Ok(*n),
+            IntOrString::Int(n) => Ok(i64::from(*n)),
             IntOrString::String(s) => {
-                let percent = parse_percent(s)
-                    .ok_or_else(|| format!("invalid value for IntOrString: invalid value {s:?}"))?;
-                Ok((percent * total + 99).div_euclid(100))
+                let percent = parse_percent(s).ok_or_else(|| {
+                    format!(
+                        "invalid value for IntOrString: invalid value {s_q}",
+                        s_q = crate::model::GoQuoted(&s)
+                    )
+                })?;
+                Ok(percent_of_rounded_up(percent, total))
             }
         }
     }
+}
+
+/// `ceil(percent * total / 100)`, computed in floating point as upstream's
+/// `GetScaledValueFromIntOrPercent` does (exact for every count a cluster can hold), so
+/// that no percentage or replica count can overflow; out-of-range results saturate.
+pub fn percent_of_rounded_up(percent: i64, total: i64) -> i64 {
+    (percent as f64 * total as f64 / 100.0).ceil() as i64
 }
 
 /// Parses `"N%"` into N.

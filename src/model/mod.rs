@@ -4,6 +4,7 @@
 
 mod behaviour;
 mod eviction;
+mod go_quote;
 mod kind;
 mod meta;
 mod pdb;
@@ -16,9 +17,11 @@ pub use behaviour::{
     Behaviour, EXIT_CODE, NEVER_READY, PRESTOP_SECONDS, SHUTDOWN_SECONDS, STARTUP_SECONDS, Shutdown,
 };
 pub use eviction::{DeleteOptions, Eviction, EvictionMeta, Preconditions};
+pub use go_quote::{GoQuoted, go_quote};
 pub use kind::Kind;
 pub use meta::{
     IntOrString, ObjectKey, ObjectMeta, OwnerReference, ResourceVersion, StringMap, Uid, Unmodeled,
+    percent_of_rounded_up,
 };
 pub use pdb::{
     ALWAYS_ALLOW, Condition, DISRUPTION_ALLOWED, IF_HEALTHY_BUDGET, INSUFFICIENT_PODS,

@@ -320,8 +320,8 @@ impl LabelSelector {
                 "In" | "NotIn" | "Exists" | "DoesNotExist"
             ) {
                 return Err(format!(
-                    "{:?} is not a valid label selector operator",
-                    e.operator
+                    "{} is not a valid label selector operator",
+                    super::GoQuoted(&e.operator)
                 ));
             }
         }
@@ -339,7 +339,10 @@ impl LabelSelector {
             }));
         for (key, values, operator) in requirement_errors {
             if let Some(detail) = qualified_name_errors(key).into_iter().next() {
-                return Err(format!("key: Invalid value: {key:?}: {detail}"));
+                return Err(format!(
+                    "key: Invalid value: {key_q}: {detail}",
+                    key_q = super::GoQuoted(&key)
+                ));
             }
             match operator {
                 "In" | "NotIn" if values.is_empty() => {
@@ -353,7 +356,8 @@ impl LabelSelector {
             for (i, v) in values.iter().enumerate() {
                 if let Some(detail) = label_value_errors(v).into_iter().next() {
                     return Err(format!(
-                        "values[{i}][{key}]: Invalid value: {v:?}: {detail}"
+                        "values[{i}][{key}]: Invalid value: {v_q}: {detail}",
+                        v_q = super::GoQuoted(&v)
                     ));
                 }
             }
@@ -394,7 +398,7 @@ impl LabelSelector {
                 errors.push(SelectorFieldError {
                     field: "matchLabels".into(),
                     kind: FieldErrorKind::Invalid,
-                    value: Some(format!("{k:?}")),
+                    value: Some(super::go_quote(k)),
                     detail,
                 });
             }
@@ -402,7 +406,7 @@ impl LabelSelector {
                 errors.push(SelectorFieldError {
                     field: "matchLabels".into(),
                     kind: FieldErrorKind::Invalid,
-                    value: Some(format!("{v:?}")),
+                    value: Some(super::go_quote(v)),
                     detail,
                 });
             }
@@ -429,7 +433,7 @@ impl LabelSelector {
                 other => errors.push(SelectorFieldError {
                     field: format!("{base}.operator"),
                     kind: FieldErrorKind::Invalid,
-                    value: Some(format!("{other:?}")),
+                    value: Some(super::go_quote(other)),
                     detail: "not a valid selector operator".into(),
                 }),
             }
@@ -437,7 +441,7 @@ impl LabelSelector {
                 errors.push(SelectorFieldError {
                     field: format!("{base}.key"),
                     kind: FieldErrorKind::Invalid,
-                    value: Some(format!("{:?}", e.key)),
+                    value: Some(super::go_quote(&e.key)),
                     detail,
                 });
             }
@@ -446,7 +450,7 @@ impl LabelSelector {
                     errors.push(SelectorFieldError {
                         field: format!("{base}.values[{j}]"),
                         kind: FieldErrorKind::Invalid,
-                        value: Some(format!("{v:?}")),
+                        value: Some(super::go_quote(v)),
                         detail,
                     });
                 }
@@ -490,8 +494,9 @@ impl<'a> StringSelectorParser<'a> {
 
     fn error(&self, what: &str) -> String {
         format!(
-            "unable to parse requirement: {what} at position {} in {:?}",
-            self.pos, self.text
+            "unable to parse requirement: {what} at position {} in {}",
+            self.pos,
+            super::GoQuoted(&self.text)
         )
     }
 
@@ -528,7 +533,8 @@ impl<'a> StringSelectorParser<'a> {
         }
         if let Some(detail) = qualified_name_errors(&key).into_iter().next() {
             return Err(format!(
-                "unable to parse requirement: key: Invalid value: {key:?}: {detail}"
+                "unable to parse requirement: key: Invalid value: {key_q}: {detail}",
+                key_q = super::GoQuoted(&key)
             ));
         }
         if negated {
@@ -560,12 +566,14 @@ impl<'a> StringSelectorParser<'a> {
                 && value.parse::<i64>().is_err()
             {
                 return Err(self.error(&format!(
-                    "for 'Gt', 'Lt' operators, the value must be an integer, got {value:?}"
+                    "for 'Gt', 'Lt' operators, the value must be an integer, got {value_q}",
+                    value_q = super::GoQuoted(&value)
                 )));
             }
             if let Some(detail) = label_value_errors(&value).into_iter().next() {
                 return Err(format!(
-                    "unable to parse requirement: values[0][{key}]: Invalid value: {value:?}: {detail}"
+                    "unable to parse requirement: values[0][{key}]: Invalid value: {value_q}: {detail}",
+                    value_q = super::GoQuoted(&value)
                 ));
             }
             return Ok(Requirement {
@@ -603,7 +611,8 @@ impl<'a> StringSelectorParser<'a> {
             let v = self.word().to_string();
             if let Some(detail) = label_value_errors(&v).into_iter().next() {
                 return Err(format!(
-                    "unable to parse requirement: values[0][{key}]: Invalid value: {v:?}: {detail}"
+                    "unable to parse requirement: values[0][{key}]: Invalid value: {v_q}: {detail}",
+                    v_q = super::GoQuoted(&v)
                 ));
             }
             values.insert(v);

@@ -50,7 +50,7 @@ pub fn validate_object_meta(meta: &ObjectMeta, namespaced: bool) -> Vec<FieldErr
     } else if !is_dns_subdomain(&meta.name) {
         errors.push(invalid(
             "metadata.name",
-            format!("{:?}", meta.name),
+            super::go_quote(&meta.name),
             DNS_SUBDOMAIN,
         ));
     }
@@ -64,7 +64,7 @@ pub fn validate_object_meta(meta: &ObjectMeta, namespaced: bool) -> Vec<FieldErr
     } else if namespaced && !is_dns_subdomain(&meta.namespace) {
         errors.push(invalid(
             "metadata.namespace",
-            format!("{:?}", meta.namespace),
+            super::go_quote(&meta.namespace),
             DNS_SUBDOMAIN,
         ));
     } else if !namespaced && !meta.namespace.is_empty() {
@@ -77,15 +77,15 @@ pub fn validate_object_meta(meta: &ObjectMeta, namespaced: bool) -> Vec<FieldErr
     }
     for (k, v) in &meta.labels {
         for detail in qualified_name_errors(k) {
-            errors.push(invalid("metadata.labels", format!("{k:?}"), &detail));
+            errors.push(invalid("metadata.labels", super::go_quote(k), &detail));
         }
         for detail in label_value_errors(v) {
-            errors.push(invalid("metadata.labels", format!("{v:?}"), &detail));
+            errors.push(invalid("metadata.labels", super::go_quote(v), &detail));
         }
     }
     for k in meta.annotations.keys() {
         for detail in qualified_name_errors(&k.to_lowercase()) {
-            errors.push(invalid("metadata.annotations", format!("{k:?}"), &detail));
+            errors.push(invalid("metadata.annotations", super::go_quote(k), &detail));
         }
     }
     errors
@@ -102,12 +102,12 @@ fn validate_int_or_percent(value: &IntOrString, field: &str) -> Vec<FieldError> 
         IntOrString::String(s) => match parse_percent(s) {
             None => vec![invalid(
                 field,
-                format!("{s:?}"),
+                super::go_quote(s),
                 "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')",
             )],
             Some(p) if p > 100 => vec![invalid(
                 field,
-                format!("{s:?}"),
+                super::go_quote(s),
                 "must not be greater than 100%",
             )],
             Some(_) => Vec::new(),
@@ -154,8 +154,12 @@ pub(crate) fn validate_pdb_spec(spec: &PodDisruptionBudgetSpec) -> Vec<FieldErro
         errors.push(FieldError {
             kind: FieldErrorKind::NotSupported,
             field: "spec.unhealthyPodEvictionPolicy".into(),
-            value: Some(format!("{policy:?}")),
-            detail: format!("supported values: {ALWAYS_ALLOW:?}, {IF_HEALTHY_BUDGET:?}"),
+            value: Some(super::go_quote(policy)),
+            detail: format!(
+                "supported values: {}, {}",
+                super::GoQuoted(ALWAYS_ALLOW),
+                super::GoQuoted(IF_HEALTHY_BUDGET)
+            ),
         });
     }
     errors
@@ -175,7 +179,7 @@ pub(crate) fn validate_pdb_status(status: &PodDisruptionBudgetStatus) -> Vec<Fie
     .collect()
 }
 
-pub(crate) fn validate_replicas(replicas: Option<i64>) -> Vec<FieldError> {
+pub(crate) fn validate_replicas(replicas: Option<i32>) -> Vec<FieldError> {
     match replicas {
         Some(n) if n < 0 => vec![invalid(
             "spec.replicas",
@@ -259,7 +263,7 @@ pub fn validate_delete_options(options: &DeleteOptions) -> Vec<FieldError> {
     {
         errors.push(invalid(
             "propagationPolicy",
-            format!("{policy:?}"),
+            super::go_quote(policy),
             "orphanDependents and deletionPropagation cannot be both set",
         ));
     }
@@ -269,7 +273,7 @@ pub fn validate_delete_options(options: &DeleteOptions) -> Vec<FieldError> {
         errors.push(FieldError {
             kind: FieldErrorKind::NotSupported,
             field: "propagationPolicy".into(),
-            value: Some(format!("{policy:?}")),
+            value: Some(super::go_quote(policy)),
             detail: "supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\"".into(),
         });
     }
@@ -287,7 +291,7 @@ pub(crate) fn validate_dry_run(values: &[String], field: &str) -> Vec<FieldError
     }
     let rendered = values
         .iter()
-        .map(|v| format!("{v:?}"))
+        .map(|v| super::go_quote(v))
         .collect::<Vec<_>>()
         .join(", ");
     vec![FieldError {

@@ -14,7 +14,7 @@ use super::selector::LabelSelector;
 pub struct AppsSpec {
     /// Desired pod count (not used by DaemonSets); defaulted to 1 where upstream does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub replicas: Option<i64>,
+    pub replicas: Option<i32>,
     /// Which pods the workload owns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selector: Option<LabelSelector>,
@@ -29,7 +29,7 @@ pub struct AppsSpec {
 pub struct ReplicationControllerSpec {
     /// Desired pod count, defaulted to 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub replicas: Option<i64>,
+    pub replicas: Option<i32>,
     /// Equality selector.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selector: Option<StringMap>,

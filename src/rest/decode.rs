@@ -22,12 +22,13 @@ fn check_type(value: &Value, kind: &str, versions: &[&str]) -> Result<(), ApiErr
     let given_kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
     if !api_version.is_empty() && !versions.contains(&api_version) {
         return Err(ApiError::BadRequest(format!(
-            "no kind {:?} is registered for version {api_version:?} in scheme \"pkg/api/legacyscheme/scheme.go:30\"",
-            if given_kind.is_empty() {
+            "no kind {} is registered for version {} in scheme \"pkg/api/legacyscheme/scheme.go:30\"",
+            crate::model::GoQuoted(if given_kind.is_empty() {
                 kind
             } else {
                 given_kind
-            }
+            }),
+            crate::model::GoQuoted(api_version)
         )));
     }
     if !given_kind.is_empty() && given_kind != kind {
@@ -37,7 +38,8 @@ fn check_type(value: &Value, kind: &str, versions: &[&str]) -> Result<(), ApiErr
             api_version
         };
         return Err(ApiError::BadRequest(format!(
-            "{given_kind} in version {shown_version:?} cannot be handled as a {kind}: the kind in the data does not match the expected kind"
+            "{given_kind} in version {shown_version_q} cannot be handled as a {kind}: the kind in the data does not match the expected kind",
+            shown_version_q = crate::model::GoQuoted(&shown_version)
         )));
     }
     Ok(())
@@ -63,7 +65,8 @@ pub fn object<T: Resource>(body: &[u8]) -> Result<T, ApiError> {
 fn typed<T: DeserializeOwned>(value: Value, kind: &str, version: &str) -> Result<T, ApiError> {
     serde_json::from_value(value).map_err(|e| {
         ApiError::BadRequest(format!(
-            "{kind} in version {version:?} cannot be handled as a {kind}: {e}"
+            "{kind} in version {version_q} cannot be handled as a {kind}: {e}",
+            version_q = crate::model::GoQuoted(&version)
         ))
     })
 }
@@ -93,7 +96,11 @@ pub fn eviction(body: &[u8], warnings: &mut Vec<String>) -> Result<Eviction, Api
                 "Eviction in version \"v1\" cannot be handled as a Eviction: {e}"
             ))
         })?;
-    warnings.extend(unknown.into_iter().map(|p| format!("unknown field {p:?}")));
+    warnings.extend(
+        unknown
+            .into_iter()
+            .map(|p| format!("unknown field {p_q}", p_q = crate::model::GoQuoted(&p))),
+    );
     Ok(eviction)
 }
 

@@ -128,9 +128,7 @@ fn dispatch(
     warnings: &mut Vec<String>,
 ) -> Answer {
     if request.body().len() > MAX_REQUEST_BODY_BYTES {
-        return Err(ApiError::RequestEntityTooLarge {
-            limit_bytes: MAX_REQUEST_BODY_BYTES,
-        });
+        return Err(ApiError::body_too_large(MAX_REQUEST_BODY_BYTES));
     }
     let route = route::parse(request.uri().path())?;
     let query = route::Query::parse(request.uri().query().unwrap_or(""));
@@ -268,7 +266,8 @@ fn unsupported_field_message<T: Resource>(field: &str) -> String {
     match T::KIND {
         "Pod" | "Node" => format!("field label not supported: {field}"),
         _ => format!(
-            "{field:?} is not a known field selector: only \"metadata.name\", \"metadata.namespace\""
+            "{} is not a known field selector: only \"metadata.name\", \"metadata.namespace\"",
+            crate::model::GoQuoted(field)
         ),
     }
 }

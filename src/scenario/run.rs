@@ -48,7 +48,7 @@ impl Scenario {
         let mut steps = Vec::new();
         let mut now = SimTime::ZERO;
         for (index, step) in self.steps.iter().enumerate() {
-            let cursor = cluster.events().len() as u64;
+            let cursor = cluster.event_count();
             let mut report = run_step(&mut cluster, &mut now, step);
             report.index = index;
             report.events = cluster.events_since(cursor).to_vec();

@@ -1179,6 +1179,9 @@ impl Cluster {
             .filter(|rv| !rv.0.is_empty());
         object.apply_defaults();
         let mut errors = validate_object_meta(object.metadata(), T::NAMESPACED);
+        if let Some(rv) = &given_rv {
+            errors.extend(crate::model::validate_loaded_resource_version(rv));
+        }
         errors.extend(object.validate_spec());
         if !errors.is_empty() {
             return Err(Self::invalid::<T>(&object.metadata().name, errors));
@@ -1206,6 +1209,7 @@ impl Cluster {
             .ok_or_else(|| ApiError::Internal("write returned nothing".into()))?;
         if let Some(rv) = given_rv {
             // Scenario objects keep a given resourceVersion; later writes still advance.
+            // It was checked to be at most i64::MAX, so the revision cannot overflow.
             if let Ok(n) = rv.0.parse::<u64>() {
                 self.revision = self.revision.max(n);
             }
@@ -1276,7 +1280,7 @@ impl Cluster {
                 let old = existing.metadata();
                 let generation = if T::tracks_generation(version) && updated.spec_differs(&existing)
                 {
-                    old.generation + 1
+                    old.generation.saturating_add(1)
                 } else {
                     old.generation
                 };

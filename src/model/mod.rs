@@ -36,7 +36,9 @@ pub use selector::{
     FieldErrorKind, FieldRequirement, FieldSelector, LabelSelector, LabelSelectorRequirement,
     Operator, Requirement, Selector, SelectorFieldError, label_value_errors, qualified_name_errors,
 };
-pub use validation::{validate_delete_options, validate_object_meta};
+pub use validation::{
+    validate_delete_options, validate_loaded_resource_version, validate_object_meta,
+};
 pub use workloads::{
     AppsSpec, DaemonSet, Deployment, EndpointSlice, Endpoints, Node, NodeSpec, ReplicaSet,
     ReplicationController, ReplicationControllerSpec, Service, StatefulSet,

@@ -653,11 +653,15 @@ pub struct FieldSelector {
 }
 
 impl FieldSelector {
-    /// Parses as upstream's `fields.ParseSelector`: comma-separated `field=value`,
-    /// `field==value`, `field!=value` terms, with `\` escaping `,`, `=`, `!` and `\`.
+    /// Parses as upstream's `fields.ParseSelector` (`apimachinery/pkg/fields/selector.go`):
+    /// terms split on unescaped commas and taken in sorted order; each splits at the first
+    /// `!=`, `==` or `=`; the value is unescaped, where `\\`, `\,` and `\=` are the only
+    /// escapes and a bare `,` or `=` is refused.
     ///
     /// # Errors
-    /// Upstream's text: `invalid selector: '<selector>'; can't understand '<term>'`.
+    /// Upstream's texts: `invalid selector: '<selector>'; can't understand '<term>'`,
+    /// `invalid field selector: invalid escape sequence: \x`, `invalid field selector:
+    /// unescaped character in value: =`.
     ///
     /// # Examples
     /// ```
@@ -665,34 +669,34 @@ impl FieldSelector {
     /// let s = FieldSelector::parse("spec.nodeName=node-1,status.phase!=Failed").unwrap();
     /// assert_eq!(s.requirements.len(), 2);
     /// assert!(FieldSelector::parse("spec.nodeName").is_err());
+    /// assert_eq!(
+    ///     FieldSelector::parse(r"metadata.name=a\x").unwrap_err(),
+    ///     r"invalid field selector: invalid escape sequence: \x"
+    /// );
     /// ```
     pub fn parse(text: &str) -> Result<FieldSelector, String> {
+        let mut terms = split_unescaped(text, ',');
+        terms.sort();
         let mut requirements = Vec::new();
-        for term in split_unescaped(text, ',') {
+        for term in terms {
             if term.is_empty() {
                 continue;
             }
-            let parsed = ["!=", "==", "="].iter().find_map(|op| {
-                find_unescaped(&term, op).map(|at| {
-                    (
-                        unescape(&term[..at]),
-                        *op != "!=",
-                        unescape(&term[at + op.len()..]),
-                    )
-                })
+            let Some((at, op)) = term.char_indices().find_map(|(i, _)| {
+                ["!=", "==", "="]
+                    .into_iter()
+                    .find(|op| term[i..].starts_with(op))
+                    .map(|op| (i, op))
+            }) else {
+                return Err(format!(
+                    "invalid selector: '{text}'; can't understand '{term}'"
+                ));
+            };
+            requirements.push(FieldRequirement {
+                field: term[..at].to_string(),
+                equals: op != "!=",
+                value: unescape_field_value(&term[at + op.len()..])?,
             });
-            match parsed {
-                Some((field, equals, value)) => requirements.push(FieldRequirement {
-                    field,
-                    equals,
-                    value,
-                }),
-                None => {
-                    return Err(format!(
-                        "invalid selector: '{text}'; can't understand '{term}'"
-                    ));
-                }
-            }
         }
         Ok(FieldSelector { requirements })
     }
@@ -724,36 +728,42 @@ fn split_unescaped(text: &str, sep: char) -> Vec<String> {
             current.push(c);
         }
     }
+    if escaped {
+        current.push('\\');
+    }
     parts.push(current);
     parts
 }
 
-fn find_unescaped(text: &str, op: &str) -> Option<usize> {
-    let mut escaped = false;
-    for (i, c) in text.char_indices() {
-        if escaped {
-            escaped = false;
-        } else if c == '\\' {
-            escaped = true;
-        } else if text[i..].starts_with(op) {
-            return Some(i);
-        }
-    }
-    None
-}
-
-fn unescape(text: &str) -> String {
-    let mut out = String::new();
+/// Upstream's `fields.UnescapeValue`.
+fn unescape_field_value(text: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
     let mut escaped = false;
     for c in text.chars() {
-        if escaped || c != '\\' {
+        if escaped {
+            if !matches!(c, '\\' | ',' | '=') {
+                return Err(format!(
+                    "invalid field selector: invalid escape sequence: \\{c}"
+                ));
+            }
             out.push(c);
             escaped = false;
         } else {
-            escaped = true;
+            match c {
+                '\\' => escaped = true,
+                ',' | '=' => {
+                    return Err(format!(
+                        "invalid field selector: unescaped character in value: {c}"
+                    ));
+                }
+                c => out.push(c),
+            }
         }
     }
-    out
+    if escaped {
+        return Err("invalid field selector: invalid escape sequence: \\".into());
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -881,6 +891,26 @@ mod tests {
             ("spec.nodeName\u{fffd}", "é")
         );
         assert!(FieldSelector::parse("spec.nodeNamnoe*\u{fffd}0ae-phase!=Failed").is_ok());
+        for (bad, message) in [
+            (
+                r"metadata.name=a\x",
+                r"invalid field selector: invalid escape sequence: \x",
+            ),
+            (
+                r"metadata.name=a\",
+                r"invalid field selector: invalid escape sequence: \",
+            ),
+            (
+                "metadata.name=a=b",
+                "invalid field selector: unescaped character in value: =",
+            ),
+            (
+                r"a\=b=c",
+                "invalid field selector: unescaped character in value: =",
+            ),
+        ] {
+            assert_eq!(FieldSelector::parse(bad).unwrap_err(), message, "{bad}");
+        }
         assert_eq!(
             FieldSelector::parse("foo").unwrap_err(),
             "invalid selector: 'foo'; can't understand 'foo'"

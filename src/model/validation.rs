@@ -2,7 +2,7 @@
 //! (`apimachinery/pkg/api/validation`, `pkg/apis/policy/validation`, C40, G3).
 
 use super::eviction::DeleteOptions;
-use super::meta::{IntOrString, ObjectMeta, parse_percent};
+use super::meta::{IntOrString, ObjectMeta, ResourceVersion, parse_percent};
 use super::pdb::PodDisruptionBudgetSpec;
 use super::pdb::{ALWAYS_ALLOW, IF_HEALTHY_BUDGET, PodDisruptionBudgetStatus};
 use super::pod::PodSpec;
@@ -35,6 +35,82 @@ fn is_dns_subdomain(name: &str) -> bool {
         })
 }
 
+/// Checks a resourceVersion given with a snapshot object: etcd's revisions are int64
+/// counters, so anything but a decimal number in `1..=i64::MAX` cannot have come from a
+/// cluster (and a larger one would leave the store's revision no room to advance).
+pub fn validate_loaded_resource_version(rv: &ResourceVersion) -> Vec<FieldError> {
+    match rv.0.parse::<i64>() {
+        Ok(n) if n > 0 && rv.0.bytes().all(|b| b.is_ascii_digit()) => Vec::new(),
+        _ => vec![invalid(
+            "metadata.resourceVersion",
+            super::go_quote(&rv.0),
+            "must be a decimal integer from 1 to 9223372036854775807, as etcd's revisions are",
+        )],
+    }
+}
+
+/// Upstream's `ValidateOwnerReferences` (`apimachinery/pkg/api/validation/objectmeta.go`):
+/// every reference names an apiVersion with a version, a kind, a name and a uid, and at
+/// most one is the controller. The list itself, which upstream prints as a Go struct dump
+/// with pointer addresses, is rendered as `object`.
+fn validate_owner_references(references: &[super::OwnerReference]) -> Vec<FieldError> {
+    const PATH: &str = "metadata.ownerReferences";
+    let mut errors = Vec::new();
+    let mut first_controller: Option<String> = None;
+    for reference in references {
+        let version = match reference.api_version.split_once('/') {
+            Some((_, version)) => version,
+            None => reference.api_version.as_str(),
+        };
+        for (field, value, empty, detail) in [
+            (
+                "apiVersion",
+                &reference.api_version,
+                version.is_empty(),
+                "version must not be empty",
+            ),
+            (
+                "kind",
+                &reference.kind,
+                reference.kind.is_empty(),
+                "must not be empty",
+            ),
+            (
+                "name",
+                &reference.name,
+                reference.name.is_empty(),
+                "must not be empty",
+            ),
+            (
+                "uid",
+                &reference.uid.0,
+                reference.uid.0.is_empty(),
+                "must not be empty",
+            ),
+        ] {
+            if empty {
+                errors.push(invalid(
+                    &format!("{PATH}.{field}"),
+                    super::go_quote(value),
+                    detail,
+                ));
+            }
+        }
+        if reference.controller == Some(true) {
+            let this = format!("{}/{}", reference.kind, reference.name);
+            match &first_controller {
+                Some(first) => errors.push(invalid(
+                    PATH,
+                    "object".to_string(),
+                    &format!("Only one reference can have Controller set to true. Found \"true\" in references for {first} and {this}"),
+                )),
+                None => first_controller = Some(this),
+            }
+        }
+    }
+    errors
+}
+
 /// Validates metadata as upstream's `ValidateObjectMeta` does for a DNS-subdomain-named kind:
 /// name required and well-formed, namespace present exactly for namespaced kinds, label keys
 /// and values well-formed.
@@ -54,6 +130,14 @@ pub fn validate_object_meta(meta: &ObjectMeta, namespaced: bool) -> Vec<FieldErr
             DNS_SUBDOMAIN,
         ));
     }
+    if meta.generation < 0 {
+        errors.push(invalid(
+            "metadata.generation",
+            meta.generation.to_string(),
+            "must be greater than or equal to 0",
+        ));
+    }
+    errors.extend(validate_owner_references(&meta.owner_references));
     if namespaced && meta.namespace.is_empty() {
         errors.push(FieldError {
             kind: FieldErrorKind::Required,

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::error::ApiError;
 use crate::model::{DeleteOptions, Eviction, Resource};
+use crate::rest::MAX_REQUEST_BODY_BYTES;
 
 fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
     serde_json::from_slice(body).map_err(|e| {
@@ -138,12 +139,75 @@ pub fn patched<T: Resource>(current: &T, request: &http::Request<Vec<u8>>) -> Re
         "application/json-patch+json" => {
             let patch: json_patch::Patch = serde_json::from_slice(request.body())
                 .map_err(|e| ApiError::BadRequest(format!("error decoding patch: {e}")))?;
-            json_patch::patch(&mut document, &patch).map_err(|e| ApiError::Unknown {
-                code: 422,
-                message: e.to_string(),
-            })?;
+            apply_json_patch(&mut document, &patch)?;
         }
         _ => return Err(ApiError::UnsupportedMediaType),
     }
+    if serialized_len(&document) > MAX_REQUEST_BODY_BYTES {
+        return Err(ApiError::body_too_large(MAX_REQUEST_BODY_BYTES));
+    }
     typed(document, T::KIND, &T::api_version())
+}
+
+/// The most operations one JSON patch may hold (upstream's `maxJSONPatchOperations` in
+/// `apiserver/pkg/endpoints/handlers/patch.go`).
+pub const MAX_JSON_PATCH_OPERATIONS: usize = 10_000;
+
+/// How many bytes a JSON patch's `copy` operations may add in all (kube-apiserver sets
+/// json-patch's `AccumulatedCopySizeLimit` to `JSONPatchMaxCopyBytes`, 3 MiB, the largest
+/// request body it accepts).
+pub const MAX_JSON_PATCH_COPY_BYTES: usize = MAX_REQUEST_BODY_BYTES;
+
+/// Applies an RFC 6902 patch under kube-apiserver's two caps, so that a small patch of
+/// repeated `copy`s cannot grow a document exponentially.
+fn apply_json_patch(document: &mut Value, patch: &json_patch::Patch) -> Result<(), ApiError> {
+    if patch.0.len() > MAX_JSON_PATCH_OPERATIONS {
+        return Err(ApiError::RequestEntityTooLarge {
+            what: format!(
+                "The allowed maximum operations in a JSON patch is {MAX_JSON_PATCH_OPERATIONS}, got {}",
+                patch.0.len()
+            ),
+        });
+    }
+    let unprocessable = |message: String| ApiError::Unknown { code: 422, message };
+    let mut copied = 0usize;
+    for (index, operation) in patch.0.iter().enumerate() {
+        if let json_patch::PatchOperation::Copy(copy) = operation
+            && let Some(source) = document.pointer(copy.from.as_str())
+        {
+            copied = copied.saturating_add(serialized_len(source));
+            if copied > MAX_JSON_PATCH_COPY_BYTES {
+                return Err(unprocessable(format!(
+                    "Unable to complete the copy, the accumulated size increase of copy is {copied}, exceeding the limit {MAX_JSON_PATCH_COPY_BYTES}"
+                )));
+            }
+        }
+        json_patch::patch(document, std::slice::from_ref(operation)).map_err(|e| {
+            // The crate numbers the failing operation within what it was given: one.
+            unprocessable(e.to_string().replacen(
+                "operation '/0'",
+                &format!("operation '/{index}'"),
+                1,
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+/// The length of `value`'s compact JSON, counted without building it.
+fn serialized_len(value: &Value) -> usize {
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 = self.0.saturating_add(bytes.len());
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    // Writing to a counter cannot fail.
+    let _ = serde_json::to_writer(&mut counter, value);
+    counter.0
 }

@@ -25,7 +25,8 @@ pub const MAX_REQUEST_BODY_BYTES: usize = 3 * 1024 * 1024;
 /// An HTTP request as the handler takes it.
 pub type Request = http::Request<Vec<u8>>;
 
-/// Answers one request at virtual time `now`.
+/// Answers one request at virtual time `now`. A `now` before the cluster's clock is
+/// answered with a 500 `InternalError` and changes nothing.
 ///
 /// # Examples
 /// ```
@@ -40,6 +41,14 @@ pub type Request = http::Request<Vec<u8>>;
 /// assert_eq!(response.status(), 404);
 /// ```
 pub fn handle(cluster: &mut Cluster, now: SimTime, request: &Request) -> Response<Vec<u8>> {
+    if now < cluster.now() {
+        // A driver's mistake, not the client's: the simulated server answers as a server
+        // with a broken clock would, and the cluster is left as it was.
+        return error_response(&ApiError::Internal(format!(
+            "the request arrived at {now}, before the cluster's clock ({}); time never goes backwards",
+            cluster.now()
+        )));
+    }
     let path = request.uri().path().to_string();
     if let Some(retry_after) = cluster.rate_limit(now, request.method().as_str(), &path) {
         return too_many_requests(retry_after);
@@ -198,6 +207,7 @@ fn collection<T: StoredKind>(
 ) -> Answer {
     match *request.method() {
         Method::GET => {
+            query.check_list_parameters()?;
             let labels = match &query.label_selector {
                 Some(text) => Selector::parse(text).map_err(ApiError::BadRequest)?,
                 None => Selector::everything(),
@@ -341,21 +351,14 @@ fn object<T: StoredKind>(
             Ok((200, object_json(&updated)))
         }
         Method::DELETE if subresource == Subresource::Main => {
-            let mut options: DeleteOptions = if request.body().is_empty() {
-                DeleteOptions::default()
+            // As upstream's DELETE handler: options come from the body when there is one,
+            // and only then from the query.
+            let options: DeleteOptions = if request.body().is_empty() {
+                query.delete_options()?
             } else {
                 check_content_type(request)?;
                 decode::delete_options(request.body())?
             };
-            if let Some(g) = query.grace_period_seconds {
-                options.grace_period_seconds = Some(g);
-            }
-            if let Some(p) = &query.propagation_policy {
-                options.propagation_policy = Some(p.clone());
-            }
-            if !query.dry_run.is_empty() {
-                options.dry_run = Some(query.dry_run.clone());
-            }
             let result = cluster.delete::<T>(now, &key, &options)?;
             if T::KIND == "Pod" || !result.removed {
                 return Ok((200, object_json(&result.object)));

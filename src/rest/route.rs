@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
-use crate::model::Kind;
+use crate::model::{DeleteOptions, Kind};
 
 /// What a path addresses.
 #[derive(Debug, Clone, PartialEq)]
@@ -191,10 +191,62 @@ pub struct Query {
     pub label_selector: Option<String>,
     /// `fieldSelector`.
     pub field_selector: Option<String>,
-    /// `gracePeriodSeconds` (DELETE).
-    pub grace_period_seconds: Option<i64>,
+    /// `gracePeriodSeconds` (DELETE), as sent.
+    pub grace_period_seconds: Option<String>,
+    /// `orphanDependents` (DELETE), as sent.
+    pub orphan_dependents: Option<String>,
     /// `propagationPolicy` (DELETE).
     pub propagation_policy: Option<String>,
+    /// `fieldValidation` (POST, PUT, PATCH).
+    pub field_validation: Option<String>,
+    /// The typed parameters of a LIST (`watch`, `timeoutSeconds`, `limit`, …), as sent.
+    pub list_parameters: Vec<(String, String)>,
+}
+
+/// LIST parameters that upstream decodes into integers or booleans, so that a value that
+/// does not parse is a 400.
+const TYPED_LIST_PARAMETERS: &[(&str, ParameterType)] = &[
+    ("watch", ParameterType::Bool),
+    ("allowWatchBookmarks", ParameterType::Bool),
+    ("sendInitialEvents", ParameterType::Bool),
+    ("timeoutSeconds", ParameterType::Int),
+    ("limit", ParameterType::Int),
+];
+
+#[derive(Debug, Clone, Copy)]
+enum ParameterType {
+    Bool,
+    Int,
+}
+
+/// Go's `strconv.ParseInt(text, 10, 64)`, with its error text.
+fn parse_int(text: &str) -> Result<i64, ApiError> {
+    text.parse::<i64>().map_err(|e| {
+        let why = if matches!(
+            e.kind(),
+            std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow
+        ) {
+            "value out of range"
+        } else {
+            "invalid syntax"
+        };
+        ApiError::BadRequest(format!(
+            "strconv.ParseInt: parsing {}: {why}",
+            crate::model::GoQuoted(text)
+        ))
+    })
+}
+
+/// Go's `strconv.ParseBool`, with its error text.
+fn parse_bool(text: &str) -> Result<bool, ApiError> {
+    match text {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
+        _ => Err(ApiError::BadRequest(format!(
+            "strconv.ParseBool: parsing {}: invalid syntax",
+            crate::model::GoQuoted(text)
+        ))),
+    }
 }
 
 impl Query {
@@ -206,11 +258,59 @@ impl Query {
                 "dryRun" => out.dry_run.push(v.into_owned()),
                 "labelSelector" => out.label_selector = Some(v.into_owned()),
                 "fieldSelector" => out.field_selector = Some(v.into_owned()),
-                "gracePeriodSeconds" => out.grace_period_seconds = v.parse().ok(),
+                "gracePeriodSeconds" => out.grace_period_seconds = Some(v.into_owned()),
+                "orphanDependents" => out.orphan_dependents = Some(v.into_owned()),
                 "propagationPolicy" => out.propagation_policy = Some(v.into_owned()),
+                "fieldValidation" => out.field_validation = Some(v.into_owned()),
+                name if TYPED_LIST_PARAMETERS.iter().any(|(n, _)| *n == name) => {
+                    out.list_parameters.push((name.to_string(), v.into_owned()));
+                }
                 _ => {}
             }
         }
         out
+    }
+
+    /// The DeleteOptions a DELETE without a body takes from its query (upstream's
+    /// `ParameterCodec.DecodeParameters`).
+    ///
+    /// # Errors
+    /// 400 with Go's parse error for a `gracePeriodSeconds` or `orphanDependents` that does
+    /// not parse.
+    pub fn delete_options(&self) -> Result<DeleteOptions, ApiError> {
+        Ok(DeleteOptions {
+            grace_period_seconds: self
+                .grace_period_seconds
+                .as_deref()
+                .map(parse_int)
+                .transpose()?,
+            orphan_dependents: self
+                .orphan_dependents
+                .as_deref()
+                .map(parse_bool)
+                .transpose()?,
+            propagation_policy: self.propagation_policy.clone(),
+            dry_run: (!self.dry_run.is_empty()).then(|| self.dry_run.clone()),
+            ..DeleteOptions::default()
+        })
+    }
+
+    /// Checks the typed LIST parameters (upstream decodes them before listing).
+    ///
+    /// # Errors
+    /// 400 with Go's parse error for the first that does not parse.
+    pub fn check_list_parameters(&self) -> Result<(), ApiError> {
+        for (name, value) in &self.list_parameters {
+            match TYPED_LIST_PARAMETERS.iter().find(|(n, _)| n == name) {
+                Some((_, ParameterType::Bool)) => {
+                    parse_bool(value)?;
+                }
+                Some((_, ParameterType::Int)) => {
+                    parse_int(value)?;
+                }
+                None => {}
+            }
+        }
+        Ok(())
     }
 }

@@ -40,11 +40,7 @@ impl Scenario {
     /// [`ConfigError::Syntax`] for text that is not YAML, [`ConfigError::Field`] naming the
     /// field (`steps[2].advance`, `controllers.kubelet`, …) for anything else.
     pub fn parse(text: &str) -> Result<Scenario, ConfigError> {
-        // YAML 1.2 booleans only: `n`, `y`, `no`, `on` stay strings, as kubectl reads them
-        // (a node named `n` must not become `false`).
-        let options = serde_saphyr::options! { strict_booleans: true };
-        let document: Value = serde_saphyr::from_str_with_options(text, options)
-            .map_err(|e| ConfigError::Syntax(format!("not a YAML document: {e}")))?;
+        let document = parse_document(text)?;
         let top = match document {
             Value::Object(map) => map,
             Value::Null => Map::new(),
@@ -133,6 +129,32 @@ impl Scenario {
             steps,
         })
     }
+}
+
+/// The document as JSON values. A JSON file (a real cluster's `kubectl get -o json`
+/// snapshot, say) is read by the JSON parser, many times faster than as YAML; anything else
+/// as YAML 1.2.
+fn parse_document(text: &str) -> Result<Value, ConfigError> {
+    if text.trim_start().starts_with('{')
+        && let Ok(document) = serde_json::from_str::<Value>(text)
+    {
+        return Ok(document);
+    }
+    // The YAML parser's budget guards against documents that expand far beyond their text
+    // (alias bombs); its node and event counts scale with the text, so a snapshot of a
+    // whole cluster (150,000 pods, some 4 million nodes) loads, while anchors and aliases
+    // keep the parser's fixed caps.
+    let defaults = serde_saphyr::Budget::default();
+    let budget = serde_saphyr::budget! {
+        max_nodes: defaults.max_nodes.max(text.len()),
+        max_events: defaults.max_events.max(text.len().saturating_mul(2)),
+        max_total_scalar_bytes: defaults.max_total_scalar_bytes.max(text.len()),
+    };
+    // YAML 1.2 booleans only: `n`, `y`, `no`, `on` stay strings, as kubectl reads them
+    // (a node named `n` must not become `false`).
+    let options = serde_saphyr::options! { strict_booleans: true, budget: budget };
+    serde_saphyr::from_str_with_options(text, options)
+        .map_err(|e| ConfigError::Syntax(format!("not a YAML document: {e}")))
 }
 
 /// `latencies: realistic`, or a map of controller → duration (`disruption`, `kubelet`).

@@ -101,7 +101,7 @@ fn validate_owner_references(references: &[super::OwnerReference]) -> Vec<FieldE
             match &first_controller {
                 Some(first) => errors.push(invalid(
                     PATH,
-                    "object".to_string(),
+                    "\"object\"".to_string(),
                     &format!("Only one reference can have Controller set to true. Found \"true\" in references for {first} and {this}"),
                 )),
                 None => first_controller = Some(this),

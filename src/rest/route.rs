@@ -53,7 +53,9 @@ pub struct Route {
 /// # Errors
 /// 404 for paths nothing is served at.
 pub fn parse(path: &str) -> Result<Route, ApiError> {
-    let segments: Vec<&str> = path
+    // As Go's `URL.Path`, which the API server routes on: percent-decoded.
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    let segments: Vec<&str> = decoded
         .trim_matches('/')
         .split('/')
         .filter(|s| !s.is_empty())

@@ -58,7 +58,12 @@ fn run(output: Output, files: &[PathBuf]) -> ExitCode {
                 continue;
             }
         };
-        let report = match Scenario::parse(&text).and_then(|s| s.run()) {
+        let report = match Scenario::parse(&text).and_then(|s| {
+            for warning in &s.warnings {
+                eprintln!("warning: {shown}: {warning}");
+            }
+            s.run()
+        }) {
             Ok(report) => report,
             Err(e) => {
                 eprintln!("error: {shown}: {e}");

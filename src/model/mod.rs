@@ -6,6 +6,7 @@ mod behaviour;
 mod eviction;
 mod go_quote;
 mod kind;
+mod known_fields;
 mod meta;
 mod pdb;
 mod pod;
@@ -19,6 +20,7 @@ pub use behaviour::{
 pub use eviction::{DeleteOptions, Eviction, EvictionMeta, Preconditions};
 pub use go_quote::{GoQuoted, go_quote};
 pub use kind::Kind;
+pub use known_fields::unknown_fields;
 pub use meta::{
     IntOrString, ObjectKey, ObjectMeta, OwnerReference, ResourceVersion, StringMap, Uid, Unmodeled,
     percent_of_rounded_up,

@@ -4,9 +4,57 @@
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::cluster::KubernetesVersion;
 use crate::error::ApiError;
 use crate::model::{DeleteOptions, Eviction, Resource};
 use crate::rest::MAX_REQUEST_BODY_BYTES;
+
+/// What the server does with fields Kubernetes does not know (the `fieldValidation`
+/// query parameter of POST, PUT and PATCH).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FieldValidation {
+    /// Drop them silently.
+    Ignore,
+    /// Keep going, with one `Warning` header per field (upstream's default).
+    #[default]
+    Warn,
+    /// Refuse the request: 400 `strict decoding error: unknown field "…"`.
+    Strict,
+}
+
+impl FieldValidation {
+    /// The directive named by a `fieldValidation` value (`""` is the default, `Warn`).
+    pub fn parse(text: &str) -> Option<FieldValidation> {
+        match text {
+            "" | "Warn" => Some(FieldValidation::Warn),
+            "Ignore" => Some(FieldValidation::Ignore),
+            "Strict" => Some(FieldValidation::Strict),
+            _ => None,
+        }
+    }
+
+    /// Applies the directive to the unknown-field paths of a decoded body.
+    ///
+    /// # Errors
+    /// 400 `strict decoding error: unknown field "<path>", …` under [`FieldValidation::Strict`].
+    pub fn judge(self, unknown: &[String], warnings: &mut Vec<String>) -> Result<(), ApiError> {
+        let messages = unknown
+            .iter()
+            .map(|path| format!("unknown field {}", crate::model::GoQuoted(path)));
+        match self {
+            FieldValidation::Ignore => Ok(()),
+            FieldValidation::Warn => {
+                warnings.extend(messages);
+                Ok(())
+            }
+            FieldValidation::Strict if unknown.is_empty() => Ok(()),
+            FieldValidation::Strict => Err(ApiError::BadRequest(format!(
+                "strict decoding error: {}",
+                messages.collect::<Vec<_>>().join(", ")
+            ))),
+        }
+    }
+}
 
 fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
     serde_json::from_slice(body).map_err(|e| {
@@ -50,7 +98,11 @@ fn check_type(value: &Value, kind: &str, versions: &[&str]) -> Result<(), ApiErr
 ///
 /// # Errors
 /// 400 for malformed JSON, a wrong kind or apiVersion, or fields of the wrong type.
-pub fn object<T: Resource>(body: &[u8]) -> Result<T, ApiError> {
+pub fn object<T: Resource>(
+    body: &[u8],
+    validation: FieldValidation,
+    warnings: &mut Vec<String>,
+) -> Result<T, ApiError> {
     let value = parse_json(body)?;
     if !value.is_object() {
         return Err(ApiError::BadRequest(format!(
@@ -60,7 +112,10 @@ pub fn object<T: Resource>(body: &[u8]) -> Result<T, ApiError> {
     }
     let api_version = T::api_version();
     check_type(&value, T::KIND, &[api_version.as_str()])?;
-    typed(value, T::KIND, &api_version)
+    let unknown = crate::model::unknown_fields(T::KIND, &value);
+    let object = typed(value, T::KIND, &api_version)?;
+    validation.judge(&unknown, warnings)?;
+    Ok(object)
 }
 
 fn typed<T: DeserializeOwned>(value: Value, kind: &str, version: &str) -> Result<T, ApiError> {
@@ -81,7 +136,12 @@ fn truncate(body: &[u8]) -> String {
 ///
 /// # Errors
 /// 400 for malformed JSON, another group/version (naming it), or wrong field types.
-pub fn eviction(body: &[u8], warnings: &mut Vec<String>) -> Result<Eviction, ApiError> {
+pub fn eviction(
+    body: &[u8],
+    version: KubernetesVersion,
+    validation: FieldValidation,
+    warnings: &mut Vec<String>,
+) -> Result<Eviction, ApiError> {
     let value = parse_json(body)?;
     if !value.is_object() {
         return Err(ApiError::BadRequest(format!(
@@ -97,11 +157,11 @@ pub fn eviction(body: &[u8], warnings: &mut Vec<String>) -> Result<Eviction, Api
                 "Eviction in version \"v1\" cannot be handled as a Eviction: {e}"
             ))
         })?;
-    warnings.extend(
-        unknown
-            .into_iter()
-            .map(|p| format!("unknown field {p_q}", p_q = crate::model::GoQuoted(&p))),
-    );
+    let mut eviction = eviction;
+    if let Some(options) = &mut eviction.delete_options {
+        drop_fields_newer_than(version, options, "deleteOptions.", &mut unknown);
+    }
+    validation.judge(&unknown, warnings)?;
     Ok(eviction)
 }
 
@@ -109,10 +169,39 @@ pub fn eviction(body: &[u8], warnings: &mut Vec<String>) -> Result<Eviction, Api
 ///
 /// # Errors
 /// 400 for malformed JSON or wrong field types.
-pub fn delete_options(body: &[u8]) -> Result<DeleteOptions, ApiError> {
+pub fn delete_options(
+    body: &[u8],
+    version: KubernetesVersion,
+    warnings: &mut Vec<String>,
+) -> Result<DeleteOptions, ApiError> {
     let value = parse_json(body)?;
     check_type(&value, "DeleteOptions", &["v1", "meta.k8s.io/v1"])?;
-    typed(value, "DeleteOptions", "meta.k8s.io/v1")
+    let mut unknown = crate::model::unknown_fields("DeleteOptions", &value);
+    let mut options: DeleteOptions = typed(value, "DeleteOptions", "meta.k8s.io/v1")?;
+    drop_fields_newer_than(version, &mut options, "", &mut unknown);
+    FieldValidation::Warn.judge(&unknown, warnings)?;
+    Ok(options)
+}
+
+/// DeleteOptions fields the chosen release does not have yet are unknown fields there:
+/// dropped, and reported like any other. `ignoreStoreReadErrorWithClusterBreakingPotential`
+/// arrived in 1.32.
+fn drop_fields_newer_than(
+    version: KubernetesVersion,
+    options: &mut DeleteOptions,
+    prefix: &str,
+    unknown: &mut Vec<String>,
+) {
+    if version < KubernetesVersion::V1_32
+        && options
+            .ignore_store_read_error_with_cluster_breaking_potential
+            .take()
+            .is_some()
+    {
+        unknown.push(format!(
+            "{prefix}ignoreStoreReadErrorWithClusterBreakingPotential"
+        ));
+    }
 }
 
 /// Applies a PATCH body to `current`: JSON merge patch (`application/merge-patch+json`), JSON
@@ -120,7 +209,12 @@ pub fn delete_options(body: &[u8]) -> Result<DeleteOptions, ApiError> {
 ///
 /// # Errors
 /// 415 for other patch types, 422/400 for patches that do not apply.
-pub fn patched<T: Resource>(current: &T, request: &http::Request<Vec<u8>>) -> Result<T, ApiError> {
+pub fn patched<T: Resource>(
+    current: &T,
+    request: &http::Request<Vec<u8>>,
+    validation: FieldValidation,
+    warnings: &mut Vec<String>,
+) -> Result<T, ApiError> {
     let media = request
         .headers()
         .get(http::header::CONTENT_TYPE)
@@ -146,7 +240,10 @@ pub fn patched<T: Resource>(current: &T, request: &http::Request<Vec<u8>>) -> Re
     if serialized_len(&document) > MAX_REQUEST_BODY_BYTES {
         return Err(ApiError::body_too_large(MAX_REQUEST_BODY_BYTES));
     }
-    typed(document, T::KIND, &T::api_version())
+    let unknown = crate::model::unknown_fields(T::KIND, &document);
+    let object = typed(document, T::KIND, &T::api_version())?;
+    validation.judge(&unknown, warnings)?;
+    Ok(object)
 }
 
 /// The most operations one JSON patch may hold (upstream's `maxJSONPatchOperations` in

@@ -16,6 +16,7 @@ use crate::model::{DeleteOptions, FieldSelector, ObjectKey, Resource, Selector};
 use crate::time::SimTime;
 use crate::wire::{Status, StatusDetails};
 
+pub use decode::FieldValidation;
 pub use route::{Route, Target};
 
 /// The largest request body the API server accepts (3 MiB, upstream's
@@ -144,13 +145,13 @@ fn dispatch(
     match route.target {
         Target::Discovery(body) => Ok((200, body)),
         Target::Collection { kind } => {
-            crate::with_kind!(kind, T => collection::<T>(cluster, now, request, &route, &query))
+            crate::with_kind!(kind, T => collection::<T>(cluster, now, request, &route, &query, warnings))
         }
         Target::Object { kind, ref name } => {
-            crate::with_kind!(kind, T => object::<T>(cluster, now, request, &route, name, &query, Subresource::Main))
+            crate::with_kind!(kind, T => object::<T>(cluster, now, request, &route, name, &query, Subresource::Main, warnings))
         }
         Target::Status { kind, ref name } => {
-            crate::with_kind!(kind, T => object::<T>(cluster, now, request, &route, name, &query, Subresource::Status))
+            crate::with_kind!(kind, T => object::<T>(cluster, now, request, &route, name, &query, Subresource::Status, warnings))
         }
         Target::Eviction { ref name } => {
             if request.method() != Method::POST {
@@ -158,8 +159,13 @@ fn dispatch(
             }
             check_content_type(request)?;
             // E6: the generic create handler rejects bad ?dryRun values first.
-            validate_dry_run(&query, "CreateOptions")?;
-            let eviction = decode::eviction(request.body(), warnings)?;
+            let validation = write_options(&query, "CreateOptions")?;
+            let eviction = decode::eviction(
+                request.body(),
+                cluster.config().kubernetes_version,
+                validation,
+                warnings,
+            )?;
             cluster.evict(now, &route.namespace, name, eviction, &query.dry_run)?;
             Ok((
                 201,
@@ -181,20 +187,31 @@ fn check_content_type(request: &Request) -> Result<(), ApiError> {
     }
 }
 
-fn validate_dry_run(query: &route::Query, kind: &'static str) -> Result<(), ApiError> {
-    let errors = crate::model::validate_delete_options(&DeleteOptions {
+/// Validates the options of a write (`CreateOptions`, `UpdateOptions`, `PatchOptions`):
+/// `dryRun` and `fieldValidation`, and returns the field-validation directive.
+fn write_options(query: &route::Query, kind: &'static str) -> Result<FieldValidation, ApiError> {
+    let mut errors = crate::model::validate_delete_options(&DeleteOptions {
         dry_run: Some(query.dry_run.clone()),
         ..DeleteOptions::default()
     });
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::Invalid {
+    let text = query.field_validation.as_deref().unwrap_or("");
+    let validation = FieldValidation::parse(text);
+    if validation.is_none() {
+        errors.push(crate::error::FieldError {
+            kind: crate::model::FieldErrorKind::NotSupported,
+            field: "fieldValidation".into(),
+            value: Some(crate::model::go_quote(text)),
+            detail: r#"supported values: "", "Ignore", "Strict", "Warn""#.into(),
+        });
+    }
+    match validation {
+        Some(validation) if errors.is_empty() => Ok(validation),
+        _ => Err(ApiError::Invalid {
             kind,
             group: "meta.k8s.io",
             name: String::new(),
             errors,
-        })
+        }),
     }
 }
 
@@ -204,6 +221,7 @@ fn collection<T: StoredKind>(
     request: &Request,
     route: &Route,
     query: &route::Query,
+    warnings: &mut Vec<String>,
 ) -> Answer {
     match *request.method() {
         Method::GET => {
@@ -252,11 +270,11 @@ fn collection<T: StoredKind>(
         }
         Method::POST => {
             check_content_type(request)?;
-            validate_dry_run(query, "CreateOptions")?;
+            let validation = write_options(query, "CreateOptions")?;
             if T::NAMESPACED && !route.namespaced_path {
                 return Err(ApiError::MethodNotAllowed);
             }
-            let mut object: T = decode::object(request.body())?;
+            let mut object: T = decode::object(request.body(), validation, warnings)?;
             if T::NAMESPACED {
                 let ns = &mut object.metadata_mut().namespace;
                 if ns.is_empty() {
@@ -291,6 +309,7 @@ fn object<T: StoredKind>(
     name: &str,
     query: &route::Query,
     subresource: Subresource,
+    warnings: &mut Vec<String>,
 ) -> Answer {
     let key = ObjectKey::new(
         if T::NAMESPACED {
@@ -313,7 +332,7 @@ fn object<T: StoredKind>(
                 .ok_or_else(|| ApiError::not_found(&T::qualified_resource(), name))
         }
         Method::PUT | Method::PATCH => {
-            validate_dry_run(
+            let validation = write_options(
                 query,
                 if method == Method::PUT {
                     "UpdateOptions"
@@ -323,13 +342,13 @@ fn object<T: StoredKind>(
             )?;
             let mut object: T = if method == Method::PUT {
                 check_content_type(request)?;
-                decode::object(request.body())?
+                decode::object(request.body(), validation, warnings)?
             } else {
                 cluster.advance_to(now);
                 let current = cluster
                     .get::<T>(&key)
                     .ok_or_else(|| ApiError::not_found(&T::qualified_resource(), name))?;
-                decode::patched(current, request)?
+                decode::patched(current, request, validation, warnings)?
             };
             let meta = object.metadata_mut();
             if meta.name.is_empty() {
@@ -357,7 +376,11 @@ fn object<T: StoredKind>(
                 query.delete_options()?
             } else {
                 check_content_type(request)?;
-                decode::delete_options(request.body())?
+                decode::delete_options(
+                    request.body(),
+                    cluster.config().kubernetes_version,
+                    warnings,
+                )?
             };
             let result = cluster.delete::<T>(now, &key, &options)?;
             if T::KIND == "Pod" || !result.removed {

@@ -45,6 +45,9 @@ pub struct Scenario {
     pub objects: Vec<Value>,
     /// The steps, in order.
     pub steps: Vec<Step>,
+    /// What the file's `fieldValidation` setting (default `Strict`) did with fields that
+    /// Kubernetes does not know: under `Warn`, one line per field, naming where it is.
+    pub warnings: Vec<String>,
 }
 
 /// One step.

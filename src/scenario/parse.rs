@@ -9,6 +9,7 @@ use super::{Expectation, ObjectRef, Operation, Scenario, Step};
 use crate::cluster::{ClusterConfig, Controllers, KubernetesVersion, Latencies, RateLimit};
 use crate::error::ConfigError;
 use crate::model::Kind;
+use crate::rest::FieldValidation;
 use crate::time::{Time, parse_duration};
 
 fn field(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
@@ -25,6 +26,8 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "controllers",
     "latencies",
     "rateLimit",
+    "fieldValidation",
+    "maxObjects",
     "objects",
     "steps",
 ];
@@ -48,7 +51,10 @@ impl Scenario {
         };
         for key in top.keys() {
             if !TOP_LEVEL_KEYS.contains(&key.as_str()) {
-                return Err(field(key.clone(), format!("unknown key {key:?}")));
+                return Err(field(
+                    key.clone(),
+                    format!("unknown key {key:?} (known: {})", TOP_LEVEL_KEYS.join(", ")),
+                ));
             }
         }
         let mut config = ClusterConfig::default();
@@ -91,7 +97,28 @@ impl Scenario {
                     .map_err(|e| field("rateLimit", e.to_string()))?,
             );
         }
+        if let Some(max) = top.get("maxObjects") {
+            config.max_objects = max
+                .as_u64()
+                .and_then(|n| usize::try_from(n).ok())
+                .filter(|n| *n > 0)
+                .ok_or_else(|| field("maxObjects", "must be a positive integer"))?;
+        }
+        let validation = match top.get("fieldValidation") {
+            None => FieldValidation::Strict,
+            Some(value) => value
+                .as_str()
+                .filter(|text| !text.is_empty())
+                .and_then(FieldValidation::parse)
+                .ok_or_else(|| {
+                    field(
+                        "fieldValidation",
+                        "must be \"Strict\" (the default), \"Warn\" or \"Ignore\"",
+                    )
+                })?,
+        };
         let mut objects = Vec::new();
+        let mut object_paths = Vec::new();
         match top.get("objects") {
             None | Some(Value::Null) => {}
             Some(Value::Array(items)) => {
@@ -105,9 +132,13 @@ impl Scenario {
                             .get("items")
                             .and_then(Value::as_array)
                             .ok_or_else(|| field(format!("{path}.items"), "a List needs items"))?;
-                        objects.extend(inner.iter().cloned());
+                        for (j, inner) in inner.iter().enumerate() {
+                            objects.push(inner.clone());
+                            object_paths.push(format!("{path}.items[{j}]"));
+                        }
                     } else {
                         objects.push(item.clone());
+                        object_paths.push(path);
                     }
                 }
             }
@@ -123,10 +154,59 @@ impl Scenario {
             }
             Some(_) => return Err(field("steps", "must be a list")),
         }
+        // Fields no Kubernetes release knows (a typo such as `minAvailabel`) would otherwise
+        // be kept as unmodeled fields and silently do nothing.
+        let mut checked: Vec<(String, &str, &Value)> = Vec::new();
+        for (path, object) in object_paths.iter().zip(&objects) {
+            if let Some(kind) = object.get("kind").and_then(Value::as_str) {
+                checked.push((path.clone(), kind, object));
+            }
+        }
+        for (i, step) in steps.iter().enumerate() {
+            match &step.operation {
+                Operation::Apply(object) => {
+                    if let Some(kind) = object.get("kind").and_then(Value::as_str) {
+                        checked.push((format!("steps[{i}].apply"), kind, object));
+                    }
+                }
+                Operation::Evict(body) => {
+                    checked.push((format!("steps[{i}].evict"), "Eviction", body))
+                }
+                _ => {}
+            }
+        }
+        let mut warnings = Vec::new();
+        for (path, kind, object) in checked {
+            let unknown = crate::model::unknown_fields(kind, object);
+            match validation {
+                FieldValidation::Ignore => {}
+                FieldValidation::Warn => {
+                    warnings.extend(unknown.iter().map(|f| {
+                        format!("{path}.{f}: unknown field {}", crate::model::GoQuoted(f))
+                    }))
+                }
+                FieldValidation::Strict => {
+                    if let Some(first) = unknown.first() {
+                        return Err(field(
+                            format!("{path}.{first}"),
+                            format!(
+                                "strict decoding error: {} (set `fieldValidation: Warn` or `Ignore` at the top of the file to keep such fields)",
+                                unknown
+                                    .iter()
+                                    .map(|f| format!("unknown field {}", crate::model::GoQuoted(f)))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
         Ok(Scenario {
             config,
             objects,
             steps,
+            warnings,
         })
     }
 }

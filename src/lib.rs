@@ -109,5 +109,10 @@ pub mod scenario;
 pub mod time;
 pub mod wire;
 
+// `evictsim::` paths resolve inside the crate too, so that the proptest strategies compile
+// both as this module and as a module of the integration tests (which run them under a
+// plain `cargo test`, without the feature).
+extern crate self as evictsim;
+
 #[cfg(feature = "proptest")]
 pub mod proptest;

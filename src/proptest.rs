@@ -3,7 +3,9 @@
 //!
 //! The strategies draw from a deliberately small vocabulary (three label keys, three values)
 //! so that selectors and pods collide often. [`ClusterSnapshot`] builds a consistent cluster:
-//! one ReplicaSet owning every pod, and PDBs over those pods; [`Operation`] drives it.
+//! 1–3 Ready nodes, one ReplicaSet owning every pod (each bound to one of those nodes), and
+//! PDBs over those pods; [`Operation`] drives it. Every strategy below says what it
+//! generates; shrinking moves towards fewer pods, PDBs and operations.
 //!
 //! # Examples
 //! ```
@@ -29,19 +31,20 @@ use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 use serde_json::json;
 
-use crate::cluster::{Cluster, ClusterConfig, Subresource};
-use crate::model::{
-    DeleteOptions, Eviction, IntOrString, LabelSelector, LabelSelectorRequirement, ObjectKey, Pod,
-    PodDisruptionBudget, ReplicaSet, StringMap,
+use evictsim::cluster::{Cluster, ClusterConfig, Subresource};
+use evictsim::model::{
+    DeleteOptions, Eviction, IntOrString, LabelSelector, LabelSelectorRequirement, Node, ObjectKey,
+    Pod, PodDisruptionBudget, ReplicaSet, StringMap,
 };
-use crate::time::SimTime;
+use evictsim::time::SimTime;
 
 /// The namespace snapshots live in.
 pub const NAMESPACE: &str = "default";
 const KEYS: [&str; 3] = ["app", "tier", "zone"];
 const VALUES: [&str; 3] = ["a", "b", "c"];
 
-/// A label set over the small vocabulary.
+/// A label set of 0–3 pairs over the keys `app`, `tier`, `zone` and the values `a`, `b`,
+/// `c`.
 pub fn labels() -> impl Strategy<Value = StringMap> {
     btree_map(
         prop::sample::select(KEYS.to_vec()).prop_map(String::from),
@@ -50,7 +53,8 @@ pub fn labels() -> impl Strategy<Value = StringMap> {
     )
 }
 
-/// A valid `LabelSelector`: equality requirements plus set-based expressions (`{}` included).
+/// A valid `LabelSelector` over the same vocabulary: 0–3 `matchLabels` pairs plus at most
+/// one `In`/`NotIn`/`Exists`/`DoesNotExist` expression; `{}` (select everything) included.
 pub fn label_selector() -> impl Strategy<Value = LabelSelector> {
     let expression = (
         prop::sample::select(KEYS.to_vec()),
@@ -69,7 +73,7 @@ pub fn label_selector() -> impl Strategy<Value = LabelSelector> {
     })
 }
 
-/// `minAvailable` / `maxUnavailable` as an int or a percentage.
+/// A `minAvailable` / `maxUnavailable` value: an integer 0–6, or a percentage 0–100%.
 pub fn int_or_percent() -> impl Strategy<Value = IntOrString> {
     prop_oneof![
         (0i32..=6).prop_map(IntOrString::Int),
@@ -90,7 +94,8 @@ pub struct PodState {
     pub terminating: bool,
 }
 
-/// A pod's state.
+/// A pod's state: [`labels`]; `Running` four times in seven, else `Pending`, `Succeeded`
+/// or `Failed`; Ready 80% of the time; already terminating 10% of the time.
 pub fn pod_state() -> impl Strategy<Value = PodState> {
     (
         labels(),
@@ -114,24 +119,35 @@ pub fn pod_state() -> impl Strategy<Value = PodState> {
         })
 }
 
+/// What a PDB guarantees.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Budget {
+    /// `spec.minAvailable`.
+    MinAvailable(IntOrString),
+    /// `spec.maxUnavailable`.
+    MaxUnavailable(IntOrString),
+}
+
 /// One PDB of a snapshot.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PdbState {
     /// The selector.
     pub selector: LabelSelector,
-    /// `Ok` = minAvailable, `Err` = maxUnavailable.
-    pub budget: Result<IntOrString, IntOrString>,
+    /// `minAvailable` or `maxUnavailable`.
+    pub budget: Budget,
     /// `unhealthyPodEvictionPolicy`.
     pub policy: Option<&'static str>,
 }
 
-/// A PDB's spec.
+/// A PDB's spec: a [`label_selector`], a [`Budget`] of either kind over
+/// [`int_or_percent`], and no `unhealthyPodEvictionPolicy`, `IfHealthyBudget` or
+/// `AlwaysAllow`.
 pub fn pdb_state() -> impl Strategy<Value = PdbState> {
     (
         label_selector(),
         prop_oneof![
-            int_or_percent().prop_map(Ok),
-            int_or_percent().prop_map(Err)
+            int_or_percent().prop_map(Budget::MinAvailable),
+            int_or_percent().prop_map(Budget::MaxUnavailable)
         ],
         prop::sample::select(vec![None, Some("IfHealthyBudget"), Some("AlwaysAllow")]),
     )
@@ -142,9 +158,12 @@ pub fn pdb_state() -> impl Strategy<Value = PdbState> {
         })
 }
 
-/// A consistent cluster: one ReplicaSet `rs` with `replicas`, owning every pod; PDBs over them.
+/// A consistent cluster: Ready nodes `node-0`, `node-1`, …; one ReplicaSet `rs` with
+/// `replicas`, owning every pod; PDBs over those pods.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClusterSnapshot {
+    /// How many Ready nodes there are; pod `i` is bound to `node-{i % nodes}`.
+    pub nodes: usize,
     /// The ReplicaSet's `spec.replicas`.
     pub replicas: i32,
     /// Pods `p0`, `p1`, … in order.
@@ -153,25 +172,31 @@ pub struct ClusterSnapshot {
     pub pdbs: Vec<PdbState>,
 }
 
-/// A snapshot with 1–12 pods and 0–3 PDBs.
+/// A snapshot with 1–3 nodes, a ReplicaSet of 0–12 replicas, 1–12 pods ([`pod_state`]) and
+/// 0–3 PDBs ([`pdb_state`]).
 pub fn cluster_snapshot() -> impl Strategy<Value = ClusterSnapshot> {
-    (0i32..=12, vec(pod_state(), 1..=12), vec(pdb_state(), 0..=3)).prop_map(
-        |(replicas, pods, pdbs)| ClusterSnapshot {
+    (
+        1usize..=3,
+        0i32..=12,
+        vec(pod_state(), 1..=12),
+        vec(pdb_state(), 0..=3),
+    )
+        .prop_map(|(nodes, replicas, pods, pdbs)| ClusterSnapshot {
+            nodes,
             replicas,
             pods,
             pdbs,
-        },
-    )
+        })
 }
 
 impl ClusterSnapshot {
     /// The pod object for pod `i`.
-    pub fn pod(&self, i: usize, rs_uid: &str, now: crate::time::Time) -> Pod {
+    pub fn pod(&self, i: usize, rs_uid: &str, now: evictsim::time::Time) -> Pod {
         let state = &self.pods[i];
         let mut pod: Pod = serde_json::from_value(json!({
             "metadata": {"name": format!("p{i}"), "namespace": NAMESPACE,
                 "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "rs", "uid": rs_uid, "controller": true}]},
-            "spec": {"nodeName": format!("node-{}", i % 3)},
+            "spec": {"nodeName": format!("node-{}", i % self.nodes.max(1))},
             "status": {"phase": state.phase, "conditions": [{"type": "Ready", "status": if state.ready { "True" } else { "False" }}]},
         }))
         .unwrap_or_default();
@@ -191,8 +216,8 @@ impl ClusterSnapshot {
         pdb.metadata.namespace = NAMESPACE.into();
         pdb.spec.selector = Some(state.selector.clone());
         match &state.budget {
-            Ok(v) => pdb.spec.min_available = Some(v.clone()),
-            Err(v) => pdb.spec.max_unavailable = Some(v.clone()),
+            Budget::MinAvailable(v) => pdb.spec.min_available = Some(v.clone()),
+            Budget::MaxUnavailable(v) => pdb.spec.max_unavailable = Some(v.clone()),
         }
         pdb.spec.unhealthy_pod_eviction_policy = state.policy.map(String::from);
         pdb
@@ -202,6 +227,11 @@ impl ClusterSnapshot {
     pub fn build(&self, config: ClusterConfig) -> Cluster {
         let mut cluster = Cluster::new(config);
         cluster.defer_reactions();
+        for i in 0..self.nodes.max(1) {
+            cluster
+                .load(SimTime::ZERO, Node::ready(&format!("node-{i}")))
+                .expect("valid Node");
+        }
         let mut rs = ReplicaSet::default();
         rs.metadata.name = "rs".into();
         rs.metadata.namespace = NAMESPACE.into();
@@ -245,7 +275,8 @@ pub enum Operation {
     Advance(u64),
 }
 
-/// Up to `max` operations.
+/// Up to `max` operations, weighted: evictions 4 (one in five a dry run, half with a grace
+/// period 0–60 s), Ready flips 2, DELETEs 1, clock advances of 1–180 s 1.
 pub fn operations(max: usize) -> impl Strategy<Value = Vec<Operation>> {
     let op = prop_oneof![
         4 => (0usize..12, prop::bool::weighted(0.2), prop::option::of(0i64..=60)).prop_map(|(i, d, g)| Operation::Evict(i, d, g)),

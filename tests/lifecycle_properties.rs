@@ -1,15 +1,18 @@
 //! Properties of the six steps with every controller running.
-#![cfg(feature = "proptest")]
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use evictsim::cluster::{Cluster, ClusterConfig, EventKind, WriteVerb};
 use evictsim::model::{DeleteOptions, Eviction, Node, ObjectKey, Pod, ReplicaSet};
-use evictsim::proptest::{cluster_snapshot, operations};
+#[allow(dead_code)]
+#[path = "../src/proptest.rs"]
+mod strategies;
+
 use evictsim::time::SimTime;
 use proptest::prelude::*;
 use serde_json::json;
+use strategies::{cluster_snapshot, operations};
 
 const DAY: Duration = Duration::from_secs(86_400);
 

@@ -1,13 +1,16 @@
 //! Property tests over the public strategies (`evictsim::proptest`). A failing case prints
 //! the generated snapshot and operations that reproduce it (proptest shrinks them first).
-#![cfg(feature = "proptest")]
 
 use evictsim::cluster::{Cluster, ClusterConfig, Controllers};
 use evictsim::model::{IntOrString, LabelSelector, ObjectKey, Pod, PodDisruptionBudget, StringMap};
-use evictsim::proptest::{ClusterSnapshot, NAMESPACE, Operation, cluster_snapshot, operations};
+#[allow(dead_code)]
+#[path = "../src/proptest.rs"]
+mod strategies;
+
 use evictsim::rest;
 use evictsim::time::SimTime;
 use proptest::prelude::*;
+use strategies::{Budget, ClusterSnapshot, NAMESPACE, Operation, cluster_snapshot, operations};
 
 /// A deliberately naive selector matcher: the reference the real one is checked against.
 fn reference_selects(selector: &LabelSelector, labels: &StringMap) -> bool {
@@ -53,9 +56,11 @@ fn reference_status(snapshot: &ClusterSnapshot, i: usize) -> (i64, i64, i64, i64
         i64::from(snapshot.replicas)
     };
     let (expected, desired) = match &pdb.budget {
-        Ok(IntOrString::Int(n)) => (selected.len() as i64, i64::from(*n)),
-        Ok(percent) => (scale, ceil_percent(percent, scale)),
-        Err(max_unavailable) => (scale, (scale - ceil_percent(max_unavailable, scale)).max(0)),
+        Budget::MinAvailable(IntOrString::Int(n)) => (selected.len() as i64, i64::from(*n)),
+        Budget::MinAvailable(percent) => (scale, ceil_percent(percent, scale)),
+        Budget::MaxUnavailable(max_unavailable) => {
+            (scale, (scale - ceil_percent(max_unavailable, scale)).max(0))
+        }
     };
     let healthy = selected
         .iter()

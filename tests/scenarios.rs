@@ -4,7 +4,6 @@
 //! Regenerate the goldens after an intended change with `UPDATE_GOLDEN=1 cargo test --test scenarios`.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use evictsim::scenario::Scenario;
 
@@ -63,8 +62,9 @@ fn examples_match_their_golden_json_timelines() {
     }
 }
 
+#[cfg(feature = "cli")]
 fn cli(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_evictsim"))
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_evictsim"))
         .args(args)
         .output()
         .unwrap();
@@ -75,6 +75,7 @@ fn cli(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+#[cfg(feature = "cli")]
 fn temp_file(name: &str, text: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("evictsim-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -83,6 +84,7 @@ fn temp_file(name: &str, text: &str) -> PathBuf {
     path
 }
 
+#[cfg(feature = "cli")]
 #[test]
 fn cli_exit_codes_follow_the_contract() {
     let ok = examples()[0].clone();
@@ -129,6 +131,7 @@ fn cli_exit_codes_follow_the_contract() {
     assert!(stderr.contains("/nonexistent/scenario.yaml: cannot read"));
 }
 
+#[cfg(feature = "cli")]
 #[test]
 fn json_output_has_one_object_per_step() {
     let file = examples()[1].clone();

@@ -255,6 +255,38 @@ pub struct Deadline {
     pub timer: Timer,
 }
 
+/// How a client took a pod away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Disruption {
+    /// An admitted eviction (`POST …/pods/{name}/eviction`).
+    Eviction,
+    /// A DELETE of the pod, which no budget guards.
+    Delete,
+}
+
+/// A moment when a client's disruption took a healthy pod away while a PDB selecting it
+/// could not afford it: afterwards fewer of the PDB's pods were healthy (Ready and not
+/// terminating) than its `desiredHealthy`, computed afresh from its spec and the pods.
+/// This is what every drainer test asserts never happens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BudgetViolation {
+    /// When.
+    pub at: SimTime,
+    /// The PDB left short.
+    pub pdb: ObjectKey,
+    /// The pod taken away.
+    pub pod: ObjectKey,
+    /// How.
+    pub disruption: Disruption,
+    /// Healthy pods left.
+    pub healthy: i64,
+    /// The PDB's `desiredHealthy`.
+    pub desired_healthy: i64,
+}
+
+/// How many [`BudgetViolation`]s a cluster keeps (the first ones; later ones are counted).
+pub const MAX_RECORDED_BUDGET_VIOLATIONS: usize = 10_000;
+
 /// The result of a DELETE.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeleteResult<T> {
@@ -331,6 +363,7 @@ pub struct Cluster {
     pub(crate) kubelet_pods: std::collections::BTreeMap<ObjectKey, kubelet::KubeletPod>,
     pub(crate) next_pod_ip: u32,
     rate_limiter: Option<TokenBucket>,
+    budget_violations: Vec<BudgetViolation>,
     /// While set, controllers queue their reactions instead of running them.
     deferring: bool,
 }
@@ -489,6 +522,17 @@ impl StoredKind for Pod {
     }
     fn observe(cluster: &mut Cluster, old: Option<&Self>, new: Option<&Self>, origin: Origin) {
         let key = old.or(new).map(|p| p.metadata.key()).unwrap_or_default();
+        if let (Some(gone), None) = (old, new) {
+            let uid = gone.metadata.uid.clone();
+            cluster.timers.cancel(&Timer::Kubelet {
+                pod: key.clone(),
+                uid: uid.clone(),
+            });
+            cluster.timers.cancel(&Timer::StalePodDisruptionCheck {
+                pod: key.clone(),
+                uid,
+            });
+        }
         cluster.pod_index.update(old, new);
         cluster.node_load.pod_changed(old, new);
         if origin != Origin::Kubelet && cluster.config.controllers.kubelet {
@@ -575,7 +619,12 @@ impl StoredKind for PodDisruptionBudget {
     fn observe(cluster: &mut Cluster, old: Option<&Self>, new: Option<&Self>, origin: Origin) {
         match (old, new) {
             (_, Some(new)) => cluster.pdb_index.insert(new),
-            (Some(old), None) => cluster.pdb_index.remove(&old.metadata.key()),
+            (Some(old), None) => {
+                cluster.pdb_index.remove(&old.metadata.key());
+                cluster.timers.cancel(&Timer::PdbSync {
+                    pdb: old.metadata.key(),
+                });
+            }
             (None, None) => {}
         }
         // C2: every PDB add/update/delete enqueues it — except the controller's own writes,
@@ -625,6 +674,7 @@ impl Cluster {
             kubelet_pods: std::collections::BTreeMap::new(),
             next_pod_ip: 0,
             rate_limiter: config.rate_limit.map(TokenBucket::new),
+            budget_violations: Vec::new(),
             deferring: false,
             config,
         }
@@ -738,6 +788,31 @@ impl Cluster {
         self.compacted_events + self.events.len() as u64
     }
 
+    /// Every recorded moment a client's eviction or DELETE left a PDB below its
+    /// `desiredHealthy` (see [`BudgetViolation`]), oldest first; empty for a drainer that
+    /// respects every budget. At most [`MAX_RECORDED_BUDGET_VIOLATIONS`] are kept.
+    ///
+    /// # Examples
+    /// ```
+    /// use evictsim::cluster::{Cluster, Disruption};
+    /// use evictsim::model::{DeleteOptions, LabelSelector, ObjectKey, Pod, PodDisruptionBudget};
+    /// use evictsim::time::SimTime;
+    ///
+    /// let mut cluster = Cluster::default();
+    /// for name in ["web-1", "web-2"] {
+    ///     cluster.load(SimTime::ZERO, Pod::running("default", name, "node-1").with_labels([("app", "web")])).unwrap();
+    /// }
+    /// let pdb = PodDisruptionBudget::min_available("default", "web", 2, LabelSelector::matching([("app", "web")]));
+    /// cluster.create(SimTime::ZERO, pdb, false).unwrap();
+    /// // An eviction would be refused (429); a DELETE is not guarded, and is recorded.
+    /// cluster.delete::<Pod>(SimTime::ZERO, &ObjectKey::new("default", "web-1"), &DeleteOptions::default()).unwrap();
+    /// let violation = &cluster.budget_violations()[0];
+    /// assert_eq!((violation.disruption, violation.healthy, violation.desired_healthy), (Disruption::Delete, 1, 2));
+    /// ```
+    pub fn budget_violations(&self) -> &[BudgetViolation] {
+        &self.budget_violations
+    }
+
     /// The next deadline, if any, and why.
     pub fn next_deadline(&self) -> Option<Deadline> {
         self.timers.next().map(|(at, timer)| Deadline {
@@ -765,6 +840,40 @@ impl Cluster {
             self.settle();
         }
         self.now = now;
+    }
+
+    /// Advances the clock by `duration` (see [`Cluster::advance_to`]).
+    pub fn advance_by(&mut self, duration: Duration) {
+        self.advance_to(self.now + duration);
+    }
+
+    /// Fires timers, deadline after deadline, until none is left or the next is more than
+    /// `limit` after the current time. Returns whether the cluster went idle: `true` with
+    /// the clock at the last deadline fired, `false` with the clock `limit` later.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use evictsim::cluster::Cluster;
+    /// use evictsim::model::{Eviction, Pod};
+    /// use evictsim::time::SimTime;
+    ///
+    /// let mut cluster = Cluster::default();
+    /// cluster.load(SimTime::ZERO, Pod::running("default", "web-1", "node-1")).unwrap();
+    /// cluster.evict_pod(SimTime::ZERO, Eviction::new("default", "web-1")).unwrap();
+    /// assert!(cluster.run_until_idle(Duration::from_secs(60)));
+    /// assert!(cluster.pods_on_node("node-1").is_empty());
+    /// ```
+    pub fn run_until_idle(&mut self, limit: Duration) -> bool {
+        let end = self.now + limit;
+        while let Some(deadline) = self.timers.next().map(|(at, _)| at) {
+            if deadline > end {
+                self.advance_to(end);
+                return false;
+            }
+            self.advance_to(deadline);
+        }
+        true
     }
 
     fn fire(&mut self, timer: Timer) {
@@ -1343,7 +1452,13 @@ impl Cluster {
         options: &DeleteOptions,
     ) -> Result<DeleteResult<T>, ApiError> {
         self.advance_to(now);
+        let before = (T::KIND == "Pod" && !options.is_dry_run())
+            .then(|| self.pods.get(key).cloned())
+            .flatten();
         let result = self.delete_inner(key, options, true);
+        if let (Ok(_), Some(pod)) = (&result, before) {
+            self.check_budgets_after(&pod, Disruption::Delete);
+        }
         self.settle();
         result
     }
@@ -1481,6 +1596,66 @@ impl Cluster {
         )
     }
 
+    /// [`Cluster::evict`] of the pod the Eviction names (`metadata.namespace`, empty meaning
+    /// `default`, and `metadata.name`), without `?dryRun=` query values.
+    ///
+    /// # Errors
+    /// As [`Cluster::evict`].
+    pub fn evict_pod(
+        &mut self,
+        now: SimTime,
+        eviction: Eviction,
+    ) -> Result<EvictionOutcome, ApiError> {
+        let namespace = if eviction.metadata.namespace.is_empty() {
+            "default".to_string()
+        } else {
+            eviction.metadata.namespace.clone()
+        };
+        let name = eviction.metadata.name.clone();
+        self.evict(now, &namespace, &name, eviction, &[])
+    }
+
+    /// After a client took `pod` (as it was before) away: records a [`BudgetViolation`] for
+    /// each PDB selecting it that is now short, if the pod was healthy.
+    fn check_budgets_after(&mut self, pod: &Pod, disruption: Disruption) {
+        if !pod.is_ready() || pod.is_terminating() || self.pdbs.is_empty() {
+            return;
+        }
+        let namespace = pod.metadata.namespace.clone();
+        let now = self.wall_now();
+        for name in self.pdbs_selecting(pod) {
+            let key = ObjectKey::new(namespace.clone(), name);
+            let Some(pdb) = self.pdbs.get(&key) else {
+                continue;
+            };
+            let Some(Ok(selector)) = pdb.spec.selector.as_ref().map(|s| s.as_selector()) else {
+                continue;
+            };
+            let pods = self.pods_selected(&namespace, &selector);
+            let healthy = pods
+                .iter()
+                .filter(|p| p.is_ready() && !p.is_terminating())
+                .count() as i64;
+            let Ok(computed) = disruption::compute_status(pdb, &pods, now, |owner, p| {
+                self.find_controller(owner, &p.metadata.namespace)
+            }) else {
+                continue;
+            };
+            if healthy < computed.desired_healthy
+                && self.budget_violations.len() < MAX_RECORDED_BUDGET_VIOLATIONS
+            {
+                self.budget_violations.push(BudgetViolation {
+                    at: self.now,
+                    pdb: key,
+                    pod: pod.metadata.key(),
+                    disruption,
+                    healthy,
+                    desired_healthy: computed.desired_healthy,
+                });
+            }
+        }
+    }
+
     /// POST of an Eviction to `pods/{name}/eviction` in `namespace`, with the request's
     /// `?dryRun=` values (E4–E35).
     ///
@@ -1502,6 +1677,7 @@ impl Cluster {
             dry_run: dry_run.to_vec(),
         };
         let version = self.config.kubernetes_version;
+        let before = self.pods.get(&ObjectKey::new(namespace, name)).cloned();
         let result = eviction::evict(
             &mut ClusterEvictionStore { cluster: self },
             &request,
@@ -1509,11 +1685,16 @@ impl Cluster {
         );
         let pod = ObjectKey::new(namespace, name);
         match &result {
-            Ok(outcome) => self.log(EventKind::EvictionAdmitted {
-                pod,
-                pdb: outcome.charged_pdb.clone(),
-                dry_run: outcome.dry_run,
-            }),
+            Ok(outcome) => {
+                self.log(EventKind::EvictionAdmitted {
+                    pod,
+                    pdb: outcome.charged_pdb.clone(),
+                    dry_run: outcome.dry_run,
+                });
+                if let Some(before) = before.filter(|_| !outcome.dry_run) {
+                    self.check_budgets_after(&before, Disruption::Eviction);
+                }
+            }
             Err(e) => self.log(EventKind::EvictionRefused {
                 pod,
                 code: e.code(),

@@ -82,6 +82,14 @@ impl TimerQueue {
         self.pending.insert(slot, timer);
     }
 
+    /// Drops `timer` if it is pending: for timers whose object is gone, so that they
+    /// neither hold memory nor count as work still to do.
+    pub fn cancel(&mut self, timer: &Timer) {
+        if let Some(slot) = self.slots.remove(timer) {
+            self.pending.remove(&slot);
+        }
+    }
+
     /// The earliest deadline and its timer.
     pub fn next(&self) -> Option<(SimTime, &Timer)> {
         self.pending.iter().next().map(|((at, _), t)| (*at, t))

@@ -3,6 +3,7 @@
 //! tells the store and the REST handler how each kind is served.
 
 mod behaviour;
+mod constructors;
 mod eviction;
 mod go_quote;
 mod kind;

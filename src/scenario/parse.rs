@@ -6,7 +6,9 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use super::{Expectation, ObjectRef, Operation, Scenario, Step};
-use crate::cluster::{ClusterConfig, Controllers, KubernetesVersion, Latencies, RateLimit};
+use crate::cluster::{
+    Cluster, ClusterConfig, Controllers, KubernetesVersion, Latencies, RateLimit,
+};
 use crate::error::ConfigError;
 use crate::model::Kind;
 use crate::rest::FieldValidation;
@@ -43,7 +45,10 @@ impl Scenario {
     /// [`ConfigError::Syntax`] for text that is not YAML, [`ConfigError::Field`] naming the
     /// field (`steps[2].advance`, `controllers.kubelet`, …) for anything else.
     pub fn parse(text: &str) -> Result<Scenario, ConfigError> {
-        let document = parse_document(text)?;
+        Self::from_document(parse_document(text)?)
+    }
+
+    fn from_document(document: Value) -> Result<Scenario, ConfigError> {
         let top = match document {
             Value::Object(map) => map,
             Value::Null => Map::new(),
@@ -208,6 +213,47 @@ impl Scenario {
             steps,
             warnings,
         })
+    }
+}
+
+impl Cluster {
+    /// Builds a cluster from YAML (or JSON) text: a scenario document's settings and
+    /// `objects` (see the scenario reference, `docs/scenario-files.md`), or objects as
+    /// `kubectl get -o yaml` prints them — one object or a `kind: List`. Objects load as one
+    /// snapshot, exactly as a scenario's do, strictly validated unless the document sets
+    /// `fieldValidation`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the field, as for a scenario file; a document with `steps`
+    /// is refused (run those with [`Scenario::run`]).
+    ///
+    /// # Examples
+    /// ```
+    /// use evictsim::cluster::Cluster;
+    /// use evictsim::model::ObjectKey;
+    ///
+    /// let cluster = Cluster::from_yaml(r#"
+    /// apiVersion: v1
+    /// kind: List
+    /// items:
+    ///   - {apiVersion: v1, kind: Node, metadata: {name: node-1}, status: {conditions: [{type: Ready, status: "True"}]}}
+    ///   - {apiVersion: v1, kind: Pod, metadata: {name: web-1, namespace: default}, spec: {nodeName: node-1}}
+    /// "#).unwrap();
+    /// assert!(cluster.pod(&ObjectKey::new("default", "web-1")).is_some());
+    /// ```
+    pub fn from_yaml(text: &str) -> Result<Cluster, ConfigError> {
+        let mut document = parse_document(text)?;
+        if document.get("kind").is_some() {
+            document = serde_json::json!({ "objects": [document] });
+        }
+        let scenario = Scenario::from_document(document)?;
+        if !scenario.steps.is_empty() {
+            return Err(field(
+                "steps",
+                "Cluster::from_yaml builds the objects only: run a scenario's steps with Scenario::run",
+            ));
+        }
+        scenario.build_cluster()
     }
 }
 
@@ -540,7 +586,9 @@ mod tests {
 
     #[test]
     fn errors_name_the_field() {
-        assert!(error_of("bogus: 1").starts_with("bogus: unknown key \"bogus\" (known: start, seed,"));
+        assert!(
+            error_of("bogus: 1").starts_with("bogus: unknown key \"bogus\" (known: start, seed,")
+        );
         assert!(
             error_of("steps: [{advance: soon}]").starts_with("steps[0].advance: invalid duration")
         );

@@ -9,11 +9,11 @@ use crate::rest;
 use crate::scenario::Scenario;
 use crate::time::SimTime;
 
-/// A small cluster for request fuzzing: a node, two pods, a ReplicaSet and a PDB.
+/// A small cluster for request fuzzing: a Ready node, two pods, a ReplicaSet and a PDB.
 pub fn fixture() -> Cluster {
     let text = r#"
 objects:
-  - {apiVersion: v1, kind: Node, metadata: {name: node-1}}
+  - {apiVersion: v1, kind: Node, metadata: {name: node-1}, status: {conditions: [{type: Ready, status: "True"}]}}
   - apiVersion: apps/v1
     kind: ReplicaSet
     metadata: {name: rs, uid: 00000000-0000-4000-8000-000000000001}
@@ -39,8 +39,22 @@ objects:
     }
 }
 
-/// Decodes `data` as requests — each `METHOD PATH\n` line, then the body up to a line `---`
-/// — and sends them through the REST handler. Panics (the fuzzer's signal) if the handler
+/// The Content-Types a request may carry: every body format the handler reads, and some
+/// it must refuse.
+const CONTENT_TYPES: &[&str] = &[
+    "application/json",
+    "application/merge-patch+json",
+    "application/json-patch+json",
+    "application/strategic-merge-patch+json",
+    "application/apply-patch+yaml",
+    "application/vnd.kubernetes.protobuf",
+    "text/plain",
+    "",
+];
+
+/// Decodes `data` as requests — each a `METHOD PATH [N]\n` line, where the optional digit
+/// `N` picks a Content-Type (JSON by default; the patch types, protobuf, none, …), then the
+/// body up to a line `---` — and sends them through the REST handler. Panics (the fuzzer's signal) if the handler
 /// panics, answers an error without a `Status` body of the same code, or changes storage
 /// on a failed request.
 pub fn rest_requests(data: &[u8]) {
@@ -51,15 +65,21 @@ pub fn rest_requests(data: &[u8]) {
     let mut now = SimTime::ZERO;
     for chunk in text.split("\n---\n").take(16) {
         let (head, body) = chunk.split_once('\n').unwrap_or((chunk, ""));
-        let Some((method, path)) = head.split_once(' ') else {
+        let mut words = head.split(' ');
+        let (Some(method), Some(path)) = (words.next(), words.next()) else {
             continue;
         };
-        let Ok(request) = http::Request::builder()
-            .method(method)
-            .uri(path)
-            .header("Content-Type", "application/json")
-            .body(body.as_bytes().to_vec())
-        else {
+        let content_type = words
+            .next()
+            .and_then(|n| n.parse::<usize>().ok())
+            .map_or("application/json", |n| {
+                CONTENT_TYPES[n % CONTENT_TYPES.len()]
+            });
+        let mut builder = http::Request::builder().method(method).uri(path);
+        if !content_type.is_empty() {
+            builder = builder.header("Content-Type", content_type);
+        }
+        let Ok(request) = builder.body(body.as_bytes().to_vec()) else {
             continue;
         };
         let revision = cluster.revision();
@@ -100,5 +120,215 @@ pub fn scenario_text(data: &[u8]) {
     if let Ok(report) = scenario.run() {
         let _ = report.to_text("fuzz");
         let _ = report.to_json_lines();
+    }
+}
+
+/// A cluster for operation fuzzing: three Ready nodes, a ReplicaSet of three pods that
+/// start at once, and one PDB over them.
+pub fn operations_fixture() -> Cluster {
+    // Built once: the fuzzer runs thousands of inputs a second against copies.
+    static FIXTURE: std::sync::OnceLock<Cluster> = std::sync::OnceLock::new();
+    FIXTURE.get_or_init(build_operations_fixture).clone()
+}
+
+fn build_operations_fixture() -> Cluster {
+    let text = r#"
+controllers: {endpoints: false}
+objects:
+  - {apiVersion: v1, kind: Node, metadata: {name: node-0}, status: {conditions: [{type: Ready, status: "True"}]}}
+  - {apiVersion: v1, kind: Node, metadata: {name: node-1}, status: {conditions: [{type: Ready, status: "True"}]}}
+  - {apiVersion: v1, kind: Node, metadata: {name: node-2}, status: {conditions: [{type: Ready, status: "True"}]}}
+  - apiVersion: apps/v1
+    kind: ReplicaSet
+    metadata: {name: web}
+    spec:
+      replicas: 3
+      selector: {matchLabels: {app: web}}
+      template:
+        metadata: {labels: {app: web}, annotations: {evictsim.io/startup-seconds: "0"}}
+        spec: {containers: [{name: web, image: nginx}]}
+  - apiVersion: policy/v1
+    kind: PodDisruptionBudget
+    metadata: {name: web}
+    spec: {minAvailable: 2, selector: {matchLabels: {app: web}}}
+"#;
+    match Scenario::parse(text).and_then(|s| s.build_cluster()) {
+        Ok(cluster) => cluster,
+        Err(e) => panic!("the fuzz fixture is valid: {e}"),
+    }
+}
+
+/// Decodes `data` as a sequence of operations on [`operations_fixture`] — evictions,
+/// DELETEs with grace periods, Ready flips, scaling, budget changes, cordons, clock advances
+/// and requests with broken bodies — three bytes each, and checks after every one that:
+/// a failed request changed nothing; the PDB's status equals a recount from scratch (the
+/// reference model below); no pod is still terminating past its deadline.
+pub fn operations(data: &[u8]) {
+    use crate::model::{Pod, PodDisruptionBudget, ReplicaSet};
+    let mut cluster = operations_fixture();
+    let mut now = SimTime::ZERO;
+    for op in data.chunks(3).take(64) {
+        let (kind, a, b) = (op[0], *op.get(1).unwrap_or(&0), *op.get(2).unwrap_or(&0));
+        let pods: Vec<String> = cluster
+            .list::<Pod>()
+            .map(|p| p.metadata.name.clone())
+            .collect();
+        let pod = pods
+            .get(usize::from(a) % pods.len().max(1))
+            .cloned()
+            .unwrap_or_default();
+        let pod_path = format!("/api/v1/namespaces/default/pods/{pod}");
+        let (method, path, content_type, body) = match kind % 9 {
+            0 => (
+                "POST",
+                format!("{pod_path}/eviction"),
+                "application/json",
+                format!(
+                    r#"{{"apiVersion":"policy/v1","kind":"Eviction","metadata":{{"name":"{pod}"}}}}"#
+                ),
+            ),
+            1 => (
+                "DELETE",
+                pod_path.clone(),
+                "application/json",
+                format!(r#"{{"gracePeriodSeconds":{}}}"#, i64::from(b % 40) - 2),
+            ),
+            2 => (
+                "PATCH",
+                format!("{pod_path}/status"),
+                "application/merge-patch+json",
+                format!(
+                    r#"{{"status":{{"conditions":[{{"type":"Ready","status":"{}"}}]}}}}"#,
+                    if b % 2 == 0 { "True" } else { "False" }
+                ),
+            ),
+            3 => (
+                "PATCH",
+                "/apis/apps/v1/namespaces/default/replicasets/web".into(),
+                "application/merge-patch+json",
+                format!(r#"{{"spec":{{"replicas":{}}}}}"#, b % 7),
+            ),
+            4 => (
+                "PATCH",
+                "/apis/policy/v1/namespaces/default/poddisruptionbudgets/web".into(),
+                "application/merge-patch+json",
+                if b % 2 == 0 {
+                    format!(
+                        r#"{{"spec":{{"minAvailable":{},"maxUnavailable":null}}}}"#,
+                        b % 5
+                    )
+                } else {
+                    format!(
+                        r#"{{"spec":{{"maxUnavailable":"{}%","minAvailable":null}}}}"#,
+                        b % 101
+                    )
+                },
+            ),
+            5 => (
+                "PATCH",
+                format!("/api/v1/nodes/node-{}", a % 3),
+                "application/merge-patch+json",
+                format!(r#"{{"spec":{{"unschedulable":{}}}}}"#, b % 2 == 0),
+            ),
+            6 => {
+                now =
+                    now + std::time::Duration::from_millis(u64::from(a) * 250 + u64::from(b) * 10);
+                cluster.advance_to(now);
+                ("", String::new(), "", String::new())
+            }
+            7 => (
+                "PUT",
+                pod_path.clone(),
+                "application/json",
+                String::from_utf8_lossy(op).into_owned(),
+            ),
+            _ => (
+                "POST",
+                format!("{pod_path}/eviction"),
+                "application/json",
+                format!(
+                    r#"{{"metadata":{{"name":"{pod}"}},"deleteOptions":{{"preconditions":{{"resourceVersion":"{b}"}}}}}}"#
+                ),
+            ),
+        };
+        if !method.is_empty() {
+            let Ok(request) = http::Request::builder()
+                .method(method)
+                .uri(&path)
+                .header("Content-Type", content_type)
+                .body(body.into_bytes())
+            else {
+                continue;
+            };
+            // Timers due by now fire first: their writes are not the request's.
+            cluster.advance_to(now);
+            let revision = cluster.revision();
+            let response = rest::handle(&mut cluster, now, &request);
+            let code = response.status().as_u16();
+            if code >= 400 && !path.ends_with("/eviction") {
+                assert_eq!(
+                    cluster.revision(),
+                    revision,
+                    "{method} {path} failed ({code}) but wrote"
+                );
+            }
+        }
+        // The reference model: PDB status recounted from the pods and the ReplicaSet.
+        let wall = cluster.wall_now();
+        if let Some(pdb) =
+            cluster.get::<PodDisruptionBudget>(&crate::model::ObjectKey::new("default", "web"))
+        {
+            let selected: Vec<&Pod> = cluster
+                .list::<Pod>()
+                .filter(|p| p.metadata.labels.get("app").map(String::as_str) == Some("web"))
+                .collect();
+            let replicas = cluster
+                .get::<ReplicaSet>(&crate::model::ObjectKey::new("default", "web"))
+                .and_then(|rs| rs.spec.replicas)
+                .map_or(0, i64::from);
+            let expected = if selected.is_empty() { 0 } else { replicas };
+            let healthy = selected
+                .iter()
+                .filter(|p| p.is_ready() && !p.is_terminating())
+                .count() as i64;
+            let (expected, desired) = match (&pdb.spec.min_available, &pdb.spec.max_unavailable) {
+                (_, Some(max)) => {
+                    let max = max.scaled_value(expected).unwrap_or(0);
+                    (expected, (expected - max).max(0))
+                }
+                (Some(crate::model::IntOrString::Int(n)), None) => {
+                    (selected.len() as i64, i64::from(*n))
+                }
+                (Some(min), None) => (expected, min.scaled_value(expected).unwrap_or(0)),
+                (None, None) => (0, 0),
+            };
+            let status = &pdb.status;
+            if status.disrupted_pods.as_ref().is_none_or(|d| d.is_empty()) {
+                let allowed = if expected <= 0 {
+                    0
+                } else {
+                    (healthy - desired).max(0)
+                };
+                assert_eq!(
+                    (
+                        status.expected_pods,
+                        status.desired_healthy,
+                        status.current_healthy,
+                        status.disruptions_allowed
+                    ),
+                    (expected, desired, healthy, allowed),
+                    "PDB status differs from a recount at {wall}"
+                );
+            }
+        }
+        for pod in cluster.list::<Pod>() {
+            if let Some(deadline) = pod.metadata.deletion_timestamp {
+                assert!(
+                    wall <= deadline.plus_seconds(2),
+                    "pod {} still terminating at {wall}, past its deadline {deadline}",
+                    pod.metadata.name
+                );
+            }
+        }
     }
 }

@@ -8,7 +8,12 @@ use evictsim::scenario::Scenario;
 
 /// A deterministic simulator of the Kubernetes API server's eviction path.
 #[derive(Debug, Parser)]
-#[command(name = "evictsim", version, about)]
+#[command(
+    name = "evictsim",
+    version,
+    about,
+    after_help = "Scenario files are described in docs/scenario-files.md; the rule ids (E…, C…, G…, K…, N…) in messages and tests in docs/rules.md."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -19,7 +24,8 @@ enum Command {
     /// Runs scenario files, each on a fresh cluster, and prints their timelines.
     ///
     /// Exit status: 0 when every expectation held, 1 when one failed, 2 when a file is
-    /// invalid.
+    /// invalid. The file format (objects, steps, expectations, settings) is described in
+    /// docs/scenario-files.md; examples/*.yaml are worked examples.
     Run {
         /// How to print the results.
         #[arg(long, value_enum, default_value_t = Output::Text)]

@@ -3,7 +3,7 @@
 //! The simulation never reads a clock. [`SimTime`] is the number of milliseconds since the
 //! simulation's epoch; the wall-clock time Kubernetes objects carry is `epoch + elapsed`,
 //! rendered by [`WallClock`] at whole seconds, as the API server persists every `metav1.Time`
-//! (upstream.md E44a).
+//! (rule E44a).
 
 use std::fmt;
 use std::time::Duration;

@@ -29,3 +29,18 @@ fn rest_requests_corpus() {
 fn scenario_text_corpus() {
     replay("scenario_text", evictsim::fuzzing::scenario_text);
 }
+
+#[test]
+fn operations_corpus() {
+    replay("operations", evictsim::fuzzing::operations);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Random operation sequences, as the fuzzer sends them, hold every invariant.
+    #[test]
+    fn random_operation_sequences_hold_the_invariants(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..120)) {
+        evictsim::fuzzing::operations(&data);
+    }
+}

@@ -1,4 +1,4 @@
-//! upstream-tests.md §2: `pkg/controller/disruption/disruption_test.go`, case by case.
+//! Upstream's `pkg/controller/disruption/disruption_test.go`, case by case.
 //! The controller runs inside the cluster and syncs a PDB when it or one of its pods
 //! changes (C2, C3); `resync_pdb` stands in for upstream's hand-called `sync` where a
 //! change (a workload's scale) triggers no sync upstream either.

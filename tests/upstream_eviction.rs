@@ -1,4 +1,4 @@
-//! upstream-tests.md §1: `pkg/registry/core/pod/storage/eviction_test.go`, case by case.
+//! Upstream's `pkg/registry/core/pod/storage/eviction_test.go`, case by case.
 
 mod common;
 

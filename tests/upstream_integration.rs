@@ -1,4 +1,4 @@
-//! upstream-tests.md §3: `test/integration/evictions/evictions_test.go`, through the REST
+//! Upstream's `test/integration/evictions/evictions_test.go`, through the REST
 //! handler with the disruption controller running. As upstream, pods have no nodeName, so a
 //! real delete removes them at once (G2).
 

@@ -59,7 +59,7 @@ pub trait EvictionStore {
         name: &str,
         preconditions: Option<&Preconditions>,
     ) -> Result<ResourceVersion, ApiError>;
-    /// A pod DELETE with `options` (section 3 of upstream.md), dry-run aware.
+    /// A pod DELETE with `options` (the G rules of `docs/rules.md`), dry-run aware.
     ///
     /// # Errors
     /// Whatever the delete answers (404, 409, 422, …).
@@ -239,7 +239,7 @@ pub fn propagate_dry_run(
 /// Runs the eviction handler (E4–E35) against `store`.
 ///
 /// # Errors
-/// Every non-201 answer of upstream.md §1.8, as an [`ApiError`].
+/// Every non-201 answer of the E rules (`docs/rules.md`), as an [`ApiError`].
 pub fn evict(
     store: &mut impl EvictionStore,
     request: &EvictionRequest,

@@ -57,7 +57,7 @@ use crate::model::{
 use crate::time::{SimTime, Time, WallClock};
 use deletion::DeletePlan;
 
-/// The upstream release whose behaviour the cluster reproduces (upstream.md §0.1).
+/// The upstream release whose behaviour the cluster reproduces (the V rules of `docs/rules.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub enum KubernetesVersion {
     /// 1.30.
@@ -1020,6 +1020,24 @@ impl Cluster {
         }
     }
 
+    /// Logs `kind` as if it had been logged when the log held `seq` events: it takes that
+    /// sequence number and the events after it move up by one.
+    fn log_before(&mut self, seq: u64, kind: EventKind) {
+        let Some(index) = seq
+            .checked_sub(self.compacted_events)
+            .and_then(|i| usize::try_from(i).ok())
+            .filter(|i| *i <= self.events.len())
+        else {
+            self.log(kind);
+            return;
+        };
+        let at = self.events.get(index).map_or(self.now, |e| e.at);
+        for event in &mut self.events[index..] {
+            event.seq += 1;
+        }
+        self.events.insert(index, Event { seq, at, kind });
+    }
+
     pub(crate) fn record(
         &mut self,
         event_type: &'static str,
@@ -1660,7 +1678,7 @@ impl Cluster {
     /// `?dryRun=` values (E4–E35).
     ///
     /// # Errors
-    /// Every non-201 answer of upstream.md §1.8.
+    /// Every non-201 answer of the E rules (`docs/rules.md`).
     pub fn evict(
         &mut self,
         now: SimTime,
@@ -1678,6 +1696,7 @@ impl Cluster {
         };
         let version = self.config.kubernetes_version;
         let before = self.pods.get(&ObjectKey::new(namespace, name)).cloned();
+        let first_event = self.event_count();
         let result = eviction::evict(
             &mut ClusterEvictionStore { cluster: self },
             &request,
@@ -1686,11 +1705,16 @@ impl Cluster {
         let pod = ObjectKey::new(namespace, name);
         match &result {
             Ok(outcome) => {
-                self.log(EventKind::EvictionAdmitted {
-                    pod,
-                    pdb: outcome.charged_pdb.clone(),
-                    dry_run: outcome.dry_run,
-                });
+                // The admission came before the deletion it led to: the timeline shows it
+                // ahead of step 1.
+                self.log_before(
+                    first_event,
+                    EventKind::EvictionAdmitted {
+                        pod,
+                        pdb: outcome.charged_pdb.clone(),
+                        dry_run: outcome.dry_run,
+                    },
+                );
                 if let Some(before) = before.filter(|_| !outcome.dry_run) {
                     self.check_budgets_after(&before, Disruption::Eviction);
                 }

@@ -1,4 +1,4 @@
-//! Partial matching, as `expect.body` and `assert` use it (scenario.md): maps match on the
+//! Partial matching, as `expect.body` and `assert` use it (`docs/scenario-files.md`): maps match on the
 //! keys they give, lists element by element at equal length, scalars by equality, and
 //! `null` matches a missing key.
 

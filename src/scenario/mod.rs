@@ -1,4 +1,4 @@
-//! Scenario files (`../shared/spec/scenario.md`): a cluster, a list of API calls on the
+//! Scenario files (`docs/scenario-files.md` is the reference): a cluster, a list of API calls on the
 //! virtual clock, and what each must answer. [`Scenario::parse`] reads one,
 //! [`Scenario::run`] plays it through the REST handler and returns a [`Report`].
 //!

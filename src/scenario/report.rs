@@ -139,6 +139,8 @@ impl Report {
                                 .filter(|s| *s == "Success")
                         })
                         .or_else(|| body.get("kind").and_then(Value::as_str))
+                        // A plain-text answer, such as the API rate limiter's 429.
+                        .or_else(|| body.as_str().map(str::trim))
                         .unwrap_or("");
                     let mut text = format!(" → {code} {reason}");
                     if code >= 400

@@ -96,7 +96,11 @@ fn scaled(value: &IntOrString, total: i64) -> Result<i64, String> {
                 );
             };
             let percent: i64 = digits.parse().map_err(|_| {
-                format!("invalid value for IntOrString: invalid value {s_q}: strconv.Atoi: parsing {digits_q}: invalid syntax", s_q = crate::model::GoQuoted(&s), digits_q = crate::model::GoQuoted(&digits))
+                format!(
+                    "invalid value for IntOrString: invalid value {}: strconv.Atoi: parsing {}: invalid syntax",
+                    crate::model::GoQuoted(s),
+                    crate::model::GoQuoted(digits)
+                )
             })?;
             Ok(crate::model::percent_of_rounded_up(percent, total))
         }

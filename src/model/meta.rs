@@ -211,7 +211,7 @@ impl IntOrString {
                 let percent = parse_percent(s).ok_or_else(|| {
                     format!(
                         "invalid value for IntOrString: invalid value {s_q}",
-                        s_q = crate::model::GoQuoted(&s)
+                        s_q = crate::model::GoQuoted(s)
                     )
                 })?;
                 Ok(percent_of_rounded_up(percent, total))

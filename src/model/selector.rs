@@ -341,7 +341,7 @@ impl LabelSelector {
             if let Some(detail) = qualified_name_errors(key).into_iter().next() {
                 return Err(format!(
                     "key: Invalid value: {key_q}: {detail}",
-                    key_q = super::GoQuoted(&key)
+                    key_q = super::GoQuoted(key)
                 ));
             }
             match operator {
@@ -357,7 +357,7 @@ impl LabelSelector {
                 if let Some(detail) = label_value_errors(v).into_iter().next() {
                     return Err(format!(
                         "values[{i}][{key}]: Invalid value: {v_q}: {detail}",
-                        v_q = super::GoQuoted(&v)
+                        v_q = super::GoQuoted(v)
                     ));
                 }
             }
@@ -496,7 +496,7 @@ impl<'a> StringSelectorParser<'a> {
         format!(
             "unable to parse requirement: {what} at position {} in {}",
             self.pos,
-            super::GoQuoted(&self.text)
+            super::GoQuoted(self.text)
         )
     }
 

@@ -375,7 +375,7 @@ pub(crate) fn validate_dry_run(values: &[String], field: &str) -> Vec<FieldError
     }
     let rendered = values
         .iter()
-        .map(|v| super::go_quote(v))
+        .map(super::go_quote)
         .collect::<Vec<_>>()
         .join(", ");
     vec![FieldError {

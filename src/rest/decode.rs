@@ -88,7 +88,7 @@ fn check_type(value: &Value, kind: &str, versions: &[&str]) -> Result<(), ApiErr
         };
         return Err(ApiError::BadRequest(format!(
             "{given_kind} in version {shown_version_q} cannot be handled as a {kind}: the kind in the data does not match the expected kind",
-            shown_version_q = crate::model::GoQuoted(&shown_version)
+            shown_version_q = crate::model::GoQuoted(shown_version)
         )));
     }
     Ok(())
@@ -122,7 +122,7 @@ fn typed<T: DeserializeOwned>(value: Value, kind: &str, version: &str) -> Result
     serde_json::from_value(value).map_err(|e| {
         ApiError::BadRequest(format!(
             "{kind} in version {version_q} cannot be handled as a {kind}: {e}",
-            version_q = crate::model::GoQuoted(&version)
+            version_q = crate::model::GoQuoted(version)
         ))
     })
 }

@@ -49,7 +49,7 @@ impl Scenario {
     }
 
     fn from_document(document: Value) -> Result<Scenario, ConfigError> {
-        let top = match document {
+        let mut top = match document {
             Value::Object(map) => map,
             Value::Null => Map::new(),
             _ => return Err(field("(top level)", "must be a map")),
@@ -124,25 +124,27 @@ impl Scenario {
         };
         let mut objects = Vec::new();
         let mut object_paths = Vec::new();
-        match top.get("objects") {
+        // Taken, not copied: a whole cluster's snapshot can be hundreds of megabytes.
+        match top.remove("objects") {
             None | Some(Value::Null) => {}
             Some(Value::Array(items)) => {
-                for (i, item) in items.iter().enumerate() {
+                for (i, item) in items.into_iter().enumerate() {
                     let path = format!("objects[{i}]");
                     if !item.is_object() {
                         return Err(field(path, "must be a Kubernetes object"));
                     }
                     if item.get("kind").and_then(Value::as_str) == Some("List") {
-                        let inner = item
-                            .get("items")
-                            .and_then(Value::as_array)
-                            .ok_or_else(|| field(format!("{path}.items"), "a List needs items"))?;
-                        for (j, inner) in inner.iter().enumerate() {
-                            objects.push(inner.clone());
-                            object_paths.push(format!("{path}.items[{j}]"));
+                        let Some(Value::Array(inner)) = item.get("items") else {
+                            return Err(field(format!("{path}.items"), "a List needs items"));
+                        };
+                        object_paths.extend((0..inner.len()).map(|j| format!("{path}.items[{j}]")));
+                        if let Value::Object(mut list) = item
+                            && let Some(Value::Array(inner)) = list.remove("items")
+                        {
+                            objects.extend(inner);
                         }
                     } else {
-                        objects.push(item.clone());
+                        objects.push(item);
                         object_paths.push(path);
                     }
                 }

@@ -73,9 +73,13 @@ fn load_object(cluster: &mut Cluster, object: &Value) -> Result<(), String> {
         .get("apiVersion")
         .and_then(Value::as_str)
         .unwrap_or("");
-    let mut object = object.clone();
+    let converted;
+    let mut object = object;
     if kind == Kind::PodDisruptionBudget && api_version == "policy/v1beta1" {
-        convert_v1beta1_pdb(&mut object);
+        let mut copy = object.clone();
+        convert_v1beta1_pdb(&mut copy);
+        converted = copy;
+        object = &converted;
     } else {
         let expected = crate::with_kind!(kind, T => T::api_version());
         if !api_version.is_empty() && api_version != expected {
@@ -85,7 +89,7 @@ fn load_object(cluster: &mut Cluster, object: &Value) -> Result<(), String> {
         }
     }
     crate::with_kind!(kind, T => {
-        let mut typed: T = serde_json::from_value(object).map_err(|e| format!("not a valid {kind_name}: {e}"))?;
+        let mut typed: T = serde::Deserialize::deserialize(object).map_err(|e| format!("not a valid {kind_name}: {e}"))?;
         if T::NAMESPACED && typed.metadata().namespace.is_empty() {
             typed.metadata_mut().namespace = "default".into();
         }

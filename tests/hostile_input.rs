@@ -118,6 +118,34 @@ fn replicas_beyond_int32_are_refused_at_decode() {
 }
 
 #[test]
+fn int_or_string_integers_are_int32() {
+    let mut c = full_cluster();
+    let (code, body) = send(
+        &mut c,
+        "POST",
+        "/apis/policy/v1/namespaces/default/poddisruptionbudgets",
+        json!({"metadata": {"name": "p"}, "spec": {"minAvailable": 1_099_511_627_776_i64, "selector": {}}}),
+        "application/json",
+    );
+    assert_eq!(code, 400);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot unmarshal number 1099511627776 into a value of type int32"),
+        "{body}"
+    );
+    let (code, _) = send(
+        &mut c,
+        "POST",
+        "/apis/policy/v1/namespaces/default/poddisruptionbudgets",
+        json!({"metadata": {"name": "p"}, "spec": {"minAvailable": 2_147_483_647, "selector": {}}}),
+        "application/json",
+    );
+    assert_eq!(code, 201);
+}
+
+#[test]
 fn a_percent_budget_over_the_largest_replica_count_does_not_overflow() {
     let text = r#"
 controllers: {workloads: false, kubelet: false, endpoints: false}

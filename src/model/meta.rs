@@ -180,14 +180,50 @@ impl OwnerReference {
     }
 }
 
-/// `intstr.IntOrString`: an integer or a string such as `"25%"`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `intstr.IntOrString`: an integer or a string such as `"25%"`. The integer is an int32,
+/// as upstream's: a larger number does not decode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum IntOrString {
     /// An integer.
     Int(i32),
     /// A string, normally a percentage.
     String(String),
+}
+
+impl<'de> Deserialize<'de> for IntOrString {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = IntOrString;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an int32 or a string")
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<IntOrString, E> {
+                i32::try_from(n).map(IntOrString::Int).map_err(|_| {
+                    E::custom(format!(
+                        "cannot unmarshal number {n} into a value of type int32"
+                    ))
+                })
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<IntOrString, E> {
+                i32::try_from(n).map(IntOrString::Int).map_err(|_| {
+                    E::custom(format!(
+                        "cannot unmarshal number {n} into a value of type int32"
+                    ))
+                })
+            }
+            fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<IntOrString, E> {
+                Err(E::custom(format!(
+                    "cannot unmarshal number {n} into a value of type int32"
+                )))
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<IntOrString, E> {
+                Ok(IntOrString::String(text.into()))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 impl IntOrString {

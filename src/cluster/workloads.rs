@@ -14,7 +14,7 @@ use super::{Cluster, EventKind, Origin};
 use crate::error::ApiError;
 use crate::model::{
     DaemonSet, DeleteOptions, Deployment, Kind, LabelSelector, ObjectKey, OwnerReference, Pod,
-    ReplicaSet, ReplicationController, Resource, StatefulSet, StringMap, Uid, Unmodeled, phase,
+    ReplicaSet, ReplicationController, StatefulSet, StringMap, Uid, Unmodeled, phase,
 };
 
 /// The label Deployments add to their ReplicaSets and pods.
@@ -32,17 +32,6 @@ pub const DAEMON_SET_BURST_REPLICAS: usize = 250;
 
 /// A workload the controllers keep: which kind, and where.
 pub type WorkloadRef = (Kind, ObjectKey);
-
-fn owner_ref<T: Resource>(object: &T) -> OwnerReference {
-    OwnerReference {
-        api_version: T::api_version(),
-        kind: T::KIND.into(),
-        name: object.metadata().name.clone(),
-        uid: object.metadata().uid.clone(),
-        controller: Some(true),
-        block_owner_deletion: Some(true),
-    }
-}
 
 fn template(unmodeled: &Unmodeled) -> Value {
     unmodeled
@@ -262,7 +251,7 @@ impl Cluster {
             return Ok(());
         };
         let (owner, replicas, generation) = (
-            owner_ref(rs),
+            OwnerReference::controller_of(rs),
             rs.spec.replicas.unwrap_or(1),
             rs.metadata.generation,
         );
@@ -292,7 +281,7 @@ impl Cluster {
             return Ok(());
         };
         let (owner, replicas, generation) = (
-            owner_ref(rc),
+            OwnerReference::controller_of(rc),
             rc.spec.replicas.unwrap_or(1),
             rc.metadata.generation,
         );
@@ -366,7 +355,7 @@ impl Cluster {
                         .unwrap_or(json!({})),
                 )
                 .unwrap_or_default();
-                rs.metadata.owner_references = vec![owner_ref(&deployment)];
+                rs.metadata.owner_references = vec![OwnerReference::controller_of(&deployment)];
                 rs.spec.replicas = Some(replicas);
                 rs.spec.selector = Some(selector);
                 rs.spec.unmodeled.insert("template".into(), pod_template);
@@ -426,7 +415,7 @@ impl Cluster {
             return Ok(());
         };
         let replicas = usize::try_from(sts.spec.replicas.unwrap_or(1).max(0)).unwrap_or(0);
-        let owner = owner_ref(&sts);
+        let owner = OwnerReference::controller_of(&sts);
         let pod_template = template(&sts.spec.unmodeled);
         // OrderedReady: ordinals are created in order, each once the one before is Running
         // and Ready; a replacement only once the old pod is gone (it keeps the name).
@@ -494,7 +483,7 @@ impl Cluster {
         let Some(ds) = self.daemon_sets.get(key).cloned() else {
             return Ok(());
         };
-        let owner = owner_ref(&ds);
+        let owner = OwnerReference::controller_of(&ds);
         let pod_template = template(&ds.spec.unmodeled);
         let nodes: Vec<String> = self.nodes.iter().map(|n| n.metadata.name.clone()).collect();
         // One pass over the DaemonSet's pods, grouped by node, then one over the nodes.

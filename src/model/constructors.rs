@@ -16,6 +16,21 @@ fn labels<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, 
         .collect()
 }
 
+impl OwnerReference {
+    /// The reference a controller puts on what it owns: `controller: true`,
+    /// `blockOwnerDeletion: true`.
+    pub fn controller_of<T: Resource>(owner: &T) -> OwnerReference {
+        OwnerReference {
+            api_version: T::api_version(),
+            kind: T::KIND.into(),
+            name: owner.metadata().name.clone(),
+            uid: owner.metadata().uid.clone(),
+            controller: Some(true),
+            block_owner_deletion: Some(true),
+        }
+    }
+}
+
 impl From<i32> for IntOrString {
     fn from(n: i32) -> Self {
         IntOrString::Int(n)
@@ -149,14 +164,7 @@ impl Pod {
     /// The same pod, controlled by `owner` (an owner reference with `controller: true`;
     /// `owner` must carry the UID the cluster gave it).
     pub fn controlled_by<T: Resource>(mut self, owner: &T) -> Pod {
-        self.metadata.owner_references = vec![OwnerReference {
-            api_version: T::api_version(),
-            kind: T::KIND.into(),
-            name: owner.metadata().name.clone(),
-            uid: owner.metadata().uid.clone(),
-            controller: Some(true),
-            block_owner_deletion: Some(true),
-        }];
+        self.metadata.owner_references = vec![OwnerReference::controller_of(owner)];
         self
     }
 }

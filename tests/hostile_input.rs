@@ -12,32 +12,6 @@ use evictsim::scenario::Scenario;
 use evictsim::time::SimTime;
 use serde_json::{Value, json};
 
-fn send(
-    c: &mut Cluster,
-    method: &str,
-    path: &str,
-    body: Value,
-    content_type: &str,
-) -> (u16, Value) {
-    let request = http::Request::builder()
-        .method(method)
-        .uri(path)
-        .header("Content-Type", content_type)
-        .body(if body.is_null() {
-            Vec::new()
-        } else {
-            serde_json::to_vec(&body).unwrap()
-        })
-        .unwrap();
-    let now = c.now();
-    let response = rest::handle(c, now, &request);
-    let code = response.status().as_u16();
-    (
-        code,
-        serde_json::from_slice(response.body()).unwrap_or(Value::Null),
-    )
-}
-
 fn stored(c: &Cluster) -> String {
     let pods: Vec<&Pod> = c.list::<Pod>().collect();
     format!("{pods:?} {}", c.revision())
@@ -75,7 +49,7 @@ fn a_store_at_its_cap_refuses_creates_with_a_precise_status() {
     let rs: ReplicaSet = serde_json::from_value(replica_set("huge", i64::from(i32::MAX))).unwrap();
     c.create(SimTime::ZERO, rs, false).unwrap();
     assert_eq!(c.object_count(), 10);
-    let (code, body) = send(
+    let Answer { code, body, .. } = send_json(
         &mut c,
         "POST",
         "/api/v1/namespaces/default/pods",
@@ -100,7 +74,7 @@ fn a_store_at_its_cap_refuses_creates_with_a_precise_status() {
 #[test]
 fn replicas_beyond_int32_are_refused_at_decode() {
     let mut c = full_cluster();
-    let (code, body) = send(
+    let Answer { code, body, .. } = send_json(
         &mut c,
         "POST",
         "/apis/apps/v1/namespaces/default/replicasets",
@@ -120,7 +94,7 @@ fn replicas_beyond_int32_are_refused_at_decode() {
 #[test]
 fn int_or_string_integers_are_int32() {
     let mut c = full_cluster();
-    let (code, body) = send(
+    let Answer { code, body, .. } = send_json(
         &mut c,
         "POST",
         "/apis/policy/v1/namespaces/default/poddisruptionbudgets",
@@ -135,7 +109,7 @@ fn int_or_string_integers_are_int32() {
             .contains("cannot unmarshal number 1099511627776 into a value of type int32"),
         "{body}"
     );
-    let (code, _) = send(
+    let Answer { code, .. } = send_json(
         &mut c,
         "POST",
         "/apis/policy/v1/namespaces/default/poddisruptionbudgets",
@@ -260,7 +234,8 @@ fn query_parameters_that_do_not_parse_are_400s() {
             "strconv.ParseInt: parsing \"1.5\": invalid syntax",
         ),
     ] {
-        let (code, body) = send(&mut c, method, path, Value::Null, "application/json");
+        let Answer { code, body, .. } =
+            send_json(&mut c, method, path, Value::Null, "application/json");
         assert_eq!(
             (code, body["reason"].as_str(), body["message"].as_str()),
             (400, Some("BadRequest"), Some(message)),
@@ -287,7 +262,7 @@ fn json_patches_are_capped_like_kube_apiservers() {
     for i in 0..24 {
         bomb.push(json!({"op": "copy", "from": "/metadata/annotations", "path": format!("/metadata/annotations/c{i}")}));
     }
-    let (code, body) = send(
+    let Answer { code, body, .. } = send_json(
         &mut c,
         "PATCH",
         path,
@@ -304,7 +279,7 @@ fn json_patches_are_capped_like_kube_apiservers() {
     let many: Vec<Value> = (0..10_001)
         .map(|_| json!({"op": "test", "path": "/kind", "value": "Pod"}))
         .collect();
-    let (code, body) = send(
+    let Answer { code, body, .. } = send_json(
         &mut c,
         "PATCH",
         path,
@@ -390,7 +365,7 @@ fn selectors_get_upstreams_answers() {
     assert!(s.matches(&labels("k", "")));
     assert!(!s.matches(&labels("k", "x")));
     let mut c = full_cluster();
-    let (code, body) = send(
+    let Answer { code, body, .. } = send_json(
         &mut c,
         "GET",
         "/api/v1/pods?fieldSelector=spec.nodeName%3Dn%5Cx",
@@ -409,7 +384,7 @@ fn selectors_get_upstreams_answers() {
 #[test]
 fn two_controller_owner_references_are_invalid() {
     let mut c = full_cluster();
-    let (code, body) = send(
+    let Answer { code, body, .. } = send_json(
         &mut c,
         "POST",
         "/api/v1/namespaces/default/pods",
@@ -436,7 +411,7 @@ fn two_controller_owner_references_are_invalid() {
 #[test]
 fn names_in_messages_are_quoted_as_go_quotes_them() {
     let mut c = full_cluster();
-    let (code, body) = send(
+    let Answer { code, body, .. } = send_json(
         &mut c,
         "GET",
         "/api/v1/namespaces/default/pods/a%00b",

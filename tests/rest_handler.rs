@@ -8,43 +8,6 @@ use evictsim::cluster::{Cluster, ClusterConfig, RateLimit};
 use evictsim::rest;
 use serde_json::{Value, json};
 
-struct Answer {
-    code: u16,
-    body: Value,
-    headers: http::HeaderMap,
-}
-
-fn send(
-    c: &mut Cluster,
-    method: &str,
-    path: &str,
-    body: &[u8],
-    content_type: Option<&str>,
-) -> Answer {
-    let mut b = http::Request::builder().method(method).uri(path);
-    if let Some(ct) = content_type {
-        b = b.header("Content-Type", ct);
-    }
-    let now = c.now();
-    let response = rest::handle(c, now, &b.body(body.to_vec()).unwrap());
-    Answer {
-        code: response.status().as_u16(),
-        body: serde_json::from_slice(response.body())
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(response.body()).into())),
-        headers: response.headers().clone(),
-    }
-}
-
-fn json_send(c: &mut Cluster, method: &str, path: &str, body: Value) -> Answer {
-    send(
-        c,
-        method,
-        path,
-        &serde_json::to_vec(&body).unwrap(),
-        Some("application/json"),
-    )
-}
-
 const PODS: &str = "/api/v1/namespaces/default/pods";
 const PDBS: &str = "/apis/policy/v1/namespaces/default/poddisruptionbudgets";
 

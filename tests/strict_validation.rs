@@ -9,36 +9,8 @@ use common::*;
 use evictsim::cluster::{Cluster, ClusterConfig, KubernetesVersion};
 use evictsim::error::ConfigError;
 use evictsim::model::{ObjectKey, PodDisruptionBudget};
-use evictsim::rest;
 use evictsim::scenario::Scenario;
 use serde_json::{Value, json};
-
-struct Answer {
-    code: u16,
-    body: Value,
-    warnings: Vec<String>,
-}
-
-fn send(c: &mut Cluster, method: &str, path: &str, body: Value, content_type: &str) -> Answer {
-    let request = http::Request::builder()
-        .method(method)
-        .uri(path)
-        .header("Content-Type", content_type)
-        .body(serde_json::to_vec(&body).unwrap())
-        .unwrap();
-    let now = c.now();
-    let response = rest::handle(c, now, &request);
-    Answer {
-        code: response.status().as_u16(),
-        body: serde_json::from_slice(response.body()).unwrap_or(Value::Null),
-        warnings: response
-            .headers()
-            .get_all("Warning")
-            .iter()
-            .map(|v| v.to_str().unwrap().to_string())
-            .collect(),
-    }
-}
 
 const PDBS: &str = "/apis/policy/v1/namespaces/default/poddisruptionbudgets";
 
@@ -51,10 +23,10 @@ fn typo_pdb() -> Value {
 #[test]
 fn unknown_fields_warn_by_default() {
     let mut c = full_cluster();
-    let answer = send(&mut c, "POST", PDBS, typo_pdb(), "application/json");
+    let answer = send_json(&mut c, "POST", PDBS, typo_pdb(), "application/json");
     assert_eq!(answer.code, 201);
     assert_eq!(
-        answer.warnings,
+        answer.warnings(),
         [
             r#"299 - "unknown field \"spec.minAvailabel\"""#,
             r#"299 - "unknown field \"spec.selector.matchExpresions\"""#
@@ -65,7 +37,7 @@ fn unknown_fields_warn_by_default() {
 #[test]
 fn unknown_fields_are_a_400_under_strict_and_nothing_is_stored() {
     let mut c = full_cluster();
-    let answer = send(
+    let answer = send_json(
         &mut c,
         "POST",
         &format!("{PDBS}?fieldValidation=Strict"),
@@ -83,7 +55,7 @@ fn unknown_fields_are_a_400_under_strict_and_nothing_is_stored() {
     let mut good = typo_pdb();
     good["spec"] = json!({"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}});
     good["metadata"]["annotations"] = json!({"a": "b"});
-    let answer = send(
+    let answer = send_json(
         &mut c,
         "POST",
         &format!("{PDBS}?fieldValidation=Strict"),
@@ -110,7 +82,7 @@ fn strict_applies_to_puts_and_to_the_result_of_a_patch() {
         ),
     )
     .unwrap();
-    let answer = send(
+    let answer = send_json(
         &mut c,
         "PATCH",
         "/api/v1/namespaces/default/pods/a?fieldValidation=Strict",
@@ -122,20 +94,20 @@ fn strict_applies_to_puts_and_to_the_result_of_a_patch() {
         answer.body["message"],
         r#"strict decoding error: unknown field "spec.containers[0].imagePullPolicyy""#
     );
-    let answer = send(
+    let answer = send_json(
         &mut c,
         "PATCH",
         "/api/v1/namespaces/default/pods/a?fieldValidation=Ignore",
         json!({"metadata": {"labelz": {"x": "y"}}}),
         "application/merge-patch+json",
     );
-    assert_eq!((answer.code, answer.warnings.len()), (200, 0));
+    assert_eq!((answer.code, answer.warnings().len()), (200, 0));
 }
 
 #[test]
 fn an_unsupported_field_validation_value_is_invalid() {
     let mut c = full_cluster();
-    let answer = send(
+    let answer = send_json(
         &mut c,
         "POST",
         &format!("{PDBS}?fieldValidation=strict"),
@@ -164,7 +136,7 @@ fn the_newest_delete_option_is_an_unknown_field_before_1_32() {
             pod("a", json!({}), json!({"nodeName": "n"}), json!({})),
         )
         .unwrap();
-        let answer = send(
+        let answer = send_json(
             &mut c,
             "DELETE",
             "/api/v1/namespaces/default/pods/a",
@@ -177,14 +149,14 @@ fn the_newest_delete_option_is_an_unknown_field_before_1_32() {
         } else {
             &[]
         };
-        assert_eq!(answer.warnings, expected, "{version}");
+        assert_eq!(answer.warnings(), expected, "{version}");
         // An eviction's deleteOptions follow the same rule.
         c.load(
             t0(),
             pod("b", json!({}), json!({"nodeName": "n"}), json!({})),
         )
         .unwrap();
-        let answer = send(
+        let answer = send_json(
             &mut c,
             "POST",
             "/api/v1/namespaces/default/pods/b/eviction",
@@ -193,7 +165,7 @@ fn the_newest_delete_option_is_an_unknown_field_before_1_32() {
             "application/json",
         );
         assert_eq!(answer.code, 201);
-        assert_eq!(answer.warnings.len(), usize::from(warned), "{version}");
+        assert_eq!(answer.warnings().len(), usize::from(warned), "{version}");
     }
 }
 

@@ -110,3 +110,65 @@ pub fn status_tuple(cluster: &Cluster, name: &str) -> (i64, i64, i64, i64, Vec<S
             .collect(),
     )
 }
+
+/// What the REST handler answered: code, JSON body (a plain-text body as a JSON string),
+/// headers.
+pub struct Answer {
+    pub code: u16,
+    pub body: Value,
+    pub headers: http::HeaderMap,
+}
+
+impl Answer {
+    /// The `Warning` headers, in order.
+    pub fn warnings(&self) -> Vec<String> {
+        self.headers
+            .get_all("Warning")
+            .iter()
+            .map(|v| v.to_str().unwrap_or_default().to_string())
+            .collect()
+    }
+}
+
+/// Sends one request through the REST handler at the cluster's time.
+pub fn send(
+    c: &mut Cluster,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    content_type: Option<&str>,
+) -> Answer {
+    let mut b = http::Request::builder().method(method).uri(path);
+    if let Some(ct) = content_type {
+        b = b.header("Content-Type", ct);
+    }
+    let now = c.now();
+    let response = evictsim::rest::handle(c, now, &b.body(body.to_vec()).unwrap());
+    Answer {
+        code: response.status().as_u16(),
+        body: serde_json::from_slice(response.body())
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(response.body()).into())),
+        headers: response.headers().clone(),
+    }
+}
+
+/// [`send`] with a JSON body (none for `null`) and this Content-Type.
+pub fn send_json(
+    c: &mut Cluster,
+    method: &str,
+    path: &str,
+    body: Value,
+    content_type: &str,
+) -> Answer {
+    let bytes = if body.is_null() {
+        Vec::new()
+    } else {
+        serde_json::to_vec(&body).unwrap()
+    };
+    send(c, method, path, &bytes, Some(content_type))
+}
+
+/// [`send_json`] as `application/json`.
+pub fn json_send(c: &mut Cluster, method: &str, path: &str, body: Value) -> Answer {
+    send_json(c, method, path, body, "application/json")
+}

@@ -1470,12 +1470,12 @@ impl Cluster {
         options: &DeleteOptions,
     ) -> Result<DeleteResult<T>, ApiError> {
         self.advance_to(now);
-        let before = (T::KIND == "Pod" && !options.is_dry_run())
-            .then(|| self.pods.get(key).cloned())
+        let healthy_labels = (T::KIND == "Pod" && !options.is_dry_run())
+            .then(|| self.healthy_pod_labels(key))
             .flatten();
         let result = self.delete_inner(key, options, true);
-        if let (Ok(_), Some(pod)) = (&result, before) {
-            self.check_budgets_after(&pod, Disruption::Delete);
+        if let (Ok(_), Some(labels)) = (&result, healthy_labels) {
+            self.check_budgets_after(key, &labels, Disruption::Delete);
         }
         self.settle();
         result
@@ -1633,15 +1633,29 @@ impl Cluster {
         self.evict(now, &namespace, &name, eviction, &[])
     }
 
-    /// After a client took `pod` (as it was before) away: records a [`BudgetViolation`] for
-    /// each PDB selecting it that is now short, if the pod was healthy.
-    fn check_budgets_after(&mut self, pod: &Pod, disruption: Disruption) {
-        if !pod.is_ready() || pod.is_terminating() || self.pdbs.is_empty() {
-            return;
+    /// The labels of the pod at `key` when it is healthy (Ready, not terminating) and some
+    /// PDB exists: what [`Cluster::check_budgets_after`] needs once a client has taken it.
+    fn healthy_pod_labels(&self, key: &ObjectKey) -> Option<crate::model::StringMap> {
+        if self.pdbs.is_empty() {
+            return None;
         }
-        let namespace = pod.metadata.namespace.clone();
+        self.pods
+            .get(key)
+            .filter(|p| p.is_ready() && !p.is_terminating())
+            .map(|p| p.metadata.labels.clone())
+    }
+
+    /// After a client took the healthy pod at `pod` (labelled `labels`) away: records a
+    /// [`BudgetViolation`] for each PDB selecting it that is now short.
+    fn check_budgets_after(
+        &mut self,
+        pod: &ObjectKey,
+        labels: &crate::model::StringMap,
+        disruption: Disruption,
+    ) {
+        let namespace = pod.namespace.clone();
         let now = self.wall_now();
-        for name in self.pdbs_selecting(pod) {
+        for name in self.pdb_index.selecting(&namespace, labels) {
             let key = ObjectKey::new(namespace.clone(), name);
             let Some(pdb) = self.pdbs.get(&key) else {
                 continue;
@@ -1665,7 +1679,7 @@ impl Cluster {
                 self.budget_violations.push(BudgetViolation {
                     at: self.now,
                     pdb: key,
-                    pod: pod.metadata.key(),
+                    pod: pod.clone(),
                     disruption,
                     healthy,
                     desired_healthy: computed.desired_healthy,
@@ -1695,14 +1709,14 @@ impl Cluster {
             dry_run: dry_run.to_vec(),
         };
         let version = self.config.kubernetes_version;
-        let before = self.pods.get(&ObjectKey::new(namespace, name)).cloned();
+        let pod = ObjectKey::new(namespace, name);
+        let healthy_labels = self.healthy_pod_labels(&pod);
         let first_event = self.event_count();
         let result = eviction::evict(
             &mut ClusterEvictionStore { cluster: self },
             &request,
             version,
         );
-        let pod = ObjectKey::new(namespace, name);
         match &result {
             Ok(outcome) => {
                 // The admission came before the deletion it led to: the timeline shows it
@@ -1710,13 +1724,13 @@ impl Cluster {
                 self.log_before(
                     first_event,
                     EventKind::EvictionAdmitted {
-                        pod,
+                        pod: pod.clone(),
                         pdb: outcome.charged_pdb.clone(),
                         dry_run: outcome.dry_run,
                     },
                 );
-                if let Some(before) = before.filter(|_| !outcome.dry_run) {
-                    self.check_budgets_after(&before, Disruption::Eviction);
+                if let Some(labels) = healthy_labels.filter(|_| !outcome.dry_run) {
+                    self.check_budgets_after(&pod, &labels, Disruption::Eviction);
                 }
             }
             Err(e) => self.log(EventKind::EvictionRefused {

@@ -58,6 +58,18 @@ pub enum ApiError {
     /// 404 `NotFound` for a path no resource is served at.
     #[error("the server could not find the requested resource")]
     NoRoute,
+    /// 410 `Expired`: a watch asked for a resourceVersion older than the kept history
+    /// (upstream's watch cache: `too old resource version: N (oldest)`).
+    #[error("too old resource version: {requested} ({oldest})")]
+    Expired {
+        /// The resourceVersion asked for.
+        requested: u64,
+        /// The oldest resourceVersion a watch can still start from.
+        oldest: u64,
+    },
+    /// 401 `Unauthorized`: a request without the server's bearer token.
+    #[error("Unauthorized")]
+    Unauthorized,
     /// 405 `MethodNotAllowed`.
     #[error("the server does not allow this method on the requested resource")]
     MethodNotAllowed,
@@ -199,6 +211,8 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => 400,
             ApiError::NotFound { .. } | ApiError::NoRoute => 404,
+            ApiError::Expired { .. } => 410,
+            ApiError::Unauthorized => 401,
             ApiError::MethodNotAllowed => 405,
             ApiError::AlreadyExists { .. }
             | ApiError::GenerateNameConflict { .. }
@@ -218,6 +232,8 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => "BadRequest",
             ApiError::NotFound { .. } | ApiError::NoRoute => "NotFound",
+            ApiError::Expired { .. } => "Expired",
+            ApiError::Unauthorized => "Unauthorized",
             ApiError::MethodNotAllowed => "MethodNotAllowed",
             ApiError::AlreadyExists { .. } | ApiError::GenerateNameConflict { .. } => {
                 "AlreadyExists"
@@ -319,6 +335,8 @@ impl ApiError {
             }),
             ApiError::BadRequest(_)
             | ApiError::NoRoute
+            | ApiError::Expired { .. }
+            | ApiError::Unauthorized
             | ApiError::MethodNotAllowed
             | ApiError::RequestEntityTooLarge { .. }
             | ApiError::UnsupportedMediaType
@@ -411,6 +429,15 @@ mod tests {
             (ApiError::BadRequest("b".into()), 400, "BadRequest"),
             (ApiError::not_found("pods", "p"), 404, "NotFound"),
             (ApiError::NoRoute, 404, "NotFound"),
+            (
+                ApiError::Expired {
+                    requested: 3,
+                    oldest: 9,
+                },
+                410,
+                "Expired",
+            ),
+            (ApiError::Unauthorized, 401, "Unauthorized"),
             (ApiError::MethodNotAllowed, 405, "MethodNotAllowed"),
             (
                 ApiError::AlreadyExists {

@@ -22,6 +22,7 @@ pub mod disruption;
 pub mod endpoints;
 mod events;
 pub mod eviction;
+pub mod history;
 pub mod kubelet;
 mod pdb_index;
 mod pod_index;
@@ -354,6 +355,7 @@ pub struct Cluster {
     events: Vec<Event>,
     /// The sequence number of `events[0]`: how many events compaction has dropped.
     compacted_events: u64,
+    watch_history: history::WatchHistory,
     disruption_queue: work_queue::WorkQueue<ObjectKey>,
     kubelet_queue: work_queue::WorkQueue<ObjectKey>,
     endpoints_queue: work_queue::WorkQueue<ObjectKey>,
@@ -375,7 +377,7 @@ impl Default for Cluster {
 }
 
 /// A kind the cluster stores. Implemented for every [`Resource`] in [`crate::model`].
-pub trait StoredKind: Resource {
+pub trait StoredKind: Resource + Send + Sync {
     #[doc(hidden)]
     fn store(cluster: &Cluster) -> &Store<Self>;
     #[doc(hidden)]
@@ -665,6 +667,7 @@ impl Cluster {
             timers: TimerQueue::default(),
             events: Vec::new(),
             compacted_events: 0,
+            watch_history: history::WatchHistory::default(),
             disruption_queue: work_queue::WorkQueue::default(),
             kubelet_queue: work_queue::WorkQueue::default(),
             endpoints_queue: work_queue::WorkQueue::default(),
@@ -700,6 +703,26 @@ impl Cluster {
     /// The wall clock.
     pub fn clock(&self) -> WallClock {
         self.clock
+    }
+
+    /// Keeps the newest `writes` store writes, each with the object as written, so that a
+    /// watch can resume from any resourceVersion they cover ([`Cluster::writes_since`]).
+    /// Writes made before this call are not kept. The server turns this on; 0 turns it off.
+    pub fn keep_watch_history(&mut self, writes: usize) {
+        self.watch_history.enable(writes, self.revision);
+    }
+
+    /// The store writes after `revision`, oldest first, as a watch replays them.
+    ///
+    /// # Errors
+    /// `Err(oldest)` when writes after `revision` are no longer kept (see
+    /// [`Cluster::keep_watch_history`]); `oldest` is the oldest revision a watch can start
+    /// from — the API server's 410 `Expired`.
+    pub fn writes_since(
+        &self,
+        revision: u64,
+    ) -> Result<impl Iterator<Item = &history::HistoryEntry>, u64> {
+        self.watch_history.since(revision)
     }
 
     /// The store's revision: the resourceVersion of the last write.
@@ -1074,6 +1097,22 @@ impl Cluster {
                 self.revision += 1;
                 object.metadata_mut().resource_version = ResourceVersion(self.revision.to_string());
                 T::store_mut(self).insert(key.clone(), object.clone());
+                if self.watch_history.is_enabled() {
+                    self.watch_history.record(history::HistoryEntry {
+                        revision: self.revision,
+                        verb: if old.is_some() {
+                            WriteVerb::Updated
+                        } else {
+                            WriteVerb::Created
+                        },
+                        object: std::sync::Arc::new(object.clone()),
+                        previous: old.clone().map(|o| {
+                            std::sync::Arc::new(o) as std::sync::Arc<dyn history::WatchedObject>
+                        }),
+                    });
+                } else {
+                    self.watch_history.record_unkept(self.revision);
+                }
                 self.log(EventKind::ObjectWritten {
                     verb: if old.is_some() {
                         WriteVerb::Updated
@@ -1090,6 +1129,20 @@ impl Cluster {
             None => {
                 let removed = T::store_mut(self).remove(&key)?;
                 self.revision += 1;
+                if self.watch_history.is_enabled() {
+                    // The watch sends the last state, stamped with the deletion's revision.
+                    let mut last = removed.clone();
+                    last.metadata_mut().resource_version =
+                        ResourceVersion(self.revision.to_string());
+                    self.watch_history.record(history::HistoryEntry {
+                        revision: self.revision,
+                        verb: WriteVerb::Deleted,
+                        object: std::sync::Arc::new(last),
+                        previous: None,
+                    });
+                } else {
+                    self.watch_history.record_unkept(self.revision);
+                }
                 self.log(EventKind::ObjectWritten {
                     verb: WriteVerb::Deleted,
                     kind: T::KIND,

@@ -79,6 +79,14 @@ pub trait Resource:
     /// Standard metadata, mutable.
     fn metadata_mut(&mut self) -> &mut ObjectMeta;
 
+    /// The [`Kind`] of this type.
+    ///
+    /// # Panics
+    /// Never for evictsim's own types: every one of them is a served kind.
+    fn kind() -> Kind {
+        Kind::from_name(Self::KIND).expect("every Resource type is a served Kind")
+    }
+
     /// `group/version`, or `version` for the core group.
     fn api_version() -> String {
         if Self::GROUP.is_empty() {

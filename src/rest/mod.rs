@@ -5,14 +5,17 @@
 //! with the HTTP code in the status line (E41, E42), `Retry-After` where upstream sends it.
 
 mod decode;
+pub mod discovery;
 mod route;
+pub mod table;
+pub mod watch;
 
 use http::{Method, Response, StatusCode, header};
 use serde_json::{Map, Value};
 
 use crate::cluster::{Cluster, StoredKind, Subresource};
 use crate::error::ApiError;
-use crate::model::{DeleteOptions, FieldSelector, ObjectKey, Resource, Selector};
+use crate::model::{DeleteOptions, ObjectKey, Resource};
 use crate::time::SimTime;
 use crate::wire::{Status, StatusDetails};
 
@@ -51,8 +54,43 @@ pub fn handle(cluster: &mut Cluster, now: SimTime, request: &Request) -> Respons
         )));
     }
     let path = request.uri().path().to_string();
+    // Health and discovery are served before the API's own filters, as upstream's
+    // non-resource handlers are, and never count against the rate limit.
+    match route::parse(&path).map(|r| r.target) {
+        Ok(Target::Health) => return text_response(StatusCode::OK, "ok"),
+        Ok(Target::Discovery(document)) => {
+            let accept = header_text(request, header::ACCEPT);
+            return match discovery::answer(&document, accept, cluster.config().kubernetes_version) {
+                Some((body, content_type)) => {
+                    let mut response = json_response(200, &body);
+                    response.headers_mut().insert(
+                        header::CONTENT_TYPE,
+                        header::HeaderValue::from_static(content_type),
+                    );
+                    response
+                }
+                None => error_response(&ApiError::NoRoute),
+            };
+        }
+        _ => {}
+    }
     if let Some(retry_after) = cluster.rate_limit(now, request.method().as_str(), &path) {
         return too_many_requests(retry_after);
+    }
+    if watch::is_watch(request) {
+        // A one-shot answer to a watch: what happened since its resourceVersion, then the
+        // end of the stream, as a watch whose timeout has passed. The server streams.
+        return match watch::start(cluster, now, request) {
+            Ok(mut watch) => {
+                let mut response = Response::new(watch.poll(cluster));
+                response.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    header::HeaderValue::from_static("application/json"),
+                );
+                response
+            }
+            Err(error) => error_response(&error),
+        };
     }
     let mut warnings = Vec::new();
     let result = dispatch(cluster, now, request, &mut warnings);
@@ -66,6 +104,24 @@ pub fn handle(cluster: &mut Cluster, now: SimTime, request: &Request) -> Respons
             response.headers_mut().append("Warning", value);
         }
     }
+    response
+}
+
+fn header_text(request: &Request, name: header::HeaderName) -> &str {
+    request
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+fn text_response(code: StatusCode, text: &'static str) -> Response<Vec<u8>> {
+    let mut response = Response::new(text.as_bytes().to_vec());
+    *response.status_mut() = code;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     response
 }
 
@@ -143,7 +199,7 @@ fn dispatch(
     let route = route::parse(request.uri().path())?;
     let query = route::Query::parse(request.uri().query().unwrap_or(""));
     match route.target {
-        Target::Discovery(body) => Ok((200, body)),
+        Target::Discovery(_) | Target::Health => Err(ApiError::NoRoute),
         Target::Collection { kind } => {
             crate::with_kind!(kind, T => collection::<T>(cluster, now, request, &route, &query, warnings))
         }
@@ -226,38 +282,26 @@ fn collection<T: StoredKind>(
     match *request.method() {
         Method::GET => {
             query.check_list_parameters()?;
-            let labels = match &query.label_selector {
-                Some(text) => Selector::parse(text).map_err(ApiError::BadRequest)?,
-                None => Selector::everything(),
-            };
-            let fields = match &query.field_selector {
-                Some(text) => FieldSelector::parse(text).map_err(ApiError::BadRequest)?,
-                None => FieldSelector::default(),
-            };
-            let probe = T::default();
-            for r in &fields.requirements {
-                if probe.field(&r.field).is_none() {
-                    return Err(ApiError::BadRequest(unsupported_field_message::<T>(
-                        &r.field,
-                    )));
-                }
-            }
+            let filter = watch::Filter::parse(T::kind(), route, query)?;
             cluster.advance_to(now);
-            let matches =
-                |o: &&T| labels.matches(&o.metadata().labels) && fields.matches(|f| o.field(f));
-            let items: Vec<Value> = if T::NAMESPACED && route.namespaced_path {
-                cluster
-                    .list_in::<T>(&route.namespace)
-                    .filter(matches)
-                    .map(object_json)
-                    .collect()
-            } else {
-                cluster
-                    .list::<T>()
-                    .filter(matches)
-                    .map(object_json)
-                    .collect()
-            };
+            let selected = cluster
+                .list::<T>()
+                .filter(|o| filter.matches(*o))
+                .map(object_json);
+            if table::wants_table(header_text(request, header::ACCEPT)) {
+                let objects: Vec<Value> = selected.collect();
+                return Ok((
+                    200,
+                    table::table(
+                        T::kind(),
+                        &objects,
+                        &cluster.revision().to_string(),
+                        cluster.wall_now(),
+                        true,
+                    ),
+                ));
+            }
+            let items: Vec<Value> = selected.collect();
             let mut list = Map::new();
             list.insert("kind".into(), Value::String(format!("{}List", T::KIND)));
             list.insert("apiVersion".into(), Value::String(T::api_version()));
@@ -290,16 +334,6 @@ fn collection<T: StoredKind>(
     }
 }
 
-fn unsupported_field_message<T: Resource>(field: &str) -> String {
-    match T::KIND {
-        "Pod" | "Node" => format!("field label not supported: {field}"),
-        _ => format!(
-            "{} is not a known field selector: only \"metadata.name\", \"metadata.namespace\"",
-            crate::model::GoQuoted(field)
-        ),
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
 fn object<T: StoredKind>(
     cluster: &mut Cluster,
@@ -326,10 +360,27 @@ fn object<T: StoredKind>(
     match method {
         Method::GET => {
             cluster.advance_to(now);
-            cluster
+            let object = cluster
                 .get::<T>(&key)
-                .map(|o| (200, object_json(o)))
-                .ok_or_else(|| ApiError::not_found(&T::qualified_resource(), name))
+                .map(object_json)
+                .ok_or_else(|| ApiError::not_found(&T::qualified_resource(), name))?;
+            if table::wants_table(header_text(request, header::ACCEPT)) {
+                let revision = object["metadata"]["resourceVersion"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string();
+                return Ok((
+                    200,
+                    table::table(
+                        T::kind(),
+                        std::slice::from_ref(&object),
+                        &revision,
+                        cluster.wall_now(),
+                        true,
+                    ),
+                ));
+            }
+            Ok((200, object))
         }
         Method::PUT | Method::PATCH => {
             let validation = write_options(

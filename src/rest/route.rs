@@ -1,17 +1,18 @@
 //! URL parsing: which kind, namespace, name and subresource a path names, and the query
 //! parameters the handler reads.
 
-use serde_json::{Value, json};
-
+use super::discovery::Document;
 use crate::error::ApiError;
 use crate::model::{DeleteOptions, Kind};
 
 /// What a path addresses.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Target {
-    /// A discovery document, answered as is.
-    Discovery(Value),
-    /// A collection: LIST, or POST to create.
+    /// A discovery or OpenAPI document.
+    Discovery(Document),
+    /// `/readyz`, `/livez`, `/healthz`: the server is up.
+    Health,
+    /// A collection: LIST, WATCH, or POST to create.
     Collection {
         /// The kind.
         kind: Kind,
@@ -61,21 +62,39 @@ pub fn parse(path: &str) -> Result<Route, ApiError> {
         .filter(|s| !s.is_empty())
         .collect();
     let (group, version, rest) = match segments.as_slice() {
-        ["version"] => return Ok(discovery(version_document())),
-        ["api"] => {
-            return Ok(discovery(
-                json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]}),
-            ));
+        ["version"] => return Ok(discovery(Document::Version)),
+        ["readyz" | "livez" | "healthz"] => {
+            return Ok(Route {
+                namespace: String::new(),
+                namespaced_path: false,
+                target: Target::Health,
+            });
         }
-        ["apis"] => return Ok(discovery(group_list())),
+        ["api"] => return Ok(discovery(Document::CoreGroup)),
+        ["apis"] => return Ok(discovery(Document::Groups)),
+        ["apis", group] => return Ok(discovery(Document::Group(group.to_string()))),
+        ["openapi", "v3"] => return Ok(discovery(Document::OpenApiRoot)),
+        ["openapi", "v3", "api", "v1"] => {
+            return Ok(discovery(Document::OpenApi {
+                group: String::new(),
+            }));
+        }
+        ["openapi", "v3", "apis", group, "v1"] => {
+            return Ok(discovery(Document::OpenApi {
+                group: group.to_string(),
+            }));
+        }
         ["api", "v1", rest @ ..] => ("", "v1", rest),
         ["apis", group, version, rest @ ..] => (*group, *version, rest),
         _ => return Err(ApiError::NoRoute),
     };
     if rest.is_empty() {
-        return resource_list(group, version)
-            .map(discovery)
-            .ok_or(ApiError::NoRoute);
+        if version != "v1" || !(group.is_empty() || super::discovery::GROUPS.contains(&group)) {
+            return Err(ApiError::NoRoute);
+        }
+        return Ok(discovery(Document::Resources {
+            group: group.to_string(),
+        }));
     }
     let (namespace, namespaced_path, rest) = match rest {
         ["namespaces", ns, rest @ ..] if !rest.is_empty() => (ns.to_string(), true, rest),
@@ -115,73 +134,12 @@ pub fn parse(path: &str) -> Result<Route, ApiError> {
     })
 }
 
-fn discovery(body: Value) -> Route {
+fn discovery(document: Document) -> Route {
     Route {
         namespace: String::new(),
         namespaced_path: false,
-        target: Target::Discovery(body),
+        target: Target::Discovery(document),
     }
-}
-
-fn version_document() -> Value {
-    json!({
-        "major": "1",
-        "minor": "34",
-        "gitVersion": "v1.34.0",
-        "gitCommit": "evictsim",
-        "gitTreeState": "clean",
-        "buildDate": "2025-01-01T00:00:00Z",
-        "goVersion": "go1.24",
-        "compiler": "gc",
-        "platform": "linux/amd64"
-    })
-}
-
-fn group_list() -> Value {
-    let groups: Vec<Value> = ["apps", "policy", "discovery.k8s.io"]
-        .iter()
-        .map(|g| {
-            json!({
-                "name": g,
-                "versions": [{"groupVersion": format!("{g}/v1"), "version": "v1"}],
-                "preferredVersion": {"groupVersion": format!("{g}/v1"), "version": "v1"}
-            })
-        })
-        .collect();
-    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
-}
-
-/// The legacy `APIResourceList` for a group/version, with `pods/eviction` advertised in
-/// core v1 exactly as kubectl drain looks for it (D6).
-fn resource_list(group: &str, version: &str) -> Option<Value> {
-    if version != "v1" {
-        return None;
-    }
-    let mut resources = Vec::new();
-    for kind in Kind::ALL.into_iter().filter(|k| k.group() == group) {
-        let has_status = crate::with_kind!(kind, T => <T as crate::model::Resource>::HAS_STATUS);
-        resources.push(json!({
-            "name": kind.plural(), "singularName": kind.name().to_lowercase(), "namespaced": kind.namespaced(),
-            "kind": kind.name(), "verbs": ["create", "delete", "get", "list", "patch", "update"]
-        }));
-        if has_status {
-            resources.push(json!({"name": format!("{}/status", kind.plural()), "singularName": "", "namespaced": kind.namespaced(), "kind": kind.name(), "verbs": ["get", "patch", "update"]}));
-        }
-        if kind == Kind::Pod {
-            resources.push(json!({"name": "pods/eviction", "singularName": "", "namespaced": true, "group": "policy", "version": "v1", "kind": "Eviction", "verbs": ["create"]}));
-        }
-    }
-    if resources.is_empty() {
-        return None;
-    }
-    let group_version = if group.is_empty() {
-        "v1".to_string()
-    } else {
-        format!("{group}/v1")
-    };
-    Some(
-        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}),
-    )
 }
 
 /// The query parameters the handler reads.
@@ -201,6 +159,10 @@ pub struct Query {
     pub propagation_policy: Option<String>,
     /// `fieldValidation` (POST, PUT, PATCH).
     pub field_validation: Option<String>,
+    /// `resourceVersion` (LIST, WATCH).
+    pub resource_version: Option<String>,
+    /// `resourceVersionMatch` (LIST, WATCH).
+    pub resource_version_match: Option<String>,
     /// The typed parameters of a LIST (`watch`, `timeoutSeconds`, `limit`, …), as sent.
     pub list_parameters: Vec<(String, String)>,
 }
@@ -264,6 +226,8 @@ impl Query {
                 "orphanDependents" => out.orphan_dependents = Some(v.into_owned()),
                 "propagationPolicy" => out.propagation_policy = Some(v.into_owned()),
                 "fieldValidation" => out.field_validation = Some(v.into_owned()),
+                "resourceVersion" => out.resource_version = Some(v.into_owned()),
+                "resourceVersionMatch" => out.resource_version_match = Some(v.into_owned()),
                 name if TYPED_LIST_PARAMETERS.iter().any(|(n, _)| *n == name) => {
                     out.list_parameters.push((name.to_string(), v.into_owned()));
                 }
@@ -295,6 +259,33 @@ impl Query {
             dry_run: (!self.dry_run.is_empty()).then(|| self.dry_run.clone()),
             ..DeleteOptions::default()
         })
+    }
+
+    /// A boolean LIST parameter (`watch`, `allowWatchBookmarks`, `sendInitialEvents`);
+    /// `None` when absent.
+    ///
+    /// # Errors
+    /// 400 with Go's parse error.
+    pub fn flag(&self, name: &str) -> Result<Option<bool>, ApiError> {
+        self.list_parameters
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| parse_bool(v))
+            .transpose()
+    }
+
+    /// `timeoutSeconds`, when given.
+    ///
+    /// # Errors
+    /// 400 with Go's parse error.
+    pub fn timeout_seconds(&self) -> Result<Option<i64>, ApiError> {
+        self.list_parameters
+            .iter()
+            .rev()
+            .find(|(n, _)| n == "timeoutSeconds")
+            .map(|(_, v)| parse_int(v))
+            .transpose()
     }
 
     /// Checks the typed LIST parameters (upstream decodes them before listing).

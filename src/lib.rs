@@ -128,6 +128,8 @@ pub mod fuzzing;
 pub mod model;
 pub mod rest;
 pub mod scenario;
+#[cfg(feature = "server")]
+pub mod server;
 pub mod time;
 pub mod wire;
 

@@ -231,6 +231,15 @@ fn dispatch(
     }
 }
 
+/// The request's media type, without parameters.
+fn media_type(request: &Request) -> &str {
+    header_text(request, header::CONTENT_TYPE)
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+}
+
 fn check_content_type(request: &Request) -> Result<(), ApiError> {
     let Some(value) = request.headers().get(header::CONTENT_TYPE) else {
         return Ok(());
@@ -425,6 +434,12 @@ fn object<T: StoredKind>(
             // and only then from the query.
             let options: DeleteOptions = if request.body().is_empty() {
                 query.delete_options()?
+            } else if media_type(request) == decode::PROTOBUF {
+                decode::delete_options_protobuf(
+                    request.body(),
+                    cluster.config().kubernetes_version,
+                    warnings,
+                )?
             } else {
                 check_content_type(request)?;
                 decode::delete_options(

@@ -31,7 +31,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 pub use matching::{Mismatch, partial_match};
-pub use report::{Report, StepReport};
+pub use report::{Report, StepReport, describe};
 
 use crate::cluster::ClusterConfig;
 use crate::model::Kind;

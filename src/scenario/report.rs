@@ -75,7 +75,9 @@ pub struct Report {
     pub steps: Vec<StepReport>,
 }
 
-fn describe(event: &Event) -> Option<String> {
+/// The timeline's text for an event, or `None` for the writes it leaves out (every create
+/// and update; deletes are shown).
+pub fn describe(event: &Event) -> Option<String> {
     match &event.kind {
         EventKind::ObjectWritten {
             verb: WriteVerb::Deleted,

@@ -43,6 +43,15 @@ impl Scenario {
     /// # Errors
     /// [`ConfigError`] when an initial object is invalid (the file is invalid).
     pub fn run(&self) -> Result<Report, ConfigError> {
+        self.run_keeping_cluster().map(|(report, _)| report)
+    }
+
+    /// Runs the scenario on a fresh cluster and returns the cluster as the steps left it
+    /// (what `evictsim serve FILE` serves).
+    ///
+    /// # Errors
+    /// [`ConfigError`] when an initial object is invalid (the file is invalid).
+    pub fn run_keeping_cluster(&self) -> Result<(Report, Cluster), ConfigError> {
         let mut cluster = self.build_cluster()?;
         let setup_events = cluster.events().to_vec();
         let mut steps = Vec::new();
@@ -54,11 +63,12 @@ impl Scenario {
             report.events = cluster.events_since(cursor).to_vec();
             steps.push(report);
         }
-        Ok(Report {
+        let report = Report {
             config: self.config.clone(),
             setup_events,
             steps,
-        })
+        };
+        Ok((report, cluster))
     }
 }
 

@@ -78,7 +78,13 @@ fn main() -> ExitCode {
             speed,
             manual_clock,
             kubeconfig,
-        } => serve(file.as_deref(), listen, speed, manual_clock, kubeconfig.as_deref()),
+        } => serve(
+            file.as_deref(),
+            listen,
+            speed,
+            manual_clock,
+            kubeconfig.as_deref(),
+        ),
     }
 }
 
@@ -133,7 +139,10 @@ fn serve(
             }
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");

@@ -48,7 +48,7 @@ fn unknown_fields_are_a_400_under_strict_and_nothing_is_stored() {
     assert_eq!(answer.body["reason"], "BadRequest");
     assert_eq!(
         answer.body["message"],
-        r#"strict decoding error: unknown field "spec.minAvailabel", unknown field "spec.selector.matchExpresions""#
+        r#"PodDisruptionBudget in version "v1" cannot be handled as a PodDisruptionBudget: strict decoding error: unknown field "spec.minAvailabel", unknown field "spec.selector.matchExpresions""#
     );
     assert!(c.pdb(&key("web")).is_none());
     // Known fields that evictsim does not model are fine, and kept.

@@ -104,6 +104,40 @@ pub fn object<T: Resource>(
     warnings: &mut Vec<String>,
 ) -> Result<T, ApiError> {
     let value = parse_json(body)?;
+    object_from_value(value, body, validation, warnings)
+}
+
+/// The media type of server-side apply.
+pub const APPLY_PATCH: &str = "application/apply-patch+yaml";
+
+/// Decodes a server-side apply body (YAML, of which JSON is a subset) into an object of kind
+/// `T`, for an apply that creates.
+///
+/// # Errors
+/// 400 for a body that is not YAML, not an object, or not a `T`.
+pub fn applied<T: Resource>(
+    body: &[u8],
+    validation: FieldValidation,
+    warnings: &mut Vec<String>,
+) -> Result<T, ApiError> {
+    object_from_value(apply_document(body)?, body, validation, warnings)
+}
+
+/// The document of an apply patch.
+fn apply_document(body: &[u8]) -> Result<Value, ApiError> {
+    let text = std::str::from_utf8(body)
+        .map_err(|e| ApiError::BadRequest(format!("error decoding YAML: {e}")))?;
+    let options = serde_saphyr::options! { strict_booleans: true };
+    serde_saphyr::from_str_with_options::<Value>(text, options)
+        .map_err(|e| ApiError::BadRequest(format!("error decoding YAML: {e}")))
+}
+
+fn object_from_value<T: Resource>(
+    value: Value,
+    body: &[u8],
+    validation: FieldValidation,
+    warnings: &mut Vec<String>,
+) -> Result<T, ApiError> {
     if !value.is_object() {
         return Err(ApiError::BadRequest(format!(
             "Object 'Kind' is missing in '{}'",
@@ -114,7 +148,16 @@ pub fn object<T: Resource>(
     check_type(&value, T::KIND, &[api_version.as_str()])?;
     let unknown = crate::model::unknown_fields(T::KIND, &value);
     let object = typed(value, T::KIND, &api_version)?;
-    validation.judge(&unknown, warnings)?;
+    // A create or update names the kind it could not decode (upstream's
+    // `transformDecodeError`); a patch does not.
+    validation.judge(&unknown, warnings).map_err(|e| match e {
+        ApiError::BadRequest(message) => ApiError::BadRequest(format!(
+            "{kind} in version {version} cannot be handled as a {kind}: {message}",
+            kind = T::KIND,
+            version = crate::model::GoQuoted(T::VERSION)
+        )),
+        other => other,
+    })?;
     Ok(object)
 }
 
@@ -205,7 +248,8 @@ fn drop_fields_newer_than(
 }
 
 /// Applies a PATCH body to `current`: JSON merge patch (`application/merge-patch+json`), JSON
-/// patch (`application/json-patch+json`), and strategic merge patch treated as a merge patch.
+/// patch (`application/json-patch+json`), strategic merge patch, and server-side apply
+/// (merged as a strategic merge patch; field ownership is not tracked).
 ///
 /// # Errors
 /// 415 for other patch types, 422/400 for patches that do not apply.
@@ -226,9 +270,21 @@ pub fn patched<T: Resource>(
     let mut document =
         serde_json::to_value(current).map_err(|e| ApiError::Internal(e.to_string()))?;
     match media.as_str() {
-        "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
+        "application/merge-patch+json" => {
             let patch = parse_json(request.body())?;
             json_patch::merge(&mut document, &patch);
+        }
+        "application/strategic-merge-patch+json" => {
+            let patch = parse_json(request.body())?;
+            super::strategic_merge::apply(&mut document, &patch, T::KIND)?;
+        }
+        APPLY_PATCH => {
+            // Server-side apply without field ownership: the applied configuration is merged
+            // into the live object as a strategic merge patch would be.
+            let patch = apply_document(request.body())?;
+            let api_version = T::api_version();
+            check_type(&patch, T::KIND, &[api_version.as_str()])?;
+            super::strategic_merge::apply(&mut document, &patch, T::KIND)?;
         }
         "application/json-patch+json" => {
             let patch: json_patch::Patch = serde_json::from_slice(request.body())
@@ -395,12 +451,10 @@ pub fn delete_options_protobuf(
         .map_err(|e| ApiError::BadRequest(format!("unable to decode DeleteOptions: {e}")))?;
     let mut options = DeleteOptions {
         grace_period_seconds: message.grace_period_seconds,
-        preconditions: message
-            .preconditions
-            .map(|p| crate::model::Preconditions {
-                uid: p.uid.map(crate::model::Uid),
-                resource_version: p.resource_version.map(crate::model::ResourceVersion),
-            }),
+        preconditions: message.preconditions.map(|p| crate::model::Preconditions {
+            uid: p.uid.map(crate::model::Uid),
+            resource_version: p.resource_version.map(crate::model::ResourceVersion),
+        }),
         orphan_dependents: message.orphan_dependents,
         propagation_policy: message.propagation_policy,
         dry_run: (!message.dry_run.is_empty()).then_some(message.dry_run),
@@ -431,7 +485,11 @@ mod protobuf_tests {
             delete_options_protobuf(&body, KubernetesVersion::default(), &mut Vec::new()).unwrap();
         assert_eq!(options.grace_period_seconds, Some(5));
         assert_eq!(options.dry_run, None);
-        let empty = [&body[..body.len() - 8], &[0x12, 0x00, 0x1a, 0x00, 0x22, 0x00]].concat();
+        let empty = [
+            &body[..body.len() - 8],
+            &[0x12, 0x00, 0x1a, 0x00, 0x22, 0x00],
+        ]
+        .concat();
         let options =
             delete_options_protobuf(&empty, KubernetesVersion::default(), &mut Vec::new()).unwrap();
         assert_eq!(options, DeleteOptions::default());

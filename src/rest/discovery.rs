@@ -386,11 +386,13 @@ fn openapi_document(group: &str, kubernetes: KubernetesVersion) -> Option<Value>
             format!("{collection}/{{name}}"),
             json!({
                 "put": write(&["application/json"], "200"),
+                // Strategic merge patch is served but not listed: kubectl would then compute
+                // its apply patches from these schemas, which name no fields; unlisted, it
+                // uses its compiled-in types, as it does against a server without OpenAPI.
                 "patch": write(&[
                     "application/apply-patch+yaml",
                     "application/json-patch+json",
                     "application/merge-patch+json",
-                    "application/strategic-merge-patch+json",
                 ], "200"),
             }),
         );

@@ -7,6 +7,7 @@
 mod decode;
 pub mod discovery;
 mod route;
+pub mod strategic_merge;
 pub mod table;
 pub mod watch;
 
@@ -405,10 +406,42 @@ fn object<T: StoredKind>(
                 decode::object(request.body(), validation, warnings)?
             } else {
                 cluster.advance_to(now);
-                let current = cluster
-                    .get::<T>(&key)
-                    .ok_or_else(|| ApiError::not_found(&T::qualified_resource(), name))?;
-                decode::patched(current, request, validation, warnings)?
+                let apply = media_type(request) == decode::APPLY_PATCH;
+                if apply && query.field_manager.as_deref().unwrap_or("").is_empty() {
+                    return Err(ApiError::invalid_field(
+                        "PatchOptions",
+                        "meta.k8s.io",
+                        "",
+                        crate::error::FieldError {
+                            kind: crate::model::FieldErrorKind::Required,
+                            field: "fieldManager".into(),
+                            value: None,
+                            detail: "is required for apply patch".into(),
+                        },
+                    ));
+                }
+                match cluster.get::<T>(&key) {
+                    Some(current) => decode::patched(current, request, validation, warnings)?,
+                    // Server-side apply creates what does not exist yet.
+                    None if apply && subresource == Subresource::Main => {
+                        let mut object: T = decode::applied(request.body(), validation, warnings)?;
+                        let meta = object.metadata_mut();
+                        if meta.name.is_empty() {
+                            meta.name = name.to_string();
+                        }
+                        if T::NAMESPACED && meta.namespace.is_empty() {
+                            meta.namespace.clone_from(&key.namespace);
+                        }
+                        if meta.name != name || (T::NAMESPACED && meta.namespace != key.namespace) {
+                            return Err(ApiError::BadRequest(
+                                "the name or namespace of the applied object does not match the request's".into(),
+                            ));
+                        }
+                        let created = cluster.create(now, object, !query.dry_run.is_empty())?;
+                        return Ok((201, object_json(&created)));
+                    }
+                    None => return Err(ApiError::not_found(&T::qualified_resource(), name)),
+                }
             };
             let meta = object.metadata_mut();
             if meta.name.is_empty() {

@@ -159,6 +159,8 @@ pub struct Query {
     pub propagation_policy: Option<String>,
     /// `fieldValidation` (POST, PUT, PATCH).
     pub field_validation: Option<String>,
+    /// `fieldManager` (writes; required for server-side apply).
+    pub field_manager: Option<String>,
     /// `resourceVersion` (LIST, WATCH).
     pub resource_version: Option<String>,
     /// `resourceVersionMatch` (LIST, WATCH).
@@ -227,6 +229,7 @@ impl Query {
                 "propagationPolicy" => out.propagation_policy = Some(v.into_owned()),
                 "fieldValidation" => out.field_validation = Some(v.into_owned()),
                 "resourceVersion" => out.resource_version = Some(v.into_owned()),
+                "fieldManager" => out.field_manager = Some(v.into_owned()),
                 "resourceVersionMatch" => out.resource_version_match = Some(v.into_owned()),
                 name if TYPED_LIST_PARAMETERS.iter().any(|(n, _)| *n == name) => {
                     out.list_parameters.push((name.to_string(), v.into_owned()));

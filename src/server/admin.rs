@@ -22,8 +22,7 @@ pub(super) fn answer(server: &Server, request: &rest::Request) -> Option<http::R
     };
     Some(match result {
         Ok(body) => {
-            let mut response =
-                http::Response::new(serde_json::to_vec(&body).unwrap_or_default());
+            let mut response = http::Response::new(serde_json::to_vec(&body).unwrap_or_default());
             *response.status_mut() = StatusCode::OK;
             response.headers_mut().insert(
                 http::header::CONTENT_TYPE,
@@ -42,9 +41,12 @@ fn advance(server: &Server, body: &[u8]) -> Result<Value, ApiError> {
     let by = request.get("by").and_then(Value::as_str);
     let to = request.get("to").and_then(Value::as_str);
     let step = match (by, to) {
-        (Some(by), None) => parse_duration(by).map_err(|e| ApiError::BadRequest(format!("advance: by: {e}")))?,
+        (Some(by), None) => {
+            parse_duration(by).map_err(|e| ApiError::BadRequest(format!("advance: by: {e}")))?
+        }
         (None, Some(to)) => {
-            let wall = Time::parse(to).map_err(|e| ApiError::BadRequest(format!("advance: to: {e}")))?;
+            let wall =
+                Time::parse(to).map_err(|e| ApiError::BadRequest(format!("advance: to: {e}")))?;
             let now = server.now();
             let target = server.cluster().clock().sim_time_of(wall);
             if target < now {

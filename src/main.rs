@@ -57,6 +57,9 @@ enum Command {
         /// Writes a kubeconfig for the server here (context `evictsim`).
         #[arg(long)]
         kubeconfig: Option<PathBuf>,
+        /// Serves TLS with a bearer token on loopback too (always on beyond loopback).
+        #[arg(long)]
+        tls: bool,
     },
 }
 
@@ -78,12 +81,14 @@ fn main() -> ExitCode {
             speed,
             manual_clock,
             kubeconfig,
+            tls,
         } => serve(
             file.as_deref(),
             listen,
             speed,
             manual_clock,
             kubeconfig.as_deref(),
+            tls,
         ),
     }
 }
@@ -94,6 +99,7 @@ fn serve(
     speed: f64,
     manual_clock: bool,
     kubeconfig: Option<&std::path::Path>,
+    tls: bool,
 ) -> ExitCode {
     use evictsim::server::{Clock, ListenConfig};
     use std::io::Write;
@@ -155,7 +161,11 @@ fn serve(
         Clock::Tokio { speed }
     };
     runtime.block_on(async move {
-        let config = ListenConfig { address, clock };
+        let config = ListenConfig {
+            address,
+            clock,
+            tls,
+        };
         let listening = match evictsim::server::serve(cluster, &config).await {
             Ok(listening) => listening,
             Err(e) => {

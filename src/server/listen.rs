@@ -30,6 +30,9 @@ pub struct ListenConfig {
     pub address: SocketAddr,
     /// How virtual time moves.
     pub clock: Clock,
+    /// TLS and a bearer token even on loopback (beyond loopback they are always on): for
+    /// clients that insist on `https`.
+    pub tls: bool,
 }
 
 impl Default for ListenConfig {
@@ -37,6 +40,7 @@ impl Default for ListenConfig {
         ListenConfig {
             address: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8001),
             clock: Clock::default(),
+            tls: false,
         }
     }
 }
@@ -48,6 +52,7 @@ pub struct Listening {
     server: Server,
     url: String,
     kubeconfig: String,
+    certificate_pem: Option<String>,
 }
 
 impl std::fmt::Debug for Listening {
@@ -65,7 +70,7 @@ impl std::fmt::Debug for Listening {
 pub async fn serve(cluster: Cluster, config: &ListenConfig) -> io::Result<Listening> {
     let listener = TcpListener::bind(config.address).await?;
     let local = listener.local_addr()?;
-    let secure = !local.ip().is_loopback();
+    let secure = config.tls || !local.ip().is_loopback();
     // The address clients dial: an unspecified address (0.0.0.0) is reachable at loopback.
     let dial_ip = if local.ip().is_unspecified() {
         IpAddr::V4(Ipv4Addr::LOCALHOST)
@@ -112,6 +117,7 @@ pub async fn serve(cluster: Cluster, config: &ListenConfig) -> io::Result<Listen
         server,
         url,
         kubeconfig,
+        certificate_pem: ca_pem,
     })
 }
 
@@ -146,6 +152,16 @@ impl Listening {
     /// A kubeconfig (YAML) for this server, context `evictsim`.
     pub fn kubeconfig(&self) -> &str {
         &self.kubeconfig
+    }
+
+    /// The bearer token clients must send, when the server requires one (TLS).
+    pub fn token(&self) -> Option<&str> {
+        self.server.shared.token.as_deref()
+    }
+
+    /// The PEM of the server's self-signed certificate, when it serves TLS.
+    pub fn certificate_pem(&self) -> Option<&str> {
+        self.certificate_pem.as_deref()
     }
 
     /// The server behind the socket (for in-process access and assertions).

@@ -154,6 +154,15 @@ impl Server {
         Server::build(cluster, clock, None)
     }
 
+    /// A server that answers only requests carrying `Authorization: Bearer <token>`; any
+    /// other gets a 401 `Unauthorized` Status.
+    ///
+    /// # Panics
+    /// When called outside a tokio runtime.
+    pub fn with_token(cluster: Cluster, clock: Clock, token: impl Into<String>) -> Server {
+        Server::build(cluster, clock, Some(token.into()))
+    }
+
     pub(crate) fn build(mut cluster: Cluster, clock: Clock, token: Option<String>) -> Server {
         cluster.keep_watch_history(DEFAULT_WATCH_HISTORY);
         let base = cluster.now();
@@ -238,6 +247,13 @@ impl Server {
         let Some(token) = &self.shared.token else {
             return true;
         };
+        // As upstream's `system:public-info-viewer`: health and version are public.
+        if matches!(
+            request.uri.path(),
+            "/readyz" | "/livez" | "/healthz" | "/version"
+        ) {
+            return true;
+        }
         request
             .headers
             .get(http::header::AUTHORIZATION)

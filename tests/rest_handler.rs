@@ -532,3 +532,70 @@ fn api_rate_limit_answers_like_the_apiserver_filters() {
     assert_eq!(r.headers["Retry-After"], "1");
     assert_eq!(r.headers["Content-Type"], "text/plain; charset=utf-8");
 }
+
+/// The one-shot handler answers a watch as a watch stream that has ended: the events since
+/// the resourceVersion (or the current objects, with none), never a list; a resourceVersion
+/// older than the kept history is an ERROR event with 410 Expired.
+#[test]
+fn a_watch_through_the_one_shot_handler_is_a_stream_never_a_list() {
+    let mut c = seeded();
+    c.keep_watch_history(100);
+    let frames = |c: &mut Cluster, path: &str| -> Vec<Value> {
+        let request = http::Request::get(path).body(Vec::new()).unwrap();
+        let now = c.now();
+        let response = rest::handle(c, now, &request);
+        assert_eq!(response.status(), 200);
+        String::from_utf8(response.into_body())
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let initial = frames(
+        &mut c,
+        &format!("{PODS}?watch=true&labelSelector=app%3Dweb"),
+    );
+    let kinds: Vec<(&str, &str)> = initial
+        .iter()
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap(),
+                e["object"]["metadata"]["name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(kinds, [("ADDED", "a"), ("ADDED", "b")]);
+    let rv = c.revision();
+    let relabel = send_json(
+        &mut c,
+        "PATCH",
+        &format!("{PODS}/a"),
+        json!({"metadata": {"labels": {"app": "db"}}}),
+        "application/merge-patch+json",
+    );
+    assert_eq!(relabel.code, 200);
+    let after = frames(
+        &mut c,
+        &format!("{PODS}?watch=true&resourceVersion={rv}&labelSelector=app%3Dweb"),
+    );
+    assert_eq!(after.len(), 1);
+    assert_eq!(
+        after[0]["type"], "DELETED",
+        "a pod that stops matching leaves the watch"
+    );
+    assert_eq!(
+        after[0]["object"]["metadata"]["labels"]["app"], "web",
+        "with its last matching state"
+    );
+    assert_eq!(
+        after[0]["object"]["metadata"]["resourceVersion"],
+        (rv + 1).to_string(),
+        "at the write's revision"
+    );
+    let expired = frames(&mut c, &format!("{PODS}?watch=true&resourceVersion=1"));
+    assert_eq!(expired[0]["type"], "ERROR");
+    assert_eq!(expired[0]["object"]["code"], 410);
+    // On one object's path the parameter is ignored, as upstream does.
+    let one = send(&mut c, "GET", &format!("{PODS}/b?watch=true"), b"", None);
+    assert_eq!(one.body["kind"], "Pod");
+}

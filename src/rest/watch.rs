@@ -93,10 +93,15 @@ pub struct Watch {
     finished: bool,
 }
 
-/// Whether `request` asks for a watch (`?watch=true` on a collection GET).
+/// Whether `request` asks for a watch: `?watch=true` on a collection GET (on one object's
+/// path upstream ignores the parameter and answers the object).
 pub fn is_watch(request: &Request) -> bool {
     request.method() == http::Method::GET
         && Query::parse(request.uri().query().unwrap_or("")).flag("watch") == Ok(Some(true))
+        && matches!(
+            route::parse(request.uri().path()).map(|r| r.target),
+            Ok(Target::Collection { .. })
+        )
 }
 
 /// Opens a watch at virtual time `now` (which fires what is due first).

@@ -18,7 +18,9 @@ use kube::runtime::watcher;
 const EXAMPLE: &str = include_str!("../examples/10-drain-with-kubectl.yaml");
 
 fn cluster() -> Cluster {
-    Cluster::from_yaml(EXAMPLE).expect("the example is valid")
+    evictsim::scenario::Scenario::parse(EXAMPLE)
+        .and_then(|s| s.build_cluster())
+        .expect("the example is valid")
 }
 
 /// The TooManyRequests a refused eviction returns, as kube-rs surfaces it.

@@ -30,9 +30,14 @@ impl Running {
             clock,
             tls: false,
         };
-        let listening = evictsim::server::serve(Cluster::from_yaml(EXAMPLE).unwrap(), &config)
-            .await
-            .unwrap();
+        let listening = evictsim::server::serve(
+            evictsim::scenario::Scenario::parse(EXAMPLE)
+                .and_then(|s| s.build_cluster())
+                .unwrap(),
+            &config,
+        )
+        .await
+        .unwrap();
         let url = listening.url().to_string();
         let server = listening.server().clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -540,7 +545,9 @@ async fn timers_fire_for_watchers_without_requests() {
 #[tokio::test]
 async fn a_token_is_required_when_set() {
     let server = Server::with_token(
-        Cluster::from_yaml(EXAMPLE).unwrap(),
+        evictsim::scenario::Scenario::parse(EXAMPLE)
+            .and_then(|s| s.build_cluster())
+            .unwrap(),
         Clock::Manual,
         "s3cret",
     );

@@ -366,7 +366,9 @@ fn delete_waits_through_a_watch_and_wait_ends_on_deleted() {
     if !kubectl_present() {
         return;
     }
-    let served = Served::start("delete", EXAMPLE, &["--speed", "20"]);
+    // At speed 1 a pod takes a second of real time to go: time enough for kubectl wait to
+    // be watching before it does, however loaded the machine.
+    let served = Served::start("delete", EXAMPLE, &[]);
     let (rc, out, err) = served.kubectl(&["delete", "pod", "web-7d9f-a"]);
     assert_eq!((rc, out.trim()), (0, "pod \"web-7d9f-a\" deleted"), "{err}");
     let (rc, _, _) = served.kubectl(&["get", "pod", "web-7d9f-a"]);
@@ -408,7 +410,7 @@ fn get_watch_prints_a_terminating_pod() {
     if !kubectl_present() {
         return;
     }
-    let served = Served::start("watch", EXAMPLE, &["--speed", "20"]);
+    let served = Served::start("watch", EXAMPLE, &[]);
     let watcher = {
         let kubeconfig = served.kubeconfig.clone();
         let cache = served.cache.clone();

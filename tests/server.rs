@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bytes::Bytes;
-use evictsim::cluster::Cluster;
 use evictsim::server::{Clock, ListenConfig, Server};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
@@ -716,4 +715,98 @@ fn names_and_versions(list: &Value) -> BTreeMap<String, String> {
             )
         })
         .collect()
+}
+
+/// Input at the edges of every range the server reads: answered, never a panic.
+#[tokio::test(start_paused = true)]
+async fn hostile_inputs_get_answers() {
+    let cluster = || {
+        evictsim::scenario::Scenario::parse(EXAMPLE)
+            .and_then(|s| s.build_cluster())
+            .unwrap()
+    };
+    let call = |server: &Server, method: &str, path: &str, body: Vec<u8>| {
+        let request = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("Content-Type", "application/json")
+            .body(Full::new(Bytes::from(body)))
+            .unwrap();
+        server.clone().oneshot(request)
+    };
+    for speed in [1e300, 1e-300, 0.0] {
+        let server = Server::with_clock(cluster(), Clock::Tokio { speed });
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        let answer = call(&server, "GET", "/api/v1/pods", Vec::new())
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200, "speed {speed}");
+    }
+    let server = Server::with_clock(cluster(), Clock::Manual);
+    let huge = call(
+        &server,
+        "POST",
+        "/evictsim/v1/advance",
+        br#"{"by": "9999999999999h"}"#.to_vec(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        huge.status() == 200 || huge.status() == 400,
+        "{}",
+        huge.status()
+    );
+    let again = call(
+        &server,
+        "POST",
+        "/evictsim/v1/advance",
+        br#"{"by": "1s"}"#.to_vec(),
+    )
+    .await
+    .unwrap();
+    assert!(again.status() == 200 || again.status() == 400);
+    let server = Server::with_clock(cluster(), Clock::Manual);
+    let watch = call(
+        &server,
+        "GET",
+        "/api/v1/pods?watch=true&timeoutSeconds=9223372036854775807",
+        Vec::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(watch.status(), 200);
+    let mut body = watch.into_body();
+    let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
+    assert!(first.starts_with(b"{\"type\":\"ADDED\""));
+    server.shut_down();
+    while let Some(frame) = body.frame().await {
+        frame.unwrap();
+    }
+    let too_big = call(
+        &server,
+        "POST",
+        "/api/v1/namespaces/default/pods",
+        vec![b' '; 3 * 1024 * 1024 + 1],
+    )
+    .await
+    .unwrap();
+    assert_eq!(too_big.status(), 413);
+    let bad = call(
+        &server,
+        "POST",
+        "/evictsim/v1/advance",
+        b"not json".to_vec(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(bad.status(), 400);
+    let negative = call(
+        &server,
+        "GET",
+        "/api/v1/pods?watch=true&timeoutSeconds=-5&resourceVersion=abc",
+        Vec::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(negative.status(), 400);
 }

@@ -240,16 +240,7 @@ async fn drive_timers(server: Server) {
             let before = state.cluster.event_count();
             state.cluster.advance_to(now);
             let fired = state.cluster.event_count() != before;
-            let wait = match server.shared.clock_mode {
-                Clock::Tokio { speed } if speed > 0.0 => {
-                    state.cluster.next_deadline().map(|deadline| {
-                        let ahead = deadline.at.saturating_duration_since(now);
-                        Duration::from_secs_f64(ahead.as_secs_f64() / speed)
-                            + Duration::from_micros(1)
-                    })
-                }
-                _ => None,
-            };
+            let wait = super::wait_for_timer(&state, server.shared.clock_mode, now);
             drop(state);
             if fired {
                 server.notify();

@@ -115,14 +115,28 @@ impl State {
     fn clock_now(&self, mode: Clock) -> SimTime {
         let driven = match mode {
             Clock::Tokio { speed } => {
-                let elapsed = self.base_instant.elapsed();
-                elapsed.mul_f64(speed.max(0.0))
+                let elapsed = self.base_instant.elapsed().as_secs_f64() * speed.max(0.0);
+                // A speed so large that virtual time leaves the range stops at its end.
+                Duration::try_from_secs_f64(elapsed).unwrap_or(Duration::MAX)
             }
             Clock::Manual => Duration::ZERO,
         };
         let computed = self.base + driven + self.offset;
         computed.max(self.cluster.now())
     }
+}
+
+/// How long to sleep on the driver's clock until the next timer, `ahead` of virtual now
+/// (rounded up, so that waking finds it due); `None` when virtual time does not follow the
+/// driver's clock or the wait is beyond any clock.
+fn wait_for_timer(state: &State, mode: Clock, now: SimTime) -> Option<Duration> {
+    let Clock::Tokio { speed } = mode else {
+        return None;
+    };
+    let deadline = state.cluster.next_deadline()?;
+    let ahead = deadline.at.saturating_duration_since(now);
+    let wait = Duration::try_from_secs_f64(ahead.as_secs_f64() / speed).ok()?;
+    Some(wait.saturating_add(Duration::from_micros(1)))
 }
 
 /// A read guard on the cluster ([`Server::cluster`]).
@@ -205,7 +219,7 @@ impl Server {
     /// Moves virtual time forward by `by` (in either clock mode) and fires what is due.
     pub fn advance(&self, by: Duration) -> SimTime {
         let mut state = self.lock();
-        state.offset += by;
+        state.offset = state.offset.saturating_add(by);
         let now = state.clock_now(self.shared.clock_mode);
         state.cluster.advance_to(now);
         drop(state);

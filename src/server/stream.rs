@@ -9,7 +9,7 @@ use bytes::Bytes;
 use http_body::Frame;
 use http_body_util::{BodyExt, StreamBody};
 
-use super::{Clock, ResponseBody, Server, full};
+use super::{ResponseBody, Server, full};
 use crate::rest;
 use crate::rest::watch::Watch;
 
@@ -46,7 +46,10 @@ pub(super) fn open(server: Server, request: &rest::Request) -> http::Response<Re
     let open = Open {
         changed: server.shared.changed.subscribe(),
         stopping: server.shared.stopping.subscribe(),
-        ends_at: start + watch.timeout().unwrap_or(DEFAULT_WATCH_LIFETIME),
+        // A timeout beyond any clock is a watch without end (until the server stops).
+        ends_at: start
+            .checked_add(watch.timeout().unwrap_or(DEFAULT_WATCH_LIFETIME))
+            .unwrap_or_else(|| start + Duration::from_secs(100 * 365 * 86_400)),
         next_bookmark: start + BOOKMARK_INTERVAL,
         server,
         watch,
@@ -78,17 +81,7 @@ async fn next_frames(mut open: Open) -> Option<(Result<Frame<Bytes>, Infallible>
             state.cluster.advance_to(now);
             let changed = before != (state.cluster.revision(), state.cluster.event_count());
             let frames = open.watch.poll(&state.cluster);
-            let wait = match open.server.shared.clock_mode {
-                Clock::Tokio { speed } if speed > 0.0 => {
-                    state.cluster.next_deadline().map(|deadline| {
-                        let ahead = deadline.at.saturating_duration_since(now);
-                        // Rounded up, so that waking finds the timer due.
-                        Duration::from_secs_f64(ahead.as_secs_f64() / speed)
-                            + Duration::from_micros(1)
-                    })
-                }
-                _ => None,
-            };
+            let wait = super::wait_for_timer(&state, open.server.shared.clock_mode, now);
             (frames, wait, changed)
         };
         if changed {

@@ -1,6 +1,7 @@
 //! What HTTP costs on top of the handler, measured side by side in one run.
 //!
-//! - `in_process/*`: `rest::handle` called directly (the floor);
+//! - `in_process/*`: `rest::handle` called directly (the floor), and `in_process/server/*` the
+//!   same requests through the in-process `Server` (what the server adds, without a socket);
 //! - `loopback/*/1` and `/16`: the same requests through `evictsim serve`'s hyper server over
 //!   loopback, one at a time on one connection and sixteen at once on sixteen connections;
 //! - `kube_rs/*`: a kube-rs `Api::get` through the in-process `Server`, beside the same call
@@ -98,6 +99,22 @@ fn benches(c: &mut Criterion) {
                 let response = evictsim::rest::handle(&mut direct, now, &request);
                 assert!(response.status().is_success(), "{:?}", response.body());
                 black_box(response)
+            })
+        });
+    }
+    // The same requests through the in-process `Server` (tower `oneshot`, body collected):
+    // what the server adds to the handler, without a socket or a client.
+    let server = runtime.block_on(async { Server::with_clock(cluster(&text), Clock::Manual) });
+    for (name, path) in [("get_pod", GET_POD), ("dry_run_eviction", EVICT)] {
+        group.bench_function(BenchmarkId::new("server", name), |b| {
+            b.to_async(&runtime).iter(|| {
+                let server = server.clone();
+                async move {
+                    use tower::ServiceExt;
+                    let response = server.oneshot(request(path, "", full)).await.unwrap();
+                    assert!(response.status().is_success());
+                    black_box(response.into_body().collect().await.unwrap().to_bytes())
+                }
             })
         });
     }

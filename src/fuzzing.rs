@@ -34,10 +34,23 @@ objects:
     spec: {maxUnavailable: "50%", selector: {matchLabels: {app: web}}}
 "#;
     match Scenario::parse(text).and_then(|s| s.build_cluster()) {
-        Ok(cluster) => cluster,
+        Ok(mut cluster) => {
+            // Watches replay from the history, as the server's do.
+            cluster.keep_watch_history(64);
+            cluster
+        }
         Err(e) => panic!("the fuzz fixture is valid: {e}"),
     }
 }
+
+/// The `Accept` headers a request may carry: JSON, Tables, aggregated discovery.
+const ACCEPTS: &[&str] = &[
+    "application/json",
+    "application/json;as=Table;v=v1;g=meta.k8s.io,application/json",
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json",
+    "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList",
+    "application/vnd.kubernetes.protobuf,application/json",
+];
 
 /// The Content-Types a request may carry: every body format the handler reads, and some
 /// it must refuse.
@@ -52,8 +65,9 @@ const CONTENT_TYPES: &[&str] = &[
     "",
 ];
 
-/// Decodes `data` as requests — each a `METHOD PATH [N]\n` line, where the optional digit
-/// `N` picks a Content-Type (JSON by default; the patch types, protobuf, none, …), then the
+/// Decodes `data` as requests — each a `METHOD PATH [N [A]]\n` line, where the optional
+/// numbers pick a Content-Type (`N`: JSON by default; the patch types, protobuf, none, …) and
+/// an `Accept` (`A`: JSON by default; Tables, aggregated discovery), then the
 /// body up to a line `---` — and sends them through the REST handler. Panics (the fuzzer's signal) if the handler
 /// panics, answers an error without a `Status` body of the same code, or changes storage
 /// on a failed request.
@@ -75,7 +89,14 @@ pub fn rest_requests(data: &[u8]) {
             .map_or("application/json", |n| {
                 CONTENT_TYPES[n % CONTENT_TYPES.len()]
             });
-        let mut builder = http::Request::builder().method(method).uri(path);
+        let accept = words
+            .next()
+            .and_then(|n| n.parse::<usize>().ok())
+            .map_or(ACCEPTS[0], |n| ACCEPTS[n % ACCEPTS.len()]);
+        let mut builder = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("Accept", accept);
         if !content_type.is_empty() {
             builder = builder.header("Content-Type", content_type);
         }

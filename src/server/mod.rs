@@ -54,7 +54,7 @@ pub type ResponseBody = UnsyncBoxBody<Bytes, Infallible>;
 
 /// How many store writes the server keeps for watches to resume from (see
 /// [`Cluster::keep_watch_history`]); older resourceVersions get 410 `Expired`.
-pub const DEFAULT_WATCH_HISTORY: usize = 100_000;
+pub const DEFAULT_WATCH_HISTORY: usize = 10_000;
 
 /// How virtual time moves.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -152,27 +152,20 @@ impl std::ops::Deref for ClusterGuard<'_> {
 }
 
 impl Server {
-    /// A server around `cluster`, on the default clock (tokio's, at speed 1).
-    ///
-    /// # Panics
-    /// When called outside a tokio runtime (the clock reads `tokio::time::Instant`).
+    /// A server around `cluster`, on the default clock (tokio's, at speed 1). Create it
+    /// inside the runtime whose clock it should follow: its virtual time starts at the
+    /// cluster's `now` at the `tokio::time::Instant` of this call.
     pub fn new(cluster: Cluster) -> Server {
         Server::with_clock(cluster, Clock::default())
     }
 
     /// A server around `cluster` on `clock`.
-    ///
-    /// # Panics
-    /// When called outside a tokio runtime.
     pub fn with_clock(cluster: Cluster, clock: Clock) -> Server {
         Server::build(cluster, clock, None)
     }
 
     /// A server that answers only requests carrying `Authorization: Bearer <token>`; any
     /// other gets a 401 `Unauthorized` Status.
-    ///
-    /// # Panics
-    /// When called outside a tokio runtime.
     pub fn with_token(cluster: Cluster, clock: Clock, token: impl Into<String>) -> Server {
         Server::build(cluster, clock, Some(token.into()))
     }

@@ -54,14 +54,15 @@ pub fn handle(cluster: &mut Cluster, now: SimTime, request: &Request) -> Respons
             cluster.now()
         )));
     }
-    let path = request.uri().path().to_string();
+    let path = request.uri().path();
+    let route = route::parse(path);
     // Health and discovery are served before the API's own filters, as upstream's
     // non-resource handlers are, and never count against the rate limit.
-    match route::parse(&path).map(|r| r.target) {
+    match route.as_ref().map(|r| &r.target) {
         Ok(Target::Health) => return text_response(StatusCode::OK, "ok"),
         Ok(Target::Discovery(document)) => {
             let accept = header_text(request, header::ACCEPT);
-            return match discovery::answer(&document, accept, cluster.config().kubernetes_version) {
+            return match discovery::answer(document, accept, cluster.config().kubernetes_version) {
                 Some((body, content_type)) => {
                     let mut response = json_response(200, &body);
                     response.headers_mut().insert(
@@ -75,13 +76,16 @@ pub fn handle(cluster: &mut Cluster, now: SimTime, request: &Request) -> Respons
         }
         _ => {}
     }
-    if let Some(retry_after) = cluster.rate_limit(now, request.method().as_str(), &path) {
+    if let Some(retry_after) = cluster.rate_limit(now, request.method().as_str(), path) {
         return too_many_requests(retry_after);
     }
-    if watch::is_watch(request) {
+    let query = route::Query::parse(request.uri().query().unwrap_or(""));
+    if let Ok(route) = &route
+        && watch::wants_watch(request, route, &query)
+    {
         // A one-shot answer to a watch: what happened since its resourceVersion, then the
         // end of the stream, as a watch whose timeout has passed. The server streams.
-        return match watch::start(cluster, now, request) {
+        return match watch::open(cluster, now, request, route, &query) {
             Ok(mut watch) => {
                 let mut response = Response::new(watch.poll(cluster));
                 response.headers_mut().insert(
@@ -94,7 +98,7 @@ pub fn handle(cluster: &mut Cluster, now: SimTime, request: &Request) -> Respons
         };
     }
     let mut warnings = Vec::new();
-    let result = dispatch(cluster, now, request, &mut warnings);
+    let result = dispatch(cluster, now, request, route, &query, &mut warnings);
     let mut response = match result {
         Ok((code, body)) => json_response(code, &body),
         Err(error) => error_response(&error),
@@ -192,23 +196,24 @@ fn dispatch(
     cluster: &mut Cluster,
     now: SimTime,
     request: &Request,
+    route: Result<Route, ApiError>,
+    query: &route::Query,
     warnings: &mut Vec<String>,
 ) -> Answer {
     if request.body().len() > MAX_REQUEST_BODY_BYTES {
         return Err(ApiError::body_too_large(MAX_REQUEST_BODY_BYTES));
     }
-    let route = route::parse(request.uri().path())?;
-    let query = route::Query::parse(request.uri().query().unwrap_or(""));
+    let route = route?;
     match route.target {
         Target::Discovery(_) | Target::Health => Err(ApiError::NoRoute),
         Target::Collection { kind } => {
-            crate::with_kind!(kind, T => collection::<T>(cluster, now, request, &route, &query, warnings))
+            crate::with_kind!(kind, T => collection::<T>(cluster, now, request, &route, query, warnings))
         }
         Target::Object { kind, ref name } => {
-            crate::with_kind!(kind, T => object::<T>(cluster, now, request, &route, name, &query, Subresource::Main, warnings))
+            crate::with_kind!(kind, T => object::<T>(cluster, now, request, &route, name, query, Subresource::Main, warnings))
         }
         Target::Status { kind, ref name } => {
-            crate::with_kind!(kind, T => object::<T>(cluster, now, request, &route, name, &query, Subresource::Status, warnings))
+            crate::with_kind!(kind, T => object::<T>(cluster, now, request, &route, name, query, Subresource::Status, warnings))
         }
         Target::Eviction { ref name } => {
             if request.method() != Method::POST {
@@ -216,7 +221,7 @@ fn dispatch(
             }
             check_content_type(request)?;
             // E6: the generic create handler rejects bad ?dryRun values first.
-            let validation = write_options(&query, "CreateOptions")?;
+            let validation = write_options(query, "CreateOptions")?;
             let eviction = decode::eviction(
                 request.body(),
                 cluster.config().kubernetes_version,

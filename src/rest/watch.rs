@@ -96,12 +96,19 @@ pub struct Watch {
 /// Whether `request` asks for a watch: `?watch=true` on a collection GET (on one object's
 /// path upstream ignores the parameter and answers the object).
 pub fn is_watch(request: &Request) -> bool {
-    request.method() == http::Method::GET
-        && Query::parse(request.uri().query().unwrap_or("")).flag("watch") == Ok(Some(true))
-        && matches!(
-            route::parse(request.uri().path()).map(|r| r.target),
-            Ok(Target::Collection { .. })
+    route::parse(request.uri().path()).is_ok_and(|route| {
+        wants_watch(
+            request,
+            &route,
+            &Query::parse(request.uri().query().unwrap_or("")),
         )
+    })
+}
+
+pub(super) fn wants_watch(request: &Request, route: &Route, query: &Query) -> bool {
+    request.method() == http::Method::GET
+        && matches!(route.target, Target::Collection { .. })
+        && query.flag("watch") == Ok(Some(true))
 }
 
 /// Opens a watch at virtual time `now` (which fires what is due first).
@@ -113,14 +120,24 @@ pub fn is_watch(request: &Request) -> bool {
 pub fn start(cluster: &mut Cluster, now: SimTime, request: &Request) -> Result<Watch, ApiError> {
     let route = route::parse(request.uri().path())?;
     let query = Query::parse(request.uri().query().unwrap_or(""));
+    open(cluster, now, request, &route, &query)
+}
+
+pub(super) fn open(
+    cluster: &mut Cluster,
+    now: SimTime,
+    request: &Request,
+    route: &Route,
+    query: &Query,
+) -> Result<Watch, ApiError> {
     let Target::Collection { kind } = route.target else {
         return Err(ApiError::MethodNotAllowed);
     };
     query.check_list_parameters()?;
-    let filter = Filter::parse(kind, &route, &query)?;
+    let filter = Filter::parse(kind, route, query)?;
     let bookmarks = query.flag("allowWatchBookmarks")?.unwrap_or(false);
     let send_initial = query.flag("sendInitialEvents")?;
-    check_streaming_options(&query, send_initial, bookmarks)?;
+    check_streaming_options(query, send_initial, bookmarks)?;
     let timeout = query
         .timeout_seconds()?
         .filter(|s| *s > 0)

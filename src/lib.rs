@@ -105,7 +105,10 @@
 //!
 //! - [`cluster`]: the state machine — stores, eviction admission, graceful deletion, the
 //!   disruption controller, timers and the event log.
-//! - [`rest`]: the sans-IO REST handler every client path goes through.
+//! - [`rest`]: the sans-IO REST handler every client path goes through: routing, decoding,
+//!   Tables, discovery, watches, Status encoding.
+//! - `server` (feature `server`): the simulator as an API server — a `tower::Service` that
+//!   kube-rs drives in process, and `evictsim serve`'s TCP listener.
 //! - [`model`]: the object model and its validation.
 //! - [`scenario`]: scenario files — parse, run, report.
 //! - [`time`]: virtual and wall-clock time.
@@ -117,7 +120,8 @@
 //!
 //! # Features
 //!
-//! - `cli`: the `evictsim` command-line tool (off for library users).
+//! - `cli`: the `evictsim` command-line tool, with `evictsim serve` (off for library users).
+//! - `server`: `evictsim::server` (hyper, tokio, rustls); on with `cli`.
 //! - `proptest`: the `proptest` module.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

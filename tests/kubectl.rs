@@ -442,3 +442,65 @@ fn get_watch_prints_a_terminating_pod() {
         "the replacement: {out}"
     );
 }
+
+/// `--disable-eviction` deletes through client-go's typed client, which sends its
+/// DeleteOptions as protobuf: the grace period inside must reach the pod. Dry runs change
+/// nothing.
+#[test]
+fn drain_with_deletes_and_dry_runs() {
+    if !kubectl_present() {
+        return;
+    }
+    let served = Served::start("disable-eviction", EXAMPLE, &["--speed", "10"]);
+    let (rc, out, err) = served.kubectl(&["drain", "node-2", "--dry-run=server"]);
+    assert_eq!(rc, 0, "{err}");
+    assert_eq!(
+        lines(&out),
+        [
+            "node/node-2 cordoned (server dry run)",
+            "evicting pod default/web-7d9f-c (server dry run)",
+            "node/node-2 drained (server dry run)",
+        ]
+    );
+    let (_, out, _) = served.kubectl(&["drain", "node-2", "--dry-run=client"]);
+    assert_eq!(out.lines().next(), Some("node/node-2 cordoned (dry run)"));
+    let (_, nodes, _) = served.kubectl(&["get", "nodes"]);
+    assert!(
+        !nodes.contains("SchedulingDisabled"),
+        "dry runs change nothing: {nodes}"
+    );
+
+    let (rc, out, err) = served.kubectl(&[
+        "drain",
+        "node-1",
+        "--disable-eviction",
+        "--grace-period=5",
+        "--timeout=30s",
+    ]);
+    assert_eq!(rc, 0, "{err}");
+    let mut out = lines(&out);
+    out.sort();
+    assert_eq!(
+        out,
+        [
+            "node/node-1 cordoned",
+            "node/node-1 drained",
+            "pod/web-7d9f-a deleted",
+            "pod/web-7d9f-b deleted",
+        ]
+    );
+    let (_, events, _) = served.kubectl(&["get", "--raw", "/evictsim/v1/events?since=0"]);
+    let events: serde_json::Value = serde_json::from_str(&events).unwrap();
+    let graceful: Vec<&str> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["text"].as_str())
+        .filter(|t| t.starts_with("step 1:"))
+        .collect();
+    assert_eq!(graceful.len(), 2, "{graceful:?}");
+    assert!(
+        graceful.iter().all(|t| t.ends_with("grace period 5s")),
+        "{graceful:?}"
+    );
+}

@@ -219,3 +219,54 @@ fn realistic_latencies_are_one_setting_away() {
     );
     assert!(!s.config.latencies.kubelet_observe.is_zero());
 }
+
+/// `evictsim serve` refuses what it cannot serve before it serves anything: bad flags and
+/// invalid files exit 2, a scenario whose expectation fails exits 1, each with a message on
+/// stderr and nothing on stdout.
+#[cfg(feature = "cli")]
+#[test]
+fn serve_refuses_bad_input_before_serving() {
+    let failing = temp_file(
+        "serve-failing.yaml",
+        "objects:\n  - {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {nodeName: n}, status: {phase: Running}}\nsteps:\n  - evict: {metadata: {name: p, namespace: default}}\n    expect: {code: 429}\n",
+    );
+    let invalid = temp_file("serve-invalid.yaml", "steps:\n  - advance: later\n");
+    for (args, code, message) in [
+        (vec!["serve", "--speed", "0"], 2, "--speed"),
+        (
+            vec!["serve", "--speed", "2", "--manual-clock"],
+            2,
+            "cannot be used with",
+        ),
+        (
+            vec!["serve", "--listen", "nowhere"],
+            2,
+            "invalid socket address",
+        ),
+        (
+            vec!["serve", "/nonexistent/scenario.yaml"],
+            2,
+            "cannot read",
+        ),
+        (
+            vec!["serve", invalid.to_str().unwrap()],
+            2,
+            "steps[0].advance",
+        ),
+        (
+            vec![
+                "serve",
+                failing.to_str().unwrap(),
+                "--listen",
+                "127.0.0.1:0",
+            ],
+            1,
+            "nothing served",
+        ),
+    ] {
+        let (got, stdout, stderr) = cli(&args);
+        assert_eq!(got, code, "{args:?}: {stderr}");
+        assert!(stdout.is_empty(), "{args:?}: {stdout}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+}

@@ -82,6 +82,21 @@ impl Served {
     fn kubectl(&self, args: &[&str]) -> (i32, String, String) {
         self.run_with(Path::new("kubectl"), args)
     }
+
+    /// Starts kubectl in the background (for `wait`, `get -w`): join for its output.
+    fn kubectl_in_background(
+        &self,
+        args: &[&str],
+    ) -> std::thread::JoinHandle<std::process::Output> {
+        let mut command = Command::new("kubectl");
+        command
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .arg("--cache-dir")
+            .arg(&self.cache)
+            .args(args);
+        std::thread::spawn(move || command.output().unwrap())
+    }
 }
 
 impl Drop for Served {
@@ -373,20 +388,8 @@ fn delete_waits_through_a_watch_and_wait_ends_on_deleted() {
     assert_eq!((rc, out.trim()), (0, "pod \"web-7d9f-a\" deleted"), "{err}");
     let (rc, _, _) = served.kubectl(&["get", "pod", "web-7d9f-a"]);
     assert_eq!(rc, 1, "gone when delete returns");
-    let waiter = {
-        let kubeconfig = served.kubeconfig.clone();
-        let cache = served.cache.clone();
-        std::thread::spawn(move || {
-            Command::new("kubectl")
-                .arg("--kubeconfig")
-                .arg(kubeconfig)
-                .arg("--cache-dir")
-                .arg(cache)
-                .args(["wait", "--for=delete", "pod/web-7d9f-b", "--timeout=30s"])
-                .output()
-                .unwrap()
-        })
-    };
+    let waiter =
+        served.kubectl_in_background(&["wait", "--for=delete", "pod/web-7d9f-b", "--timeout=30s"]);
     std::thread::sleep(Duration::from_millis(500));
     let (rc, _, err) = served.kubectl(&["delete", "pod", "web-7d9f-b", "--wait=false"]);
     assert_eq!(rc, 0, "{err}");
@@ -411,20 +414,7 @@ fn get_watch_prints_a_terminating_pod() {
         return;
     }
     let served = Served::start("watch", EXAMPLE, &[]);
-    let watcher = {
-        let kubeconfig = served.kubeconfig.clone();
-        let cache = served.cache.clone();
-        std::thread::spawn(move || {
-            Command::new("kubectl")
-                .arg("--kubeconfig")
-                .arg(kubeconfig)
-                .arg("--cache-dir")
-                .arg(cache)
-                .args(["get", "pods", "-w", "--request-timeout=4s"])
-                .output()
-                .unwrap()
-        })
-    };
+    let watcher = served.kubectl_in_background(&["get", "pods", "-w", "--request-timeout=4s"]);
     std::thread::sleep(Duration::from_millis(700));
     let (rc, _, err) = served.kubectl(&["delete", "pod", "web-7d9f-a", "--wait=false"]);
     assert_eq!(rc, 0, "{err}");

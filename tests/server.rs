@@ -102,6 +102,21 @@ async fn send(method: &str, url: &str, accept: &str, content_type: &str, body: &
     }
 }
 
+async fn post(url: &str, body: &str) -> Answer {
+    send("POST", url, "application/json", "application/json", body).await
+}
+
+/// Evicts a pod of the default namespace through `base` (`…/pods`).
+async fn evict(pods: &str, name: &str) -> Answer {
+    post(
+        &format!("{pods}/{name}/eviction"),
+        &format!(
+            r#"{{"apiVersion":"policy/v1","kind":"Eviction","metadata":{{"name":"{name}"}}}}"#
+        ),
+    )
+    .await
+}
+
 async fn get(url: &str) -> Answer {
     send("GET", url, "application/json", "application/json", "").await
 }
@@ -158,55 +173,32 @@ async fn health_version_and_admin_endpoints() {
     assert_eq!(version["minor"], "34");
     assert_eq!(version["gitVersion"], "v1.34.0");
 
-    let advanced = send(
-        "POST",
-        &format!("{url}/evictsim/v1/advance"),
-        "application/json",
-        "application/json",
-        r#"{"by": "90s"}"#,
-    )
-    .await;
+    let advanced = post(&format!("{url}/evictsim/v1/advance"), r#"{"by": "90s"}"#).await;
     assert_eq!(advanced.code, 200, "{}", advanced.text);
     assert_eq!(advanced.json(), json!({"now": "2025-01-01T00:01:30Z"}));
-    let to = send(
-        "POST",
+    let to = post(
         &format!("{url}/evictsim/v1/advance"),
-        "application/json",
-        "application/json",
         r#"{"to": "2025-01-01T00:05:00Z"}"#,
     )
     .await;
     assert_eq!(to.json(), json!({"now": "2025-01-01T00:05:00Z"}));
-    let backwards = send(
-        "POST",
+    let backwards = post(
         &format!("{url}/evictsim/v1/advance"),
-        "application/json",
-        "application/json",
         r#"{"to": "2025-01-01T00:00:00Z"}"#,
     )
     .await;
     assert_eq!(backwards.code, 400);
     assert_eq!(backwards.json()["reason"], "BadRequest");
-    let neither = send(
-        "POST",
-        &format!("{url}/evictsim/v1/advance"),
-        "application/json",
-        "application/json",
-        "{}",
-    )
-    .await;
+    let neither = post(&format!("{url}/evictsim/v1/advance"), "{}").await;
     assert_eq!(neither.code, 400);
 
     // An eviction, then the events from the cursor before it.
     let before = get(&format!("{url}/evictsim/v1/events")).await.json()["next"]
         .as_u64()
         .unwrap();
-    let evicted = send(
-        "POST",
-        &format!("{url}/api/v1/namespaces/default/pods/web-7d9f-a/eviction"),
-        "application/json",
-        "application/json",
-        r#"{"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "web-7d9f-a"}}"#,
+    let evicted = evict(
+        &format!("{url}/api/v1/namespaces/default/pods"),
+        "web-7d9f-a",
     )
     .await;
     assert_eq!(evicted.code, 201, "{}", evicted.text);
@@ -325,12 +317,9 @@ async fn tables_print_what_kubectl_shows() {
     assert_eq!(names[..5], ["Name", "Status", "Roles", "Age", "Version"]);
     assert_eq!(nodes["rows"][0]["cells"][1], "Ready,SchedulingDisabled");
     assert_eq!(nodes["rows"][1]["cells"][1], "Ready");
-    let evicted = send(
-        "POST",
-        &format!("{url}/api/v1/namespaces/default/pods/web-7d9f-a/eviction"),
-        "application/json",
-        "application/json",
-        r#"{"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "web-7d9f-a"}}"#,
+    let evicted = evict(
+        &format!("{url}/api/v1/namespaces/default/pods"),
+        "web-7d9f-a",
     )
     .await;
     assert_eq!(evicted.code, 201);
@@ -404,14 +393,7 @@ async fn watches_resume_filter_expire_bookmark_and_time_out() {
         async move { watch_events(&url, |_| false).await }
     });
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let evicted = send(
-        "POST",
-        &format!("{pods}/web-7d9f-a/eviction"),
-        "application/json",
-        "application/json",
-        r#"{"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "web-7d9f-a"}}"#,
-    )
-    .await;
+    let evicted = evict(&pods, "web-7d9f-a").await;
     assert_eq!(evicted.code, 201);
     // Nothing moves on the manual clock until told: the kubelet's SIGTERM handling takes a
     // second of virtual time.
@@ -517,14 +499,7 @@ async fn timers_fire_for_watchers_without_requests() {
         .as_str()
         .unwrap()
         .to_string();
-    let evicted = send(
-        "POST",
-        &format!("{pods}/web-7d9f-a/eviction"),
-        "application/json",
-        "application/json",
-        r#"{"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "web-7d9f-a"}}"#,
-    )
-    .await;
+    let evicted = evict(&pods, "web-7d9f-a").await;
     assert_eq!(evicted.code, 201);
     let events = tokio::time::timeout(
         Duration::from_secs(20),

@@ -359,59 +359,30 @@ fn since(timestamp: &str, now: Time) -> String {
 
 /// apimachinery's `duration.HumanDuration`, on whole seconds.
 pub fn human_duration(seconds: i64) -> String {
-    if seconds < -1 {
-        return "<invalid>".into();
-    }
-    if seconds < 0 {
-        return "0s".into();
-    }
-    if seconds < 120 {
-        return format!("{seconds}s");
-    }
+    // `5m`, or `5m3s` when the smaller unit is not zero.
+    let units = |major: i64, major_unit: &str, minor: i64, minor_unit: &str| {
+        if minor == 0 {
+            format!("{major}{major_unit}")
+        } else {
+            format!("{major}{major_unit}{minor}{minor_unit}")
+        }
+    };
     let minutes = seconds / 60;
-    if minutes < 10 {
-        let s = seconds % 60;
-        return if s == 0 {
-            format!("{minutes}m")
-        } else {
-            format!("{minutes}m{s}s")
-        };
-    }
-    if minutes < 180 {
-        return format!("{minutes}m");
-    }
     let hours = seconds / 3600;
-    if hours < 8 {
-        let m = minutes % 60;
-        return if m == 0 {
-            format!("{hours}h")
-        } else {
-            format!("{hours}h{m}m")
-        };
+    let days = hours / 24;
+    match seconds {
+        s if s < -1 => "<invalid>".into(),
+        s if s < 0 => "0s".into(),
+        s if s < 120 => format!("{s}s"),
+        _ if minutes < 10 => units(minutes, "m", seconds % 60, "s"),
+        _ if minutes < 180 => format!("{minutes}m"),
+        _ if hours < 8 => units(hours, "h", minutes % 60, "m"),
+        _ if hours < 48 => format!("{hours}h"),
+        _ if hours < 24 * 8 => units(days, "d", hours % 24, "h"),
+        _ if hours < 24 * 365 * 2 => format!("{days}d"),
+        _ if hours < 24 * 365 * 8 => units(days / 365, "y", days % 365, "d"),
+        _ => format!("{}y", days / 365),
     }
-    if hours < 48 {
-        return format!("{hours}h");
-    }
-    if hours < 24 * 8 {
-        let h = hours % 24;
-        return if h == 0 {
-            format!("{}d", hours / 24)
-        } else {
-            format!("{}d{h}h", hours / 24)
-        };
-    }
-    if hours < 24 * 365 * 2 {
-        return format!("{}d", hours / 24);
-    }
-    if hours < 24 * 365 * 8 {
-        let days = (hours / 24) % 365;
-        return if days == 0 {
-            format!("{}y", hours / 24 / 365)
-        } else {
-            format!("{}y{days}d", hours / 24 / 365)
-        };
-    }
-    format!("{}y", hours / 24 / 365)
 }
 
 fn none_if_empty(text: &str) -> Value {
@@ -659,6 +630,18 @@ fn template_cells(object: &Value, with_selector: bool) -> Vec<Value> {
     cells
 }
 
+/// `labels.FormatLabels`: `k=v` pairs sorted by key, comma-separated; empty for none.
+fn labels_text(map: Option<&Value>) -> String {
+    let mut pairs: Vec<String> = map
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+        .collect();
+    pairs.sort();
+    pairs.join(",")
+}
+
 /// `metav1.FormatLabelSelector` for a LabelSelector, or the map form of a
 /// ReplicationController's selector.
 fn selector_text(selector: Option<&Value>) -> String {
@@ -673,12 +656,9 @@ fn selector_text(selector: Option<&Value>) -> String {
             None
         });
     let mut parts: Vec<String> = Vec::new();
-    if let Some(map) = labels.and_then(Value::as_object) {
-        let mut pairs: Vec<(&String, &Value)> = map.iter().collect();
-        pairs.sort_by(|a, b| a.0.cmp(b.0));
-        for (k, v) in pairs {
-            parts.push(format!("{k}={}", v.as_str().unwrap_or("")));
-        }
+    let matched = labels_text(labels);
+    if !matched.is_empty() {
+        parts.push(matched);
     }
     for expression in array_at(selector, &["matchExpressions"]) {
         let key = str_at(expression, &["key"]);
@@ -744,17 +724,7 @@ fn stateful_set_cells(object: &Value, now: Time) -> Vec<Value> {
 }
 
 fn daemon_set_cells(object: &Value, now: Time) -> Vec<Value> {
-    let node_selector = at(object, &["spec", "template", "spec", "nodeSelector"])
-        .and_then(Value::as_object)
-        .map(|m| {
-            let mut pairs: Vec<String> = m
-                .iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                .collect();
-            pairs.sort();
-            pairs.join(",")
-        })
-        .unwrap_or_default();
+    let node_selector = labels_text(at(object, &["spec", "template", "spec", "nodeSelector"]));
     let mut cells = vec![
         name(object),
         json!(int_at(object, &["status", "desiredNumberScheduled"])),
@@ -814,17 +784,7 @@ fn service_cells(object: &Value, now: Time) -> Vec<Value> {
             }
         })
         .collect();
-    let selector = at(object, &["spec", "selector"])
-        .and_then(Value::as_object)
-        .map(|m| {
-            let mut pairs: Vec<String> = m
-                .iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                .collect();
-            pairs.sort();
-            pairs.join(",")
-        })
-        .unwrap_or_default();
+    let selector = labels_text(at(object, &["spec", "selector"]));
     vec![
         name(object),
         Value::String(type_.to_string()),

@@ -906,6 +906,151 @@ mod tests {
         }
     }
 
+    fn pod_row(pod: Value) -> Vec<Value> {
+        let now = Time::parse("2025-01-01T01:00:00Z").unwrap();
+        pod_cells(&pod, now)[..5].to_vec()
+    }
+
+    fn two_containers(statuses: Value, status_extra: Value) -> Value {
+        let mut status = json!({"phase": "podPhase", "containerStatuses": statuses});
+        if let (Some(s), Some(extra)) = (status.as_object_mut(), status_extra.as_object()) {
+            s.extend(extra.clone());
+        }
+        json!({"metadata": {"name": "test"}, "spec": {"containers": [{"name": "a"}, {"name": "b"}]}, "status": status})
+    }
+
+    /// Cases of upstream's `TestPrintPod` (`pkg/printers/internalversion/printers_test.go`).
+    #[test]
+    fn pod_status_cells_follow_print_pod() {
+        let running = json!({"running": {}});
+        let cases = [
+            (
+                two_containers(
+                    json!([{"ready": true, "restartCount": 3, "state": running}, {"restartCount": 3}]),
+                    json!({}),
+                ),
+                json!(["test", "1/2", "podPhase", "6", "<unknown>"]),
+            ),
+            (
+                two_containers(
+                    json!([{"ready": true, "restartCount": 3, "state": running}, {"restartCount": 3, "state": {"waiting": {"reason": "ContainerWaitingReason"}}}]),
+                    json!({}),
+                ),
+                json!(["test", "1/2", "ContainerWaitingReason", "6", "<unknown>"]),
+            ),
+            (
+                two_containers(
+                    json!([{"restartCount": 3, "state": {"waiting": {"reason": "ContainerWaitingReason"}}}, {"restartCount": 3, "state": {"terminated": {"reason": "ContainerTerminatedReason"}}}]),
+                    json!({}),
+                ),
+                json!(["test", "0/2", "ContainerWaitingReason", "6", "<unknown>"]),
+            ),
+            (
+                two_containers(
+                    json!([{"ready": true, "restartCount": 3, "state": running}, {"ready": true, "restartCount": 3}]),
+                    json!({}),
+                ),
+                json!(["test", "1/2", "podPhase", "6", "<unknown>"]),
+            ),
+            (
+                two_containers(
+                    json!([{"ready": true, "restartCount": 3, "state": running}, {"ready": true, "restartCount": 3, "state": running}]),
+                    json!({"reason": "podReason"}),
+                ),
+                json!(["test", "2/2", "podReason", "6", "<unknown>"]),
+            ),
+            (
+                two_containers(
+                    json!([{"restartCount": 3, "state": {"terminated": {"reason": "Completed", "exitCode": 0}}}, {"ready": true, "restartCount": 3, "state": running}]),
+                    json!({"phase": "Running"}),
+                ),
+                json!(["test", "1/2", "NotReady", "6", "<unknown>"]),
+            ),
+            (
+                two_containers(
+                    json!([{"restartCount": 3, "state": {"terminated": {"reason": "Completed", "exitCode": 0}}}, {"ready": true, "restartCount": 3, "state": running}]),
+                    json!({"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}),
+                ),
+                json!(["test", "1/2", "Running", "6", "<unknown>"]),
+            ),
+            (
+                two_containers(
+                    json!([{"restartCount": 0, "state": {"terminated": {"exitCode": 137, "signal": 9}}}, {"restartCount": 0, "state": {"terminated": {"exitCode": 1}}}]),
+                    json!({}),
+                ),
+                json!(["test", "0/2", "Signal:9", "0", "<unknown>"]),
+            ),
+        ];
+        for (pod, expected) in cases {
+            assert_eq!(Value::Array(pod_row(pod.clone())), expected, "{pod}");
+        }
+    }
+
+    #[test]
+    fn terminating_init_restarts_and_lost_nodes() {
+        let base = |extra: Value| {
+            let mut pod = json!({
+                "metadata": {"name": "p", "creationTimestamp": "2025-01-01T00:00:00Z"},
+                "spec": {"containers": [{"name": "a"}], "initContainers": [{"name": "i"}, {"name": "j"}]},
+                "status": {"phase": "Running"}
+            });
+            json_patch::merge(&mut pod, &extra);
+            pod
+        };
+        let terminating = base(json!({"metadata": {"deletionTimestamp": "2025-01-01T00:59:00Z"}}));
+        assert_eq!(pod_row(terminating)[2], "Terminating");
+        let lost = base(
+            json!({"metadata": {"deletionTimestamp": "2025-01-01T00:59:00Z"}, "status": {"reason": "NodeLost"}}),
+        );
+        assert_eq!(pod_row(lost)[2], "Unknown");
+        let finished = base(
+            json!({"metadata": {"deletionTimestamp": "2025-01-01T00:59:00Z"}, "status": {"phase": "Succeeded"}}),
+        );
+        assert_eq!(pod_row(finished)[2], "Succeeded");
+        let initializing = base(
+            json!({"status": {"phase": "Pending", "initContainerStatuses": [
+                {"state": {"terminated": {"exitCode": 0}}}, {"state": {"waiting": {"reason": "PodInitializing"}}}
+            ]}}),
+        );
+        assert_eq!(pod_row(initializing)[2], "Init:1/2");
+        let crashing = base(json!({"status": {"containerStatuses": [{"restartCount": 4,
+            "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+            "lastState": {"terminated": {"exitCode": 1, "finishedAt": "2025-01-01T00:58:00Z"}}}]}}));
+        let row = pod_row(crashing);
+        assert_eq!(row[2], "CrashLoopBackOff");
+        assert_eq!(row[3], "4 (2m ago)");
+        assert_eq!(row[4], "60m");
+    }
+
+    #[test]
+    fn nodes_print_readiness_cordons_and_roles() {
+        let now = Time::parse("2025-01-01T00:00:00Z").unwrap();
+        let node = json!({
+            "metadata": {"name": "n", "labels": {"node-role.kubernetes.io/control-plane": "", "kubernetes.io/role": "worker"}},
+            "spec": {"unschedulable": true},
+            "status": {"conditions": [{"type": "Ready", "status": "False"}], "nodeInfo": {"kubeletVersion": "v1.34.0"}}
+        });
+        let cells = node_cells(&node, now);
+        assert_eq!(cells[1], "NotReady,SchedulingDisabled");
+        assert_eq!(cells[2], "control-plane,worker");
+        assert_eq!(cells[7], "<unknown>");
+        let bare = json!({"metadata": {"name": "m"}});
+        assert_eq!(node_cells(&bare, now)[1], "Unknown");
+    }
+
+    #[test]
+    fn selectors_print_as_format_label_selector() {
+        let selector = json!({"matchLabels": {"b": "2", "a": "1"}, "matchExpressions": [
+            {"key": "tier", "operator": "In", "values": ["web", "api"]},
+            {"key": "gone", "operator": "DoesNotExist"}
+        ]});
+        assert_eq!(
+            selector_text(Some(&selector)),
+            "a=1,b=2,tier in (web,api),!gone"
+        );
+        assert_eq!(selector_text(Some(&json!({}))), "<none>");
+    }
+
     #[test]
     fn table_accept_needs_every_parameter() {
         assert!(wants_table(

@@ -228,3 +228,39 @@ async fn a_watcher_replays_to_the_final_state() {
     assert_eq!(listed.len(), 3);
     assert!(!listed.contains(&"web-7d9f-a".to_string()));
 }
+
+/// A watcher that asks for a streaming list (`sendInitialEvents`, as client-go 1.35+ and
+/// kube-rs's `streaming_lists()` do) gets the current pods and the end-of-initial-events
+/// bookmark, then the changes.
+#[tokio::test(start_paused = true)]
+async fn a_streaming_list_watcher_starts_from_the_initial_events() {
+    let server = Server::new(cluster());
+    let client = kube::Client::new(server.clone(), "default");
+    let pods: Api<Pod> = Api::default_namespaced(client);
+    let config = watcher::Config::default().streaming_lists();
+    let mut events = watcher(pods.clone(), config).boxed();
+    let mut initial = Vec::new();
+    loop {
+        match events.try_next().await.unwrap().expect("the watch goes on") {
+            watcher::Event::InitApply(pod) => initial.push(pod.metadata.name.unwrap()),
+            watcher::Event::InitDone => break,
+            _ => {}
+        }
+    }
+    assert_eq!(initial, ["web-7d9f-a", "web-7d9f-b", "web-7d9f-c"]);
+    pods.evict("web-7d9f-a", &EvictParams::default())
+        .await
+        .unwrap();
+    let next = events.try_next().await.unwrap().expect("an event");
+    let watcher::Event::Apply(pod) = next else {
+        panic!("{next:?}")
+    };
+    // The eviction's first write is the DisruptionTarget condition, before step 1.
+    assert_eq!(pod.metadata.name.as_deref(), Some("web-7d9f-a"));
+    let conditions = pod.status.unwrap().conditions.unwrap();
+    assert!(
+        conditions.iter().any(|c| c.type_ == "DisruptionTarget"
+            && c.reason.as_deref() == Some("EvictionByEvictionAPI")),
+        "{conditions:?}"
+    );
+}

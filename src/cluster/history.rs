@@ -123,3 +123,43 @@ impl WatchHistory {
         Ok(self.entries.range(first..))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::cluster::Cluster;
+    use crate::model::Node;
+    use crate::time::SimTime;
+
+    /// Like etcd's compaction: a bounded history, and a resume point before it is refused
+    /// with the oldest revision still available.
+    #[test]
+    fn the_history_is_bounded_and_refuses_what_it_dropped() {
+        let mut cluster = Cluster::default();
+        cluster.keep_watch_history(10);
+        let start = cluster.revision();
+        for i in 0..100 {
+            cluster
+                .create(SimTime::ZERO, Node::ready(&format!("node-{i}")), false)
+                .unwrap();
+        }
+        let kept = cluster
+            .writes_since(cluster.revision() - 10)
+            .unwrap()
+            .count();
+        assert_eq!(kept, 10);
+        let oldest = cluster.writes_since(start).err().expect("compacted");
+        assert!(oldest >= cluster.revision() - 11, "{oldest}");
+        assert!(cluster.writes_since(oldest).is_ok());
+        assert!(
+            cluster.watch_history.entries.len() <= 11,
+            "memory stays bounded"
+        );
+        // Without a history, only "from now" works.
+        let mut plain = Cluster::default();
+        plain
+            .create(SimTime::ZERO, Node::ready("n"), false)
+            .unwrap();
+        assert_eq!(plain.writes_since(plain.revision()).unwrap().count(), 0);
+        assert!(plain.writes_since(plain.revision() - 1).is_err());
+    }
+}

@@ -126,6 +126,8 @@ pub enum ApiError {
         name: String,
         /// Why.
         message: String,
+        /// `details.causes` (the PDB 403s carry one from 1.37, V8).
+        causes: Vec<StatusCause>,
     },
     /// 422 `Invalid`: `<Kind[.group]> "<name>" is invalid: <errors>`.
     #[error("{}", invalid_message(kind, group, name, errors))]
@@ -296,13 +298,23 @@ impl ApiError {
             }
             ApiError::Conflict {
                 group, kind, name, ..
-            }
-            | ApiError::Forbidden {
-                group, kind, name, ..
             } => Some(StatusDetails {
                 name: name.clone(),
                 group: (*group).into(),
                 kind: (*kind).into(),
+                ..StatusDetails::default()
+            }),
+            ApiError::Forbidden {
+                group,
+                kind,
+                name,
+                causes,
+                ..
+            } => Some(StatusDetails {
+                name: name.clone(),
+                group: (*group).into(),
+                kind: (*kind).into(),
+                causes: causes.clone(),
                 ..StatusDetails::default()
             }),
             ApiError::Invalid {
@@ -463,6 +475,7 @@ mod tests {
                     kind: "poddisruptionbudget",
                     name: "foo".into(),
                     message: "pdb disruptions allowed is negative".into(),
+                    causes: vec![],
                 },
                 403,
                 "Forbidden",
@@ -528,6 +541,7 @@ mod tests {
             kind: "poddisruptionbudget",
             name: "foo".into(),
             message: "pdb disruptions allowed is negative".into(),
+            causes: vec![],
         };
         assert_eq!(
             forbidden.to_string(),

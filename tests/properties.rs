@@ -108,10 +108,14 @@ proptest! {
     }
 
     /// A successful eviction of a Running, Ready pod never leaves an up-to-date PDB with
-    /// fewer healthy pods than it desires.
+    /// fewer healthy pods than it desires. Budgets that share a pod with another budget are
+    /// left out: on that pod's events the controller re-syncs only one of them (C3, as
+    /// upstream's `getPdbForPod`), so the other's status may be stale through no fault of
+    /// the eviction path.
     #[test]
     fn evicting_a_ready_pod_never_breaks_an_up_to_date_budget(snapshot in cluster_snapshot(), ops in operations(16)) {
         let mut cluster = snapshot.build(ClusterConfig::default());
+        let initial: Vec<Pod> = cluster.list_in::<Pod>(NAMESPACE).cloned().collect();
         let mut now = SimTime::ZERO;
         for op in &ops {
             let target = match op {
@@ -123,12 +127,21 @@ proptest! {
             if code != Some(201) || !pod.is_ready() || pod.is_terminating() || pod.status.phase != "Running" {
                 continue;
             }
+            // Any pod the namespace has held, including those evicted since.
+            let shared = |selector: &evictsim::model::Selector| {
+                initial.iter().chain(cluster.list_in::<Pod>(NAMESPACE)).any(|p| {
+                    selector.matches(&p.metadata.labels) && cluster.pdbs_selecting(p).len() > 1
+                })
+            };
             for name in cluster.pdbs_selecting(&pod) {
                 let pdb = cluster.pdb(&ObjectKey::new(NAMESPACE, name.clone())).unwrap();
                 if pdb.status.observed_generation != pdb.metadata.generation {
                     continue;
                 }
                 let selector = pdb.spec.selector.clone().unwrap().to_selector().unwrap();
+                if shared(&selector) {
+                    continue;
+                }
                 let healthy = cluster.list_in::<Pod>(NAMESPACE)
                     .filter(|p| selector.matches(&p.metadata.labels) && p.is_ready() && !p.is_terminating())
                     .count() as i64;

@@ -511,7 +511,8 @@ fn discovery_advertises_pods_eviction_as_kubectl_drain_needs() {
     );
     assert_eq!(
         send(&mut c, "GET", "/version", b"", None).body["minor"],
-        "34"
+        "37",
+        "the default release"
     );
 }
 

@@ -170,8 +170,8 @@ async fn health_version_and_admin_endpoints() {
     }
     let version = get(&format!("{url}/version")).await.json();
     assert_eq!(version["major"], "1");
-    assert_eq!(version["minor"], "34");
-    assert_eq!(version["gitVersion"], "v1.34.0");
+    assert_eq!(version["minor"], "37");
+    assert_eq!(version["gitVersion"], "v1.37.0");
 
     let advanced = post(&format!("{url}/evictsim/v1/advance"), r#"{"by": "90s"}"#).await;
     assert_eq!(advanced.code, 200, "{}", advanced.text);
@@ -238,9 +238,20 @@ async fn discovery_is_negotiated_by_exact_accept_parameters() {
         .map(|g| g["metadata"]["name"].as_str().unwrap())
         .collect();
     assert_eq!(groups, ["apps", "policy", "discovery.k8s.io"]);
-    let v2beta1 = send("GET", &format!("{url}/api"), "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json", "", "").await;
-    assert_eq!(v2beta1.json()["apiVersion"], "apidiscovery.k8s.io/v2beta1");
-    let pods = &v2beta1.json()["items"][0]["versions"][0]["resources"][0];
+    // kubectl 1.28 asks for v2beta1 alone: a 1.37 server (V18) no longer serves it.
+    let kubectl_128 = "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
+    let refused = send("GET", &format!("{url}/api"), kubectl_128, "", "").await;
+    assert_eq!(refused.content_type, "application/json");
+    assert_eq!(refused.json()["kind"], "APIVersions");
+    let core_v2 = send(
+        "GET",
+        &format!("{url}/api"),
+        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json",
+        "",
+        "",
+    )
+    .await;
+    let pods = &core_v2.json()["items"][0]["versions"][0]["resources"][0];
     assert_eq!(pods["resource"], "pods");
     assert_eq!(pods["shortNames"], json!(["po"]));
     assert_eq!(pods["categories"], json!(["all"]));

@@ -526,7 +526,8 @@ impl Cluster {
             }
             Some(_) => {
                 let mut updated = pod.clone();
-                let observed = (self.config.kubernetes_version >= super::KubernetesVersion::V1_33)
+                // V11: default-on from 1.34 (PodObservedGenerationTracking beta); an alpha gate in 1.33.
+                let observed = (self.config.kubernetes_version >= super::KubernetesVersion::V1_34)
                     .then_some(updated.metadata.generation);
                 let mut condition = reset_disruption_condition(observed);
                 condition.last_transition_time = Some(now);

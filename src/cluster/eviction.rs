@@ -131,13 +131,57 @@ pub fn still_being_processed(pdb_name: &str) -> ApiError {
     }
 }
 
-fn pdb_forbidden(pdb: &str, message: &str) -> ApiError {
+/// A PDB 403 (E21.2, E21.3); from 1.37 with a `DisruptionBudget` cause (V8).
+fn pdb_forbidden(pdb: &str, message: &str, cause: &str, version: KubernetesVersion) -> ApiError {
+    let causes = if version >= KubernetesVersion::V1_37 {
+        vec![StatusCause {
+            reason: "DisruptionBudget".into(),
+            message: format!(
+                "The disruption budget {pdb} does not allow evicting pods currently: {cause}"
+            ),
+            field: String::new(),
+        }]
+    } else {
+        Vec::new()
+    };
     ApiError::Forbidden {
         qualified: "poddisruptionbudget.policy",
         group: "policy",
         kind: "poddisruptionbudget",
         name: pdb.into(),
         message: message.into(),
+        causes,
+    }
+}
+
+/// E21.4's cause text. Up to 1.34 always the counts; from 1.35 (V7) the PDB's
+/// `DisruptionAllowed` condition decides, first rule that holds: a failed sync names its
+/// error; counts at or below the desired ones give the counts; another False condition
+/// with a message names its reason and message; else a plain refusal.
+fn budget_exhausted_cause(pdb: &PodDisruptionBudget, version: KubernetesVersion) -> String {
+    let name = &pdb.metadata.name;
+    let status = &pdb.status;
+    let counts = format!(
+        "The disruption budget {name} needs {} healthy pods and has {} currently",
+        status.desired_healthy, status.current_healthy
+    );
+    if version < KubernetesVersion::V1_35 {
+        return counts;
+    }
+    let condition = status
+        .condition(DISRUPTION_ALLOWED)
+        .filter(|c| c.status == "False" && !c.message.is_empty());
+    match condition {
+        Some(c) if c.reason == "SyncFailed" => format!(
+            "The disruption budget {name} does not allow evicting pods currently because it failed sync: {}",
+            c.message
+        ),
+        _ if status.current_healthy <= status.desired_healthy => counts,
+        Some(c) => format!(
+            "The disruption budget {name} does not allow evicting pods currently ({}): {}",
+            c.reason, c.message
+        ),
+        None => format!("The disruption budget {name} does not allow evicting pods currently"),
     }
 }
 
@@ -150,13 +194,19 @@ pub fn check_and_decrement(
     mut pdb: PodDisruptionBudget,
     dry_run: bool,
     now: Time,
+    version: KubernetesVersion,
 ) -> Result<Option<PodDisruptionBudget>, ApiError> {
     let name = pdb.metadata.name.clone();
     if pdb.status.observed_generation < pdb.metadata.generation {
         return Err(still_being_processed(&name));
     }
     if pdb.status.disruptions_allowed < 0 {
-        return Err(pdb_forbidden(&name, "pdb disruptions allowed is negative"));
+        return Err(pdb_forbidden(
+            &name,
+            "pdb disruptions allowed is negative",
+            "pdb disruptions allowed is negative",
+            version,
+        ));
     }
     if pdb
         .status
@@ -167,6 +217,8 @@ pub fn check_and_decrement(
         return Err(pdb_forbidden(
             &name,
             "DisruptedPods map too big - too many evictions not confirmed by PDB controller",
+            "too many pending evictions not confirmed by PDB controller",
+            version,
         ));
     }
     if pdb.status.disruptions_allowed == 0 {
@@ -175,10 +227,7 @@ pub fn check_and_decrement(
             retry_after_seconds: 0,
             causes: vec![StatusCause {
                 reason: "DisruptionBudget".into(),
-                message: format!(
-                    "The disruption budget {name} needs {} healthy pods and has {} currently",
-                    pdb.status.desired_healthy, pdb.status.current_healthy
-                ),
+                message: budget_exhausted_cause(&pdb, version),
                 field: String::new(),
             }],
         });
@@ -370,7 +419,7 @@ pub fn evict(
             Some(p) => p,
             None => store.get_pdb(namespace, &pdb_name)?,
         };
-        match check_and_decrement(name, candidate, dry_run, store.now())? {
+        match check_and_decrement(name, candidate, dry_run, store.now(), version)? {
             None => {
                 decremented = true;
                 break;
@@ -418,6 +467,8 @@ fn add_condition_and_delete(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const V34: KubernetesVersion = KubernetesVersion::V1_34;
 
     #[test]
     fn dry_run_propagation_e6() {
@@ -479,25 +530,25 @@ mod tests {
         stale.metadata.generation = 2;
         stale.status.observed_generation = 1;
         assert_eq!(
-            check_and_decrement("p", stale, false, now)
+            check_and_decrement("p", stale, false, now, V34)
                 .unwrap_err()
                 .retry_after_seconds(),
             10
         );
-        let negative = check_and_decrement("p", pdb(-1, 0, 0), false, now).unwrap_err();
+        let negative = check_and_decrement("p", pdb(-1, 0, 0), false, now, V34).unwrap_err();
         assert_eq!(negative.code(), 403);
         let mut big = pdb(0, 0, 0);
         big.status.disrupted_pods = Some((0..=2000).map(|i| (format!("p{i}"), now)).collect());
         assert!(
-            check_and_decrement("p", big, false, now)
+            check_and_decrement("p", big, false, now, V34)
                 .unwrap_err()
                 .to_string()
                 .contains("DisruptedPods map too big")
         );
         let mut at_limit = pdb(1, 0, 0);
         at_limit.status.disrupted_pods = Some((0..2000).map(|i| (format!("p{i}"), now)).collect());
-        assert!(check_and_decrement("p", at_limit, false, now).is_ok());
-        let exhausted = check_and_decrement("p", pdb(0, 2, 2), false, now).unwrap_err();
+        assert!(check_and_decrement("p", at_limit, false, now, V34).is_ok());
+        let exhausted = check_and_decrement("p", pdb(0, 2, 2), false, now, V34).unwrap_err();
         assert_eq!(
             (exhausted.code(), exhausted.retry_after_seconds()),
             (429, 0)
@@ -512,7 +563,7 @@ mod tests {
     #[test]
     fn decrement_e22_e24() {
         let now = Time::parse("2025-01-01T00:00:00Z").unwrap();
-        let written = check_and_decrement("t8", pdb(1, 3, 3), false, now)
+        let written = check_and_decrement("t8", pdb(1, 3, 3), false, now, V34)
             .unwrap()
             .unwrap();
         assert_eq!(written.status.disruptions_allowed, 0);
@@ -522,13 +573,117 @@ mod tests {
             (c.status.as_str(), c.reason.as_str()),
             ("False", INSUFFICIENT_PODS)
         );
-        let kept = check_and_decrement("t8", pdb(2, 3, 1), false, now)
+        let kept = check_and_decrement("t8", pdb(2, 3, 1), false, now, V34)
             .unwrap()
             .unwrap();
         assert!(kept.status.conditions.is_empty());
         assert_eq!(
-            check_and_decrement("t8", pdb(1, 3, 3), true, now).unwrap(),
+            check_and_decrement("t8", pdb(1, 3, 3), true, now, V34).unwrap(),
             None
+        );
+    }
+
+    fn cause(error: &ApiError) -> String {
+        error.to_status().details.unwrap().causes[0].message.clone()
+    }
+
+    fn with_condition(
+        mut pdb: PodDisruptionBudget,
+        reason: &str,
+        message: &str,
+    ) -> PodDisruptionBudget {
+        pdb.status.conditions.push(crate::model::Condition {
+            type_: DISRUPTION_ALLOWED.into(),
+            status: "False".into(),
+            reason: reason.into(),
+            message: message.into(),
+            ..Default::default()
+        });
+        pdb
+    }
+
+    /// V7: from 1.35 the 429's cause follows the PDB's condition, first rule that holds;
+    /// up to 1.34 it is always the counts.
+    #[test]
+    fn the_budget_exhausted_cause_follows_the_condition_from_1_35() {
+        let now = Time::parse("2025-01-01T00:00:00Z").unwrap();
+        let refuse = |pdb: PodDisruptionBudget, version| {
+            cause(&check_and_decrement("p", pdb, false, now, version).unwrap_err())
+        };
+        let v35 = KubernetesVersion::V1_35;
+        let failed = with_condition(
+            pdb(0, 0, 0),
+            "SyncFailed",
+            "found no controllers for pod \"web-1\"",
+        );
+        assert_eq!(
+            refuse(failed.clone(), V34),
+            "The disruption budget foo needs 0 healthy pods and has 0 currently"
+        );
+        assert_eq!(
+            refuse(failed, v35),
+            "The disruption budget foo does not allow evicting pods currently because it failed sync: found no controllers for pod \"web-1\""
+        );
+        let at_minimum = with_condition(pdb(0, 2, 2), "InsufficientPods", "");
+        assert_eq!(
+            refuse(at_minimum, v35),
+            "The disruption budget foo needs 2 healthy pods and has 2 currently"
+        );
+        // E22's condition after the first eviction: InsufficientPods, empty message.
+        let just_charged = with_condition(pdb(0, 3, 2), "InsufficientPods", "");
+        assert_eq!(
+            refuse(just_charged.clone(), V34),
+            "The disruption budget foo needs 2 healthy pods and has 3 currently"
+        );
+        assert_eq!(
+            refuse(just_charged, v35),
+            "The disruption budget foo does not allow evicting pods currently"
+        );
+        let other = with_condition(pdb(0, 3, 2), "SomeReason", "a message");
+        assert_eq!(
+            refuse(other, KubernetesVersion::V1_37),
+            "The disruption budget foo does not allow evicting pods currently (SomeReason): a message"
+        );
+    }
+
+    /// V8: from 1.37 the two PDB 403s carry a DisruptionBudget cause; before, none.
+    #[test]
+    fn the_pdb_403s_carry_a_cause_from_1_37() {
+        let now = Time::parse("2025-01-01T00:00:00Z").unwrap();
+        for (version, expected) in [
+            (KubernetesVersion::V1_36, None),
+            (
+                KubernetesVersion::V1_37,
+                Some(
+                    "The disruption budget foo does not allow evicting pods currently: pdb disruptions allowed is negative",
+                ),
+            ),
+        ] {
+            let error = check_and_decrement("p", pdb(-1, 0, 0), false, now, version).unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                "poddisruptionbudget.policy \"foo\" is forbidden: pdb disruptions allowed is negative"
+            );
+            let details = error.to_status().details.unwrap();
+            assert_eq!(details.causes.first().map(|c| c.message.as_str()), expected);
+            assert_eq!(
+                details
+                    .causes
+                    .first()
+                    .map_or("DisruptionBudget", |c| c.reason.as_str()),
+                "DisruptionBudget"
+            );
+        }
+        let mut big = pdb(1, 0, 0);
+        big.status.disrupted_pods = Some((0..=2000).map(|i| (format!("p{i}"), now)).collect());
+        let error =
+            check_and_decrement("p", big, false, now, KubernetesVersion::V1_37).unwrap_err();
+        assert!(error.to_string().ends_with(
+            "DisruptedPods map too big - too many evictions not confirmed by PDB controller"
+        ));
+        assert_eq!(
+            cause(&error),
+            "The disruption budget foo does not allow evicting pods currently: too many pending evictions not confirmed by PDB controller"
         );
     }
 }

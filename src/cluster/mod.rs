@@ -69,9 +69,17 @@ pub enum KubernetesVersion {
     V1_32,
     /// 1.33: the G9 clamp (V4), pod generation (V5).
     V1_33,
-    /// 1.34, the newest modelled release and the default.
-    #[default]
+    /// 1.34: the disruption controller's condition reset writes `observedGeneration` (V11);
+    /// streaming lists are served (V10).
     V1_34,
+    /// 1.35: the 429's cause text follows the PDB's condition (V7); an undecodable DELETE
+    /// body is a 400 (V12); aggregated discovery v2beta1 is no longer served (V18).
+    V1_35,
+    /// 1.36: no server-side change to eviction (kubectl's changes are client-side).
+    V1_36,
+    /// 1.37, the newest modelled release and the default: the PDB 403s carry a cause (V8).
+    #[default]
+    V1_37,
 }
 
 impl KubernetesVersion {
@@ -83,6 +91,9 @@ impl KubernetesVersion {
             KubernetesVersion::V1_32 => 32,
             KubernetesVersion::V1_33 => 33,
             KubernetesVersion::V1_34 => 34,
+            KubernetesVersion::V1_35 => 35,
+            KubernetesVersion::V1_36 => 36,
+            KubernetesVersion::V1_37 => 37,
         }
     }
 }
@@ -106,8 +117,11 @@ impl FromStr for KubernetesVersion {
             Some("32") => Ok(KubernetesVersion::V1_32),
             Some("33") => Ok(KubernetesVersion::V1_33),
             Some("34") => Ok(KubernetesVersion::V1_34),
+            Some("35") => Ok(KubernetesVersion::V1_35),
+            Some("36") => Ok(KubernetesVersion::V1_36),
+            Some("37") => Ok(KubernetesVersion::V1_37),
             _ => Err(format!(
-                "unsupported kubernetesVersion {s:?}: evictsim models 1.30 through 1.34"
+                "unsupported kubernetesVersion {s:?}: evictsim models 1.30 through 1.37"
             )),
         }
     }

@@ -58,8 +58,11 @@ pub enum DiscoveryFormat {
 }
 
 impl DiscoveryFormat {
-    /// Negotiates from `Accept`: the first media range the server can produce wins.
-    pub fn negotiate(accept: &str) -> DiscoveryFormat {
+    /// Negotiates from `Accept`: the first media range the server can produce wins. From
+    /// 1.35 the server no longer produces v2beta1 (V18: `AggregatedDiscoveryRemoveBetaType`
+    /// locked on), so a client asking only for it gets legacy discovery.
+    pub fn negotiate(accept: &str, kubernetes: KubernetesVersion) -> DiscoveryFormat {
+        let beta_served = kubernetes < KubernetesVersion::V1_35;
         for media in accept.split(',') {
             let mut parts = media.split(';').map(str::trim);
             let kind = parts.next().unwrap_or("");
@@ -83,7 +86,9 @@ impl DiscoveryFormat {
                 ("apidiscovery.k8s.io", "v2", "APIGroupDiscoveryList", false) => {
                     return DiscoveryFormat::AggregatedV2;
                 }
-                ("apidiscovery.k8s.io", "v2beta1", "APIGroupDiscoveryList", false) => {
+                ("apidiscovery.k8s.io", "v2beta1", "APIGroupDiscoveryList", false)
+                    if beta_served =>
+                {
                     return DiscoveryFormat::AggregatedV2Beta1;
                 }
                 ("", "", "", false) => return DiscoveryFormat::Legacy,
@@ -192,7 +197,7 @@ pub fn answer(
     Some(match document {
         Document::Version => (version(kubernetes), json),
         Document::CoreGroup | Document::Groups => {
-            let format = DiscoveryFormat::negotiate(accept);
+            let format = DiscoveryFormat::negotiate(accept, kubernetes);
             let core = *document == Document::CoreGroup;
             let body = match format {
                 DiscoveryFormat::Legacy if core => json!({
@@ -435,22 +440,36 @@ mod tests {
     #[test]
     fn negotiation_matches_parameters_exactly() {
         let kubectl_132 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
+        let v134 = KubernetesVersion::V1_34;
         assert_eq!(
-            DiscoveryFormat::negotiate(kubectl_132),
+            DiscoveryFormat::negotiate(kubectl_132, v134),
             DiscoveryFormat::AggregatedV2
         );
         let kubectl_128 = "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
         assert_eq!(
-            DiscoveryFormat::negotiate(kubectl_128),
+            DiscoveryFormat::negotiate(kubectl_128, v134),
             DiscoveryFormat::AggregatedV2Beta1
         );
+        // V18: a 1.35+ server answers a v2beta1-only client with legacy discovery, and
+        // kubectl 1.37's v2-only Accept with v2.
         assert_eq!(
-            DiscoveryFormat::negotiate("application/json, */*"),
+            DiscoveryFormat::negotiate(kubectl_128, KubernetesVersion::V1_35),
+            DiscoveryFormat::Legacy
+        );
+        let kubectl_137 =
+            "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json";
+        assert_eq!(
+            DiscoveryFormat::negotiate(kubectl_137, KubernetesVersion::V1_37),
+            DiscoveryFormat::AggregatedV2
+        );
+        assert_eq!(
+            DiscoveryFormat::negotiate("application/json, */*", v134),
             DiscoveryFormat::Legacy
         );
         assert_eq!(
             DiscoveryFormat::negotiate(
-                "application/json;g=apidiscovery.k8s.io;v=v3;as=APIGroupDiscoveryList"
+                "application/json;g=apidiscovery.k8s.io;v=v3;as=APIGroupDiscoveryList",
+                v134
             ),
             DiscoveryFormat::Legacy
         );

@@ -28,6 +28,27 @@ use crate::error::{ApiError, FieldError};
 use crate::model::{FieldErrorKind, FieldSelector, Kind, Resource, Selector};
 use crate::time::SimTime;
 
+/// A LIST (not a watch) with `sendInitialEvents` is refused (`ValidateListOptions`).
+///
+/// # Errors
+/// 422 on `ListOptions`.
+pub(crate) fn check_list_options(query: &Query) -> Result<(), ApiError> {
+    if query.flag("sendInitialEvents")?.is_none() {
+        return Ok(());
+    }
+    Err(ApiError::Invalid {
+        kind: "ListOptions",
+        group: "meta.k8s.io",
+        name: String::new(),
+        errors: vec![FieldError {
+            kind: FieldErrorKind::Forbidden,
+            field: "sendInitialEvents".into(),
+            value: None,
+            detail: "sendInitialEvents is forbidden for list".into(),
+        }],
+    })
+}
+
 /// Which objects a LIST or WATCH selects.
 #[derive(Debug, Clone)]
 pub(crate) struct Filter {
@@ -137,7 +158,12 @@ pub(super) fn open(
     let filter = Filter::parse(kind, route, query)?;
     let bookmarks = query.flag("allowWatchBookmarks")?.unwrap_or(false);
     let send_initial = query.flag("sendInitialEvents")?;
-    check_streaming_options(query, send_initial, bookmarks)?;
+    check_streaming_options(
+        query,
+        send_initial,
+        bookmarks,
+        cluster.config().kubernetes_version,
+    )?;
     let timeout = query
         .timeout_seconds()?
         .filter(|s| *s > 0)
@@ -204,11 +230,13 @@ pub(super) fn open(
 
 /// Upstream's `ValidateListOptions` for a watch: a streaming list needs
 /// `resourceVersionMatch=NotOlderThan` and bookmarks; `resourceVersionMatch` alone is not
-/// allowed on a watch.
+/// allowed on a watch; before 1.34, whose `WatchList` gate is on by default, a streaming list
+/// is refused outright.
 fn check_streaming_options(
     query: &Query,
     send_initial: Option<bool>,
     bookmarks: bool,
+    kubernetes: crate::cluster::KubernetesVersion,
 ) -> Result<(), ApiError> {
     let mut errors = Vec::new();
     let forbidden = |field: &str, detail: &str| FieldError {
@@ -219,6 +247,12 @@ fn check_streaming_options(
     };
     let rv_match = query.resource_version_match.as_deref().unwrap_or("");
     match send_initial {
+        Some(_) if kubernetes < crate::cluster::KubernetesVersion::V1_34 => {
+            errors.push(forbidden(
+                "sendInitialEvents",
+                "sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled",
+            ));
+        }
         Some(_) => {
             if rv_match != "NotOlderThan" {
                 errors.push(forbidden(

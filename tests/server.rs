@@ -796,3 +796,40 @@ async fn hostile_inputs_get_answers() {
     .unwrap();
     assert_eq!(negative.status(), 400);
 }
+
+/// kubectl 1.35+ `wait --for=delete` and `delete` open this streaming list before anything
+/// else (V10): the pod as ADDED, the end-of-initial-events bookmark, then its DELETED on
+/// the same stream — never a hang.
+#[tokio::test]
+async fn kubectl_1_35_wait_stream_ends_on_deleted() {
+    let running = Running::start(Clock::Tokio { speed: 100.0 }).await;
+    let pods = format!("{}/api/v1/namespaces/default/pods", running.url);
+    let url = format!(
+        "{pods}?allowWatchBookmarks=true&fieldSelector=metadata.name%3Dweb-7d9f-c&resourceVersionMatch=NotOlderThan&sendInitialEvents=true&timeoutSeconds=417&watch=true"
+    );
+    let waiter = tokio::spawn(async move {
+        watch_events(&url, |events| events.iter().any(|e| e["type"] == "DELETED")).await
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let deleted = send(
+        "DELETE",
+        &format!("{pods}/web-7d9f-c"),
+        "application/json",
+        "application/json",
+        r#"{"propagationPolicy":"Background"}"#,
+    )
+    .await;
+    assert_eq!(deleted.code, 200, "{}", deleted.text);
+    let events = tokio::time::timeout(Duration::from_secs(20), waiter)
+        .await
+        .expect("the DELETED event arrives")
+        .unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds[..2], ["ADDED", "BOOKMARK"]);
+    assert_eq!(
+        events[1]["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"],
+        "true"
+    );
+    assert_eq!(kinds.last(), Some(&"DELETED"));
+    running.stop().await;
+}

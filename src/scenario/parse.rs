@@ -81,7 +81,7 @@ impl Scenario {
                 _ => {
                     return Err(field(
                         "kubernetesVersion",
-                        "must be a string such as \"1.34\"",
+                        "must be a string such as \"1.37\"",
                     ));
                 }
             };

@@ -266,7 +266,10 @@ impl Server {
             .get(http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
-            .is_some_and(|given| given.trim() == token)
+            // Compared in constant time, so that response times do not leak the token.
+            .is_some_and(|given| {
+                subtle::ConstantTimeEq::ct_eq(given.trim().as_bytes(), token.as_bytes()).into()
+            })
     }
 
     async fn call_inner<B>(self, request: http::Request<B>) -> http::Response<ResponseBody>

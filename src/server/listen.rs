@@ -182,7 +182,10 @@ impl Listening {
             ..
         } = self;
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-        let builder = auto::Builder::new(TokioExecutor::new());
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        // A client that never finishes its request headers is cut off after hyper's
+        // header-read timeout (30 s) instead of holding its connection for ever.
+        builder.http1().timer(hyper_util::rt::TokioTimer::new());
         let driver = tokio::spawn(drive_timers(server.clone()));
         tokio::pin!(stop);
         loop {

@@ -2,7 +2,10 @@
 //!
 //! Every client path — the scenario runner, the network server, in-process clients — goes
 //! through [`handle`], so they all see the same answers: Kubernetes JSON, `Status` bodies
-//! with the HTTP code in the status line (E41, E42), `Retry-After` where upstream sends it.
+//! with the HTTP code in the status line (E41, E42), `Retry-After` where upstream sends it,
+//! Tables when the `Accept` header asks ([`table`]), discovery and OpenAPI ([`discovery`]).
+//! A watch is answered here as a stream that has already ended; the server keeps it open
+//! through [`watch`], the same cursor polled as the cluster changes.
 
 mod decode;
 pub mod discovery;
@@ -31,7 +34,9 @@ pub const MAX_REQUEST_BODY_BYTES: usize = 3 * 1024 * 1024;
 pub type Request = http::Request<Vec<u8>>;
 
 /// Answers one request at virtual time `now`. A `now` before the cluster's clock is
-/// answered with a 500 `InternalError` and changes nothing.
+/// answered with a 500 `InternalError` and changes nothing. A watch
+/// (`GET <collection>?watch=true`) is answered with the events since its resourceVersion,
+/// one JSON object per line, as a watch whose timeout has passed.
 ///
 /// # Examples
 /// ```

@@ -681,14 +681,19 @@ fn selector_text(selector: Option<&Value>) -> String {
     }
 }
 
+/// `ready/desired` replicas, as the Deployment and StatefulSet READY columns print them.
+fn ready_of_desired(object: &Value) -> Value {
+    Value::String(format!(
+        "{}/{}",
+        int_at(object, &["status", "readyReplicas"]),
+        int_at(object, &["spec", "replicas"])
+    ))
+}
+
 fn deployment_cells(object: &Value, now: Time) -> Vec<Value> {
     let mut cells = vec![
         name(object),
-        Value::String(format!(
-            "{}/{}",
-            int_at(object, &["status", "readyReplicas"]),
-            int_at(object, &["spec", "replicas"])
-        )),
+        ready_of_desired(object),
         json!(int_at(object, &["status", "updatedReplicas"])),
         json!(int_at(object, &["status", "availableReplicas"])),
         age(object, now),
@@ -710,15 +715,7 @@ fn replica_set_cells(object: &Value, now: Time) -> Vec<Value> {
 }
 
 fn stateful_set_cells(object: &Value, now: Time) -> Vec<Value> {
-    let mut cells = vec![
-        name(object),
-        Value::String(format!(
-            "{}/{}",
-            int_at(object, &["status", "readyReplicas"]),
-            int_at(object, &["spec", "replicas"])
-        )),
-        age(object, now),
-    ];
+    let mut cells = vec![name(object), ready_of_desired(object), age(object, now)];
     cells.extend(template_cells(object, false));
     cells
 }
@@ -1049,6 +1046,19 @@ mod tests {
             "a=1,b=2,tier in (web,api),!gone"
         );
         assert_eq!(selector_text(Some(&json!({}))), "<none>");
+    }
+
+    /// `printDeployment`, `printStatefulSet`: READY is `ready/desired`.
+    #[test]
+    fn workloads_print_ready_of_desired() {
+        let now = Time::parse("2025-01-01T00:00:00Z").unwrap();
+        let object = json!({"metadata": {"name": "w"}, "spec": {"replicas": 3,
+            "template": {"spec": {"containers": [{"name": "a", "image": "i"}]}}},
+            "status": {"readyReplicas": 2, "updatedReplicas": 3, "availableReplicas": 2}});
+        let deployment = deployment_cells(&object, now);
+        assert_eq!(deployment[1..4], [json!("2/3"), json!(3), json!(2)]);
+        assert_eq!(stateful_set_cells(&object, now)[1], "2/3");
+        assert_eq!(deployment[5..7], [json!("a"), json!("i")]);
     }
 
     #[test]

@@ -1,0 +1,289 @@
+//! Deterministic instruction counts for the table in the README's "Performance" section.
+//!
+//! Wall time on a shared machine is noise; the number of instructions a call executes is not.
+//! Run as `cargo bench --bench instructions`, this binary is its own runner: for each scale
+//! it runs itself under `valgrind --tool=callgrind` with collection switched on only inside
+//! the functions named `measured_*`, dumps the count as each returns
+//! (`--dump-after`), and divides by the number of operations the function performed.
+//! Setup (building the cluster, making requests) is never counted.
+//!
+//! Rows: a plain pod lookup; a dry-run admission decision for a Ready pod under one PDB with
+//! 10 and with 1,000 PDBs in its namespace, by evictsim's index and by an upstream-style scan
+//! (list the namespace's PDBs and match every selector, as the registry's eviction handler
+//! does); a real eviction (PDB write, `DisruptionTarget`, graceful delete and every
+//! controller's reaction at that instant); a REST GET of one pod, JSON included; and a whole
+//! roll through the six steps, per evicted pod. Each at 1,500, 15,000 and 150,000 pods
+//! (`EVICTSIM_SCALES=1500,15000` to choose; the 150,000-pod roll only with
+//! `EVICTSIM_FULL_ROLL=1`, it takes long under valgrind). Resident memory per pod is measured
+//! natively, without valgrind, from `/proc/self/statm`.
+
+use std::hint::black_box;
+use std::process::Command;
+
+use evictsim::cluster::eviction::{EvictionRequest, evict};
+use evictsim::cluster::{Cluster, DryRunStore, KubernetesVersion, PdbLookup};
+use evictsim::model::ObjectKey;
+use evictsim::time::SimTime;
+
+#[path = "fixture/mod.rs"]
+mod fixture;
+#[path = "fixture/roll.rs"]
+mod roll;
+use fixture::Shape;
+
+/// Operations per measured function: enough that the loop's own cost vanishes.
+const LOOKUPS: usize = 1_000;
+const DECISIONS: usize = 200;
+const EVICTIONS: usize = 100;
+const GETS: usize = 200;
+
+#[inline(never)]
+fn measured_pod_lookup(cluster: &Cluster, keys: &[ObjectKey]) -> usize {
+    keys.iter()
+        .filter(|key| black_box(cluster.pod(black_box(key))).is_some())
+        .count()
+}
+
+/// `row` only keeps the four callers' bodies distinct, so that the linker cannot fold them
+/// into one symbol and callgrind names each.
+fn decide(cluster: &Cluster, request: &EvictionRequest, lookup: PdbLookup, row: u32) {
+    black_box(row);
+    for _ in 0..DECISIONS {
+        let outcome = evict(
+            &mut DryRunStore::new(cluster, lookup),
+            black_box(request),
+            KubernetesVersion::default(),
+        );
+        assert!(black_box(outcome).is_ok());
+    }
+}
+
+#[inline(never)]
+fn measured_decision_10_pdbs_indexed(cluster: &Cluster, request: &EvictionRequest) {
+    decide(cluster, request, PdbLookup::Indexed, 0);
+}
+
+#[inline(never)]
+fn measured_decision_10_pdbs_upstream_scan(cluster: &Cluster, request: &EvictionRequest) {
+    decide(cluster, request, PdbLookup::NamespaceScan, 1);
+}
+
+#[inline(never)]
+fn measured_decision_1000_pdbs_indexed(cluster: &Cluster, request: &EvictionRequest) {
+    decide(cluster, request, PdbLookup::Indexed, 2);
+}
+
+#[inline(never)]
+fn measured_decision_1000_pdbs_upstream_scan(cluster: &Cluster, request: &EvictionRequest) {
+    decide(cluster, request, PdbLookup::NamespaceScan, 3);
+}
+
+#[inline(never)]
+fn measured_real_eviction(cluster: &mut Cluster, victims: &[(String, String)]) {
+    for (ns, name) in victims {
+        let result = cluster.evict(
+            SimTime::ZERO,
+            ns,
+            name,
+            fixture::eviction(ns, name, false),
+            &[],
+        );
+        assert!(black_box(result).is_ok(), "{ns}/{name}");
+    }
+}
+
+#[inline(never)]
+fn measured_rest_get_pod(cluster: &mut Cluster, requests: &[http::Request<Vec<u8>>]) {
+    for request in requests {
+        let response = evictsim::rest::handle(cluster, SimTime::ZERO, request);
+        assert_eq!(black_box(response).status(), 200);
+    }
+}
+
+#[inline(never)]
+fn measured_roll(cluster: &mut Cluster, originals: &[(String, String)]) {
+    black_box(roll::roll(cluster, originals));
+}
+
+/// Runs every measured function once at `pods` (under callgrind, from the runner).
+fn child(pods: usize, with_roll: bool) {
+    let shape = Shape::with_pods(pods);
+    let mut cluster = fixture::build(shape);
+
+    let all: Vec<ObjectKey> = cluster
+        .list::<evictsim::model::Pod>()
+        .map(|p| p.metadata.key())
+        .collect();
+    let step = (all.len() / LOOKUPS).max(1);
+    let keys: Vec<ObjectKey> = all.iter().step_by(step).take(LOOKUPS).cloned().collect();
+    measured_pod_lookup(&cluster, &keys);
+
+    let [(_, small_ns, small_pod), (_, big_ns, big_pod)] = fixture::decision_targets(shape);
+    let request = |namespace: &str, name: &str| EvictionRequest {
+        namespace: namespace.into(),
+        name: name.into(),
+        eviction: fixture::eviction(namespace, name, true),
+        dry_run: Vec::new(),
+    };
+    let small = request(&small_ns, &small_pod);
+    let big = request(&big_ns, &big_pod);
+    measured_decision_10_pdbs_indexed(&cluster, &small);
+    measured_decision_10_pdbs_upstream_scan(&cluster, &small);
+    measured_decision_1000_pdbs_indexed(&cluster, &big);
+    measured_decision_1000_pdbs_upstream_scan(&cluster, &big);
+
+    let gets: Vec<http::Request<Vec<u8>>> = keys
+        .iter()
+        .take(GETS)
+        .map(|k| {
+            http::Request::get(format!(
+                "/api/v1/namespaces/{}/pods/{}",
+                k.namespace, k.name
+            ))
+            .body(Vec::new())
+            .unwrap()
+        })
+        .collect();
+    measured_rest_get_pod(&mut cluster, &gets);
+
+    // One eviction per small namespace, so every one is allowed.
+    let victims: Vec<(String, String)> = fixture::evictable(shape, false)
+        .into_iter()
+        .step_by(10)
+        .take(EVICTIONS)
+        .collect();
+    assert_eq!(victims.len(), EVICTIONS.min(shape.small_namespaces));
+    measured_real_eviction(&mut cluster, &victims);
+    drop(cluster);
+
+    if with_roll {
+        let (mut cluster, originals) = roll::build(pods / roll::REPLICAS);
+        measured_roll(&mut cluster, &originals);
+    }
+}
+
+fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+/// Resident bytes per pod once the cluster of `pods` is built (measured natively).
+fn resident_per_pod(pods: usize) -> Option<u64> {
+    let before = resident_bytes()?;
+    let cluster = fixture::build(Shape::with_pods(pods));
+    let after = resident_bytes()?;
+    black_box(&cluster);
+    Some(after.saturating_sub(before) / pods as u64)
+}
+
+/// `(row, instructions)` for every call of a `measured_*` function, from the dumps callgrind
+/// wrote as each one returned (`--dump-after`): `<out>.1`, `<out>.2`, … in call order.
+fn dumped_counts(out: &std::path::Path) -> Vec<(String, u64)> {
+    let mut counts = Vec::new();
+    for n in 1.. {
+        let path = format!("{}.{n}", out.display());
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            break;
+        };
+        let _ = std::fs::remove_file(&path);
+        let row = text
+            .lines()
+            .find_map(|l| l.strip_prefix("desc: Trigger: --dump-after="))
+            .and_then(|f| f.rsplit("measured_").next())
+            .map(str::to_string);
+        let total = text
+            .lines()
+            .find_map(|l| l.strip_prefix("summary: "))
+            .and_then(|n| n.trim().parse().ok());
+        if let (Some(row), Some(total)) = (row, total) {
+            counts.push((row, total));
+        }
+    }
+    let _ = std::fs::remove_file(out);
+    counts
+}
+
+fn operations(row: &str, pods: usize) -> u64 {
+    match row {
+        "pod_lookup" => LOOKUPS.min(pods) as u64,
+        "real_eviction" => EVICTIONS.min(Shape::with_pods(pods).small_namespaces) as u64,
+        "rest_get_pod" => GETS as u64,
+        "roll" => pods as u64,
+        _ => DECISIONS as u64,
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--child") {
+        let pods: usize = args[at + 1].parse().expect("--child PODS");
+        child(pods, args.iter().any(|a| a == "--roll"));
+        return;
+    }
+    if args.iter().any(|a| a == "--list") {
+        return; // cargo's bench listing: nothing to list.
+    }
+    let scales: Vec<usize> = std::env::var("EVICTSIM_SCALES")
+        .ok()
+        .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![1_500, 15_000, 150_000]);
+    if Command::new("valgrind").arg("--version").output().is_err() {
+        eprintln!("instructions: valgrind is not installed; nothing measured");
+        return;
+    }
+    let exe = std::env::current_exe().expect("own path");
+    let full_roll = std::env::var_os("EVICTSIM_FULL_ROLL").is_some();
+    println!("| pods | what | instructions per operation |");
+    println!("|---:|---|---:|");
+    for &pods in &scales {
+        let out = std::env::temp_dir().join(format!(
+            "evictsim-callgrind-{pods}-{}.out",
+            std::process::id()
+        ));
+        let with_roll = pods < 150_000 || full_roll;
+        let mut command = Command::new("valgrind");
+        command
+            .arg("--tool=callgrind")
+            .arg(format!("--callgrind-out-file={}", out.display()))
+            .arg("--collect-atstart=no")
+            .arg("--toggle-collect=*measured_*")
+            .arg("--dump-after=instructions::measured_*")
+            .arg(&exe)
+            .args(["--child", &pods.to_string()]);
+        if with_roll {
+            command.arg("--roll");
+        }
+        let status = command.output().expect("valgrind runs");
+        assert!(
+            status.status.success(),
+            "valgrind failed: {}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+        let counts = dumped_counts(&out);
+        let per_operation: Vec<(String, f64)> = counts
+            .into_iter()
+            .map(|(row, total)| {
+                let per = total as f64 / operations(&row, pods) as f64;
+                (row, per)
+            })
+            .collect();
+        for (row, per) in &per_operation {
+            println!("| {pods} | {row} | {per:.0} |");
+        }
+        let find = |name: &str| {
+            per_operation
+                .iter()
+                .find(|(r, _)| r == name)
+                .map(|(_, v)| *v)
+        };
+        if let (Some(decision), Some(lookup)) =
+            (find("decision_10_pdbs_indexed"), find("pod_lookup"))
+        {
+            println!("| {pods} | decision ÷ lookup | {:.1}× |", decision / lookup);
+        }
+        if let Some(bytes) = resident_per_pod(pods) {
+            println!("| {pods} | resident bytes per pod | {bytes} |");
+        }
+    }
+}

@@ -134,7 +134,7 @@ proptest! {
                 })
             };
             for name in cluster.pdbs_selecting(&pod) {
-                let pdb = cluster.pdb(&ObjectKey::new(NAMESPACE, name.clone())).unwrap();
+                let pdb = cluster.pdb(&ObjectKey::new(NAMESPACE, name)).unwrap();
                 if pdb.status.observed_generation != pdb.metadata.generation {
                     continue;
                 }

@@ -3,9 +3,12 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use common::*;
-use evictsim::cluster::eviction::{EvictionRequest, EvictionStore, evict};
+use evictsim::cluster::eviction::{
+    EvictionRequest, EvictionStore, MatchingPdbs, evict, pdb_selects_pod,
+};
 use evictsim::cluster::{Cluster, KubernetesVersion};
 use evictsim::error::ApiError;
 use evictsim::model::{
@@ -269,14 +272,19 @@ impl EvictionStore for MockStore {
     fn now(&self) -> Time {
         Time::parse("2025-01-01T00:00:00Z").unwrap()
     }
-    fn get_pod(&mut self, _: &str, _: &str) -> Result<Pod, ApiError> {
-        Ok(self.pod.clone())
+    fn get_pod(&mut self, _: &str, _: &str) -> Result<Arc<Pod>, ApiError> {
+        Ok(Arc::new(self.pod.clone()))
     }
-    fn list_pdbs(&mut self, _: &Pod) -> Result<Vec<PodDisruptionBudget>, ApiError> {
-        Ok(vec![self.pdb.clone()])
+    fn list_pdbs(&mut self, pod: &Pod) -> Result<MatchingPdbs, ApiError> {
+        // Upstream's lister returns the namespace's one PDB; the handler matches it (E13).
+        Ok(Some(&self.pdb)
+            .filter(|pdb| pdb_selects_pod(pdb, pod))
+            .map(|pdb| Arc::new(pdb.clone()))
+            .into_iter()
+            .collect())
     }
-    fn get_pdb(&mut self, _: &str, _: &str) -> Result<PodDisruptionBudget, ApiError> {
-        Ok(self.pdb.clone())
+    fn get_pdb(&mut self, _: &str, _: &str) -> Result<Arc<PodDisruptionBudget>, ApiError> {
+        Ok(Arc::new(self.pdb.clone()))
     }
     fn update_pdb_status(&mut self, pdb: &PodDisruptionBudget) -> Result<(), ApiError> {
         self.pdb = pdb.clone();

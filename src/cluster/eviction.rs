@@ -8,6 +8,9 @@
 //! between attempts are not modelled, because nothing else in the simulation runs between
 //! them.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use crate::cluster::KubernetesVersion;
 use crate::error::{ApiError, FieldError};
 use crate::model::{
@@ -26,22 +29,27 @@ pub const EVICTION_RETRY_ATTEMPTS: usize = 20;
 pub trait EvictionStore {
     /// The API server's wall-clock time.
     fn now(&self) -> Time;
-    /// Reads the pod (404 when missing).
+    /// Reads the pod (404 when missing). A shared handle: the handler never copies a pod.
     ///
     /// # Errors
     /// `NotFound` or a storage error.
-    fn get_pod(&mut self, namespace: &str, name: &str) -> Result<Pod, ApiError>;
-    /// The PDBs in `pod`'s namespace that might select it. May return more than select it
-    /// (the handler re-checks with [`pdb_selects_pod`]), never fewer.
+    fn get_pod(&mut self, namespace: &str, name: &str) -> Result<Arc<Pod>, ApiError>;
+    /// The PDBs in `pod`'s namespace that select it under E13's matching
+    /// ([`pdb_selects_pod`]: a null or invalid selector selects nothing), in name order.
+    /// Upstream's handler lists the namespace and matches each; a store may use an index.
     ///
     /// # Errors
     /// A list error, returned as is (E13).
-    fn list_pdbs(&mut self, pod: &Pod) -> Result<Vec<PodDisruptionBudget>, ApiError>;
+    fn list_pdbs(&mut self, pod: &Pod) -> Result<MatchingPdbs, ApiError>;
     /// Reads a PDB (the E20 re-read).
     ///
     /// # Errors
     /// `NotFound` or a storage error.
-    fn get_pdb(&mut self, namespace: &str, name: &str) -> Result<PodDisruptionBudget, ApiError>;
+    fn get_pdb(
+        &mut self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Arc<PodDisruptionBudget>, ApiError>;
     /// `UpdateStatus` of a PDB with optimistic concurrency on its resourceVersion.
     ///
     /// # Errors
@@ -71,6 +79,11 @@ pub trait EvictionStore {
     ) -> Result<(), ApiError>;
 }
 
+/// The PDBs that select a pod: almost always none or one, so kept inline, allocating
+/// nothing (more than one is E14's 500). Build one with `collect()`, `MatchingPdbs::new()`
+/// and `push`, or `MatchingPdbs::from_vec`.
+pub type MatchingPdbs = smallvec::SmallVec<[Arc<PodDisruptionBudget>; 1]>;
+
 /// An eviction request as the REST layer hands it over.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct EvictionRequest {
@@ -85,10 +98,11 @@ pub struct EvictionRequest {
 }
 
 /// What an admitted eviction did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EvictionOutcome {
-    /// The PDB that was checked and (unless dry run) decremented, if the PDB path ran.
-    pub charged_pdb: Option<String>,
+    /// The PDB that was checked and (unless dry run) decremented, if the PDB path ran: the
+    /// stored object as the check read it, before the decrement (shared, not copied).
+    pub charged_pdb: Option<Arc<PodDisruptionBudget>>,
     /// Whether nothing was persisted.
     pub dry_run: bool,
 }
@@ -185,24 +199,25 @@ fn budget_exhausted_cause(pdb: &PodDisruptionBudget, version: KubernetesVersion)
     }
 }
 
-/// E21 and E22: the checks, in order, and the decrement. Pure: returns the PDB to write.
+/// E21 and E22: the checks, in order, and the decrement. Pure: returns the PDB to write, or
+/// `None` on a dry run (which writes nothing, so copies nothing).
 ///
 /// # Errors
 /// The 429/403 answers of E21.
 pub fn check_and_decrement(
     pod_name: &str,
-    mut pdb: PodDisruptionBudget,
+    pdb: &PodDisruptionBudget,
     dry_run: bool,
     now: Time,
     version: KubernetesVersion,
 ) -> Result<Option<PodDisruptionBudget>, ApiError> {
-    let name = pdb.metadata.name.clone();
+    let name = &pdb.metadata.name;
     if pdb.status.observed_generation < pdb.metadata.generation {
-        return Err(still_being_processed(&name));
+        return Err(still_being_processed(name));
     }
     if pdb.status.disruptions_allowed < 0 {
         return Err(pdb_forbidden(
-            &name,
+            name,
             "pdb disruptions allowed is negative",
             "pdb disruptions allowed is negative",
             version,
@@ -215,7 +230,7 @@ pub fn check_and_decrement(
         .is_some_and(|m| m.len() > MAX_DISRUPTED_POD_SIZE)
     {
         return Err(pdb_forbidden(
-            &name,
+            name,
             "DisruptedPods map too big - too many evictions not confirmed by PDB controller",
             "too many pending evictions not confirmed by PDB controller",
             version,
@@ -227,11 +242,16 @@ pub fn check_and_decrement(
             retry_after_seconds: 0,
             causes: vec![StatusCause {
                 reason: "DisruptionBudget".into(),
-                message: budget_exhausted_cause(&pdb, version),
+                message: budget_exhausted_cause(pdb, version),
                 field: String::new(),
             }],
         });
     }
+    if dry_run {
+        // The decrement and E22's condition would be discarded unwritten.
+        return Ok(None);
+    }
+    let mut pdb = pdb.clone();
     pdb.status.disruptions_allowed -= 1;
     if pdb.status.disruptions_allowed == 0 {
         // E22: helper C30 with the status's own observedGeneration.
@@ -242,9 +262,6 @@ pub fn check_and_decrement(
                 .is_some_and(|c| c.reason == INSUFFICIENT_PODS)
         );
     }
-    if dry_run {
-        return Ok(None);
-    }
     pdb.status
         .disrupted_pods
         .get_or_insert_with(Default::default)
@@ -253,27 +270,32 @@ pub fn check_and_decrement(
 }
 
 /// E6 `propagateDryRun`: merges the request's `?dryRun` into the body's delete options.
+/// Borrows the body's options when they need no change (the common case: no `?dryRun`, or
+/// the same list in both).
 ///
 /// # Errors
 /// The plain-error 500 for mismatching lists.
-pub fn propagate_dry_run(
-    body: Option<&DeleteOptions>,
+pub fn propagate_dry_run<'a>(
+    body: Option<&'a DeleteOptions>,
     request_dry_run: &[String],
-) -> Result<DeleteOptions, ApiError> {
+) -> Result<Cow<'a, DeleteOptions>, ApiError> {
     let Some(body) = body else {
-        return Ok(DeleteOptions {
+        return Ok(Cow::Owned(DeleteOptions {
             dry_run: (!request_dry_run.is_empty()).then(|| request_dry_run.to_vec()),
             ..DeleteOptions::default()
-        });
+        }));
     };
-    let body_dry_run = body.dry_run.clone().unwrap_or_default();
+    let body_dry_run = body.dry_run.as_deref().unwrap_or_default();
     if body_dry_run.is_empty() {
+        if request_dry_run.is_empty() && body.dry_run.is_none() {
+            return Ok(Cow::Borrowed(body));
+        }
         let mut merged = body.clone();
         merged.dry_run = (!request_dry_run.is_empty()).then(|| request_dry_run.to_vec());
-        return Ok(merged);
+        return Ok(Cow::Owned(merged));
     }
-    if request_dry_run.is_empty() || request_dry_run == body_dry_run.as_slice() {
-        return Ok(body.clone());
+    if request_dry_run.is_empty() || request_dry_run == body_dry_run {
+        return Ok(Cow::Borrowed(body));
     }
     Err(ApiError::Unknown {
         code: 500,
@@ -343,7 +365,9 @@ pub fn evict(
         }
         let mut options = original.clone();
         if should_enforce_resource_version(&current) && !caller_pinned_rv {
-            options.set_resource_version_precondition(current.metadata.resource_version.clone());
+            options
+                .to_mut()
+                .set_resource_version_precondition(current.metadata.resource_version.clone());
         }
         match add_condition_and_delete(store, namespace, name, options) {
             Ok(()) => {
@@ -363,11 +387,7 @@ pub fn evict(
     };
 
     // Phase B (E13–E15): the PDB lookup.
-    let pdbs: Vec<PodDisruptionBudget> = store
-        .list_pdbs(&pod)?
-        .into_iter()
-        .filter(|pdb| pdb_selects_pod(pdb, &pod))
-        .collect();
+    let pdbs = store.list_pdbs(&pod)?;
     if pdbs.len() > 1 {
         return Err(ApiError::Unknown {
             code: 500,
@@ -381,7 +401,8 @@ pub fn evict(
             dry_run,
         });
     };
-    let pdb_name = pdb.metadata.name.clone();
+    let charged = Arc::clone(&pdb);
+    let pdb_name = charged.metadata.name.as_str();
 
     // E16–E19: unready pods may skip the budget.
     if !pod.is_ready() {
@@ -396,14 +417,16 @@ pub fn evict(
         };
         if shortcut {
             let mut options = original.clone();
-            options.set_resource_version_precondition(pod.metadata.resource_version.clone());
+            options
+                .to_mut()
+                .set_resource_version_precondition(pod.metadata.resource_version.clone());
             return match add_condition_and_delete(store, namespace, name, options) {
                 Ok(()) => Ok(EvictionOutcome {
                     charged_pdb: None,
                     dry_run,
                 }),
                 Err(e) if e.is_conflict() && !caller_pinned_rv => {
-                    Err(still_being_processed(&pdb_name))
+                    Err(still_being_processed(pdb_name))
                 }
                 Err(e) => Err(e),
             };
@@ -417,9 +440,9 @@ pub fn evict(
     for _ in 0..EVICTION_RETRY_ATTEMPTS {
         let candidate = match current_pdb.take() {
             Some(p) => p,
-            None => store.get_pdb(namespace, &pdb_name)?,
+            None => store.get_pdb(namespace, pdb_name)?,
         };
-        match check_and_decrement(name, candidate, dry_run, store.now(), version)? {
+        match check_and_decrement(name, &candidate, dry_run, store.now(), version)? {
             None => {
                 decremented = true;
                 break;
@@ -442,7 +465,7 @@ pub fn evict(
     }
     add_condition_and_delete(store, namespace, name, original)?;
     Ok(EvictionOutcome {
-        charged_pdb: Some(pdb_name),
+        charged_pdb: Some(charged),
         dry_run,
     })
 }
@@ -452,13 +475,13 @@ fn add_condition_and_delete(
     store: &mut impl EvictionStore,
     namespace: &str,
     name: &str,
-    mut options: DeleteOptions,
+    mut options: Cow<'_, DeleteOptions>,
 ) -> Result<(), ApiError> {
     if !options.is_dry_run() {
         let rv = store.add_disruption_condition(namespace, name, options.preconditions.as_ref())?;
         if options.resource_version_precondition().is_some() {
             // E32: don't conflict with our own condition write.
-            options.set_resource_version_precondition(rv);
+            options.to_mut().set_resource_version_precondition(rv);
         }
     }
     store.delete_pod(namespace, name, &options)
@@ -483,10 +506,12 @@ mod tests {
             Some(all.clone())
         );
         assert_eq!(
-            propagate_dry_run(None, &[]).unwrap(),
+            propagate_dry_run(None, &[]).unwrap().into_owned(),
             DeleteOptions::default()
         );
-        let merged = propagate_dry_run(Some(&with(None)), &all).unwrap();
+        let merged = propagate_dry_run(Some(&with(None)), &all)
+            .unwrap()
+            .into_owned();
         assert_eq!(
             (merged.dry_run, merged.grace_period_seconds),
             (Some(all.clone()), Some(3))
@@ -530,25 +555,25 @@ mod tests {
         stale.metadata.generation = 2;
         stale.status.observed_generation = 1;
         assert_eq!(
-            check_and_decrement("p", stale, false, now, V34)
+            check_and_decrement("p", &stale, false, now, V34)
                 .unwrap_err()
                 .retry_after_seconds(),
             10
         );
-        let negative = check_and_decrement("p", pdb(-1, 0, 0), false, now, V34).unwrap_err();
+        let negative = check_and_decrement("p", &pdb(-1, 0, 0), false, now, V34).unwrap_err();
         assert_eq!(negative.code(), 403);
         let mut big = pdb(0, 0, 0);
         big.status.disrupted_pods = Some((0..=2000).map(|i| (format!("p{i}"), now)).collect());
         assert!(
-            check_and_decrement("p", big, false, now, V34)
+            check_and_decrement("p", &big, false, now, V34)
                 .unwrap_err()
                 .to_string()
                 .contains("DisruptedPods map too big")
         );
         let mut at_limit = pdb(1, 0, 0);
         at_limit.status.disrupted_pods = Some((0..2000).map(|i| (format!("p{i}"), now)).collect());
-        assert!(check_and_decrement("p", at_limit, false, now, V34).is_ok());
-        let exhausted = check_and_decrement("p", pdb(0, 2, 2), false, now, V34).unwrap_err();
+        assert!(check_and_decrement("p", &at_limit, false, now, V34).is_ok());
+        let exhausted = check_and_decrement("p", &pdb(0, 2, 2), false, now, V34).unwrap_err();
         assert_eq!(
             (exhausted.code(), exhausted.retry_after_seconds()),
             (429, 0)
@@ -563,7 +588,7 @@ mod tests {
     #[test]
     fn decrement_e22_e24() {
         let now = Time::parse("2025-01-01T00:00:00Z").unwrap();
-        let written = check_and_decrement("t8", pdb(1, 3, 3), false, now, V34)
+        let written = check_and_decrement("t8", &pdb(1, 3, 3), false, now, V34)
             .unwrap()
             .unwrap();
         assert_eq!(written.status.disruptions_allowed, 0);
@@ -573,12 +598,12 @@ mod tests {
             (c.status.as_str(), c.reason.as_str()),
             ("False", INSUFFICIENT_PODS)
         );
-        let kept = check_and_decrement("t8", pdb(2, 3, 1), false, now, V34)
+        let kept = check_and_decrement("t8", &pdb(2, 3, 1), false, now, V34)
             .unwrap()
             .unwrap();
         assert!(kept.status.conditions.is_empty());
         assert_eq!(
-            check_and_decrement("t8", pdb(1, 3, 3), true, now, V34).unwrap(),
+            check_and_decrement("t8", &pdb(1, 3, 3), true, now, V34).unwrap(),
             None
         );
     }
@@ -608,7 +633,7 @@ mod tests {
     fn the_budget_exhausted_cause_follows_the_condition_from_1_35() {
         let now = Time::parse("2025-01-01T00:00:00Z").unwrap();
         let refuse = |pdb: PodDisruptionBudget, version| {
-            cause(&check_and_decrement("p", pdb, false, now, version).unwrap_err())
+            cause(&check_and_decrement("p", &pdb, false, now, version).unwrap_err())
         };
         let v35 = KubernetesVersion::V1_35;
         let failed = with_condition(
@@ -659,7 +684,7 @@ mod tests {
                 ),
             ),
         ] {
-            let error = check_and_decrement("p", pdb(-1, 0, 0), false, now, version).unwrap_err();
+            let error = check_and_decrement("p", &pdb(-1, 0, 0), false, now, version).unwrap_err();
             assert_eq!(
                 error.to_string(),
                 "poddisruptionbudget.policy \"foo\" is forbidden: pdb disruptions allowed is negative"
@@ -677,7 +702,7 @@ mod tests {
         let mut big = pdb(1, 0, 0);
         big.status.disrupted_pods = Some((0..=2000).map(|i| (format!("p{i}"), now)).collect());
         let error =
-            check_and_decrement("p", big, false, now, KubernetesVersion::V1_37).unwrap_err();
+            check_and_decrement("p", &big, false, now, KubernetesVersion::V1_37).unwrap_err();
         assert!(error.to_string().ends_with(
             "DisruptedPods map too big - too many evictions not confirmed by PDB controller"
         ));

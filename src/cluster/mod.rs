@@ -35,6 +35,7 @@ pub mod workloads;
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rand_chacha::ChaCha8Rng;
@@ -306,8 +307,8 @@ pub const MAX_RECORDED_BUDGET_VIOLATIONS: usize = 10_000;
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeleteResult<T> {
     /// The object as the API answers it: its last stored state (or the state it would have,
-    /// on a dry run).
-    pub object: T,
+    /// on a dry run), shared with the store rather than copied.
+    pub object: Arc<T>,
     /// Whether it was removed from storage.
     pub removed: bool,
 }
@@ -576,23 +577,26 @@ impl StoredKind for Pod {
         }
         // C3: a pod event re-syncs only the first PDB that selects the pod.
         if let Some(pod) = new.or(old) {
-            let names = cluster
-                .pdb_index
-                .selecting(&key.namespace, &pod.metadata.labels);
-            if names.len() > 1 {
-                cluster.record(
-                    "Warning",
-                    format!("Pod/{key}"),
-                    "MultiplePodDisruptionBudgets",
-                    format!(
-                        "Pod {}/{} matches multiple PodDisruptionBudgets.  Chose {} arbitrarily.",
-                        GoQuoted(&key.namespace),
-                        GoQuoted(&key.name),
-                        GoQuoted(&names[0])
-                    ),
-                );
-            }
-            if let Some(first) = names.into_iter().next() {
+            let (first, count) = {
+                let names = cluster
+                    .pdb_index
+                    .selecting(&key.namespace, &pod.metadata.labels);
+                (names.first().map(|name| name.to_string()), names.len())
+            };
+            if let Some(first) = first {
+                if count > 1 {
+                    cluster.record(
+                        "Warning",
+                        format!("Pod/{key}"),
+                        "MultiplePodDisruptionBudgets",
+                        format!(
+                            "Pod {}/{} matches multiple PodDisruptionBudgets.  Chose {} arbitrarily.",
+                            GoQuoted(&key.namespace),
+                            GoQuoted(&key.name),
+                            GoQuoted(&first)
+                        ),
+                    );
+                }
                 cluster
                     .disruption_queue
                     .insert(ObjectKey::new(key.namespace.clone(), first));
@@ -800,7 +804,7 @@ impl Cluster {
 
     /// The names of the PDBs that select `pod` under the eviction handler's rules (E13),
     /// found through the index.
-    pub fn pdbs_selecting(&self, pod: &Pod) -> Vec<String> {
+    pub fn pdbs_selecting(&self, pod: &Pod) -> Vec<&str> {
         self.pdb_index
             .selecting(&pod.metadata.namespace, &pod.metadata.labels)
     }
@@ -1097,47 +1101,43 @@ impl Cluster {
         key: ObjectKey,
         new: Option<T>,
         origin: Origin,
-    ) -> Option<T> {
-        let old = T::store(self).get(&key).cloned();
+    ) -> Option<Arc<T>> {
+        let old: Option<Arc<T>> = T::store(self).shared(&key.namespace, &key.name).cloned();
         match new {
             Some(mut object) => {
                 if let Some(old) = &old {
                     object.metadata_mut().resource_version =
                         old.metadata().resource_version.clone();
-                    if *old == object {
-                        return Some(object);
+                    if **old == object {
+                        return Some(Arc::clone(old));
                     }
                 }
                 self.revision += 1;
                 object.metadata_mut().resource_version = ResourceVersion(self.revision.to_string());
-                T::store_mut(self).insert(key.clone(), object.clone());
+                let object = Arc::new(object);
+                T::store_mut(self).insert(key.clone(), Arc::clone(&object));
+                let verb = if old.is_some() {
+                    WriteVerb::Updated
+                } else {
+                    WriteVerb::Created
+                };
                 if self.watch_history.is_enabled() {
                     self.watch_history.record(history::HistoryEntry {
                         revision: self.revision,
-                        verb: if old.is_some() {
-                            WriteVerb::Updated
-                        } else {
-                            WriteVerb::Created
-                        },
-                        object: std::sync::Arc::new(object.clone()),
-                        previous: old.clone().map(|o| {
-                            std::sync::Arc::new(o) as std::sync::Arc<dyn history::WatchedObject>
-                        }),
+                        verb,
+                        object: Arc::clone(&object) as Arc<dyn history::WatchedObject>,
+                        previous: old.clone().map(|o| o as Arc<dyn history::WatchedObject>),
                     });
                 } else {
                     self.watch_history.record_unkept(self.revision);
                 }
                 self.log(EventKind::ObjectWritten {
-                    verb: if old.is_some() {
-                        WriteVerb::Updated
-                    } else {
-                        WriteVerb::Created
-                    },
+                    verb,
                     kind: T::KIND,
                     key,
                     resource_version: self.revision.to_string(),
                 });
-                T::observe(self, old.as_ref(), Some(&object), origin);
+                T::observe(self, old.as_deref(), Some(&object), origin);
                 Some(object)
             }
             None => {
@@ -1145,13 +1145,13 @@ impl Cluster {
                 self.revision += 1;
                 if self.watch_history.is_enabled() {
                     // The watch sends the last state, stamped with the deletion's revision.
-                    let mut last = removed.clone();
+                    let mut last = T::clone(&removed);
                     last.metadata_mut().resource_version =
                         ResourceVersion(self.revision.to_string());
                     self.watch_history.record(history::HistoryEntry {
                         revision: self.revision,
                         verb: WriteVerb::Deleted,
-                        object: std::sync::Arc::new(last),
+                        object: Arc::new(last),
                         previous: None,
                     });
                 } else {
@@ -1281,7 +1281,9 @@ impl Cluster {
         if object.metadata().creation_timestamp.is_none() {
             object.metadata_mut().creation_timestamp = Some(self.wall_now());
         }
-        let stored = self.write(key, Some(object), Origin::Api);
+        let stored = self
+            .write(key, Some(object), Origin::Api)
+            .map(Arc::unwrap_or_clone);
         self.settle();
         stored.ok_or_else(|| ApiError::Internal("write returned nothing".into()))
     }
@@ -1400,6 +1402,7 @@ impl Cluster {
         }
         let mut stored = self
             .write(key.clone(), Some(object), Origin::Api)
+            .map(Arc::unwrap_or_clone)
             .ok_or_else(|| ApiError::Internal("write returned nothing".into()))?;
         if let Some(rv) = given_rv {
             // Scenario objects keep a given resourceVersion; later writes still advance.
@@ -1408,10 +1411,10 @@ impl Cluster {
                 self.revision = self.revision.max(n);
             }
             stored.metadata_mut().resource_version = rv.clone();
-            if let Some(slot) = T::store_mut(self).get(&key).cloned() {
-                let mut fixed = slot;
+            if let Some(slot) = T::store(self).shared(&key.namespace, &key.name) {
+                let mut fixed = T::clone(slot);
                 fixed.metadata_mut().resource_version = rv;
-                T::store_mut(self).insert(key, fixed);
+                T::store_mut(self).insert(key, Arc::new(fixed));
             }
         }
         Ok(stored)
@@ -1523,6 +1526,7 @@ impl Cluster {
             return Ok(updated);
         }
         self.write(key, Some(updated), Origin::Api)
+            .map(Arc::unwrap_or_clone)
             .ok_or_else(|| ApiError::Internal("write returned nothing".into()))
     }
 
@@ -1565,7 +1569,7 @@ impl Cluster {
                 errors,
             });
         }
-        let Some(existing) = T::store(self).get(key).cloned() else {
+        let Some(existing) = T::store(self).shared(&key.namespace, &key.name).cloned() else {
             return Err(ApiError::not_found(&T::qualified_resource(), &key.name));
         };
         let plan = T::plan_delete(
@@ -1583,7 +1587,7 @@ impl Cluster {
             DeletePlan::Write { updated, shortened } => {
                 if dry_run {
                     return Ok(DeleteResult {
-                        object: updated,
+                        object: Arc::new(updated),
                         removed: false,
                     });
                 }
@@ -1602,7 +1606,7 @@ impl Cluster {
                 let mut last = existing;
                 if dry_run {
                     return Ok(DeleteResult {
-                        object: stamped.unwrap_or(last),
+                        object: stamped.map_or(last, Arc::new),
                         removed: true,
                     });
                 }
@@ -1722,7 +1726,13 @@ impl Cluster {
     ) {
         let namespace = pod.namespace.clone();
         let now = self.wall_now();
-        for name in self.pdb_index.selecting(&namespace, labels) {
+        let names: Vec<String> = self
+            .pdb_index
+            .selecting(&namespace, labels)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        for name in names {
             let key = ObjectKey::new(namespace.clone(), name);
             let Some(pdb) = self.pdbs.get(&key) else {
                 continue;
@@ -1792,7 +1802,10 @@ impl Cluster {
                     first_event,
                     EventKind::EvictionAdmitted {
                         pod: pod.clone(),
-                        pdb: outcome.charged_pdb.clone(),
+                        pdb: outcome
+                            .charged_pdb
+                            .as_ref()
+                            .map(|pdb| pdb.metadata.name.clone()),
                         dry_run: outcome.dry_run,
                     },
                 );
@@ -1812,34 +1825,45 @@ impl Cluster {
 }
 
 impl Cluster {
-    fn read_pod(&self, namespace: &str, name: &str) -> Result<Pod, ApiError> {
+    fn read_pod(&self, namespace: &str, name: &str) -> Result<Arc<Pod>, ApiError> {
         self.pods
-            .get(&ObjectKey::new(namespace, name))
+            .shared(namespace, name)
             .cloned()
             .ok_or_else(|| ApiError::not_found("pods", name))
     }
 
-    fn read_pdb(&self, namespace: &str, name: &str) -> Result<PodDisruptionBudget, ApiError> {
+    fn read_pdb(&self, namespace: &str, name: &str) -> Result<Arc<PodDisruptionBudget>, ApiError> {
         self.pdbs
-            .get(&ObjectKey::new(namespace, name))
+            .shared(namespace, name)
             .cloned()
             .ok_or_else(|| ApiError::not_found("poddisruptionbudgets.policy", name))
     }
 
-    /// Copies of the PDBs in `pod`'s namespace that might select it (E13), found by `lookup`.
-    fn pdbs_for(&self, pod: &Pod, lookup: PdbLookup) -> Vec<PodDisruptionBudget> {
-        let namespace = &pod.metadata.namespace;
+    /// The PDBs that select `pod` under E13's matching, found by `lookup`, in name order.
+    fn pdbs_for(&self, pod: &Pod, lookup: PdbLookup) -> eviction::MatchingPdbs {
+        let namespace = pod.metadata.namespace.as_str();
         match lookup {
-            PdbLookup::Indexed => self
-                .pdbs_selecting(pod)
-                .into_iter()
-                .filter_map(|name| {
-                    self.pdbs
-                        .get(&ObjectKey::new(namespace.clone(), name))
-                        .cloned()
-                })
-                .collect(),
-            PdbLookup::NamespaceScan => self.pdbs.in_namespace(namespace).cloned().collect(),
+            PdbLookup::Indexed => {
+                let mut found = eviction::MatchingPdbs::new();
+                self.pdb_index
+                    .for_each_selecting(namespace, &pod.metadata.labels, |name| {
+                        found.extend(self.pdbs.shared(namespace, name).cloned());
+                    });
+                if found.len() > 1 {
+                    found.sort_unstable_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+                }
+                found
+            }
+            PdbLookup::NamespaceScan => {
+                // Upstream lists (copies) every PDB in the namespace, then matches each.
+                let listed: Vec<PodDisruptionBudget> =
+                    self.pdbs.in_namespace(namespace).cloned().collect();
+                listed
+                    .into_iter()
+                    .filter(|pdb| eviction::pdb_selects_pod(pdb, pod))
+                    .map(Arc::new)
+                    .collect()
+            }
         }
     }
 }
@@ -1856,16 +1880,23 @@ pub enum PdbLookup {
 /// A read-only [`EvictionStore`] over a cluster: answers what a dry-run eviction would,
 /// writing nothing and logging nothing. Used by [`Cluster::check_eviction`] and by the
 /// benchmarks, which compare the two [`PdbLookup`] strategies.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct DryRunStore<'a> {
     cluster: &'a Cluster,
     lookup: PdbLookup,
+    /// The pod last read. Nothing writes through this store, so the dry-run delete that
+    /// ends a decision re-reads it from here instead of from the cluster.
+    last_pod: Option<Arc<Pod>>,
 }
 
 impl<'a> DryRunStore<'a> {
     /// A store over `cluster` using `lookup`.
     pub fn new(cluster: &'a Cluster, lookup: PdbLookup) -> Self {
-        DryRunStore { cluster, lookup }
+        DryRunStore {
+            cluster,
+            lookup,
+            last_pod: None,
+        }
     }
 }
 
@@ -1874,15 +1905,21 @@ impl EvictionStore for DryRunStore<'_> {
         self.cluster.wall_now()
     }
 
-    fn get_pod(&mut self, namespace: &str, name: &str) -> Result<Pod, ApiError> {
-        self.cluster.read_pod(namespace, name)
+    fn get_pod(&mut self, namespace: &str, name: &str) -> Result<Arc<Pod>, ApiError> {
+        let pod = self.cluster.read_pod(namespace, name)?;
+        self.last_pod = Some(Arc::clone(&pod));
+        Ok(pod)
     }
 
-    fn list_pdbs(&mut self, pod: &Pod) -> Result<Vec<PodDisruptionBudget>, ApiError> {
+    fn list_pdbs(&mut self, pod: &Pod) -> Result<eviction::MatchingPdbs, ApiError> {
         Ok(self.cluster.pdbs_for(pod, self.lookup))
     }
 
-    fn get_pdb(&mut self, namespace: &str, name: &str) -> Result<PodDisruptionBudget, ApiError> {
+    fn get_pdb(
+        &mut self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Arc<PodDisruptionBudget>, ApiError> {
         self.cluster.read_pdb(namespace, name)
     }
 
@@ -1916,14 +1953,18 @@ impl EvictionStore for DryRunStore<'_> {
                 errors,
             });
         }
-        let pod = self.get_pod(namespace, name)?;
-        deletion::plan_pod_delete(
-            &pod,
-            options,
-            self.now(),
-            self.cluster.config.kubernetes_version,
-        )
-        .map(|_| ())
+        // A pod DELETE fails only on its preconditions (G4); everything after is the plan
+        // of a write that a dry run never makes.
+        let pod = match &self.last_pod {
+            Some(pod)
+                if store::same(&pod.metadata.name, name)
+                    && store::same(&pod.metadata.namespace, namespace) =>
+            {
+                Arc::clone(pod)
+            }
+            _ => self.get_pod(namespace, name)?,
+        };
+        deletion::check_preconditions("Pod", &pod.metadata, options.preconditions.as_ref(), false)
     }
 }
 
@@ -1937,15 +1978,19 @@ impl EvictionStore for ClusterEvictionStore<'_> {
         self.cluster.wall_now()
     }
 
-    fn get_pod(&mut self, namespace: &str, name: &str) -> Result<Pod, ApiError> {
+    fn get_pod(&mut self, namespace: &str, name: &str) -> Result<Arc<Pod>, ApiError> {
         self.cluster.read_pod(namespace, name)
     }
 
-    fn list_pdbs(&mut self, pod: &Pod) -> Result<Vec<PodDisruptionBudget>, ApiError> {
+    fn list_pdbs(&mut self, pod: &Pod) -> Result<eviction::MatchingPdbs, ApiError> {
         Ok(self.cluster.pdbs_for(pod, PdbLookup::Indexed))
     }
 
-    fn get_pdb(&mut self, namespace: &str, name: &str) -> Result<PodDisruptionBudget, ApiError> {
+    fn get_pdb(
+        &mut self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Arc<PodDisruptionBudget>, ApiError> {
         self.cluster.read_pdb(namespace, name)
     }
 
@@ -1961,7 +2006,7 @@ impl EvictionStore for ClusterEvictionStore<'_> {
                 message: "the object has been modified; please apply your changes to the latest version and try again".into(),
             });
         }
-        let mut updated = stored;
+        let mut updated = PodDisruptionBudget::clone(&stored);
         updated.status = pdb.status.clone();
         self.cluster.write(key, Some(updated), Origin::Api);
         Ok(())
@@ -1973,8 +2018,9 @@ impl EvictionStore for ClusterEvictionStore<'_> {
         name: &str,
         preconditions: Option<&Preconditions>,
     ) -> Result<ResourceVersion, ApiError> {
-        let mut pod = self.get_pod(namespace, name)?;
-        deletion::check_preconditions("Pod", &pod.metadata, preconditions, true)?;
+        let stored = self.get_pod(namespace, name)?;
+        deletion::check_preconditions("Pod", &stored.metadata, preconditions, true)?;
+        let mut pod = Pod::clone(&stored);
         let now = self.cluster.wall_now();
         let changed = pod.set_condition(
             PodCondition {
@@ -1993,7 +2039,7 @@ impl EvictionStore for ClusterEvictionStore<'_> {
             .cluster
             .write(pod.metadata.key(), Some(pod), Origin::Api)
             .ok_or_else(|| ApiError::Internal("write returned nothing".into()))?;
-        Ok(stored.metadata.resource_version)
+        Ok(stored.metadata.resource_version.clone())
     }
 
     fn delete_pod(

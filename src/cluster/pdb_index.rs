@@ -5,22 +5,75 @@
 //! `key=value` pair its selector requires (its anchor); a pod is then matched only against
 //! the PDBs filed under its own labels, plus the few whose selectors have no anchor
 //! (`{}`, or only set-based requirements). Results are the same PDBs as the scan's.
+//!
+//! Selectors are compiled once, when a PDB is written. A lookup allocates nothing: the
+//! anchored PDBs sit in one hash table keyed by (namespace, label key, label value), so a
+//! pod costs one probe per label, with the namespace hashed once.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeMap;
+use std::hash::{BuildHasher, Hasher};
 
+use foldhash::fast::{FixedState, FoldHasher};
+use hashbrown::{HashMap, HashTable};
+
+use super::store::same;
 use crate::model::{ObjectKey, PodDisruptionBudget, Selector, StringMap};
 
-#[derive(Debug, Clone, Default)]
-struct NamespaceIndex {
-    anchored: HashMap<(String, String), BTreeSet<String>>,
-    unanchored: BTreeSet<String>,
+/// Fixed-seed hashing: the maps are only looked up; every result is put in name order.
+type FastMap<K, V> = HashMap<K, V, FixedState>;
+
+/// The PDBs filed under one anchor (or without one), by name, with compiled selectors: for
+/// an anchored PDB, only what is left of its selector once the anchor's label is known to
+/// match ([`Selector::residual_after_anchor`]; usually nothing).
+type ByName = BTreeMap<String, Selector>;
+
+/// The PDBs of one namespace anchored at one `key=value`.
+#[derive(Debug, Clone)]
+struct Anchored {
+    namespace: String,
+    key: String,
+    value: String,
+    pdbs: ByName,
 }
 
-/// The index: per namespace, PDB names by anchor, plus each PDB's compiled selector.
+impl Anchored {
+    fn is(&self, namespace: &str, key: &str, value: &str) -> bool {
+        same(&self.value, value) && same(&self.key, key) && same(&self.namespace, namespace)
+    }
+}
+
+/// The hasher state after the namespace: shared by every label of one pod.
+/// No separators between the parts: a collision only costs a comparison, which tells
+/// entries apart.
+#[inline]
+fn namespace_state(namespace: &str) -> FoldHasher<'static> {
+    let mut hasher = FixedState::with_seed(0).build_hasher();
+    hasher.write(namespace.as_bytes());
+    hasher
+}
+
+#[inline]
+fn anchor_hash(mut state: FoldHasher<'static>, key: &str, value: &str) -> u64 {
+    state.write(key.as_bytes());
+    state.write(value.as_bytes());
+    state.finish()
+}
+
+fn hash_anchored(entry: &Anchored) -> u64 {
+    anchor_hash(namespace_state(&entry.namespace), &entry.key, &entry.value)
+}
+
+/// The index: the anchored PDBs of every namespace, the unanchored ones by namespace.
 #[derive(Debug, Clone, Default)]
 pub struct PdbIndex {
-    namespaces: HashMap<String, NamespaceIndex>,
-    selectors: HashMap<ObjectKey, (Selector, Option<(String, String)>)>,
+    anchored: HashTable<Anchored>,
+    unanchored: FastMap<String, ByName>,
+    /// Where each PDB is filed, so that a rewrite or removal finds it.
+    anchors: FastMap<ObjectKey, Option<(String, String)>>,
+    /// The label keys anchors use, with how many PDBs use each: a handful in a real cluster
+    /// (`app`, `app.kubernetes.io/name`, …), so a pod's other labels are skipped after a
+    /// comparison or two instead of a hash and a probe.
+    anchor_keys: Vec<(String, usize)>,
 }
 
 impl PdbIndex {
@@ -35,64 +88,109 @@ impl PdbIndex {
         let anchor = selector
             .anchor()
             .map(|(k, v)| (k.to_string(), v.to_string()));
-        let ns = self.namespaces.entry(key.namespace.clone()).or_default();
-        match &anchor {
-            Some(a) => {
-                ns.anchored
-                    .entry(a.clone())
-                    .or_default()
-                    .insert(key.name.clone());
+        let filed = match &anchor {
+            Some((k, v)) => {
+                let ns = &key.namespace;
+                let hash = anchor_hash(namespace_state(ns), k, v);
+                let entry = self
+                    .anchored
+                    .entry(hash, |e| e.is(ns, k, v), hash_anchored)
+                    .or_insert_with(|| Anchored {
+                        namespace: ns.clone(),
+                        key: k.clone(),
+                        value: v.clone(),
+                        pdbs: ByName::new(),
+                    });
+                &mut entry.into_mut().pdbs
             }
-            None => {
-                ns.unanchored.insert(key.name.clone());
+            None => self.unanchored.entry(key.namespace.clone()).or_default(),
+        };
+        let to_check = if anchor.is_some() {
+            selector.residual_after_anchor()
+        } else {
+            selector
+        };
+        filed.insert(key.name.clone(), to_check);
+        if let Some((k, _)) = &anchor {
+            match self.anchor_keys.iter_mut().find(|(used, _)| used == k) {
+                Some((_, count)) => *count += 1,
+                None => self.anchor_keys.push((k.clone(), 1)),
             }
         }
-        self.selectors.insert(key, (selector, anchor));
+        self.anchors.insert(key, anchor);
     }
 
     /// Forgets the PDB at `key`.
     pub fn remove(&mut self, key: &ObjectKey) {
-        let Some((_, anchor)) = self.selectors.remove(key) else {
+        let Some(anchor) = self.anchors.remove(key) else {
             return;
         };
-        if let Some(ns) = self.namespaces.get_mut(&key.namespace) {
-            match anchor {
-                Some(a) => {
-                    if let Some(set) = ns.anchored.get_mut(&a) {
-                        set.remove(&key.name);
-                        if set.is_empty() {
-                            ns.anchored.remove(&a);
-                        }
+        let ns = key.namespace.as_str();
+        match anchor {
+            Some((k, v)) => {
+                if let Some(at) = self.anchor_keys.iter().position(|(used, _)| *used == k) {
+                    self.anchor_keys[at].1 -= 1;
+                    if self.anchor_keys[at].1 == 0 {
+                        self.anchor_keys.swap_remove(at);
                     }
                 }
-                None => {
-                    ns.unanchored.remove(&key.name);
+                let hash = anchor_hash(namespace_state(ns), &k, &v);
+                if let Ok(mut entry) = self.anchored.find_entry(hash, |e| e.is(ns, &k, &v)) {
+                    entry.get_mut().pdbs.remove(&key.name);
+                    if entry.get().pdbs.is_empty() {
+                        entry.remove();
+                    }
+                }
+            }
+            None => {
+                if let Some(names) = self.unanchored.get_mut(ns) {
+                    names.remove(&key.name);
+                    if names.is_empty() {
+                        self.unanchored.remove(ns);
+                    }
                 }
             }
         }
     }
 
     /// The names of the PDBs in `namespace` that select a pod with `labels`, sorted.
-    pub fn selecting(&self, namespace: &str, labels: &StringMap) -> Vec<String> {
-        let Some(ns) = self.namespaces.get(namespace) else {
-            return Vec::new();
+    pub fn selecting<'a>(&'a self, namespace: &str, labels: &StringMap) -> Vec<&'a str> {
+        let mut names: Vec<&str> = Vec::new();
+        self.for_each_selecting(namespace, labels, |name| names.push(name));
+        // Each PDB is filed once, so there is nothing to de-duplicate; only to order.
+        names.sort_unstable();
+        names
+    }
+
+    /// Calls `found` with the name of every PDB in `namespace` that selects a pod with
+    /// `labels`, in no particular order, allocating nothing.
+    pub fn for_each_selecting<'a>(
+        &'a self,
+        namespace: &str,
+        labels: &StringMap,
+        mut found: impl FnMut(&'a str),
+    ) {
+        let mut consider = |filed: &'a ByName| {
+            for (name, selector) in filed {
+                if selector.is_empty() || selector.matches(labels) {
+                    found(name);
+                }
+            }
         };
-        let mut names: BTreeSet<&String> = BTreeSet::new();
-        for (k, v) in labels {
-            // Allocation-free lookup would need a borrowed tuple key; labels are few.
-            if let Some(set) = ns.anchored.get(&(k.clone(), v.clone())) {
-                names.extend(set.iter());
+        if !self.anchored.is_empty() && !labels.is_empty() {
+            let state = namespace_state(namespace);
+            for (k, v) in labels {
+                if !self.anchor_keys.iter().any(|(used, _)| same(used, k)) {
+                    continue;
+                }
+                let hash = anchor_hash(state.clone(), k, v);
+                if let Some(entry) = self.anchored.find(hash, |e| e.is(namespace, k, v)) {
+                    consider(&entry.pdbs);
+                }
             }
         }
-        names.extend(ns.unanchored.iter());
-        names
-            .into_iter()
-            .filter(|name| {
-                self.selectors
-                    .get(&ObjectKey::new(namespace, name.as_str()))
-                    .is_some_and(|(s, _)| s.matches(labels))
-            })
-            .cloned()
-            .collect()
+        if let Some(filed) = self.unanchored.get(namespace) {
+            consider(filed);
+        }
     }
 }

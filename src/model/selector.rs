@@ -102,6 +102,25 @@ impl Selector {
         self.requirements.iter().all(|r| r.matches(labels))
     }
 
+    /// The selector without the requirement [`Selector::anchor`] names: what is left to check
+    /// of a label set already known to carry the anchor's `key=value`. The whole selector
+    /// when there is no anchor.
+    pub fn residual_after_anchor(&self) -> Selector {
+        let anchor = self
+            .requirements
+            .iter()
+            .position(|r| r.operator == Operator::In && r.values.len() == 1);
+        Selector {
+            requirements: self
+                .requirements
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| Some(*i) != anchor)
+                .map(|(_, r)| r.clone())
+                .collect(),
+        }
+    }
+
     /// Whether there are no requirements (matches everything).
     pub fn is_empty(&self) -> bool {
         self.requirements.is_empty()

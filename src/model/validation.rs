@@ -341,6 +341,10 @@ pub(crate) fn validate_pod_spec_update(new: &PodSpec, old: &PodSpec) -> Vec<Fiel
 
 /// G3: `ValidateDeleteOptions`.
 pub fn validate_delete_options(options: &DeleteOptions) -> Vec<FieldError> {
+    if options.propagation_policy.is_none() && options.dry_run.iter().flatten().all(|v| v == "All")
+    {
+        return Vec::new(); // The common case, decided without building anything.
+    }
     let mut errors = Vec::new();
     if options.orphan_dependents.is_some()
         && let Some(policy) = &options.propagation_policy

@@ -499,7 +499,7 @@ fn object<T: StoredKind>(
             };
             let result = cluster.delete::<T>(now, &key, &options)?;
             if T::KIND == "Pod" || !result.removed {
-                return Ok((200, object_json(&result.object)));
+                return Ok((200, object_json(&*result.object)));
             }
             let status = Status {
                 details: Some(StatusDetails {

@@ -400,6 +400,10 @@ pub trait StoredKind: Resource + Send + Sync {
     /// Reacts to a write of this kind (indexes, controller queues). Default: nothing.
     #[doc(hidden)]
     fn observe(_cluster: &mut Cluster, _old: Option<&Self>, _new: Option<&Self>, _origin: Origin) {}
+    /// Follows a stored object replaced without a write event (a given resourceVersion
+    /// restored at load), for indexes that hold the object itself. Default: nothing.
+    #[doc(hidden)]
+    fn replaced_in_place(_cluster: &mut Cluster, _stored: &Arc<Self>) {}
     /// Plans a DELETE. Default: immediate removal unless finalizers keep the object.
     #[doc(hidden)]
     fn plan_delete(
@@ -636,9 +640,21 @@ impl StoredKind for PodDisruptionBudget {
     fn store_mut(cluster: &mut Cluster) -> &mut Store<Self> {
         &mut cluster.pdbs
     }
+    fn replaced_in_place(cluster: &mut Cluster, stored: &Arc<Self>) {
+        cluster.pdb_index.insert(stored);
+    }
     fn observe(cluster: &mut Cluster, old: Option<&Self>, new: Option<&Self>, origin: Origin) {
         match (old, new) {
-            (_, Some(new)) => cluster.pdb_index.insert(new),
+            (_, Some(new)) => {
+                // The index shares the stored object itself.
+                if let Some(stored) = cluster
+                    .pdbs
+                    .shared(&new.metadata.namespace, &new.metadata.name)
+                    .cloned()
+                {
+                    cluster.pdb_index.insert(&stored);
+                }
+            }
             (Some(old), None) => {
                 cluster.pdb_index.remove(&old.metadata.key());
                 cluster.timers.cancel(&Timer::PdbSync {
@@ -1414,7 +1430,9 @@ impl Cluster {
             if let Some(slot) = T::store(self).shared(&key.namespace, &key.name) {
                 let mut fixed = T::clone(slot);
                 fixed.metadata_mut().resource_version = rv;
-                T::store_mut(self).insert(key, Arc::new(fixed));
+                let fixed = Arc::new(fixed);
+                T::store_mut(self).insert(key, Arc::clone(&fixed));
+                T::replaced_in_place(self, &fixed);
             }
         }
         Ok(stored)
@@ -1846,8 +1864,14 @@ impl Cluster {
             PdbLookup::Indexed => {
                 let mut found = eviction::MatchingPdbs::new();
                 self.pdb_index
-                    .for_each_selecting(namespace, &pod.metadata.labels, |name| {
-                        found.extend(self.pdbs.shared(namespace, name).cloned());
+                    .for_each_selecting(namespace, &pod.metadata.labels, |pdb| {
+                        debug_assert!(
+                            self.pdbs
+                                .shared(namespace, &pdb.metadata.name)
+                                .is_some_and(|stored| Arc::ptr_eq(stored, pdb)),
+                            "the PDB index holds the stored object"
+                        );
+                        found.push(Arc::clone(pdb));
                     });
                 if found.len() > 1 {
                     found.sort_unstable_by(|a, b| a.metadata.name.cmp(&b.metadata.name));

@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hasher};
+use std::sync::Arc;
 
 use foldhash::fast::{FixedState, FoldHasher};
 use hashbrown::{HashMap, HashTable};
@@ -22,10 +23,18 @@ use crate::model::{ObjectKey, PodDisruptionBudget, Selector, StringMap};
 /// Fixed-seed hashing: the maps are only looked up; every result is put in name order.
 type FastMap<K, V> = HashMap<K, V, FixedState>;
 
-/// The PDBs filed under one anchor (or without one), by name, with compiled selectors: for
-/// an anchored PDB, only what is left of its selector once the anchor's label is known to
-/// match ([`Selector::residual_after_anchor`]; usually nothing).
-type ByName = BTreeMap<String, Selector>;
+/// One filed PDB: the stored object (shared with the store, so a match needs no second
+/// lookup) and its compiled selector — for an anchored PDB, only what is left of it once
+/// the anchor's label is known to match ([`Selector::residual_after_anchor`]; usually
+/// nothing).
+#[derive(Debug, Clone)]
+struct Filed {
+    to_check: Selector,
+    pdb: Arc<PodDisruptionBudget>,
+}
+
+/// The PDBs filed under one anchor (or without one), by name.
+type ByName = BTreeMap<String, Filed>;
 
 /// The PDBs of one namespace anchored at one `key=value`.
 #[derive(Debug, Clone)]
@@ -77,9 +86,29 @@ pub struct PdbIndex {
 }
 
 impl PdbIndex {
-    /// Files `pdb` (replacing any earlier entry under its key).
-    pub fn insert(&mut self, pdb: &PodDisruptionBudget) {
+    /// Files `pdb` (replacing any earlier entry under its key). A write that leaves the
+    /// selector as it was (a status update, most often) only swaps the stored object.
+    pub fn insert(&mut self, pdb: &Arc<PodDisruptionBudget>) {
         let key = pdb.metadata.key();
+        if let Some(anchor) = self.anchors.get(&key) {
+            let ns = key.namespace.as_str();
+            let filed = match anchor {
+                Some((k, v)) => self
+                    .anchored
+                    .find_mut(anchor_hash(namespace_state(ns), k, v), |e| e.is(ns, k, v))
+                    .and_then(|e| e.pdbs.get_mut(&key.name)),
+                None => self
+                    .unanchored
+                    .get_mut(ns)
+                    .and_then(|names| names.get_mut(&key.name)),
+            };
+            if let Some(filed) = filed
+                && filed.pdb.spec.selector == pdb.spec.selector
+            {
+                filed.pdb = Arc::clone(pdb);
+                return;
+            }
+        }
         self.remove(&key);
         // E13: a null or invalid selector selects nothing, so it is not filed at all.
         let Some(selector) = crate::cluster::eviction::pdb_selector(pdb) else {
@@ -110,7 +139,13 @@ impl PdbIndex {
         } else {
             selector
         };
-        filed.insert(key.name.clone(), to_check);
+        filed.insert(
+            key.name.clone(),
+            Filed {
+                to_check,
+                pdb: Arc::clone(pdb),
+            },
+        );
         if let Some((k, _)) = &anchor {
             match self.anchor_keys.iter_mut().find(|(used, _)| used == k) {
                 Some((_, count)) => *count += 1,
@@ -156,24 +191,26 @@ impl PdbIndex {
     /// The names of the PDBs in `namespace` that select a pod with `labels`, sorted.
     pub fn selecting<'a>(&'a self, namespace: &str, labels: &StringMap) -> Vec<&'a str> {
         let mut names: Vec<&str> = Vec::new();
-        self.for_each_selecting(namespace, labels, |name| names.push(name));
+        self.for_each_selecting(namespace, labels, |pdb| {
+            names.push(pdb.metadata.name.as_str())
+        });
         // Each PDB is filed once, so there is nothing to de-duplicate; only to order.
         names.sort_unstable();
         names
     }
 
-    /// Calls `found` with the name of every PDB in `namespace` that selects a pod with
-    /// `labels`, in no particular order, allocating nothing.
+    /// Calls `found` with every stored PDB in `namespace` that selects a pod with `labels`,
+    /// in no particular order, allocating nothing.
     pub fn for_each_selecting<'a>(
         &'a self,
         namespace: &str,
         labels: &StringMap,
-        mut found: impl FnMut(&'a str),
+        mut found: impl FnMut(&'a Arc<PodDisruptionBudget>),
     ) {
         let mut consider = |filed: &'a ByName| {
-            for (name, selector) in filed {
-                if selector.is_empty() || selector.matches(labels) {
-                    found(name);
+            for entry in filed.values() {
+                if entry.to_check.is_empty() || entry.to_check.matches(labels) {
+                    found(&entry.pdb);
                 }
             }
         };
@@ -189,7 +226,9 @@ impl PdbIndex {
                 }
             }
         }
-        if let Some(filed) = self.unanchored.get(namespace) {
+        if !self.unanchored.is_empty()
+            && let Some(filed) = self.unanchored.get(namespace)
+        {
             consider(filed);
         }
     }

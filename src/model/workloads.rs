@@ -108,6 +108,17 @@ pub struct Node {
     pub status: Unmodeled,
 }
 
+/// Serializes a verbatim body without `kind` and `apiVersion`, which the API writes itself.
+pub(crate) fn without_type_meta<S: serde::Serializer>(
+    body: &Unmodeled,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(
+        body.iter()
+            .filter(|(key, _)| *key != "kind" && *key != "apiVersion"),
+    )
+}
+
 macro_rules! verbatim {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -116,8 +127,9 @@ macro_rules! verbatim {
             /// Standard metadata.
             #[serde(default)]
             pub metadata: ObjectMeta,
-            /// Every other top-level field, verbatim.
-            #[serde(flatten)]
+            /// Every other top-level field, verbatim. `kind` and `apiVersion` are the
+            /// API's to write, never the body's: they are not serialized from here.
+            #[serde(flatten, serialize_with = "crate::model::workloads::without_type_meta")]
             pub body: Unmodeled,
         }
     };

@@ -15,6 +15,7 @@ pub mod table;
 pub mod watch;
 
 use http::{Method, Response, StatusCode, header};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::cluster::{Cluster, StoredKind, Subresource};
@@ -105,7 +106,8 @@ pub fn handle(cluster: &mut Cluster, now: SimTime, request: &Request) -> Respons
     let mut warnings = Vec::new();
     let result = dispatch(cluster, now, request, route, &query, &mut warnings);
     let mut response = match result {
-        Ok((code, body)) => json_response(code, &body),
+        Ok((code, Body::Tree(body))) => json_response(code, &body),
+        Ok((code, Body::Bytes(bytes))) => bytes_response(code, bytes),
         Err(error) => error_response(&error),
     };
     for warning in warnings {
@@ -155,7 +157,10 @@ fn too_many_requests(retry_after: u32) -> Response<Vec<u8>> {
 }
 
 fn json_response(code: u16, body: &Value) -> Response<Vec<u8>> {
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    bytes_response(code, serde_json::to_vec(body).unwrap_or_default())
+}
+
+fn bytes_response(code: u16, bytes: Vec<u8>) -> Response<Vec<u8>> {
     let mut response = Response::new(bytes);
     *response.status_mut() =
         StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -195,7 +200,40 @@ pub fn object_json<T: Resource>(object: &T) -> Value {
     Value::Object(out)
 }
 
-type Answer = Result<(u16, Value), ApiError>;
+/// A response body: a JSON tree (Status, lists, Tables), or one object serialized straight
+/// to bytes, without building a tree first.
+enum Body {
+    Tree(Value),
+    Bytes(Vec<u8>),
+}
+
+impl From<Value> for Body {
+    fn from(value: Value) -> Self {
+        Body::Tree(value)
+    }
+}
+
+/// `object` as the API returns it, serialized straight to bytes: the same text as
+/// [`object_json`]'s tree.
+fn object_bytes<T: Resource>(object: &T) -> Body {
+    #[derive(Serialize)]
+    struct Typed<'a, T> {
+        kind: &'static str,
+        #[serde(rename = "apiVersion")]
+        api_version: &'a str,
+        #[serde(flatten)]
+        object: &'a T,
+    }
+    let api_version = T::api_version();
+    let typed = Typed {
+        kind: T::KIND,
+        api_version: &api_version,
+        object,
+    };
+    Body::Bytes(serde_json::to_vec(&typed).unwrap_or_default())
+}
+
+type Answer = Result<(u16, Body), ApiError>;
 
 fn dispatch(
     cluster: &mut Cluster,
@@ -236,7 +274,9 @@ fn dispatch(
             cluster.evict(now, &route.namespace, name, eviction, &query.dry_run)?;
             Ok((
                 201,
-                serde_json::to_value(Status::success(201)).unwrap_or(Value::Null),
+                serde_json::to_value(Status::success(201))
+                    .unwrap_or(Value::Null)
+                    .into(),
             ))
         }
     }
@@ -319,7 +359,8 @@ fn collection<T: StoredKind>(
                         &cluster.revision().to_string(),
                         cluster.wall_now(),
                         true,
-                    ),
+                    )
+                    .into(),
                 ));
             }
             let items: Vec<Value> = selected.collect();
@@ -331,7 +372,7 @@ fn collection<T: StoredKind>(
                 serde_json::json!({"resourceVersion": cluster.revision().to_string()}),
             );
             list.insert("items".into(), Value::Array(items));
-            Ok((200, Value::Object(list)))
+            Ok((200, Value::Object(list).into()))
         }
         Method::POST => {
             check_content_type(request)?;
@@ -349,7 +390,7 @@ fn collection<T: StoredKind>(
                 }
             }
             let created = cluster.create(now, object, !query.dry_run.is_empty())?;
-            Ok((201, object_json(&created)))
+            Ok((201, object_bytes(&created)))
         }
         _ => Err(ApiError::MethodNotAllowed),
     }
@@ -381,11 +422,11 @@ fn object<T: StoredKind>(
     match method {
         Method::GET => {
             cluster.advance_to(now);
-            let object = cluster
+            let stored = cluster
                 .get::<T>(&key)
-                .map(object_json)
                 .ok_or_else(|| ApiError::not_found(&T::qualified_resource(), name))?;
             if table::wants_table(header_text(request, header::ACCEPT)) {
+                let object = object_json(stored);
                 let revision = object["metadata"]["resourceVersion"]
                     .as_str()
                     .unwrap_or("")
@@ -398,10 +439,11 @@ fn object<T: StoredKind>(
                         &revision,
                         cluster.wall_now(),
                         true,
-                    ),
+                    )
+                    .into(),
                 ));
             }
-            Ok((200, object))
+            Ok((200, object_bytes(stored)))
         }
         Method::PUT | Method::PATCH => {
             let validation = write_options(
@@ -449,7 +491,7 @@ fn object<T: StoredKind>(
                             ));
                         }
                         let created = cluster.create(now, object, !query.dry_run.is_empty())?;
-                        return Ok((201, object_json(&created)));
+                        return Ok((201, object_bytes(&created)));
                     }
                     None => return Err(ApiError::not_found(&T::qualified_resource(), name)),
                 }
@@ -471,7 +513,7 @@ fn object<T: StoredKind>(
                 }
             }
             let updated = cluster.update(now, object, subresource, !query.dry_run.is_empty())?;
-            Ok((200, object_json(&updated)))
+            Ok((200, object_bytes(&updated)))
         }
         Method::DELETE if subresource == Subresource::Main => {
             // As upstream's DELETE handler: options come from the body when there is one,
@@ -499,7 +541,7 @@ fn object<T: StoredKind>(
             };
             let result = cluster.delete::<T>(now, &key, &options)?;
             if T::KIND == "Pod" || !result.removed {
-                return Ok((200, object_json(&*result.object)));
+                return Ok((200, object_bytes(&*result.object)));
             }
             let status = Status {
                 details: Some(StatusDetails {
@@ -512,8 +554,61 @@ fn object<T: StoredKind>(
                 code: 0,
                 ..Status::success(0)
             };
-            Ok((200, serde_json::to_value(status).unwrap_or(Value::Null)))
+            Ok((
+                200,
+                serde_json::to_value(status).unwrap_or(Value::Null).into(),
+            ))
         }
         _ => Err(ApiError::MethodNotAllowed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{EndpointSlice, Endpoints, Node, Pod, PodDisruptionBudget, Service};
+
+    fn same_text<T: Resource>(json: Value) {
+        let object: T = serde_json::from_value(json).unwrap();
+        let Body::Bytes(bytes) = object_bytes(&object) else {
+            unreachable!()
+        };
+        assert_eq!(
+            String::from_utf8(bytes).unwrap(),
+            serde_json::to_string(&object_json(&object)).unwrap(),
+            "{}",
+            T::KIND
+        );
+    }
+
+    /// The straight-to-bytes path writes exactly what the tree path does, for typed and
+    /// verbatim kinds, with `kind`/`apiVersion` in the input or not.
+    #[test]
+    fn object_bytes_match_the_tree() {
+        let meta = serde_json::json!({"name": "a", "namespace": "ns", "labels": {"app": "web"}});
+        same_text::<Pod>(
+            serde_json::json!({"kind": "Pod", "apiVersion": "v1", "metadata": meta,
+            "spec": {"nodeName": "n", "containers": [{"name": "c", "image": "i"}]},
+            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}], "podIP": "10.0.0.1"}}),
+        );
+        same_text::<PodDisruptionBudget>(serde_json::json!({"metadata": meta,
+            "spec": {"minAvailable": "50%", "selector": {"matchLabels": {"app": "web"}}}}));
+        same_text::<Node>(
+            serde_json::json!({"metadata": {"name": "n"}, "spec": {"unschedulable": true},
+            "status": {"allocatable": {"cpu": "4", "memory": "1.5"}}}),
+        );
+        for body in [
+            serde_json::json!({"kind": "Service", "apiVersion": "v1", "metadata": meta, "spec": {"ports": [{"port": 80}]}}),
+            serde_json::json!({"metadata": meta, "spec": {"selector": {"app": "web"}}}),
+        ] {
+            same_text::<Service>(body);
+        }
+        same_text::<Endpoints>(
+            serde_json::json!({"kind": "Endpoints", "apiVersion": "v1", "metadata": meta, "subsets": []}),
+        );
+        same_text::<EndpointSlice>(
+            serde_json::json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": meta, "addressType": "IPv4", "endpoints": [{"addresses": ["10.0.0.1"]}]}),
+        );
     }
 }

@@ -166,15 +166,67 @@ impl Time {
     }
 }
 
+impl Time {
+    /// `YYYY-MM-DDTHH:MM:SSZ` for years 0–9999, computed directly (every object carries a
+    /// timestamp or more, and a formatter costs ten times as much); `None` before year 0,
+    /// which jiff formats.
+    fn rfc3339(self) -> Option<[u8; 20]> {
+        let seconds = self.unix_seconds();
+        let (days, in_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+        // Days since 1970-01-01 to a civil date (the proleptic Gregorian calendar), by eras
+        // of 400 years.
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let day_of_era = z.rem_euclid(146_097);
+        let year_of_era =
+            (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+        let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+        let shifted_month = (5 * day_of_year + 2) / 153;
+        let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+        let month = if shifted_month < 10 {
+            shifted_month + 3
+        } else {
+            shifted_month - 9
+        };
+        let year = year_of_era + era * 400 + i64::from(month <= 2);
+        if !(0..=9_999).contains(&year) {
+            return None;
+        }
+        let mut text = *b"0000-00-00T00:00:00Z";
+        let mut put = |at: usize, value: i64, digits: usize| {
+            let mut value = value;
+            for i in (0..digits).rev() {
+                text[at + i] = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        };
+        put(0, year, 4);
+        put(5, month, 2);
+        put(8, day, 2);
+        put(11, in_day / 3_600, 2);
+        put(14, in_day / 60 % 60, 2);
+        put(17, in_day % 60, 2);
+        Some(text)
+    }
+}
+
 impl fmt::Display for Time {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        match self.rfc3339() {
+            // ASCII digits and separators only.
+            Some(text) => f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?),
+            None => write!(f, "{}", self.0.strftime("%Y-%m-%dT%H:%M:%SZ")),
+        }
     }
 }
 
 impl Serialize for Time {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        match self.rfc3339() {
+            Some(text) => serializer
+                .serialize_str(std::str::from_utf8(&text).map_err(serde::ser::Error::custom)?),
+            None => serializer.collect_str(self),
+        }
     }
 }
 
@@ -226,6 +278,41 @@ pub const DEFAULT_START: Time = Time(jiff::Timestamp::constant(1_735_689_600, 0)
 
 #[cfg(test)]
 mod tests {
+    /// The direct RFC 3339 formatter writes what jiff's `strftime` does, across leap years,
+    /// century rules, the ends of days and months, and the edges of the four-digit range.
+    #[test]
+    fn rfc3339_matches_jiff() {
+        let jiff_text = |t: Time| t.0.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let mut seconds: Vec<i64> = vec![
+            0,
+            -1,
+            86_399,
+            86_400,
+            951_782_400,   // 2000-02-29
+            4_107_542_399, // 2100-02-28T23:59:59
+            4_107_542_400,
+            -62_167_219_200, // 0000-01-01
+            253_402_207_200, // the latest instant jiff represents, in 9999-12-31
+        ];
+        // Every 7,777,777 s (about 90 days, so every month and weekday) from year 0 to 9999.
+        let mut t = -62_167_219_200i64;
+        while t + 86_399 <= 253_402_207_200 {
+            seconds.push(t);
+            seconds.push(t + 86_399);
+            t += 7_777_777;
+        }
+        for s in seconds {
+            let time = Time::from_unix_seconds(s).unwrap();
+            assert_eq!(time.to_string(), jiff_text(time), "{s}");
+            assert_eq!(
+                serde_json::to_string(&time).unwrap(),
+                format!("\"{}\"", jiff_text(time))
+            );
+        }
+        // Before year 0, jiff's own text.
+        let early = Time::from_unix_seconds(-62_167_219_201).unwrap();
+        assert_eq!(early.to_string(), jiff_text(early));
+    }
     use super::*;
 
     #[test]

@@ -230,7 +230,13 @@ fn object_bytes<T: Resource>(object: &T) -> Body {
         api_version: &api_version,
         object,
     };
-    Body::Bytes(serde_json::to_vec(&typed).unwrap_or_default())
+    // Room for a typical object up front: growing the buffer as it fills costs more than
+    // the serialization's own copying.
+    let mut bytes = Vec::with_capacity(2_048);
+    if serde_json::to_writer(&mut bytes, &typed).is_err() {
+        bytes.clear();
+    }
+    Body::Bytes(bytes)
 }
 
 type Answer = Result<(u16, Body), ApiError>;

@@ -55,8 +55,12 @@ pub struct Route {
 /// 404 for paths nothing is served at.
 pub fn parse(path: &str) -> Result<Route, ApiError> {
     // As Go's `URL.Path`, which the API server routes on: percent-decoded.
-    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
-    let segments: Vec<&str> = decoded
+    let decoded: std::borrow::Cow<'_, str> = if path.contains('%') {
+        percent_encoding::percent_decode_str(path).decode_utf8_lossy()
+    } else {
+        path.into() // nothing to decode: the common case, without the decoder's pass
+    };
+    let segments: smallvec::SmallVec<[&str; 8]> = decoded
         .trim_matches('/')
         .split('/')
         .filter(|s| !s.is_empty())

@@ -411,7 +411,7 @@ impl Cluster {
 
     /// One disruption-controller sync of `key` (C4): `trySync`, fail-safe on error.
     pub(crate) fn sync_pdb(&mut self, key: &ObjectKey) {
-        let Some(pdb) = self.pdbs.get(key).cloned() else {
+        let Some(pdb) = self.pdbs.shared(&key.namespace, &key.name).cloned() else {
             return; // C4: gone, nothing to do.
         };
         let now = self.wall_now();
@@ -466,7 +466,7 @@ impl Cluster {
                     );
                 }
                 if let Some(status) = status_update(&pdb, &computed, now) {
-                    let mut updated = pdb.clone();
+                    let mut updated = PodDisruptionBudget::clone(&pdb);
                     updated.status = status;
                     self.write_status_by_controller(updated);
                     self.log(super::EventKind::PdbStatusUpdated {
@@ -490,9 +490,9 @@ impl Cluster {
                 }
             }
             Err(message) => {
-                let mut updated = pdb.clone();
+                let mut updated = PodDisruptionBudget::clone(&pdb);
                 updated.status = fail_safe(&pdb, &message, now);
-                if updated != pdb {
+                if updated != *pdb {
                     self.write_status_by_controller(updated);
                 }
                 self.log(super::EventKind::PdbSyncFailed {

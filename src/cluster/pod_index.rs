@@ -2,19 +2,25 @@
 //! disruption controller's "pods selected by this PDB" (C5) and a node's pods are found
 //! without scanning. Look-ups return name-ordered sets, the order a namespace scan gives.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use foldhash::fast::FixedState;
+use hashbrown::HashMap;
 
 use crate::model::{ObjectKey, Pod, Uid};
+
+/// Fixed-seed hashing: the maps are only looked up; what they hold is in ordered sets.
+type FastMap<K, V> = HashMap<K, V, FixedState>;
 
 /// The pod indexes. Only looked up, never iterated into an output except through the
 /// ordered sets they hold.
 #[derive(Debug, Clone, Default)]
 pub struct PodIndex {
-    by_node: HashMap<String, BTreeSet<ObjectKey>>,
-    by_label: HashMap<(String, String, String), BTreeSet<ObjectKey>>,
-    by_owner: HashMap<Uid, BTreeSet<ObjectKey>>,
+    by_node: FastMap<String, BTreeSet<ObjectKey>>,
+    by_label: FastMap<(String, String, String), BTreeSet<ObjectKey>>,
+    by_owner: FastMap<Uid, BTreeSet<ObjectKey>>,
     /// Per controller: (active pods, active Ready pods); active = not terminating, not terminal.
-    owner_counts: HashMap<Uid, (usize, usize)>,
+    owner_counts: FastMap<Uid, (usize, usize)>,
 }
 
 fn active(pod: &Pod) -> bool {
@@ -24,6 +30,17 @@ fn active(pod: &Pod) -> bool {
 impl PodIndex {
     /// Moves a pod's entries from its `old` to its `new` state.
     pub fn update(&mut self, old: Option<&Pod>, new: Option<&Pod>) {
+        if let (Some(old), Some(new)) = (old, new)
+            && old.spec.node_name == new.spec.node_name
+            && old.metadata.labels == new.metadata.labels
+            && old.metadata.controller_ref().map(|r| &r.uid)
+                == new.metadata.controller_ref().map(|r| &r.uid)
+        {
+            // Most pod writes (status, conditions, deletion stamps) move no entry: only the
+            // owner's counts can change.
+            self.recount_owner(old, new);
+            return;
+        }
         if let Some(old) = old {
             let key = old.metadata.key();
             if let Some(set) = self.by_node.get_mut(&old.spec.node_name) {
@@ -83,6 +100,29 @@ impl PodIndex {
                     .or_default()
                     .insert(key.clone());
             }
+        }
+    }
+
+    fn recount_owner(&mut self, old: &Pod, new: &Pod) {
+        let Some(owner) = new.metadata.controller_ref() else {
+            return;
+        };
+        let before = (
+            usize::from(active(old)),
+            usize::from(active(old) && old.is_ready()),
+        );
+        let after = (
+            usize::from(active(new)),
+            usize::from(active(new) && new.is_ready()),
+        );
+        if before == after {
+            return;
+        }
+        let counts = self.owner_counts.entry(owner.uid.clone()).or_default();
+        counts.0 = counts.0 + after.0 - before.0;
+        counts.1 = counts.1 + after.1 - before.1;
+        if counts.0 == 0 {
+            self.owner_counts.remove(&owner.uid);
         }
     }
 

@@ -12,7 +12,63 @@ use crate::time::Time;
 pub type StringMap = BTreeMap<String, String>;
 
 /// Fields this model does not interpret, kept so that objects survive a round trip unchanged.
-pub type Unmodeled = Map<String, Value>;
+///
+/// Shared copy-on-write: copying an object (every write copies the stored one to change it)
+/// shares these fields — containers, volumes, statuses verbatim, the bulk of a real object —
+/// instead of copying the trees. Reads see the map through `Deref`; a change through
+/// `DerefMut` copies it first if another object still shares it.
+#[derive(Clone, Default)]
+pub struct Unmodeled(std::sync::Arc<Map<String, Value>>);
+
+impl Unmodeled {
+    /// An empty set of fields.
+    pub fn new() -> Self {
+        Unmodeled::default()
+    }
+}
+
+impl std::ops::Deref for Unmodeled {
+    type Target = Map<String, Value>;
+    fn deref(&self) -> &Map<String, Value> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Unmodeled {
+    fn deref_mut(&mut self) -> &mut Map<String, Value> {
+        std::sync::Arc::make_mut(&mut self.0)
+    }
+}
+
+impl PartialEq for Unmodeled {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
+}
+
+impl fmt::Debug for Unmodeled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl From<Map<String, Value>> for Unmodeled {
+    fn from(map: Map<String, Value>) -> Self {
+        Unmodeled(std::sync::Arc::new(map))
+    }
+}
+
+impl Serialize for Unmodeled {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Unmodeled {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Map::deserialize(deserializer).map(Unmodeled::from)
+    }
+}
 
 /// A Kubernetes object UID.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]

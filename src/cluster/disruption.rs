@@ -416,11 +416,16 @@ impl Cluster {
         };
         let now = self.wall_now();
         let involved = format!("PodDisruptionBudget/{key}");
+        // C5: the selected pods, kept by the index as pods are written; a null selector
+        // selects nothing, an invalid one fails the sync.
         let selected: Result<Vec<&Pod>, String> = match &pdb.spec.selector {
             None => Ok(Vec::new()),
-            Some(selector) => selector
-                .as_selector()
-                .map(|s| self.pods_selected(&key.namespace, &s)),
+            Some(selector) => match self.pdb_members(key) {
+                Some(members) => Ok(members),
+                None => selector
+                    .as_selector()
+                    .map(|s| self.pods_selected(&key.namespace, &s)),
+            },
         };
         let mut records: Vec<(&'static str, &'static str, String)> = Vec::new();
         let result = selected.and_then(|pods| {

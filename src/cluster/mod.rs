@@ -541,6 +541,9 @@ impl StoredKind for Pod {
     fn store_mut(cluster: &mut Cluster) -> &mut Store<Self> {
         &mut cluster.pods
     }
+    fn replaced_in_place(cluster: &mut Cluster, stored: &Arc<Self>) {
+        cluster.pdb_index.pod_written(Some(stored), Some(stored));
+    }
     fn observe(cluster: &mut Cluster, old: Option<&Self>, new: Option<&Self>, origin: Origin) {
         let key = old.or(new).map(|p| p.metadata.key()).unwrap_or_default();
         if let (Some(gone), None) = (old, new) {
@@ -555,6 +558,13 @@ impl StoredKind for Pod {
             });
         }
         cluster.pod_index.update(old, new);
+        let stored = new.and_then(|pod| {
+            cluster
+                .pods
+                .shared(&pod.metadata.namespace, &pod.metadata.name)
+                .cloned()
+        });
+        cluster.pdb_index.pod_written(old, stored.as_ref());
         cluster.node_load.pod_changed(old, new);
         if origin != Origin::Kubelet && cluster.config.controllers.kubelet {
             cluster.kubelet_queue.insert(key.clone());
@@ -641,7 +651,7 @@ impl StoredKind for PodDisruptionBudget {
         &mut cluster.pdbs
     }
     fn replaced_in_place(cluster: &mut Cluster, stored: &Arc<Self>) {
-        cluster.pdb_index.insert(stored);
+        cluster.file_pdb(stored);
     }
     fn observe(cluster: &mut Cluster, old: Option<&Self>, new: Option<&Self>, origin: Origin) {
         match (old, new) {
@@ -652,7 +662,7 @@ impl StoredKind for PodDisruptionBudget {
                     .shared(&new.metadata.namespace, &new.metadata.name)
                     .cloned()
                 {
-                    cluster.pdb_index.insert(&stored);
+                    cluster.file_pdb(&stored);
                 }
             }
             (Some(old), None) => {
@@ -798,6 +808,50 @@ impl Cluster {
             .on_node(node)
             .filter_map(|k| self.pods.get(k))
             .collect()
+    }
+
+    /// Files a written PDB in the index, finding its members when its selector is new.
+    fn file_pdb(&mut self, stored: &Arc<PodDisruptionBudget>) {
+        if !self.pdb_index.insert(stored) {
+            return;
+        }
+        let Some(selector) = eviction::pdb_selector(stored) else {
+            return;
+        };
+        let namespace = stored.metadata.namespace.as_str();
+        let members = self
+            .pods_selected(namespace, &selector)
+            .into_iter()
+            .filter_map(|pod| {
+                self.pods
+                    .shared(namespace, &pod.metadata.name)
+                    .map(|shared| (pod.metadata.name.clone(), Arc::clone(shared)))
+            })
+            .collect();
+        self.pdb_index.set_members(&stored.metadata.key(), members);
+    }
+
+    /// C5 for the PDB at `key`: the pods its selector selects, in name order — kept up to
+    /// date on every pod write, so found without a search. `None` for a PDB whose selector
+    /// is null or invalid (which the disruption controller reports itself).
+    pub(crate) fn pdb_members(&self, key: &ObjectKey) -> Option<Vec<&Pod>> {
+        let members: Vec<&Pod> = self.pdb_index.members(key)?.collect();
+        debug_assert!(
+            {
+                let pdb = self.pdbs.get(key);
+                let recount: Vec<&Pod> = pdb
+                    .and_then(eviction::pdb_selector)
+                    .map(|s| self.pods_selected(&key.namespace, &s))
+                    .unwrap_or_default();
+                members.len() == recount.len()
+                    && members
+                        .iter()
+                        .zip(&recount)
+                        .all(|(a, b)| std::ptr::eq(*a, *b))
+            },
+            "the incremental members of {key} are what a recount finds"
+        );
+        Some(members)
     }
 
     /// The pods in `namespace` that `selector` selects, in name order (C5), found through
@@ -1755,10 +1809,9 @@ impl Cluster {
             let Some(pdb) = self.pdbs.get(&key) else {
                 continue;
             };
-            let Some(Ok(selector)) = pdb.spec.selector.as_ref().map(|s| s.as_selector()) else {
+            let Some(pods) = self.pdb_members(&key) else {
                 continue;
             };
-            let pods = self.pods_selected(&namespace, &selector);
             let healthy = pods
                 .iter()
                 .filter(|p| p.is_ready() && !p.is_terminating())

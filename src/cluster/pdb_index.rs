@@ -18,7 +18,7 @@ use foldhash::fast::{FixedState, FoldHasher};
 use hashbrown::{HashMap, HashTable};
 
 use super::store::same;
-use crate::model::{ObjectKey, PodDisruptionBudget, Selector, StringMap};
+use crate::model::{ObjectKey, Pod, PodDisruptionBudget, Selector, StringMap};
 
 /// Fixed-seed hashing: the maps are only looked up; every result is put in name order.
 type FastMap<K, V> = HashMap<K, V, FixedState>;
@@ -31,6 +31,9 @@ type FastMap<K, V> = HashMap<K, V, FixedState>;
 struct Filed {
     to_check: Selector,
     pdb: Arc<PodDisruptionBudget>,
+    /// The pods the PDB selects, by name (C5's list, kept up to date on every pod write
+    /// instead of re-found on every sync), shared with the store.
+    members: BTreeMap<String, Arc<Pod>>,
 }
 
 /// The PDBs filed under one anchor (or without one), by name.
@@ -87,8 +90,10 @@ pub struct PdbIndex {
 
 impl PdbIndex {
     /// Files `pdb` (replacing any earlier entry under its key). A write that leaves the
-    /// selector as it was (a status update, most often) only swaps the stored object.
-    pub fn insert(&mut self, pdb: &Arc<PodDisruptionBudget>) {
+    /// selector as it was (a status update, most often) only swaps the stored object and
+    /// returns `false`; otherwise the PDB is filed with no members and `true` says that
+    /// they must be given with [`PdbIndex::set_members`].
+    pub fn insert(&mut self, pdb: &Arc<PodDisruptionBudget>) -> bool {
         let key = pdb.metadata.key();
         if let Some(anchor) = self.anchors.get(&key) {
             let ns = key.namespace.as_str();
@@ -106,13 +111,13 @@ impl PdbIndex {
                 && filed.pdb.spec.selector == pdb.spec.selector
             {
                 filed.pdb = Arc::clone(pdb);
-                return;
+                return false;
             }
         }
         self.remove(&key);
         // E13: a null or invalid selector selects nothing, so it is not filed at all.
         let Some(selector) = crate::cluster::eviction::pdb_selector(pdb) else {
-            return;
+            return false;
         };
         let anchor = selector
             .anchor()
@@ -144,6 +149,7 @@ impl PdbIndex {
             Filed {
                 to_check,
                 pdb: Arc::clone(pdb),
+                members: BTreeMap::new(),
             },
         );
         if let Some((k, _)) = &anchor {
@@ -153,6 +159,79 @@ impl PdbIndex {
             }
         }
         self.anchors.insert(key, anchor);
+        true
+    }
+
+    fn filed_mut(&mut self, key: &ObjectKey) -> Option<&mut Filed> {
+        let ns = key.namespace.as_str();
+        match self.anchors.get(key)? {
+            Some((k, v)) => self
+                .anchored
+                .find_mut(anchor_hash(namespace_state(ns), k, v), |e| e.is(ns, k, v))?
+                .pdbs
+                .get_mut(&key.name),
+            None => self.unanchored.get_mut(ns)?.get_mut(&key.name),
+        }
+    }
+
+    fn filed(&self, key: &ObjectKey) -> Option<&Filed> {
+        let ns = key.namespace.as_str();
+        match self.anchors.get(key)? {
+            Some((k, v)) => self
+                .anchored
+                .find(anchor_hash(namespace_state(ns), k, v), |e| e.is(ns, k, v))?
+                .pdbs
+                .get(&key.name),
+            None => self.unanchored.get(ns)?.get(&key.name),
+        }
+    }
+
+    /// Gives the PDB at `key` its members (after [`PdbIndex::insert`] asked for them).
+    pub fn set_members(&mut self, key: &ObjectKey, members: BTreeMap<String, Arc<Pod>>) {
+        if let Some(filed) = self.filed_mut(key) {
+            filed.members = members;
+        }
+    }
+
+    /// The pods the filed PDB at `key` selects, in name order; `None` when it is not filed
+    /// (no PDB, or a null or invalid selector).
+    pub fn members(&self, key: &ObjectKey) -> Option<impl Iterator<Item = &Pod>> {
+        self.filed(key)
+            .map(|filed| filed.members.values().map(|pod| &**pod))
+    }
+
+    /// Moves a pod between member sets as it is written: out of every PDB its `old` labels
+    /// matched, into every PDB its `new` labels match (the stored object, shared).
+    pub fn pod_written(&mut self, old: Option<&Pod>, new: Option<&Arc<Pod>>) {
+        let mut keys: smallvec::SmallVec<[ObjectKey; 2]> = smallvec::SmallVec::new();
+        let same_labels =
+            matches!((old, new), (Some(o), Some(n)) if o.metadata.labels == n.metadata.labels);
+        // With the same labels the pod stays in the same sets: its entries are replaced below.
+        if let Some(old) = old.filter(|_| !same_labels) {
+            let ns = &old.metadata.namespace;
+            self.for_each_selecting(ns, &old.metadata.labels, |pdb| {
+                keys.push(ObjectKey::new(ns.clone(), pdb.metadata.name.clone()));
+            });
+            for key in &keys {
+                if let Some(filed) = self.filed_mut(key) {
+                    filed.members.remove(&old.metadata.name);
+                }
+            }
+            keys.clear();
+        }
+        if let Some(new) = new {
+            let ns = &new.metadata.namespace;
+            self.for_each_selecting(ns, &new.metadata.labels, |pdb| {
+                keys.push(ObjectKey::new(ns.clone(), pdb.metadata.name.clone()));
+            });
+            for key in &keys {
+                if let Some(filed) = self.filed_mut(key) {
+                    filed
+                        .members
+                        .insert(new.metadata.name.clone(), Arc::clone(new));
+                }
+            }
+        }
     }
 
     /// Forgets the PDB at `key`.

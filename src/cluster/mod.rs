@@ -832,9 +832,10 @@ impl Cluster {
     }
 
     /// C5 for the PDB at `key`: the pods its selector selects, in name order — kept up to
-    /// date on every pod write, so found without a search. `None` for a PDB whose selector
-    /// is null or invalid (which the disruption controller reports itself).
-    pub(crate) fn pdb_members(&self, key: &ObjectKey) -> Option<Vec<&Pod>> {
+    /// date on every pod write, so found without a search. `None` when there is no such
+    /// PDB or its selector is null or invalid (it selects nothing; the disruption
+    /// controller reports an invalid one itself).
+    pub fn pdb_members(&self, key: &ObjectKey) -> Option<Vec<&Pod>> {
         let members: Vec<&Pod> = self.pdb_index.members(key)?.collect();
         debug_assert!(
             {

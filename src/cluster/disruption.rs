@@ -186,6 +186,119 @@ pub fn compute_status(
     })
 }
 
+/// [`compute_status`] from a PDB's tallied members ([`super::pdb_index::Tally`]): the
+/// same result, at the cost of the PDB's distinct controllers and its `disruptedPods`
+/// entries rather than of its pods. Whenever the answer depends on the order of the pods
+/// — a finder that fails or finds nothing, whose error names the first such pod, or two
+/// references sharing a UID — it is [`compute_status`] on the members that answers.
+///
+/// # Errors
+/// As [`compute_status`].
+pub(crate) fn compute_status_tallied(
+    pdb: &PodDisruptionBudget,
+    members: &BTreeMap<String, std::sync::Arc<Pod>>,
+    tally: &super::pdb_index::Tally,
+    now: Time,
+    mut find: impl FnMut(&OwnerReference, &Pod) -> FinderResult,
+) -> Result<ComputedStatus, String> {
+    let full = |find: &mut dyn FnMut(&OwnerReference, &Pod) -> FinderResult| {
+        let pods: Vec<&Pod> = members.values().map(|pod| &**pod).collect();
+        compute_status(pdb, &pods, now, find)
+    };
+    let needs_scale = pdb.spec.max_unavailable.is_some()
+        || matches!(pdb.spec.min_available, Some(IntOrString::String(_)));
+    // C7 over the distinct controllers; any doubt, and the full pass answers.
+    let mut expected_scale = 0i64;
+    let mut unmanaged_pods = Vec::new();
+    if needs_scale {
+        let Some(any_pod) = members.values().next() else {
+            return full(&mut find);
+        };
+        let mut scales: BTreeMap<Uid, i32> = BTreeMap::new();
+        let mut previous: Option<&Uid> = None;
+        for (uid, api_version, kind, name) in tally.owners.keys() {
+            if previous == Some(uid) {
+                return full(&mut find);
+            }
+            previous = Some(uid);
+            let owner = OwnerReference {
+                api_version: api_version.clone(),
+                kind: kind.clone(),
+                name: name.clone(),
+                uid: uid.clone(),
+                controller: Some(true),
+                block_owner_deletion: None,
+            };
+            match find(&owner, any_pod) {
+                Ok(Some(scale)) => {
+                    scales.insert(scale.uid, scale.replicas);
+                }
+                _ => return full(&mut find),
+            }
+        }
+        expected_scale = scales.values().map(|&r| i64::from(r)).sum();
+        if tally.unmanaged > 0 {
+            unmanaged_pods = members
+                .values()
+                .filter(|pod| pod.metadata.controller_ref().is_none())
+                .map(|pod| pod.metadata.name.clone())
+                .collect();
+        }
+    }
+    // C6.
+    let (expected_pods, desired_healthy) = if let Some(max_unavailable) = &pdb.spec.max_unavailable
+    {
+        let max_unavailable = scaled(max_unavailable, expected_scale)?;
+        (expected_scale, (expected_scale - max_unavailable).max(0))
+    } else if let Some(min_available) = &pdb.spec.min_available {
+        match min_available {
+            IntOrString::Int(n) => (members.len() as i64, i64::from(*n)),
+            IntOrString::String(_) => (expected_scale, scaled(min_available, expected_scale)?),
+        }
+    } else {
+        unmanaged_pods.clear();
+        (0, 0)
+    };
+    // C10 over the stored entries (in name order, as the pods are), then C11: the tallied
+    // healthy pods less those a kept entry still holds back.
+    let mut disrupted_pods = BTreeMap::new();
+    let mut recheck_at: Option<Time> = None;
+    let mut not_deleted = Vec::new();
+    let mut held_back = 0usize;
+    for (name, disrupted_at) in pdb.status.disrupted_pods.iter().flatten() {
+        let Some(pod) = members.get(name) else {
+            continue;
+        };
+        if pod.is_terminating() {
+            continue;
+        }
+        let expires = disrupted_at.plus_seconds(DELETION_TIMEOUT_SECONDS);
+        if expires < now {
+            not_deleted.push(name.clone());
+        } else {
+            recheck_at = Some(recheck_at.map_or(expires, |r| r.min(expires)));
+            disrupted_pods.insert(name.clone(), *disrupted_at);
+            held_back += usize::from(expires > now && pod.is_ready());
+        }
+    }
+    let current_healthy = (tally.ready_not_terminating - held_back) as i64;
+    // C12.
+    let mut disruptions_allowed = current_healthy - desired_healthy;
+    if expected_pods <= 0 || disruptions_allowed <= 0 {
+        disruptions_allowed = 0;
+    }
+    Ok(ComputedStatus {
+        expected_pods,
+        desired_healthy,
+        current_healthy,
+        disruptions_allowed,
+        disrupted_pods,
+        unmanaged_pods,
+        recheck_at,
+        not_deleted,
+    })
+}
+
 /// C31 `ConditionsAreUpToDate`.
 pub fn conditions_are_up_to_date(pdb: &PodDisruptionBudget) -> bool {
     let Some(condition) = pdb.status.condition(DISRUPTION_ALLOWED) else {
@@ -416,33 +529,53 @@ impl Cluster {
         };
         let now = self.wall_now();
         let involved = format!("PodDisruptionBudget/{key}");
-        // C5: the selected pods, kept by the index as pods are written; a null selector
-        // selects nothing, an invalid one fails the sync.
-        let selected: Result<Vec<&Pod>, String> = match &pdb.spec.selector {
-            None => Ok(Vec::new()),
-            Some(selector) => match self.pdb_members(key) {
-                Some(members) => Ok(members),
-                None => selector
-                    .as_selector()
-                    .map(|s| self.pods_selected(&key.namespace, &s)),
-            },
-        };
+        // C5: the selected pods, kept by the index (with their tally) as pods are written;
+        // a null selector selects nothing, an invalid one fails the sync.
         let mut records: Vec<(&'static str, &'static str, String)> = Vec::new();
-        let result = selected.and_then(|pods| {
-            if pods.is_empty() {
-                records.push(("Normal", "NoPods", "No matching pods found".into()));
+        let find = |owner: &OwnerReference, pod: &Pod| {
+            self.find_controller(owner, &pod.metadata.namespace)
+        };
+        let expected_count_failed = |records: &mut Vec<_>, e: &String| {
+            records.push((
+                "Warning",
+                "CalculateExpectedPodCountFailed",
+                format!("Failed to calculate the number of expected pods: {e}"),
+            ));
+        };
+        let result = match (&pdb.spec.selector, self.pdb_index.tallied(key)) {
+            (Some(_), Some((members, tally))) => {
+                if members.is_empty() {
+                    records.push(("Normal", "NoPods", "No matching pods found".into()));
+                }
+                let tallied = compute_status_tallied(&pdb, members, tally, now, find);
+                debug_assert_eq!(
+                    tallied,
+                    compute_status(
+                        &pdb,
+                        &members.values().map(|p| &**p).collect::<Vec<_>>(),
+                        now,
+                        find
+                    ),
+                    "the tallied status of {key} is a recount's"
+                );
+                tallied.inspect_err(|e| expected_count_failed(&mut records, e))
             }
-            compute_status(&pdb, &pods, now, |owner, pod| {
-                self.find_controller(owner, &pod.metadata.namespace)
-            })
-            .inspect_err(|e| {
-                records.push((
-                    "Warning",
-                    "CalculateExpectedPodCountFailed",
-                    format!("Failed to calculate the number of expected pods: {e}"),
-                ));
-            })
-        });
+            (selector, _) => {
+                let selected: Result<Vec<&Pod>, String> = match selector {
+                    None => Ok(Vec::new()),
+                    Some(selector) => selector
+                        .as_selector()
+                        .map(|s| self.pods_selected(&key.namespace, &s)),
+                };
+                selected.and_then(|pods| {
+                    if pods.is_empty() {
+                        records.push(("Normal", "NoPods", "No matching pods found".into()));
+                    }
+                    compute_status(&pdb, &pods, now, find)
+                        .inspect_err(|e| expected_count_failed(&mut records, e))
+                })
+            }
+        };
         for (event_type, reason, message) in records {
             self.record(event_type, involved.clone(), reason, message);
         }

@@ -1810,16 +1810,15 @@ impl Cluster {
             let Some(pdb) = self.pdbs.get(&key) else {
                 continue;
             };
-            let Some(pods) = self.pdb_members(&key) else {
+            let Some((members, tally)) = self.pdb_index.tallied(&key) else {
                 continue;
             };
-            let healthy = pods
-                .iter()
-                .filter(|p| p.is_ready() && !p.is_terminating())
-                .count() as i64;
-            let Ok(computed) = disruption::compute_status(pdb, &pods, now, |owner, p| {
-                self.find_controller(owner, &p.metadata.namespace)
-            }) else {
+            let healthy = tally.ready_not_terminating as i64;
+            let Ok(computed) =
+                disruption::compute_status_tallied(pdb, members, tally, now, |owner, p| {
+                    self.find_controller(owner, &p.metadata.namespace)
+                })
+            else {
                 continue;
             };
             if healthy < computed.desired_healthy

@@ -18,7 +18,7 @@ use foldhash::fast::{FixedState, FoldHasher};
 use hashbrown::{HashMap, HashTable};
 
 use super::store::same;
-use crate::model::{ObjectKey, Pod, PodDisruptionBudget, Selector, StringMap};
+use crate::model::{ObjectKey, OwnerReference, Pod, PodDisruptionBudget, Selector, StringMap, Uid};
 
 /// Fixed-seed hashing: the maps are only looked up; every result is put in name order.
 type FastMap<K, V> = HashMap<K, V, FixedState>;
@@ -34,6 +34,76 @@ struct Filed {
     /// The pods the PDB selects, by name (C5's list, kept up to date on every pod write
     /// instead of re-found on every sync), shared with the store.
     members: BTreeMap<String, Arc<Pod>>,
+    /// Counts over `members` that the status needs, kept with them.
+    tally: Tally,
+}
+
+/// Counts over a PDB's members that its status needs (C6–C8, C11), moved with every
+/// member written, so that a sync costs what changed rather than what the PDB selects.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tally {
+    /// Members neither terminating nor un-Ready: C11's healthy pods before the
+    /// `disruptedPods` adjustment.
+    pub ready_not_terminating: usize,
+    /// Members by their controller reference (uid, apiVersion, kind, name), with counts.
+    pub owners: BTreeMap<(Uid, String, String, String), usize>,
+    /// Members without a controller reference (C8).
+    pub unmanaged: usize,
+}
+
+impl Tally {
+    fn of<'a>(pods: impl IntoIterator<Item = &'a Pod>) -> Tally {
+        let mut tally = Tally::default();
+        for pod in pods {
+            tally.add(pod);
+        }
+        tally
+    }
+
+    fn add(&mut self, pod: &Pod) {
+        self.ready_not_terminating += usize::from(!pod.is_terminating() && pod.is_ready());
+        match pod.metadata.controller_ref() {
+            Some(owner) => *self.owners.entry(owner_key(owner)).or_default() += 1,
+            None => self.unmanaged += 1,
+        }
+    }
+
+    fn remove(&mut self, pod: &Pod) {
+        self.ready_not_terminating -= usize::from(!pod.is_terminating() && pod.is_ready());
+        match pod.metadata.controller_ref() {
+            Some(owner) => {
+                let key = owner_key(owner);
+                if let Some(count) = self.owners.get_mut(&key) {
+                    *count -= 1;
+                    if *count == 0 {
+                        self.owners.remove(&key);
+                    }
+                }
+            }
+            None => self.unmanaged -= 1,
+        }
+    }
+
+    /// Replaces `old`'s contribution by `new`'s, touching the owner counts only when the
+    /// controller reference changed (a status write leaves it alone).
+    fn replace(&mut self, old: &Pod, new: &Pod) {
+        if old.metadata.controller_ref() == new.metadata.controller_ref() {
+            self.ready_not_terminating -= usize::from(!old.is_terminating() && old.is_ready());
+            self.ready_not_terminating += usize::from(!new.is_terminating() && new.is_ready());
+        } else {
+            self.remove(old);
+            self.add(new);
+        }
+    }
+}
+
+fn owner_key(owner: &OwnerReference) -> (Uid, String, String, String) {
+    (
+        owner.uid.clone(),
+        owner.api_version.clone(),
+        owner.kind.clone(),
+        owner.name.clone(),
+    )
 }
 
 /// The PDBs filed under one anchor (or without one), by name.
@@ -150,6 +220,7 @@ impl PdbIndex {
                 to_check,
                 pdb: Arc::clone(pdb),
                 members: BTreeMap::new(),
+                tally: Tally::default(),
             },
         );
         if let Some((k, _)) = &anchor {
@@ -189,8 +260,14 @@ impl PdbIndex {
     /// Gives the PDB at `key` its members (after [`PdbIndex::insert`] asked for them).
     pub fn set_members(&mut self, key: &ObjectKey, members: BTreeMap<String, Arc<Pod>>) {
         if let Some(filed) = self.filed_mut(key) {
+            filed.tally = Tally::of(members.values().map(|pod| &**pod));
             filed.members = members;
         }
+    }
+
+    /// The filed PDB at `key`: its members by name and their tally.
+    pub fn tallied(&self, key: &ObjectKey) -> Option<(&BTreeMap<String, Arc<Pod>>, &Tally)> {
+        self.filed(key).map(|filed| (&filed.members, &filed.tally))
     }
 
     /// The pods the filed PDB at `key` selects, in name order; `None` when it is not filed
@@ -213,8 +290,10 @@ impl PdbIndex {
                 keys.push(ObjectKey::new(ns.clone(), pdb.metadata.name.clone()));
             });
             for key in &keys {
-                if let Some(filed) = self.filed_mut(key) {
-                    filed.members.remove(&old.metadata.name);
+                if let Some(filed) = self.filed_mut(key)
+                    && let Some(gone) = filed.members.remove(&old.metadata.name)
+                {
+                    filed.tally.remove(&gone);
                 }
             }
             keys.clear();
@@ -226,9 +305,13 @@ impl PdbIndex {
             });
             for key in &keys {
                 if let Some(filed) = self.filed_mut(key) {
-                    filed
+                    match filed
                         .members
-                        .insert(new.metadata.name.clone(), Arc::clone(new));
+                        .insert(new.metadata.name.clone(), Arc::clone(new))
+                    {
+                        Some(previous) => filed.tally.replace(&previous, new),
+                        None => filed.tally.add(new),
+                    }
                 }
             }
         }

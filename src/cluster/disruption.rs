@@ -196,13 +196,13 @@ pub fn compute_status(
 /// As [`compute_status`].
 pub(crate) fn compute_status_tallied(
     pdb: &PodDisruptionBudget,
-    members: &BTreeMap<String, std::sync::Arc<Pod>>,
+    members: &super::pdb_index::Members,
     tally: &super::pdb_index::Tally,
     now: Time,
     mut find: impl FnMut(&OwnerReference, &Pod) -> FinderResult,
 ) -> Result<ComputedStatus, String> {
     let full = |find: &mut dyn FnMut(&OwnerReference, &Pod) -> FinderResult| {
-        let pods: Vec<&Pod> = members.values().map(|pod| &**pod).collect();
+        let pods: Vec<&Pod> = members.pods().collect();
         compute_status(pdb, &pods, now, find)
     };
     let needs_scale = pdb.spec.max_unavailable.is_some()
@@ -211,7 +211,7 @@ pub(crate) fn compute_status_tallied(
     let mut expected_scale = 0i64;
     let mut unmanaged_pods = Vec::new();
     if needs_scale {
-        let Some(any_pod) = members.values().next() else {
+        let Some(any_pod) = members.pods().next() else {
             return full(&mut find);
         };
         let mut scales: BTreeMap<Uid, i32> = BTreeMap::new();
@@ -239,7 +239,7 @@ pub(crate) fn compute_status_tallied(
         expected_scale = scales.values().map(|&r| i64::from(r)).sum();
         if tally.unmanaged > 0 {
             unmanaged_pods = members
-                .values()
+                .pods()
                 .filter(|pod| pod.metadata.controller_ref().is_none())
                 .map(|pod| pod.metadata.name.clone())
                 .collect();
@@ -550,12 +550,7 @@ impl Cluster {
                 let tallied = compute_status_tallied(&pdb, members, tally, now, find);
                 debug_assert_eq!(
                     tallied,
-                    compute_status(
-                        &pdb,
-                        &members.values().map(|p| &**p).collect::<Vec<_>>(),
-                        now,
-                        find
-                    ),
+                    compute_status(&pdb, &members.pods().collect::<Vec<_>>(), now, find),
                     "the tallied status of {key} is a recount's"
                 );
                 tallied.inspect_err(|e| expected_count_failed(&mut records, e))

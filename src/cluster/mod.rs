@@ -822,11 +822,7 @@ impl Cluster {
         let members = self
             .pods_selected(namespace, &selector)
             .into_iter()
-            .filter_map(|pod| {
-                self.pods
-                    .shared(namespace, &pod.metadata.name)
-                    .map(|shared| (pod.metadata.name.clone(), Arc::clone(shared)))
-            })
+            .filter_map(|pod| self.pods.shared(namespace, &pod.metadata.name).cloned())
             .collect();
         self.pdb_index.set_members(&stored.metadata.key(), members);
     }

@@ -33,9 +33,76 @@ struct Filed {
     pdb: Arc<PodDisruptionBudget>,
     /// The pods the PDB selects, by name (C5's list, kept up to date on every pod write
     /// instead of re-found on every sync), shared with the store.
-    members: BTreeMap<String, Arc<Pod>>,
+    members: Members,
     /// Counts over `members` that the status needs, kept with them.
     tally: Tally,
+}
+
+/// A PDB's selected pods in name order: the stored objects themselves, ordered by their own
+/// names (no copy of the name is kept).
+#[derive(Debug, Clone, Default)]
+pub struct Members(std::collections::BTreeSet<Member>);
+
+#[derive(Debug, Clone)]
+struct Member(Arc<Pod>);
+
+impl PartialEq for Member {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.metadata.name == other.0.metadata.name
+    }
+}
+impl Eq for Member {}
+impl PartialOrd for Member {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Member {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.metadata.name.cmp(&other.0.metadata.name)
+    }
+}
+impl std::borrow::Borrow<str> for Member {
+    fn borrow(&self) -> &str {
+        &self.0.metadata.name
+    }
+}
+
+impl Members {
+    /// How many pods.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The pods, in name order.
+    pub fn pods(&self) -> impl Iterator<Item = &Pod> {
+        self.0.iter().map(|member| &*member.0)
+    }
+
+    /// The member named `name`.
+    pub fn get(&self, name: &str) -> Option<&Pod> {
+        self.0.get(name).map(|member| &*member.0)
+    }
+
+    /// Adds `pod`, returning the member it replaces.
+    fn insert(&mut self, pod: Arc<Pod>) -> Option<Arc<Pod>> {
+        self.0.replace(Member(pod)).map(|member| member.0)
+    }
+
+    fn remove(&mut self, name: &str) -> Option<Arc<Pod>> {
+        self.0.take(name).map(|member| member.0)
+    }
+}
+
+impl FromIterator<Arc<Pod>> for Members {
+    fn from_iter<I: IntoIterator<Item = Arc<Pod>>>(pods: I) -> Self {
+        Members(pods.into_iter().map(Member).collect())
+    }
 }
 
 /// Counts over a PDB's members that its status needs (C6–C8, C11), moved with every
@@ -219,7 +286,7 @@ impl PdbIndex {
             Filed {
                 to_check,
                 pdb: Arc::clone(pdb),
-                members: BTreeMap::new(),
+                members: Members::default(),
                 tally: Tally::default(),
             },
         );
@@ -258,23 +325,22 @@ impl PdbIndex {
     }
 
     /// Gives the PDB at `key` its members (after [`PdbIndex::insert`] asked for them).
-    pub fn set_members(&mut self, key: &ObjectKey, members: BTreeMap<String, Arc<Pod>>) {
+    pub fn set_members(&mut self, key: &ObjectKey, members: Members) {
         if let Some(filed) = self.filed_mut(key) {
-            filed.tally = Tally::of(members.values().map(|pod| &**pod));
+            filed.tally = Tally::of(members.pods());
             filed.members = members;
         }
     }
 
     /// The filed PDB at `key`: its members by name and their tally.
-    pub fn tallied(&self, key: &ObjectKey) -> Option<(&BTreeMap<String, Arc<Pod>>, &Tally)> {
+    pub fn tallied(&self, key: &ObjectKey) -> Option<(&Members, &Tally)> {
         self.filed(key).map(|filed| (&filed.members, &filed.tally))
     }
 
     /// The pods the filed PDB at `key` selects, in name order; `None` when it is not filed
     /// (no PDB, or a null or invalid selector).
     pub fn members(&self, key: &ObjectKey) -> Option<impl Iterator<Item = &Pod>> {
-        self.filed(key)
-            .map(|filed| filed.members.values().map(|pod| &**pod))
+        self.filed(key).map(|filed| filed.members.pods())
     }
 
     /// Moves a pod between member sets as it is written: out of every PDB its `old` labels
@@ -305,10 +371,7 @@ impl PdbIndex {
             });
             for key in &keys {
                 if let Some(filed) = self.filed_mut(key) {
-                    match filed
-                        .members
-                        .insert(new.metadata.name.clone(), Arc::clone(new))
-                    {
+                    match filed.members.insert(Arc::clone(new)) {
                         Some(previous) => filed.tally.replace(&previous, new),
                         None => filed.tally.add(new),
                     }

@@ -60,11 +60,21 @@ pub fn parse(path: &str) -> Result<Route, ApiError> {
     } else {
         path.into() // nothing to decode: the common case, without the decoder's pass
     };
-    let segments: smallvec::SmallVec<[&str; 8]> = decoded
-        .trim_matches('/')
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .collect();
+    // The non-empty segments between slashes, found in one pass over the bytes ('/' is
+    // ASCII, so every cut is on a character boundary).
+    let mut segments: smallvec::SmallVec<[&str; 8]> = smallvec::SmallVec::new();
+    let mut start = 0;
+    for (at, byte) in decoded.bytes().enumerate() {
+        if byte == b'/' {
+            if at > start {
+                segments.push(&decoded[start..at]);
+            }
+            start = at + 1;
+        }
+    }
+    if start < decoded.len() {
+        segments.push(&decoded[start..]);
+    }
     let (group, version, rest) = match segments.as_slice() {
         ["version"] => return Ok(discovery(Document::Version)),
         ["readyz" | "livez" | "healthz"] => {

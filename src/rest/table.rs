@@ -8,7 +8,7 @@
 //! metadata as `PartialObjectMetadata`, from which kubectl takes the NAMESPACE column (`-A`)
 //! and `--show-labels`.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::model::Kind;
 use crate::time::Time;
@@ -863,14 +863,20 @@ pub fn wants_table(accept: &str) -> bool {
     accept.split(',').any(|media| {
         let mut parts = media.split(';').map(str::trim);
         let kind = parts.next().unwrap_or("");
-        let params: Map<String, Value> = parts
-            .filter_map(|p| p.split_once('='))
-            .map(|(k, v)| (k.trim().to_string(), Value::String(v.trim().to_string())))
-            .collect();
-        (kind == "application/json" || kind == "*/*")
-            && params.get("as").and_then(Value::as_str) == Some("Table")
-            && params.get("g").and_then(Value::as_str) == Some("meta.k8s.io")
-            && params.get("v").and_then(Value::as_str) == Some("v1")
+        if kind != "application/json" && kind != "*/*" {
+            return false;
+        }
+        // The last value of each parameter counts, as when they are collected into a map.
+        let (mut as_, mut g, mut v) = (None, None, None);
+        for (key, value) in parts.filter_map(|p| p.split_once('=')) {
+            match key.trim() {
+                "as" => as_ = Some(value.trim()),
+                "g" => g = Some(value.trim()),
+                "v" => v = Some(value.trim()),
+                _ => {}
+            }
+        }
+        as_ == Some("Table") && g == Some("meta.k8s.io") && v == Some("v1")
     })
 }
 

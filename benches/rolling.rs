@@ -16,6 +16,14 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 mod roll;
 use roll::{NODES, REPLICAS, build, roll};
 
+/// The process's peak resident memory so far (`VmHWM`), in bytes.
+fn peak_resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
 fn timed_once(namespaces: usize) {
     let started = Instant::now();
     let (mut cluster, originals) = build(namespaces);
@@ -28,10 +36,11 @@ fn timed_once(namespaces: usize) {
     println!(
         "rolling eviction of {} pods (plus as many replacements) on {NODES} nodes: {wall:.2?} wall \
          ({built:.2?} to build), {virtual_time} of virtual time, {events} events; \
-         {:.0} evictions/s, {:.0} events/s",
+         {:.0} evictions/s, {:.0} events/s; peak resident memory so far {:.2} GB",
         originals.len(),
         originals.len() as f64 / wall.as_secs_f64(),
         events as f64 / wall.as_secs_f64(),
+        peak_resident_bytes().unwrap_or(0) as f64 / 1e9,
     );
 }
 

@@ -17,8 +17,20 @@ pub type StringMap = BTreeMap<String, String>;
 /// shares these fields — containers, volumes, statuses verbatim, the bulk of a real object —
 /// instead of copying the trees. Reads see the map through `Deref`; a change through
 /// `DerefMut` copies it first if another object still shares it.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Unmodeled(std::sync::Arc<Map<String, Value>>);
+
+impl Default for Unmodeled {
+    /// The empty set, shared by every object that has no unmodeled fields there (most
+    /// conditions, most statuses): no allocation until something is added.
+    fn default() -> Self {
+        static EMPTY: std::sync::OnceLock<std::sync::Arc<Map<String, Value>>> =
+            std::sync::OnceLock::new();
+        Unmodeled(std::sync::Arc::clone(
+            EMPTY.get_or_init(|| std::sync::Arc::new(Map::new())),
+        ))
+    }
+}
 
 impl Unmodeled {
     /// An empty set of fields.
@@ -54,7 +66,11 @@ impl fmt::Debug for Unmodeled {
 
 impl From<Map<String, Value>> for Unmodeled {
     fn from(map: Map<String, Value>) -> Self {
-        Unmodeled(std::sync::Arc::new(map))
+        if map.is_empty() {
+            Unmodeled::default()
+        } else {
+            Unmodeled(std::sync::Arc::new(map))
+        }
     }
 }
 

@@ -52,6 +52,35 @@ pub struct ComputedStatus {
     pub not_deleted: Vec<String>,
 }
 
+impl ComputedStatus {
+    /// Completes a sync's counts with C12: `disruptionsAllowed`, never negative, zero when
+    /// nothing is expected.
+    fn with_allowed_disruptions(
+        expected_pods: i64,
+        desired_healthy: i64,
+        current_healthy: i64,
+        disrupted_pods: BTreeMap<String, Time>,
+        unmanaged_pods: Vec<String>,
+        recheck_at: Option<Time>,
+        not_deleted: Vec<String>,
+    ) -> ComputedStatus {
+        let mut disruptions_allowed = current_healthy - desired_healthy;
+        if expected_pods <= 0 || disruptions_allowed <= 0 {
+            disruptions_allowed = 0;
+        }
+        ComputedStatus {
+            expected_pods,
+            desired_healthy,
+            current_healthy,
+            disruptions_allowed,
+            disrupted_pods,
+            unmanaged_pods,
+            recheck_at,
+            not_deleted,
+        }
+    }
+}
+
 /// C7: `getExpectedScale`: the summed replicas of the selected pods' distinct controllers.
 ///
 /// # Errors
@@ -169,21 +198,15 @@ pub fn compute_status(
         .filter(|pod| pod.is_ready())
         .count() as i64;
 
-    // C12.
-    let mut disruptions_allowed = current_healthy - desired_healthy;
-    if expected_pods <= 0 || disruptions_allowed <= 0 {
-        disruptions_allowed = 0;
-    }
-    Ok(ComputedStatus {
+    Ok(ComputedStatus::with_allowed_disruptions(
         expected_pods,
         desired_healthy,
         current_healthy,
-        disruptions_allowed,
         disrupted_pods,
         unmanaged_pods,
         recheck_at,
         not_deleted,
-    })
+    ))
 }
 
 /// [`compute_status`] from a PDB's tallied members ([`super::pdb_index::Tally`]): the
@@ -282,21 +305,15 @@ pub(crate) fn compute_status_tallied(
         }
     }
     let current_healthy = (tally.ready_not_terminating - held_back) as i64;
-    // C12.
-    let mut disruptions_allowed = current_healthy - desired_healthy;
-    if expected_pods <= 0 || disruptions_allowed <= 0 {
-        disruptions_allowed = 0;
-    }
-    Ok(ComputedStatus {
+    Ok(ComputedStatus::with_allowed_disruptions(
         expected_pods,
         desired_healthy,
         current_healthy,
-        disruptions_allowed,
         disrupted_pods,
         unmanaged_pods,
         recheck_at,
         not_deleted,
-    })
+    ))
 }
 
 /// C31 `ConditionsAreUpToDate`.

@@ -80,6 +80,11 @@ impl WatchHistory {
         self.trim();
     }
 
+    /// How many writes are kept.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
     pub(crate) fn is_enabled(&self) -> bool {
         self.retention > 0
     }

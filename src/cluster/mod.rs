@@ -224,6 +224,26 @@ pub struct ClusterConfig {
     pub event_retention: usize,
 }
 
+/// The sizes of what a [`Cluster`] holds ([`Cluster::footprint`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Footprint {
+    /// Stored objects of every kind.
+    pub objects: usize,
+    /// Events retained in the log (at most twice [`ClusterConfig::event_retention`]).
+    pub events: usize,
+    /// Pending timers.
+    pub timers: usize,
+    /// Writes kept for watches (at most the retention given to
+    /// [`Cluster::keep_watch_history`], plus a tenth).
+    pub watch_history: usize,
+    /// Pods the kubelets track.
+    pub kubelet_pods: usize,
+    /// Entries in the pod and PDB indexes (by node, label and owner; PDBs and their pods).
+    pub index_entries: usize,
+    /// Recorded budget violations (capped).
+    pub budget_violations: usize,
+}
+
 /// The default [`ClusterConfig::max_objects`]: a million objects, more than six times
 /// Kubernetes' published limit of 150,000 pods per cluster.
 pub const DEFAULT_MAX_OBJECTS: usize = 1_000_000;
@@ -874,6 +894,30 @@ impl Cluster {
     pub fn pdbs_selecting(&self, pod: &Pod) -> Vec<&str> {
         self.pdb_index
             .selecting(&pod.metadata.namespace, &pod.metadata.labels)
+    }
+
+    /// What the cluster holds, counted: for checking that a long run stays flat (a
+    /// steady stream of evictions must not grow anything but the clock and the counters).
+    pub fn footprint(&self) -> Footprint {
+        Footprint {
+            objects: self.pods.len()
+                + self.pdbs.len()
+                + self.nodes.len()
+                + self.replica_sets.len()
+                + self.deployments.len()
+                + self.stateful_sets.len()
+                + self.daemon_sets.len()
+                + self.replication_controllers.len()
+                + self.services.len()
+                + self.endpoints.len()
+                + self.endpoint_slices.len(),
+            events: self.events.len(),
+            timers: self.timers.len(),
+            watch_history: self.watch_history.len(),
+            kubelet_pods: self.kubelet_pods.len(),
+            index_entries: self.pod_index.entries() + self.pdb_index.entries(),
+            budget_violations: self.budget_violations.len(),
+        }
     }
 
     /// The retained event log: every event not yet compacted away

@@ -324,6 +324,18 @@ impl PdbIndex {
         }
     }
 
+    /// How many entries the index holds: filed PDBs and their members, all together.
+    pub fn entries(&self) -> usize {
+        let filed = |names: &ByName| {
+            names
+                .values()
+                .map(|filed| 1 + filed.members.len())
+                .sum::<usize>()
+        };
+        self.anchored.iter().map(|e| filed(&e.pdbs)).sum::<usize>()
+            + self.unanchored.values().map(filed).sum::<usize>()
+    }
+
     /// Gives the PDB at `key` its members (after [`PdbIndex::insert`] asked for them).
     pub fn set_members(&mut self, key: &ObjectKey, members: Members) {
         if let Some(filed) = self.filed_mut(key) {

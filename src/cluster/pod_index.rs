@@ -126,6 +126,14 @@ impl PodIndex {
         }
     }
 
+    /// How many entries the indexes hold, all together.
+    pub fn entries(&self) -> usize {
+        self.by_node.values().map(BTreeSet::len).sum::<usize>()
+            + self.by_label.values().map(BTreeSet::len).sum::<usize>()
+            + self.by_owner.values().map(BTreeSet::len).sum::<usize>()
+            + self.owner_counts.len()
+    }
+
     /// The pods bound to `node`, in key order.
     pub fn on_node(&self, node: &str) -> impl Iterator<Item = &ObjectKey> {
         self.by_node.get(node).into_iter().flatten()

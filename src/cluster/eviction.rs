@@ -200,7 +200,8 @@ fn budget_exhausted_cause(pdb: &PodDisruptionBudget, version: KubernetesVersion)
 }
 
 /// E21 and E22: the checks, in order, and the decrement. Pure: returns the PDB to write, or
-/// `None` on a dry run (which writes nothing, so copies nothing).
+/// `None` on a dry run (which writes nothing, so copies nothing and reads no clock: `now`
+/// is called only for a write's timestamps).
 ///
 /// # Errors
 /// The 429/403 answers of E21.
@@ -208,7 +209,7 @@ pub fn check_and_decrement(
     pod_name: &str,
     pdb: &PodDisruptionBudget,
     dry_run: bool,
-    now: Time,
+    now: impl FnOnce() -> Time,
     version: KubernetesVersion,
 ) -> Result<Option<PodDisruptionBudget>, ApiError> {
     let name = &pdb.metadata.name;
@@ -251,6 +252,7 @@ pub fn check_and_decrement(
         // The decrement and E22's condition would be discarded unwritten.
         return Ok(None);
     }
+    let now = now();
     let mut pdb = pdb.clone();
     pdb.status.disruptions_allowed -= 1;
     if pdb.status.disruptions_allowed == 0 {
@@ -394,7 +396,8 @@ pub fn evict(
             message: "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.".into(),
         });
     }
-    let Some(pdb) = pdbs.into_iter().next() else {
+    let mut pdbs = pdbs;
+    let Some(pdb) = pdbs.pop() else {
         add_condition_and_delete(store, namespace, name, original)?;
         return Ok(EvictionOutcome {
             charged_pdb: None,
@@ -442,7 +445,7 @@ pub fn evict(
             Some(p) => p,
             None => store.get_pdb(namespace, pdb_name)?,
         };
-        match check_and_decrement(name, &candidate, dry_run, store.now(), version)? {
+        match check_and_decrement(name, &candidate, dry_run, || store.now(), version)? {
             None => {
                 decremented = true;
                 break;
@@ -555,25 +558,25 @@ mod tests {
         stale.metadata.generation = 2;
         stale.status.observed_generation = 1;
         assert_eq!(
-            check_and_decrement("p", &stale, false, now, V34)
+            check_and_decrement("p", &stale, false, || now, V34)
                 .unwrap_err()
                 .retry_after_seconds(),
             10
         );
-        let negative = check_and_decrement("p", &pdb(-1, 0, 0), false, now, V34).unwrap_err();
+        let negative = check_and_decrement("p", &pdb(-1, 0, 0), false, || now, V34).unwrap_err();
         assert_eq!(negative.code(), 403);
         let mut big = pdb(0, 0, 0);
         big.status.disrupted_pods = Some((0..=2000).map(|i| (format!("p{i}"), now)).collect());
         assert!(
-            check_and_decrement("p", &big, false, now, V34)
+            check_and_decrement("p", &big, false, || now, V34)
                 .unwrap_err()
                 .to_string()
                 .contains("DisruptedPods map too big")
         );
         let mut at_limit = pdb(1, 0, 0);
         at_limit.status.disrupted_pods = Some((0..2000).map(|i| (format!("p{i}"), now)).collect());
-        assert!(check_and_decrement("p", &at_limit, false, now, V34).is_ok());
-        let exhausted = check_and_decrement("p", &pdb(0, 2, 2), false, now, V34).unwrap_err();
+        assert!(check_and_decrement("p", &at_limit, false, || now, V34).is_ok());
+        let exhausted = check_and_decrement("p", &pdb(0, 2, 2), false, || now, V34).unwrap_err();
         assert_eq!(
             (exhausted.code(), exhausted.retry_after_seconds()),
             (429, 0)
@@ -588,7 +591,7 @@ mod tests {
     #[test]
     fn decrement_e22_e24() {
         let now = Time::parse("2025-01-01T00:00:00Z").unwrap();
-        let written = check_and_decrement("t8", &pdb(1, 3, 3), false, now, V34)
+        let written = check_and_decrement("t8", &pdb(1, 3, 3), false, || now, V34)
             .unwrap()
             .unwrap();
         assert_eq!(written.status.disruptions_allowed, 0);
@@ -598,12 +601,12 @@ mod tests {
             (c.status.as_str(), c.reason.as_str()),
             ("False", INSUFFICIENT_PODS)
         );
-        let kept = check_and_decrement("t8", &pdb(2, 3, 1), false, now, V34)
+        let kept = check_and_decrement("t8", &pdb(2, 3, 1), false, || now, V34)
             .unwrap()
             .unwrap();
         assert!(kept.status.conditions.is_empty());
         assert_eq!(
-            check_and_decrement("t8", &pdb(1, 3, 3), true, now, V34).unwrap(),
+            check_and_decrement("t8", &pdb(1, 3, 3), true, || now, V34).unwrap(),
             None
         );
     }
@@ -633,7 +636,7 @@ mod tests {
     fn the_budget_exhausted_cause_follows_the_condition_from_1_35() {
         let now = Time::parse("2025-01-01T00:00:00Z").unwrap();
         let refuse = |pdb: PodDisruptionBudget, version| {
-            cause(&check_and_decrement("p", &pdb, false, now, version).unwrap_err())
+            cause(&check_and_decrement("p", &pdb, false, || now, version).unwrap_err())
         };
         let v35 = KubernetesVersion::V1_35;
         let failed = with_condition(
@@ -684,7 +687,8 @@ mod tests {
                 ),
             ),
         ] {
-            let error = check_and_decrement("p", &pdb(-1, 0, 0), false, now, version).unwrap_err();
+            let error =
+                check_and_decrement("p", &pdb(-1, 0, 0), false, || now, version).unwrap_err();
             assert_eq!(
                 error.to_string(),
                 "poddisruptionbudget.policy \"foo\" is forbidden: pdb disruptions allowed is negative"
@@ -702,7 +706,7 @@ mod tests {
         let mut big = pdb(1, 0, 0);
         big.status.disrupted_pods = Some((0..=2000).map(|i| (format!("p{i}"), now)).collect());
         let error =
-            check_and_decrement("p", &big, false, now, KubernetesVersion::V1_37).unwrap_err();
+            check_and_decrement("p", &big, false, || now, KubernetesVersion::V1_37).unwrap_err();
         assert!(error.to_string().ends_with(
             "DisruptedPods map too big - too many evictions not confirmed by PDB controller"
         ));

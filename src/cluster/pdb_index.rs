@@ -451,12 +451,14 @@ impl PdbIndex {
                 }
             }
         };
-        if !self.anchored.is_empty() && !labels.is_empty() {
-            let state = namespace_state(namespace);
+        if !self.anchored.is_empty() {
+            // The namespace is hashed once, and only if some label is an anchor's key.
+            let mut state = None;
             for (k, v) in labels {
                 if !self.anchor_keys.iter().any(|(used, _)| same(used, k)) {
                     continue;
                 }
+                let state = state.get_or_insert_with(|| namespace_state(namespace));
                 let hash = anchor_hash(state.clone(), k, v);
                 if let Some(entry) = self.anchored.find(hash, |e| e.is(namespace, k, v)) {
                     consider(&entry.pdbs);

@@ -340,6 +340,7 @@ pub(crate) fn validate_pod_spec_update(new: &PodSpec, old: &PodSpec) -> Vec<Fiel
 }
 
 /// G3: `ValidateDeleteOptions`.
+#[inline]
 pub fn validate_delete_options(options: &DeleteOptions) -> Vec<FieldError> {
     if options.propagation_policy.is_none() && options.dry_run.iter().flatten().all(|v| v == "All")
     {

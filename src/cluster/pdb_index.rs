@@ -358,37 +358,57 @@ impl PdbIndex {
     /// Moves a pod between member sets as it is written: out of every PDB its `old` labels
     /// matched, into every PDB its `new` labels match (the stored object, shared).
     pub fn pod_written(&mut self, old: Option<&Pod>, new: Option<&Arc<Pod>>) {
-        let mut keys: smallvec::SmallVec<[ObjectKey; 2]> = smallvec::SmallVec::new();
         let same_labels =
             matches!((old, new), (Some(o), Some(n)) if o.metadata.labels == n.metadata.labels);
         // With the same labels the pod stays in the same sets: its entries are replaced below.
         if let Some(old) = old.filter(|_| !same_labels) {
-            let ns = &old.metadata.namespace;
-            self.for_each_selecting(ns, &old.metadata.labels, |pdb| {
-                keys.push(ObjectKey::new(ns.clone(), pdb.metadata.name.clone()));
-            });
-            for key in &keys {
-                if let Some(filed) = self.filed_mut(key)
-                    && let Some(gone) = filed.members.remove(&old.metadata.name)
-                {
+            self.for_each_selecting_mut(&old.metadata.namespace, &old.metadata.labels, |filed| {
+                if let Some(gone) = filed.members.remove(&old.metadata.name) {
                     filed.tally.remove(&gone);
                 }
-            }
-            keys.clear();
+            });
         }
         if let Some(new) = new {
-            let ns = &new.metadata.namespace;
-            self.for_each_selecting(ns, &new.metadata.labels, |pdb| {
-                keys.push(ObjectKey::new(ns.clone(), pdb.metadata.name.clone()));
+            self.for_each_selecting_mut(&new.metadata.namespace, &new.metadata.labels, |filed| {
+                match filed.members.insert(Arc::clone(new)) {
+                    Some(previous) => filed.tally.replace(&previous, new),
+                    None => filed.tally.add(new),
+                }
             });
-            for key in &keys {
-                if let Some(filed) = self.filed_mut(key) {
-                    match filed.members.insert(Arc::clone(new)) {
-                        Some(previous) => filed.tally.replace(&previous, new),
-                        None => filed.tally.add(new),
-                    }
+        }
+    }
+
+    /// [`PdbIndex::for_each_selecting`] with each selecting PDB's entry, to change.
+    fn for_each_selecting_mut(
+        &mut self,
+        namespace: &str,
+        labels: &StringMap,
+        mut found: impl FnMut(&mut Filed),
+    ) {
+        let mut consider = |filed: &mut ByName| {
+            for entry in filed.values_mut() {
+                if entry.to_check.is_empty() || entry.to_check.matches(labels) {
+                    found(entry);
                 }
             }
+        };
+        if !self.anchored.is_empty() {
+            let mut state = None;
+            for (k, v) in labels {
+                if !self.anchor_keys.iter().any(|(used, _)| same(used, k)) {
+                    continue;
+                }
+                let state = state.get_or_insert_with(|| namespace_state(namespace));
+                let hash = anchor_hash(state.clone(), k, v);
+                if let Some(entry) = self.anchored.find_mut(hash, |e| e.is(namespace, k, v)) {
+                    consider(&mut entry.pdbs);
+                }
+            }
+        }
+        if !self.unanchored.is_empty()
+            && let Some(filed) = self.unanchored.get_mut(namespace)
+        {
+            consider(filed);
         }
     }
 

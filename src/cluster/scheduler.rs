@@ -53,6 +53,12 @@ impl NodeLoad {
 
     /// Accounts for a pod write.
     pub fn pod_changed(&mut self, old: Option<&Pod>, new: Option<&Pod>) {
+        if let (Some(old), Some(new)) = (old, new)
+            && old.spec.node_name == new.spec.node_name
+            && counts(old) == counts(new)
+        {
+            return; // most writes: the same node, counted the same way
+        }
         if let Some(old) = old.filter(|p| counts(p)) {
             let n = self.pods.get(&old.spec.node_name).copied().unwrap_or(0);
             self.set_count(&old.spec.node_name, n.saturating_sub(1));

@@ -59,6 +59,12 @@ use crate::model::{
 use crate::time::{SimTime, Time, WallClock};
 use deletion::DeletePlan;
 
+/// The cluster's look-up tables: hashbrown with a fixed-seed foldhash, fast on the short
+/// strings keys are made of. Only looked up, never iterated into an output (determinism).
+pub(crate) type FastMap<K, V> = hashbrown::HashMap<K, V, foldhash::fast::FixedState>;
+/// The set form of [`FastMap`].
+pub(crate) type FastSet<T> = hashbrown::HashSet<T, foldhash::fast::FixedState>;
+
 /// The upstream release whose behaviour the cluster reproduces (the V rules of `docs/rules.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub enum KubernetesVersion {

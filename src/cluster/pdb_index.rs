@@ -15,13 +15,11 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 
 use foldhash::fast::{FixedState, FoldHasher};
-use hashbrown::{HashMap, HashTable};
+use hashbrown::HashTable;
 
+use super::FastMap;
 use super::store::same;
 use crate::model::{ObjectKey, OwnerReference, Pod, PodDisruptionBudget, Selector, StringMap, Uid};
-
-/// Fixed-seed hashing: the maps are only looked up; every result is put in name order.
-type FastMap<K, V> = HashMap<K, V, FixedState>;
 
 /// One filed PDB: the stored object (shared with the store, so a match needs no second
 /// lookup) and its compiled selector — for an anchored PDB, only what is left of it once

@@ -4,13 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use foldhash::fast::FixedState;
-use hashbrown::HashMap;
-
+use super::FastMap;
 use crate::model::{ObjectKey, Pod, Uid};
-
-/// Fixed-seed hashing: the maps are only looked up; what they hold is in ordered sets.
-type FastMap<K, V> = HashMap<K, V, FixedState>;
 
 /// The pod indexes. Only looked up, never iterated into an output except through the
 /// ordered sets they hold.

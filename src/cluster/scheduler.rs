@@ -2,7 +2,9 @@
 //! non-terminal pods each runs, kept ordered by load so that placing a pod does not scan the
 //! cluster's nodes.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use super::FastMap;
 
 use serde_json::Value;
 
@@ -30,9 +32,9 @@ fn counts(pod: &Pod) -> bool {
 /// Node load, indexed for placement.
 #[derive(Debug, Clone, Default)]
 pub struct NodeLoad {
-    pods: HashMap<String, usize>,
+    pods: FastMap<String, usize>,
     /// Eligible nodes (Ready, not cordoned) and their pod limit.
-    eligible: HashMap<String, usize>,
+    eligible: FastMap<String, usize>,
     /// Eligible nodes ordered by (pods, name).
     by_load: BTreeSet<(usize, String)>,
 }

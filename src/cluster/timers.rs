@@ -1,7 +1,9 @@
 //! The timer queue: deadlines the state machine has set itself, fired by
 //! [`Cluster::advance_to`](super::Cluster::advance_to) in `(at, seq)` order.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use super::FastMap;
 
 use serde::Serialize;
 
@@ -63,7 +65,7 @@ impl Timer {
 pub struct TimerQueue {
     pending: BTreeMap<(SimTime, u64), Timer>,
     /// Where each pending timer sits, for de-duplication (looked up, never iterated).
-    slots: HashMap<Timer, (SimTime, u64)>,
+    slots: FastMap<Timer, (SimTime, u64)>,
     next_seq: u64,
 }
 

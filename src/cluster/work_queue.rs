@@ -1,7 +1,9 @@
 //! A FIFO queue that holds each item once, like a controller's work queue: adding an item
 //! already waiting does nothing.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
+
+use super::FastSet;
 use std::hash::Hash;
 
 /// A de-duplicating FIFO queue. Order is insertion order, so it is deterministic; the set is
@@ -9,14 +11,14 @@ use std::hash::Hash;
 #[derive(Debug, Clone)]
 pub struct WorkQueue<T> {
     order: VecDeque<T>,
-    waiting: HashSet<T>,
+    waiting: FastSet<T>,
 }
 
 impl<T> Default for WorkQueue<T> {
     fn default() -> Self {
         WorkQueue {
             order: VecDeque::new(),
-            waiting: HashSet::new(),
+            waiting: FastSet::default(),
         }
     }
 }

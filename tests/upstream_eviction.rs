@@ -286,9 +286,9 @@ impl EvictionStore for MockStore {
     fn get_pdb(&mut self, _: &str, _: &str) -> Result<Arc<PodDisruptionBudget>, ApiError> {
         Ok(Arc::new(self.pdb.clone()))
     }
-    fn update_pdb_status(&mut self, pdb: &PodDisruptionBudget) -> Result<(), ApiError> {
-        self.pdb = pdb.clone();
+    fn update_pdb_status(&mut self, pdb: PodDisruptionBudget) -> Result<(), ApiError> {
         self.written_pdb = Some(pdb.clone());
+        self.pdb = pdb;
         Ok(())
     }
     fn add_disruption_condition(

@@ -54,7 +54,7 @@ pub trait EvictionStore {
     ///
     /// # Errors
     /// `Conflict` when the stored resourceVersion differs.
-    fn update_pdb_status(&mut self, pdb: &PodDisruptionBudget) -> Result<(), ApiError>;
+    fn update_pdb_status(&mut self, pdb: PodDisruptionBudget) -> Result<(), ApiError>;
     /// E30–E31: on the latest stored pod, checks `preconditions` (UID, then non-empty
     /// resourceVersion) and sets the `DisruptionTarget` condition; returns the resulting
     /// resourceVersion (unchanged when the condition was already there).
@@ -450,7 +450,7 @@ pub fn evict(
                 decremented = true;
                 break;
             }
-            Some(updated) => match store.update_pdb_status(&updated) {
+            Some(updated) => match store.update_pdb_status(updated) {
                 Ok(()) => {
                     decremented = true;
                     break;

@@ -2046,7 +2046,7 @@ impl EvictionStore for DryRunStore<'_> {
         self.cluster.read_pdb(namespace, name)
     }
 
-    fn update_pdb_status(&mut self, _pdb: &PodDisruptionBudget) -> Result<(), ApiError> {
+    fn update_pdb_status(&mut self, _pdb: PodDisruptionBudget) -> Result<(), ApiError> {
         Err(ApiError::Internal("a dry run writes no PDB status".into()))
     }
 
@@ -2117,7 +2117,7 @@ impl EvictionStore for ClusterEvictionStore<'_> {
         self.cluster.read_pdb(namespace, name)
     }
 
-    fn update_pdb_status(&mut self, pdb: &PodDisruptionBudget) -> Result<(), ApiError> {
+    fn update_pdb_status(&mut self, pdb: PodDisruptionBudget) -> Result<(), ApiError> {
         let key = pdb.metadata.key();
         let stored = self.get_pdb(&key.namespace, &key.name)?;
         if stored.metadata.resource_version != pdb.metadata.resource_version {
@@ -2129,9 +2129,11 @@ impl EvictionStore for ClusterEvictionStore<'_> {
                 message: "the object has been modified; please apply your changes to the latest version and try again".into(),
             });
         }
-        let mut updated = PodDisruptionBudget::clone(&stored);
-        updated.status = pdb.status.clone();
-        self.cluster.write(key, Some(updated), Origin::Api);
+        // The status subresource writes the status alone. The handler's PDB is the stored
+        // one at this very resourceVersion with only its status changed, so it is written
+        // as it is, without a second copy of the stored object.
+        debug_assert!(stored.spec == pdb.spec && stored.metadata == pdb.metadata);
+        self.cluster.write(key, Some(pdb), Origin::Api);
         Ok(())
     }
 

@@ -906,17 +906,7 @@ impl Cluster {
     /// steady stream of evictions must not grow anything but the clock and the counters).
     pub fn footprint(&self) -> Footprint {
         Footprint {
-            objects: self.pods.len()
-                + self.pdbs.len()
-                + self.nodes.len()
-                + self.replica_sets.len()
-                + self.deployments.len()
-                + self.stateful_sets.len()
-                + self.daemon_sets.len()
-                + self.replication_controllers.len()
-                + self.services.len()
-                + self.endpoints.len()
-                + self.endpoint_slices.len(),
+            objects: self.object_count(),
             events: self.events.len(),
             timers: self.timers.len(),
             watch_history: self.watch_history.len(),

@@ -591,7 +591,18 @@ impl StoredKind for Pod {
                 .cloned()
         });
         cluster.pdb_index.pod_written(old, stored.as_ref());
-        cluster.node_load.pod_changed(old, new);
+        let freed = cluster.node_load.pod_changed(old, new);
+        // A node with fewer pods may take a pod that fits nowhere (kube-scheduler moves
+        // unschedulable pods back to its active queue when an assigned pod goes).
+        if freed && cluster.config.controllers.workloads {
+            let pending: Vec<ObjectKey> = cluster
+                .pod_index
+                .on_node("")
+                .filter(|k| **k != key)
+                .cloned()
+                .collect();
+            cluster.schedule_queue.extend(pending);
+        }
         if origin != Origin::Kubelet && cluster.config.controllers.kubelet {
             cluster.kubelet_queue.insert(key.clone());
         }

@@ -1,48 +1,457 @@
-//! The scheduler's view of the nodes: which are Ready and schedulable, and how many
-//! non-terminal pods each runs, kept ordered by load so that placing a pod does not scan the
-//! cluster's nodes.
+//! The scheduler: which node an unscheduled pod goes to, and, when none will take it, why —
+//! in the words of kube-scheduler's `FitError` (`pkg/scheduler/framework/types.go`).
+//!
+//! A node takes a pod when it passes kube-scheduler's filters, in upstream's order, the
+//! first failure deciding the node's reason: `NodeUnschedulable` (a cordoned node, unless
+//! the pod tolerates `node.kubernetes.io/unschedulable:NoSchedule`), `TaintToleration`
+//! (`NoSchedule`/`NoExecute` taints; a node that is not Ready carries the node lifecycle
+//! controller's `node.kubernetes.io/not-ready` or `unreachable` taint even when the
+//! snapshot does not list it), `NodeAffinity` (`nodeSelector` and the required node
+//! affinity) and `NodeResourcesFit` (requests of cpu, memory and any other resource
+//! against `status.allocatable`, and the pod count against `allocatable.pods`). Among the
+//! nodes that pass, the one with the fewest pods wins, ties by name.
+//!
+//! Deliberate simplifications, documented in the README: no preemption (every pod is
+//! treated as equal priority, so the message's preemption clause says no victims were
+//! found); a node whose `allocatable` does not list a resource takes any request of it
+//! (scenarios can leave out what they do not test; the pod limit then defaults to 110, the
+//! kubelet's); pod affinity, topology spread, volumes and ports are not filters.
 
-use std::collections::BTreeSet;
-
-use super::FastMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
+use super::FastMap;
+use super::store::Store;
 use crate::model::{Node, Pod};
 
 /// Pods a node takes when its `status.allocatable.pods` does not say (the kubelet default).
 pub const DEFAULT_MAX_PODS: usize = 110;
 
-fn max_pods(node: &Node) -> usize {
-    node.status
-        .get("allocatable")
-        .and_then(|a| a.get("pods"))
-        .and_then(|p| match p {
-            Value::String(s) => s.parse().ok(),
-            Value::Number(n) => n.as_u64().and_then(|n| usize::try_from(n).ok()),
-            _ => None,
+/// The taint a cordoned node behaves as if it had (`v1.TaintNodeUnschedulable`).
+pub const TAINT_UNSCHEDULABLE: &str = "node.kubernetes.io/unschedulable";
+/// The taint the node lifecycle controller puts on a node whose Ready condition is False.
+pub const TAINT_NOT_READY: &str = "node.kubernetes.io/not-ready";
+/// The taint the node lifecycle controller puts on a node whose Ready condition is Unknown.
+pub const TAINT_UNREACHABLE: &str = "node.kubernetes.io/unreachable";
+
+/// Amounts of resources by name, in thousandths of their unit (millicores for cpu,
+/// millibytes for memory), so that every quantity compares exactly.
+pub type Resources = BTreeMap<String, i128>;
+
+/// Parses a Kubernetes quantity (`500m`, `2`, `1.5Gi`, `128974848`, `1e3`, `10k`) into
+/// thousandths of its unit, rounded up as `Quantity.MilliValue` rounds. `None` when the
+/// text is not a quantity.
+///
+/// # Examples
+/// ```
+/// use evictsim::cluster::scheduler::parse_quantity;
+/// assert_eq!(parse_quantity("500m"), Some(500));
+/// assert_eq!(parse_quantity("2"), Some(2_000));
+/// assert_eq!(parse_quantity("1Ki"), Some(1_024_000));
+/// assert_eq!(parse_quantity("1.5G"), Some(1_500_000_000_000));
+/// assert_eq!(parse_quantity("lots"), None);
+/// ```
+pub fn parse_quantity(text: &str) -> Option<i128> {
+    let text = text.trim();
+    let (negative, text) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let number_end = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, suffix) = text.split_at(number_end);
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    if whole.is_empty() && fraction.is_empty() {
+        return None;
+    }
+    // The number as an integer mantissa over 10^scale.
+    let mut mantissa: i128 = 0;
+    for digit in whole.bytes().chain(fraction.bytes()) {
+        mantissa = mantissa
+            .checked_mul(10)?
+            .checked_add(i128::from(digit - b'0'))?;
+    }
+    let mut scale = i32::try_from(fraction.len()).ok()?;
+    // The suffix: binary (Ki…Ei), decimal (m, k, M…E) or an exponent (e3, E-2).
+    let mut binary_shift = 0u32;
+    match suffix {
+        "" => {}
+        "Ki" => binary_shift = 10,
+        "Mi" => binary_shift = 20,
+        "Gi" => binary_shift = 30,
+        "Ti" => binary_shift = 40,
+        "Pi" => binary_shift = 50,
+        "Ei" => binary_shift = 60,
+        "n" => scale += 9,
+        "u" => scale += 6,
+        "m" => scale += 3,
+        "k" => scale -= 3,
+        "M" => scale -= 6,
+        "G" => scale -= 9,
+        "T" => scale -= 12,
+        "P" => scale -= 15,
+        "E" => scale -= 18,
+        exponent => {
+            let digits = exponent
+                .strip_prefix('e')
+                .or_else(|| exponent.strip_prefix('E'))?;
+            let power: i32 = digits.parse().ok()?;
+            if !(-30..=30).contains(&power) {
+                return None;
+            }
+            scale -= power;
+        }
+    }
+    // milli = ceil(mantissa · 2^shift · 1000 / 10^scale)
+    let mut numerator = mantissa.checked_mul(1i128 << binary_shift)?;
+    let mut scale = scale - 3;
+    while scale < 0 {
+        numerator = numerator.checked_mul(10)?;
+        scale += 1;
+    }
+    let denominator = 10i128.checked_pow(u32::try_from(scale).ok()?)?;
+    let milli = numerator / denominator + i128::from(numerator % denominator != 0);
+    Some(if negative { -milli } else { milli })
+}
+
+fn add_resources(into: &mut Resources, from: &Resources) {
+    for (name, amount) in from {
+        let total = into.entry(name.clone()).or_insert(0);
+        *total = total.saturating_add(*amount);
+    }
+}
+
+fn container_requests(container: &Value) -> Resources {
+    container
+        .pointer("/resources/requests")
+        .and_then(Value::as_object)
+        .map(|requests| {
+            requests
+                .iter()
+                .filter_map(|(name, q)| Some((name.clone(), parse_quantity(q.as_str()?)?)))
+                .collect()
         })
-        .unwrap_or(DEFAULT_MAX_PODS)
+        .unwrap_or_default()
+}
+
+/// What a pod requests of its node, as kube-scheduler adds it up (`resourcehelper.PodRequests`):
+/// the containers' requests and the restartable (sidecar) init containers', or an
+/// ordinary init container's when that is more (plus the sidecars started before it), plus
+/// the pod's `overhead`.
+pub fn pod_requests(pod: &Pod) -> Resources {
+    let spec = &pod.spec.unmodeled;
+    let mut total = Resources::new();
+    for container in spec
+        .get("containers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        add_resources(&mut total, &container_requests(container));
+    }
+    let mut sidecars = Resources::new();
+    let mut init_peak = Resources::new();
+    for init in spec
+        .get("initContainers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let requests = container_requests(init);
+        if init.get("restartPolicy").and_then(Value::as_str) == Some("Always") {
+            add_resources(&mut total, &requests);
+            add_resources(&mut sidecars, &requests);
+        } else {
+            let mut peak = sidecars.clone();
+            add_resources(&mut peak, &requests);
+            for (name, amount) in peak {
+                let slot = init_peak.entry(name).or_insert(0);
+                *slot = (*slot).max(amount);
+            }
+        }
+    }
+    for (name, amount) in init_peak {
+        let slot = total.entry(name).or_insert(0);
+        *slot = (*slot).max(amount);
+    }
+    if let Some(overhead) = spec.get("overhead") {
+        add_resources(&mut total, &container_requests(&serde_json::json!({"resources": {"requests": overhead}})));
+    }
+    total.retain(|_, amount| *amount != 0);
+    total
+}
+
+/// A node taint (`spec.taints[]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Taint {
+    /// The key.
+    pub key: String,
+    /// The value (often empty).
+    pub value: String,
+    /// `NoSchedule`, `PreferNoSchedule` or `NoExecute`.
+    pub effect: String,
+}
+
+/// The taints that keep pods off `node`: its own `NoSchedule` and `NoExecute` taints, and
+/// the not-ready/unreachable taint its Ready condition implies when the node does not list it
+/// (the node lifecycle controller adds them within seconds on a real cluster).
+pub fn blocking_taints(node: &Node) -> Vec<Taint> {
+    let mut taints: Vec<Taint> = node
+        .spec
+        .unmodeled
+        .get("taints")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|t| Taint {
+            key: str_field(t, "key").to_string(),
+            value: str_field(t, "value").to_string(),
+            effect: str_field(t, "effect").to_string(),
+        })
+        .filter(|t| t.effect == "NoSchedule" || t.effect == "NoExecute")
+        .collect();
+    let implied = match ready_status(node) {
+        "True" => None,
+        "False" => Some(TAINT_NOT_READY),
+        _ => Some(TAINT_UNREACHABLE),
+    };
+    if let Some(key) = implied
+        && !taints.iter().any(|t| t.key == key)
+    {
+        taints.push(Taint {
+            key: key.to_string(),
+            value: String::new(),
+            effect: "NoSchedule".to_string(),
+        });
+    }
+    taints
+}
+
+fn ready_status(node: &Node) -> &str {
+    node.status
+        .get("conditions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|c| c.get("type").and_then(Value::as_str) == Some("Ready"))
+        .and_then(|c| c.get("status").and_then(Value::as_str))
+        .unwrap_or("Unknown")
+}
+
+fn str_field<'a>(value: &'a Value, name: &str) -> &'a str {
+    value.get(name).and_then(Value::as_str).unwrap_or("")
+}
+
+/// Whether one of `tolerations` tolerates `taint` (`v1.Toleration.ToleratesTaint`).
+fn tolerates(tolerations: &[Value], taint: &Taint) -> bool {
+    tolerations.iter().any(|t| {
+        let effect = str_field(t, "effect");
+        if !effect.is_empty() && effect != taint.effect {
+            return false;
+        }
+        let key = str_field(t, "key");
+        if !key.is_empty() && key != taint.key {
+            return false;
+        }
+        match str_field(t, "operator") {
+            "Exists" => true,
+            "" | "Equal" => str_field(t, "value") == taint.value,
+            _ => false,
+        }
+    })
+}
+
+/// Whether `node` satisfies one node selector requirement (`In`, `NotIn`, `Exists`,
+/// `DoesNotExist`, `Gt`, `Lt`) on its labels, or on its `metadata.name` for a `matchFields`
+/// requirement.
+fn requirement_holds(requirement: &Value, value: Option<&str>) -> bool {
+    let values: Vec<&str> = requirement
+        .get("values")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    match str_field(requirement, "operator") {
+        "In" => value.is_some_and(|v| values.contains(&v)),
+        "NotIn" => value.is_none_or(|v| !values.contains(&v)),
+        "Exists" => value.is_some(),
+        "DoesNotExist" => value.is_none(),
+        op @ ("Gt" | "Lt") => {
+            let (Some(have), [bound]) = (value.and_then(|v| v.parse::<i64>().ok()), &values[..])
+            else {
+                return false;
+            };
+            let Ok(bound) = bound.parse::<i64>() else {
+                return false;
+            };
+            if op == "Gt" { have > bound } else { have < bound }
+        }
+        _ => false,
+    }
+}
+
+/// A pod's placement constraints, read once per scheduling attempt.
+#[derive(Debug, Clone, Default)]
+pub struct Placement {
+    /// What the pod requests.
+    pub requests: Resources,
+    node_selector: Vec<(String, String)>,
+    affinity_terms: Option<Vec<Value>>,
+    tolerations: Vec<Value>,
+}
+
+impl Placement {
+    /// Reads `pod`'s requests, `nodeSelector`, required node affinity and tolerations.
+    pub fn of(pod: &Pod) -> Placement {
+        let spec = &pod.spec.unmodeled;
+        Placement {
+            requests: pod_requests(pod),
+            node_selector: spec
+                .get("nodeSelector")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                .collect(),
+            affinity_terms: spec
+                .get("affinity")
+                .and_then(|a| {
+                    a.pointer("/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms")
+                })
+                .and_then(Value::as_array)
+                .cloned(),
+            tolerations: spec
+                .get("tolerations")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default(),
+        }
+    }
+
+    fn tolerates_closed_nodes(&self) -> bool {
+        !self.tolerations.is_empty()
+    }
+
+    fn matches_node(&self, node: &Node) -> bool {
+        let labels = &node.metadata.labels;
+        if !self
+            .node_selector
+            .iter()
+            .all(|(k, v)| labels.get(k) == Some(v))
+        {
+            return false;
+        }
+        let Some(terms) = &self.affinity_terms else {
+            return true;
+        };
+        // Terms are ORed; an empty term matches nothing; a term's requirements are ANDed.
+        terms.iter().any(|term| {
+            let expressions = term.get("matchExpressions").and_then(Value::as_array);
+            let fields = term.get("matchFields").and_then(Value::as_array);
+            let count = expressions.map_or(0, Vec::len) + fields.map_or(0, Vec::len);
+            count > 0
+                && expressions.into_iter().flatten().all(|r| {
+                    requirement_holds(r, labels.get(str_field(r, "key")).map(String::as_str))
+                })
+                && fields.into_iter().flatten().all(|r| {
+                    let name = (str_field(r, "key") == "metadata.name")
+                        .then_some(node.metadata.name.as_str());
+                    requirement_holds(r, name)
+                })
+        })
+    }
+}
+
+/// Why a node does not take a pod: one of kube-scheduler's filter reasons.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Unfit {
+    /// `node(s) were unschedulable` (NodeUnschedulable).
+    Cordoned,
+    /// `node(s) had untolerated taint {key: value}` (TaintToleration).
+    Taint(String, String),
+    /// `node(s) didn't match Pod's node affinity/selector` (NodeAffinity).
+    Affinity,
+    /// `Too many pods` (NodeResourcesFit).
+    TooManyPods,
+    /// `Insufficient <resource>` (NodeResourcesFit).
+    Insufficient(String),
+}
+
+impl Unfit {
+    /// Whether preemption could help (NodeResourcesFit answers `Unschedulable`; the others
+    /// `UnschedulableAndUnresolvable`).
+    fn resolvable(&self) -> bool {
+        matches!(self, Unfit::TooManyPods | Unfit::Insufficient(_))
+    }
+}
+
+impl std::fmt::Display for Unfit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unfit::Cordoned => f.write_str("node(s) were unschedulable"),
+            Unfit::Taint(key, value) => write!(f, "node(s) had untolerated taint {{{key}: {value}}}"),
+            Unfit::Affinity => f.write_str("node(s) didn't match Pod's node affinity/selector"),
+            Unfit::TooManyPods => f.write_str("Too many pods"),
+            Unfit::Insufficient(resource) => write!(f, "Insufficient {resource}"),
+        }
+    }
+}
+
+/// Node load, indexed for placement: pods and requests per node, and the open nodes (Ready,
+/// not cordoned, no blocking taint) ordered by load so that placing a pod rarely scans.
+#[derive(Debug, Clone, Default)]
+pub struct NodeLoad {
+    pods: FastMap<String, usize>,
+    requested: FastMap<String, Resources>,
+    /// Open nodes and their pod limit.
+    open: FastMap<String, usize>,
+    /// Open nodes ordered by (pods, name).
+    by_load: BTreeSet<(usize, String)>,
+    /// Nodes that only pods with tolerations can use (cordoned, tainted or not Ready).
+    closed: BTreeSet<String>,
 }
 
 fn counts(pod: &Pod) -> bool {
     !pod.spec.node_name.is_empty() && !pod.is_terminal()
 }
 
-/// Node load, indexed for placement.
-#[derive(Debug, Clone, Default)]
-pub struct NodeLoad {
-    pods: FastMap<String, usize>,
-    /// Eligible nodes (Ready, not cordoned) and their pod limit.
-    eligible: FastMap<String, usize>,
-    /// Eligible nodes ordered by (pods, name).
-    by_load: BTreeSet<(usize, String)>,
+fn max_pods(node: &Node) -> usize {
+    node.status
+        .get("allocatable")
+        .and_then(|a| a.get("pods"))
+        .and_then(|p| match p {
+            Value::String(s) => parse_quantity(s).and_then(|m| usize::try_from(m / 1000).ok()),
+            Value::Number(n) => n.as_u64().and_then(|n| usize::try_from(n).ok()),
+            _ => None,
+        })
+        .unwrap_or(DEFAULT_MAX_PODS)
+}
+
+fn allocatable(node: &Node) -> Resources {
+    node.status
+        .get("allocatable")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter(|(name, _)| name.as_str() != "pods")
+        .filter_map(|(name, q)| {
+            let milli = match q {
+                Value::String(s) => parse_quantity(s)?,
+                Value::Number(n) => i128::from(n.as_i64()?).checked_mul(1000)?,
+                _ => return None,
+            };
+            Some((name.clone(), milli))
+        })
+        .collect()
 }
 
 impl NodeLoad {
     fn set_count(&mut self, node: &str, count: usize) {
         let old = self.pods.get(node).copied().unwrap_or(0);
-        if self.eligible.contains_key(node) {
+        if self.open.contains_key(node) {
             self.by_load.remove(&(old, node.to_string()));
             self.by_load.insert((count, node.to_string()));
         }
@@ -53,43 +462,175 @@ impl NodeLoad {
         }
     }
 
-    /// Accounts for a pod write.
-    pub fn pod_changed(&mut self, old: Option<&Pod>, new: Option<&Pod>) {
+    fn charge(&mut self, node: &str, pod: &Pod, sign: i128) {
+        let requests = pod_requests(pod);
+        if requests.is_empty() {
+            return;
+        }
+        let totals = self.requested.entry(node.to_string()).or_default();
+        for (name, amount) in requests {
+            let total = totals.entry(name).or_insert(0);
+            *total = total.saturating_add(sign * amount);
+        }
+        totals.retain(|_, amount| *amount != 0);
+        if totals.is_empty() {
+            self.requested.remove(node);
+        }
+    }
+
+    /// Accounts for a pod write. Returns whether a node's load went down (a pending pod may
+    /// fit now).
+    pub fn pod_changed(&mut self, old: Option<&Pod>, new: Option<&Pod>) -> bool {
         if let (Some(old), Some(new)) = (old, new)
             && old.spec.node_name == new.spec.node_name
             && counts(old) == counts(new)
         {
-            return; // most writes: the same node, counted the same way
+            return false; // most writes: the same node, counted the same way
         }
+        let mut freed = false;
         if let Some(old) = old.filter(|p| counts(p)) {
             let n = self.pods.get(&old.spec.node_name).copied().unwrap_or(0);
             self.set_count(&old.spec.node_name, n.saturating_sub(1));
+            self.charge(&old.spec.node_name, old, -1);
+            freed = true;
         }
         if let Some(new) = new.filter(|p| counts(p)) {
             let n = self.pods.get(&new.spec.node_name).copied().unwrap_or(0);
             self.set_count(&new.spec.node_name, n + 1);
+            self.charge(&new.spec.node_name, new, 1);
         }
+        freed
     }
 
     /// Accounts for a Node write (`None` when it was deleted).
     pub fn node_changed(&mut self, name: &str, node: Option<&Node>) {
         let count = self.pods.get(name).copied().unwrap_or(0);
         self.by_load.remove(&(count, name.to_string()));
-        self.eligible.remove(name);
-        if let Some(node) = node
-            && super::kubelet::node_ready(node)
-            && !node.spec.unschedulable
-        {
-            self.eligible.insert(name.to_string(), max_pods(node));
-            self.by_load.insert((count, name.to_string()));
+        self.open.remove(name);
+        self.closed.remove(name);
+        if let Some(node) = node {
+            if !node.spec.unschedulable && blocking_taints(node).is_empty() {
+                self.open.insert(name.to_string(), max_pods(node));
+                self.by_load.insert((count, name.to_string()));
+            } else {
+                self.closed.insert(name.to_string());
+            }
         }
     }
 
-    /// The least-loaded eligible node with room, ties broken by name.
-    pub fn pick(&self) -> Option<&str> {
-        self.by_load
+    /// Runs the filters of one node, in kube-scheduler's order, returning the first
+    /// failing filter's reasons (NodeResourcesFit can give several).
+    pub fn unfit(&self, placement: &Placement, node: &Node) -> Vec<Unfit> {
+        let name = node.metadata.name.as_str();
+        if node.spec.unschedulable {
+            let taint = Taint {
+                key: TAINT_UNSCHEDULABLE.to_string(),
+                value: String::new(),
+                effect: "NoSchedule".to_string(),
+            };
+            if !tolerates(&placement.tolerations, &taint) {
+                return vec![Unfit::Cordoned];
+            }
+        }
+        if let Some(taint) = blocking_taints(node)
+            .into_iter()
+            .find(|t| !tolerates(&placement.tolerations, t))
+        {
+            return vec![Unfit::Taint(taint.key, taint.value)];
+        }
+        if !placement.matches_node(node) {
+            return vec![Unfit::Affinity];
+        }
+        let mut reasons = Vec::new();
+        let pods = self.pods.get(name).copied().unwrap_or(0);
+        if pods + 1 > max_pods(node) {
+            reasons.push(Unfit::TooManyPods);
+        }
+        if placement.requests.is_empty() {
+            return reasons;
+        }
+        let allocatable = allocatable(node);
+        let empty = Resources::new();
+        let requested = self.requested.get(name).unwrap_or(&empty);
+        // cpu and memory first, then the others by name, as NodeResourcesFit reports them.
+        let mut names: Vec<&String> = placement.requests.keys().collect();
+        names.sort_by_key(|n| (n.as_str() != "cpu", n.as_str() != "memory", n.as_str()));
+        for resource in names {
+            let want = placement.requests[resource];
+            // Resources the node does not list are not limited (see the module docs),
+            // except extended resources, which a node without them cannot give.
+            let Some(&have) = allocatable.get(resource.as_str()) else {
+                if resource.contains('/') && want > 0 {
+                    reasons.push(Unfit::Insufficient(resource.clone()));
+                }
+                continue;
+            };
+            let used = requested.get(resource.as_str()).copied().unwrap_or(0);
+            if want > 0 && want > have.saturating_sub(used) {
+                reasons.push(Unfit::Insufficient(resource.clone()));
+            }
+        }
+        reasons
+    }
+
+    /// The node for a pod: among the nodes whose filters pass, the one with the fewest pods,
+    /// ties by name; or, when none passes, the scheduler's message, as
+    /// [`FitError`](https://github.com/kubernetes/kubernetes/blob/master/pkg/scheduler/framework/types.go)
+    /// words it (`0/3 nodes are available: 1 Insufficient cpu, 2 node(s) were unschedulable.
+    /// preemption: …`).
+    pub(crate) fn place(&self, placement: &Placement, nodes: &Store<Node>) -> Result<String, String> {
+        let node = |name: &str| nodes.get_by_name("", name);
+        let open = self
+            .by_load
             .iter()
-            .find(|(count, name)| self.eligible.get(name).is_some_and(|max| count < max))
-            .map(|(_, name)| name.as_str())
+            .find(|(_, name)| node(name).is_some_and(|n| self.unfit(placement, n).is_empty()))
+            .map(|(count, name)| (*count, name.as_str()));
+        let closed = if placement.tolerates_closed_nodes() {
+            self.closed
+                .iter()
+                .filter(|name| node(name).is_some_and(|n| self.unfit(placement, n).is_empty()))
+                .map(|name| (self.pods.get(name).copied().unwrap_or(0), name.as_str()))
+                .min()
+        } else {
+            None
+        };
+        match (open, closed) {
+            (Some(a), Some(b)) => return Ok(a.min(b).1.to_string()),
+            (Some((_, name)), None) | (None, Some((_, name))) => return Ok(name.to_string()),
+            (None, None) => {}
+        }
+        Err(self.fit_error(placement, nodes))
+    }
+
+    fn fit_error(&self, placement: &Placement, nodes: &Store<Node>) -> String {
+        let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+        let mut preemption: BTreeMap<&str, usize> = BTreeMap::new();
+        for node in nodes.iter() {
+            let unfit = self.unfit(placement, node);
+            let helpful = unfit.iter().all(Unfit::resolvable);
+            for reason in unfit {
+                *reasons.entry(reason.to_string()).or_default() += 1;
+            }
+            let verdict = if helpful {
+                "No preemption victims found for incoming pod"
+            } else {
+                "Preemption is not helpful for scheduling"
+            };
+            *preemption.entry(verdict).or_default() += 1;
+        }
+        let total = nodes.len();
+        let histogram = |counts: Vec<String>| {
+            let mut counts = counts;
+            counts.sort(); // kube-scheduler sorts the "<count> <reason>" strings
+            counts.join(", ")
+        };
+        let filters = histogram(reasons.iter().map(|(r, n)| format!("{n} {r}")).collect());
+        let preempt = histogram(preemption.iter().map(|(r, n)| format!("{n} {r}")).collect());
+        if total == 0 {
+            return "no nodes available to schedule pods".to_string();
+        }
+        format!(
+            "0/{total} nodes are available: {filters}. preemption: 0/{total} nodes are available: {preempt}.."
+        )
     }
 }

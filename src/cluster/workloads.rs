@@ -559,8 +559,10 @@ impl Cluster {
         }
     }
 
-    /// The scheduler: binds an unscheduled pod to the Ready, schedulable node with room and
-    /// the fewest pods (ties by name).
+    /// The scheduler ([`scheduler`](super::scheduler) has the rules): binds an unscheduled
+    /// pod to a node that takes it, or marks it `PodScheduled=False` with reason
+    /// `Unschedulable` and kube-scheduler's message, recording a `FailedScheduling` event
+    /// when the message changes.
     pub(crate) fn schedule(&mut self, key: &ObjectKey) {
         let Some(pod) = self.pods.get(key) else {
             return;
@@ -568,24 +570,71 @@ impl Cluster {
         if !pod.spec.node_name.is_empty() || !is_active(pod) {
             return;
         }
-        let candidate = self.node_load.pick().map(String::from);
-        let Some(node) = candidate else {
-            let nodes = self.nodes.len();
-            self.record(
-                "Warning",
-                format!("Pod/{key}"),
-                "FailedScheduling",
-                format!("0/{nodes} nodes are available: no Ready, schedulable node has room."),
-            );
-            return;
-        };
-        let mut bound = pod.clone();
-        bound.spec.node_name = node.clone();
-        self.write(key.clone(), Some(bound), Origin::Workloads);
-        self.log(EventKind::PodScheduled {
-            pod: key.clone(),
-            node,
-        });
+        let placement = super::scheduler::Placement::of(pod);
+        match self.node_load.place(&placement, &self.nodes) {
+            Ok(node) => {
+                let mut bound = pod.clone();
+                bound.spec.node_name = node.clone();
+                // The binding sets PodScheduled=True (registry/core/pod/storage `setPodNodeAndMetadata`).
+                if let Some(condition) = bound
+                    .status
+                    .conditions
+                    .iter_mut()
+                    .find(|c| c.type_ == "PodScheduled")
+                {
+                    condition.status = "True".to_string();
+                    condition.reason.clear();
+                    condition.message.clear();
+                    condition.last_transition_time = Some(self.wall_now());
+                }
+                self.write(key.clone(), Some(bound), Origin::Workloads);
+                self.log(EventKind::PodScheduled {
+                    pod: key.clone(),
+                    node,
+                });
+            }
+            Err(message) => {
+                let already = pod.status.conditions.iter().any(|c| {
+                    c.type_ == "PodScheduled" && c.status == "False" && c.message == message
+                });
+                if already {
+                    return;
+                }
+                let mut pending = pod.clone();
+                let now = self.wall_now();
+                let condition = crate::model::PodCondition {
+                    type_: "PodScheduled".to_string(),
+                    status: "False".to_string(),
+                    observed_generation: None,
+                    last_probe_time: Some(Value::Null),
+                    last_transition_time: Some(now),
+                    reason: "Unschedulable".to_string(),
+                    message: message.clone(),
+                };
+                match pending
+                    .status
+                    .conditions
+                    .iter_mut()
+                    .find(|c| c.type_ == "PodScheduled")
+                {
+                    Some(existing) => {
+                        if existing.status == "False" {
+                            // Same status, new message: the transition time stays.
+                            let since = existing.last_transition_time.clone();
+                            *existing = crate::model::PodCondition {
+                                last_transition_time: since,
+                                ..condition
+                            };
+                        } else {
+                            *existing = condition;
+                        }
+                    }
+                    None => pending.status.conditions.push(condition),
+                }
+                self.write(key.clone(), Some(pending), Origin::Workloads);
+                self.record("Warning", format!("Pod/{key}"), "FailedScheduling", message);
+            }
+        }
     }
 
     /// The workloads a node change concerns: every DaemonSet.

@@ -127,6 +127,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cluster;
+pub mod drain;
 pub mod error;
 pub mod fuzzing;
 pub mod model;

@@ -61,6 +61,87 @@ enum Command {
         #[arg(long)]
         tls: bool,
     },
+    /// Will this node drain? Drains NODEs of a cluster snapshot on the virtual clock, as
+    /// `kubectl drain` would, and prints kubectl's lines, a verdict, the pods left behind
+    /// with their causes, and remedies verified on copies of the stuck cluster.
+    ///
+    /// FILE is a scenario file (its objects; its steps are not played) or a snapshot: the
+    /// List `kubectl get nodes,pods,pdb,deployments,replicasets,statefulsets,daemonsets,
+    /// replicationcontrollers,services -A -o json` prints. Several NODEs drain as one
+    /// kubectl command (all cordoned first); `--all-nodes` and `--selector` drain one node
+    /// after another, uncordoning each once drained, as upgrade tools do, and stop at the
+    /// first that sticks. Exit status: 0 drained, 1 not drained, 2 invalid input.
+    Drain {
+        /// The nodes to drain.
+        nodes: Vec<String>,
+        /// The cluster: a scenario file or a `kubectl get … -o json` snapshot.
+        #[arg(long = "from", value_name = "FILE")]
+        from: PathBuf,
+        /// Drain every node, one after another.
+        #[arg(long, conflicts_with_all = ["nodes", "selector"])]
+        all_nodes: bool,
+        /// Drain the nodes with these labels, one after another.
+        #[arg(short = 'l', long, conflicts_with = "nodes")]
+        selector: Option<String>,
+        /// Drain the named nodes one after another (each uncordoned once drained).
+        #[arg(long)]
+        one_by_one: bool,
+        /// kubectl's --force: also delete pods that declare no controller.
+        #[arg(long)]
+        force: bool,
+        /// kubectl's --ignore-daemonsets.
+        #[arg(long)]
+        ignore_daemonsets: bool,
+        /// kubectl's --delete-emptydir-data.
+        #[arg(long)]
+        delete_emptydir_data: bool,
+        /// kubectl's --grace-period (-1: each pod's own).
+        #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+        grace_period: i64,
+        /// kubectl's --timeout (0: wait forever).
+        #[arg(long, default_value = "0s", value_parser = evictsim::time::parse_duration)]
+        timeout: std::time::Duration,
+        /// kubectl's --pod-selector.
+        #[arg(long, default_value = "")]
+        pod_selector: String,
+        /// kubectl's --disable-eviction: DELETE instead of evicting (bypasses PDBs).
+        #[arg(long)]
+        disable_eviction: bool,
+        /// kubectl's --skip-wait-for-delete-timeout, in seconds.
+        #[arg(long, default_value_t = 0)]
+        skip_wait_for_delete_timeout: u64,
+        /// kubectl's --dry-run.
+        #[arg(long, value_enum, default_value_t = DryRunArg::None, num_args = 0..=1, default_missing_value = "client")]
+        dry_run: DryRunArg,
+        /// kubectl's --chunk-size.
+        #[arg(long, default_value_t = 500)]
+        chunk_size: u32,
+        /// Seconds a container takes to start and become Ready, where its pod's
+        /// evictsim.io/startup-seconds annotation does not say.
+        #[arg(long, default_value_t = 2.0)]
+        startup_seconds: f64,
+        /// Seconds containers take to exit after SIGTERM, where the pod's
+        /// evictsim.io/shutdown-seconds annotation does not say.
+        #[arg(long, default_value_t = 1.0)]
+        shutdown_seconds: f64,
+        /// How much virtual time a drain without --timeout is followed before it is called
+        /// endless.
+        #[arg(long, default_value = "24h", value_parser = evictsim::time::parse_duration)]
+        patience: std::time::Duration,
+        /// Skip verifying remedies.
+        #[arg(long)]
+        no_remedies: bool,
+        /// How to print the report.
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DryRunArg {
+    None,
+    Client,
+    Server,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -74,6 +155,55 @@ enum Output {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Drain {
+            nodes,
+            from,
+            all_nodes,
+            selector,
+            one_by_one,
+            force,
+            ignore_daemonsets,
+            delete_emptydir_data,
+            grace_period,
+            timeout,
+            pod_selector,
+            disable_eviction,
+            skip_wait_for_delete_timeout,
+            dry_run,
+            chunk_size,
+            startup_seconds,
+            shutdown_seconds,
+            patience,
+            no_remedies,
+            output,
+        } => {
+            let options = evictsim::drain::DrainOptions {
+                force,
+                ignore_daemonsets,
+                delete_emptydir_data,
+                grace_period,
+                timeout,
+                pod_selector,
+                disable_eviction,
+                skip_wait_for_delete_timeout,
+                dry_run: match dry_run {
+                    DryRunArg::None => evictsim::drain::DryRun::None,
+                    DryRunArg::Client => evictsim::drain::DryRun::Client,
+                    DryRunArg::Server => evictsim::drain::DryRun::Server,
+                },
+                chunk_size,
+                patience,
+            };
+            let which = if all_nodes {
+                Nodes::All
+            } else if let Some(selector) = selector {
+                Nodes::Selected(selector)
+            } else {
+                Nodes::Named(nodes, one_by_one)
+            };
+            let timings = (startup_seconds, shutdown_seconds);
+            drain(&from, which, options, timings, !no_remedies, output)
+        }
         Command::Run { output, files } => run(output, &files),
         Command::Serve {
             file,
@@ -276,5 +406,157 @@ fn run(output: Output, files: &[PathBuf]) -> ExitCode {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// Which nodes `evictsim drain` drains.
+enum Nodes {
+    /// Named ones; `true`: one after another.
+    Named(Vec<String>, bool),
+    /// Those a label selector picks, one after another.
+    Selected(String),
+    /// Every node, one after another.
+    All,
+}
+
+fn drain(
+    file: &std::path::Path,
+    which: Nodes,
+    options: evictsim::drain::DrainOptions,
+    (startup, shutdown): (f64, f64),
+    verify_remedies: bool,
+    output: Output,
+) -> ExitCode {
+    use evictsim::drain::whatif::{Plan, Pool, what_if};
+    use evictsim::model::{Behaviour, Node, Selector, Shutdown};
+
+    let shown = file.display();
+    let seconds = |flag: &str, value: f64| {
+        if value.is_finite() && (0.0..1e9).contains(&value) {
+            Ok(std::time::Duration::from_millis(
+                (value * 1000.0).round() as u64
+            ))
+        } else {
+            Err(format!(
+                "error: --{flag}: {value} is not a number of seconds"
+            ))
+        }
+    };
+    let (startup, shutdown) = match (
+        seconds("startup-seconds", startup),
+        seconds("shutdown-seconds", shutdown),
+    ) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let text = match std::fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("error: {shown}: cannot read: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut cluster = match Scenario::parse(&text).and_then(|s| {
+        for warning in &s.warnings {
+            eprintln!("warning: {shown}: {warning}");
+        }
+        s.build_cluster()
+    }) {
+        Ok(cluster) => cluster,
+        Err(e) => {
+            eprintln!("error: {shown}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    cluster.set_default_behaviour(Behaviour {
+        startup,
+        shutdown: Shutdown::After(shutdown),
+        ..Behaviour::default()
+    });
+    let all: Vec<&Node> = cluster.list::<Node>().collect();
+    let (nodes, pool) = match which {
+        Nodes::Named(nodes, one_by_one) => {
+            if nodes.is_empty() {
+                eprintln!("error: name the nodes to drain, or use --all-nodes or --selector");
+                return ExitCode::from(2);
+            }
+            if let Some(unknown) = nodes
+                .iter()
+                .find(|n| !all.iter().any(|node| node.metadata.name == **n))
+            {
+                eprintln!(
+                    "error: {shown}: no node named {unknown:?} (the file has {} nodes)",
+                    all.len()
+                );
+                return ExitCode::from(2);
+            }
+            (
+                nodes,
+                if one_by_one {
+                    Pool::OneByOne
+                } else {
+                    Pool::Together
+                },
+            )
+        }
+        Nodes::Selected(selector) => {
+            let parsed = match Selector::parse(&selector) {
+                Ok(parsed) => parsed,
+                Err(e) => {
+                    eprintln!("error: --selector: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let nodes: Vec<String> = all
+                .iter()
+                .filter(|n| parsed.matches(&n.metadata.labels))
+                .map(|n| n.metadata.name.clone())
+                .collect();
+            if nodes.is_empty() {
+                eprintln!("error: {shown}: no node matches --selector {selector:?}");
+                return ExitCode::from(2);
+            }
+            (nodes, Pool::OneByOne)
+        }
+        Nodes::All => {
+            let nodes: Vec<String> = all.iter().map(|n| n.metadata.name.clone()).collect();
+            if nodes.is_empty() {
+                eprintln!("error: {shown}: the file has no nodes");
+                return ExitCode::from(2);
+            }
+            (nodes, Pool::OneByOne)
+        }
+    };
+    if !options.pod_selector.is_empty()
+        && let Err(e) = Selector::parse(&options.pod_selector)
+    {
+        eprintln!(
+            "error: --pod-selector={} must be a valid label selector: {e}",
+            options.pod_selector
+        );
+        return ExitCode::from(2);
+    }
+    let mut plan = Plan::new(nodes);
+    plan.options = options;
+    plan.pool = pool;
+    plan.verify_remedies = verify_remedies;
+    let report = what_if(&cluster, &plan);
+    match output {
+        Output::Text => print!("{}", report.to_text()),
+        Output::Json => match serde_json::to_string_pretty(&report) {
+            Ok(json) => println!("{json}"),
+            Err(e) => {
+                eprintln!("error: cannot print the report: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    }
+    if report.drained {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }

@@ -112,6 +112,46 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(trimmed).map_err(|e| format!("invalid duration {text:?}: {e}"))
 }
 
+/// Formats a duration as Go's `time.Duration.String` does (`20s`, `1m30s`, `1h0m0s`,
+/// `1.5s`, `500ms`, `0s`), as kubectl prints its timeouts.
+///
+/// # Examples
+/// ```
+/// use evictsim::time::go_duration;
+/// use std::time::Duration;
+/// assert_eq!(go_duration(Duration::from_secs(20)), "20s");
+/// assert_eq!(go_duration(Duration::from_secs(3600)), "1h0m0s");
+/// assert_eq!(go_duration(Duration::from_millis(1500)), "1.5s");
+/// assert_eq!(go_duration(Duration::from_millis(250)), "250ms");
+/// assert_eq!(go_duration(Duration::ZERO), "0s");
+/// ```
+pub fn go_duration(duration: Duration) -> String {
+    let millis = duration.as_millis();
+    if millis == 0 {
+        return "0s".to_string();
+    }
+    if millis < 1000 {
+        return format!("{millis}ms");
+    }
+    let (hours, rest) = (millis / 3_600_000, millis % 3_600_000);
+    let (minutes, rest) = (rest / 60_000, rest % 60_000);
+    let (seconds, fraction) = (rest / 1000, rest % 1000);
+    let mut text = String::new();
+    if hours > 0 {
+        text.push_str(&format!("{hours}h"));
+    }
+    if hours > 0 || minutes > 0 {
+        text.push_str(&format!("{minutes}m"));
+    }
+    if fraction == 0 {
+        text.push_str(&format!("{seconds}s"));
+    } else {
+        let digits = format!("{fraction:03}");
+        text.push_str(&format!("{seconds}.{}s", digits.trim_end_matches('0')));
+    }
+    text
+}
+
 /// A Kubernetes `metav1.Time`: a UTC wall-clock instant at whole seconds, serialized as
 /// RFC 3339 (`2025-01-01T00:00:00Z`). Sub-second input is truncated, as upstream does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

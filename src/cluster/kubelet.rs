@@ -128,7 +128,8 @@ impl Cluster {
         }
         let now = self.now;
         let uid = pod.metadata.uid.clone();
-        let behaviour = Behaviour::of(&pod.metadata.annotations);
+        let behaviour =
+            Behaviour::of_with_defaults(&pod.metadata.annotations, self.config.default_behaviour);
         let state = self.kubelet_pods.get(key).cloned();
         if pod.metadata.deletion_timestamp.is_some() {
             self.kubelet_terminate(key, &pod, state, behaviour);

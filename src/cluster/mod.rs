@@ -228,6 +228,10 @@ pub struct ClusterConfig {
     /// batches (as etcd compacts old revisions), so memory stays bounded however long a
     /// simulation runs; sequence numbers keep counting. Default [`DEFAULT_EVENT_RETENTION`].
     pub event_retention: usize,
+    /// How containers behave where a pod's behaviour annotations do not say (start-up,
+    /// shutdown, preStop; see [`Behaviour`](crate::model::Behaviour)). Default: a
+    /// well-behaved web server ([`Behaviour::default`](crate::model::Behaviour)).
+    pub default_behaviour: crate::model::Behaviour,
 }
 
 /// The sizes of what a [`Cluster`] holds ([`Cluster::footprint`]).
@@ -268,6 +272,7 @@ impl Default for ClusterConfig {
             rate_limit: None,
             max_objects: DEFAULT_MAX_OBJECTS,
             event_retention: DEFAULT_EVENT_RETENTION,
+            default_behaviour: crate::model::Behaviour::default(),
         }
     }
 }
@@ -970,6 +975,12 @@ impl Cluster {
     /// ```
     pub fn budget_violations(&self) -> &[BudgetViolation] {
         &self.budget_violations
+    }
+
+    /// Sets how containers behave where their pods' behaviour annotations do not say
+    /// ([`ClusterConfig::default_behaviour`]), for pods started or stopped from now on.
+    pub fn set_default_behaviour(&mut self, behaviour: crate::model::Behaviour) {
+        self.config.default_behaviour = behaviour;
     }
 
     /// The next deadline, if any, and why.

@@ -177,7 +177,10 @@ pub fn pod_requests(pod: &Pod) -> Resources {
         *slot = (*slot).max(amount);
     }
     if let Some(overhead) = spec.get("overhead") {
-        add_resources(&mut total, &container_requests(&serde_json::json!({"resources": {"requests": overhead}})));
+        add_resources(
+            &mut total,
+            &container_requests(&serde_json::json!({"resources": {"requests": overhead}})),
+        );
     }
     total.retain(|_, amount| *amount != 0);
     total
@@ -287,7 +290,11 @@ fn requirement_holds(requirement: &Value, value: Option<&str>) -> bool {
             let Ok(bound) = bound.parse::<i64>() else {
                 return false;
             };
-            if op == "Gt" { have > bound } else { have < bound }
+            if op == "Gt" {
+                have > bound
+            } else {
+                have < bound
+            }
         }
         _ => false,
     }
@@ -392,7 +399,9 @@ impl std::fmt::Display for Unfit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Unfit::Cordoned => f.write_str("node(s) were unschedulable"),
-            Unfit::Taint(key, value) => write!(f, "node(s) had untolerated taint {{{key}: {value}}}"),
+            Unfit::Taint(key, value) => {
+                write!(f, "node(s) had untolerated taint {{{key}: {value}}}")
+            }
             Unfit::Affinity => f.write_str("node(s) didn't match Pod's node affinity/selector"),
             Unfit::TooManyPods => f.write_str("Too many pods"),
             Unfit::Insufficient(resource) => write!(f, "Insufficient {resource}"),
@@ -578,7 +587,11 @@ impl NodeLoad {
     /// [`FitError`](https://github.com/kubernetes/kubernetes/blob/master/pkg/scheduler/framework/types.go)
     /// words it (`0/3 nodes are available: 1 Insufficient cpu, 2 node(s) were unschedulable.
     /// preemption: …`).
-    pub(crate) fn place(&self, placement: &Placement, nodes: &Store<Node>) -> Result<String, String> {
+    pub(crate) fn place(
+        &self,
+        placement: &Placement,
+        nodes: &Store<Node>,
+    ) -> Result<String, String> {
         let node = |name: &str| nodes.get_by_name("", name);
         let open = self
             .by_load

@@ -620,7 +620,7 @@ impl Cluster {
                     Some(existing) => {
                         if existing.status == "False" {
                             // Same status, new message: the transition time stays.
-                            let since = existing.last_transition_time.clone();
+                            let since = existing.last_transition_time;
                             *existing = crate::model::PodCondition {
                                 last_transition_time: since,
                                 ..condition

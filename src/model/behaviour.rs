@@ -75,12 +75,23 @@ impl Behaviour {
     /// Reads the annotations, falling back to the defaults for missing or invalid values
     /// (invalid values are rejected at create time by [`Behaviour::validate`]).
     pub fn of(annotations: &StringMap) -> Behaviour {
-        let mut b = Behaviour::default();
+        Behaviour::of_with_defaults(annotations, Behaviour::default())
+    }
+
+    /// Reads the annotations, falling back to `defaults` (a cluster's
+    /// [`ClusterConfig::default_behaviour`](crate::cluster::ClusterConfig::default_behaviour))
+    /// for what they do not say.
+    pub fn of_with_defaults(annotations: &StringMap, defaults: Behaviour) -> Behaviour {
+        let mut b = defaults;
         if let Some(d) = annotations.get(STARTUP_SECONDS).and_then(|v| seconds(v)) {
             b.startup = d;
         }
-        b.never_ready = annotations.get(NEVER_READY).is_some_and(|v| v == "true");
-        b.prestop = annotations.get(PRESTOP_SECONDS).and_then(|v| seconds(v));
+        if let Some(v) = annotations.get(NEVER_READY) {
+            b.never_ready = v == "true";
+        }
+        if let Some(d) = annotations.get(PRESTOP_SECONDS).and_then(|v| seconds(v)) {
+            b.prestop = Some(d);
+        }
         match annotations.get(SHUTDOWN_SECONDS).map(String::as_str) {
             Some("never") => b.shutdown = Shutdown::Never,
             Some(v) => {

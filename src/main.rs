@@ -459,13 +459,13 @@ fn drain(
             return ExitCode::from(2);
         }
     };
-    let mut cluster = match Scenario::parse(&text).and_then(|s| {
-        for warning in &s.warnings {
-            eprintln!("warning: {shown}: {warning}");
+    let mut cluster = match evictsim::cluster::Cluster::from_snapshot_or_scenario(&text) {
+        Ok((cluster, warnings)) => {
+            for warning in &warnings {
+                eprintln!("warning: {shown}: {warning}");
+            }
+            cluster
         }
-        s.build_cluster()
-    }) {
-        Ok(cluster) => cluster,
         Err(e) => {
             eprintln!("error: {shown}: {e}");
             return ExitCode::from(2);

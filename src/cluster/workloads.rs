@@ -312,7 +312,6 @@ impl Cluster {
             t.entry("metadata").or_insert(json!({}))["labels"] = json!({POD_TEMPLATE_HASH: hash});
         }
         let replicas = deployment.spec.replicas.unwrap_or(1);
-        let rs_name = format!("{}-{hash}", key.name);
         let owned: Vec<ReplicaSet> = self
             .replica_sets
             .in_namespace(&key.namespace)
@@ -323,6 +322,28 @@ impl Cluster {
             })
             .cloned()
             .collect();
+        // The current ReplicaSet is the oldest whose template is the Deployment's, the
+        // pod-template-hash label aside (upstream's `FindNewReplicaSet`, `EqualIgnoreHash`):
+        // a real cluster's ReplicaSets, named by upstream's hash, are adopted as they are.
+        let without_hash = |template: Value| {
+            let mut template = template;
+            if let Some(labels) = template
+                .pointer_mut("/metadata/labels")
+                .and_then(Value::as_object_mut)
+            {
+                labels.remove(POD_TEMPLATE_HASH);
+            }
+            template
+        };
+        let wanted = without_hash(template(&deployment.spec.unmodeled));
+        let rs_name = owned
+            .iter()
+            .filter(|rs| without_hash(template(&rs.spec.unmodeled)) == wanted)
+            .min_by_key(|rs| (rs.metadata.creation_timestamp, rs.metadata.name.clone()))
+            .map_or_else(
+                || format!("{}-{hash}", key.name),
+                |rs| rs.metadata.name.clone(),
+            );
         // The current template's ReplicaSet gets every replica; older ones are scaled to 0.
         for rs in &owned {
             if rs.metadata.name != rs_name && rs.spec.replicas != Some(0) {

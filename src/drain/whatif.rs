@@ -196,6 +196,9 @@ pub struct Report {
     pub diagnoses: Vec<Diagnosis>,
     /// The remedies tried, in order.
     pub remedies: Vec<RemedyCheck>,
+    /// Pods the scheduler could not place when the drain ended (replacements that fit
+    /// nowhere), with its message: capacity the drain cost even where it finished.
+    pub unschedulable: Vec<(ObjectKey, String)>,
     /// What the simulation assumed.
     pub assumptions: Vec<String>,
 }
@@ -235,7 +238,20 @@ pub fn what_if(cluster: &Cluster, plan: &Plan) -> Report {
         }
     }
     let verdict = verdict_line(plan, &runs, drained, duration, stuck_node.as_deref());
+    let unschedulable = copy
+        .list::<Pod>()
+        .filter(|p| p.spec.node_name.is_empty() && !p.is_terminating())
+        .filter_map(|p| {
+            let condition = p
+                .status
+                .conditions
+                .iter()
+                .find(|c| c.type_ == "PodScheduled" && c.status == "False")?;
+            Some((p.metadata.key(), condition.message.clone()))
+        })
+        .collect();
     Report {
+        unschedulable,
         drained,
         duration,
         stuck_node,
@@ -748,7 +764,14 @@ fn candidates(
                         ),
                     });
                 }
-                if budget.spec.unhealthy_pod_eviction_policy.as_deref() != Some("AlwaysAllow") {
+                let unhealthy = cluster
+                    .pdb_members(pdb)
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|p| !p.spec.node_name.is_empty() && !p.is_terminating() && !p.is_ready());
+                if unhealthy
+                    && budget.spec.unhealthy_pod_eviction_policy.as_deref() != Some("AlwaysAllow")
+                {
                     let patch = json!({"spec": {"unhealthyPodEvictionPolicy": "AlwaysAllow"}});
                     out.push(Candidate {
                         title: format!(
@@ -1172,6 +1195,13 @@ impl Report {
             let _ = writeln!(text, "left behind:");
             for d in &self.diagnoses {
                 let _ = writeln!(text, "  - {}", d.sentence);
+            }
+        }
+        if !self.unschedulable.is_empty() {
+            let _ = writeln!(text);
+            let _ = writeln!(text, "pending when the drain ended (no node takes them):");
+            for (pod, message) in &self.unschedulable {
+                let _ = writeln!(text, "  - {pod}: {message}");
             }
         }
         if !self.remedies.is_empty() {

@@ -259,6 +259,32 @@ impl Cluster {
     }
 }
 
+impl Cluster {
+    /// Builds the starting cluster of a file `evictsim drain` is given: a snapshot (one
+    /// object, or the `List` that `kubectl get … -o json` prints) or a scenario, whose
+    /// settings and objects are used and whose steps are not played. Returns the cluster
+    /// and the warnings of the file's `fieldValidation: Warn`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the field.
+    ///
+    /// # Examples
+    /// ```
+    /// use evictsim::cluster::Cluster;
+    /// let (cluster, _) = Cluster::from_snapshot_or_scenario(r#"{"kind": "List", "apiVersion": "v1", "items": [
+    ///   {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-1"}}]}"#).unwrap();
+    /// assert_eq!(cluster.list::<evictsim::model::Node>().count(), 1);
+    /// ```
+    pub fn from_snapshot_or_scenario(text: &str) -> Result<(Cluster, Vec<String>), ConfigError> {
+        let mut document = parse_document(text)?;
+        if document.get("kind").is_some() {
+            document = serde_json::json!({ "objects": [document] });
+        }
+        let scenario = Scenario::from_document(document)?;
+        Ok((scenario.build_cluster()?, scenario.warnings))
+    }
+}
+
 /// The document as JSON values. A JSON file (a real cluster's `kubectl get -o json`
 /// snapshot, say) is read by the JSON parser, many times faster than as YAML; anything else
 /// as YAML 1.2.

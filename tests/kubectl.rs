@@ -376,6 +376,97 @@ fn drain_times_out_on_a_stuck_budget() {
     );
 }
 
+/// The library's drain on the same cluster `evictsim serve` starts from.
+fn library_drain(
+    scenario: &str,
+    node: &str,
+    options: evictsim::drain::DrainOptions,
+) -> evictsim::drain::DrainRun {
+    let (_, mut cluster) = evictsim::scenario::Scenario::parse(scenario)
+        .unwrap()
+        .run_keeping_cluster()
+        .unwrap();
+    evictsim::drain::drain(&mut cluster, &[node.to_string()], &options).unwrap()
+}
+
+fn sorted(lines: Vec<String>) -> Vec<String> {
+    let mut lines = lines;
+    lines.sort();
+    lines
+}
+
+#[test]
+fn kubectl_drain_and_the_library_drain_agree() {
+    if !kubectl_present() {
+        return;
+    }
+    // A 429 retried once, then every pod evicted: the same lines (goroutine order aside).
+    let served = Served::start("agree", EXAMPLE, &["--speed", "20"]);
+    let (rc, out, err) =
+        served.kubectl(&["drain", "node-1", "--ignore-daemonsets", "--timeout=60s"]);
+    let library = library_drain(
+        EXAMPLE,
+        "node-1",
+        evictsim::drain::DrainOptions {
+            ignore_daemonsets: true,
+            timeout: Duration::from_secs(60),
+            ..Default::default()
+        },
+    );
+    assert_eq!(rc, library.exit_code());
+    // Which of the two concurrent evictions reaches the server first is a race in kubectl
+    // (one goroutine per pod); the library sends them in list order. Names aside, the lines
+    // are the same.
+    let anonymous = |lines: Vec<String>| {
+        sorted(
+            lines
+                .into_iter()
+                .map(|l| {
+                    l.replace("web-7d9f-a", "web-7d9f-?")
+                        .replace("web-7d9f-b", "web-7d9f-?")
+                })
+                .collect(),
+        )
+    };
+    assert_eq!(
+        anonymous(lines(&out).iter().map(|l| l.to_string()).collect()),
+        anonymous(library.stdout())
+    );
+    assert_eq!(
+        anonymous(lines(&err).iter().map(|l| l.to_string()).collect()),
+        anonymous(library.stderr())
+    );
+
+    // A budget that never allows the eviction: both give up at the timeout with the same
+    // error; kubectl's retries are counted on a real clock, so only their text is compared.
+    let served = Served::start("agree-stuck", STUCK, &["--speed", "5"]);
+    let (rc, out, err) = served.kubectl(&["drain", "node-1", "--timeout=12s"]);
+    let library = library_drain(
+        STUCK,
+        "node-1",
+        evictsim::drain::DrainOptions {
+            timeout: Duration::from_secs(12),
+            ..Default::default()
+        },
+    );
+    assert_eq!(rc, library.exit_code());
+    let distinct = |lines: Vec<String>| {
+        let mut lines = lines;
+        lines.dedup();
+        lines.sort();
+        lines.dedup();
+        lines
+    };
+    assert_eq!(
+        distinct(lines(&out).iter().map(|l| l.to_string()).collect()),
+        distinct(library.stdout())
+    );
+    assert_eq!(
+        distinct(lines(&err).iter().map(|l| l.to_string()).collect()),
+        distinct(library.stderr())
+    );
+}
+
 #[test]
 fn delete_waits_through_a_watch_and_wait_ends_on_deleted() {
     if !kubectl_present() {

@@ -54,7 +54,10 @@ fn schedule(objects: Vec<Value>, spec: Value) -> Pod {
     }))
     .unwrap();
     cluster.create(SimTime::ZERO, pod, false).unwrap();
-    cluster.pod(&ObjectKey::new("default", "new")).unwrap().clone()
+    cluster
+        .pod(&ObjectKey::new("default", "new"))
+        .unwrap()
+        .clone()
 }
 
 fn outcome(pod: &Pod) -> String {
@@ -67,7 +70,10 @@ fn outcome(pod: &Pod) -> String {
         .iter()
         .find(|c| c.type_ == "PodScheduled")
         .expect("an unschedulable pod has a PodScheduled condition");
-    assert_eq!((c.status.as_str(), c.reason.as_str()), ("False", "Unschedulable"));
+    assert_eq!(
+        (c.status.as_str(), c.reason.as_str()),
+        ("False", "Unschedulable")
+    );
     c.message.clone()
 }
 
@@ -79,13 +85,21 @@ fn placement_rules() {
     let cases: Vec<(&str, Vec<Value>, Value, String)> = vec![
         (
             "fewest pods wins, ties by name",
-            vec![node("b", json!({})), node("a", json!({})), running("x", "a", "100m")],
+            vec![
+                node("b", json!({})),
+                node("a", json!({})),
+                running("x", "a", "100m"),
+            ],
             json!({}),
             "bound to b".into(),
         ),
         (
             "a cordoned node is skipped",
-            vec![node("a", json!({"spec": {"unschedulable": true}})), node("b", json!({})), running("x", "b", "100m")],
+            vec![
+                node("a", json!({"spec": {"unschedulable": true}})),
+                node("b", json!({})),
+                running("x", "b", "100m"),
+            ],
             json!({}),
             "bound to b".into(),
         ),
@@ -93,7 +107,9 @@ fn placement_rules() {
             "only cordoned nodes",
             vec![node("a", json!({"spec": {"unschedulable": true}}))],
             json!({}),
-            format!("0/1 nodes are available: 1 node(s) were unschedulable. preemption: 0/1 nodes are available: 1 {NOT_HELPFUL}.."),
+            format!(
+                "0/1 nodes are available: 1 node(s) were unschedulable. preemption: 0/1 nodes are available: 1 {NOT_HELPFUL}.."
+            ),
         ),
         (
             "tolerating the unschedulable taint lands on a cordoned node",
@@ -105,7 +121,9 @@ fn placement_rules() {
             "cpu requests against allocatable minus what is requested",
             vec![node("a", json!({})), running("x", "a", "1500m")],
             json!({"containers": [{"name": "c", "image": "i", "resources": {"requests": {"cpu": "600m"}}}]}),
-            format!("0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 {NO_VICTIMS}.."),
+            format!(
+                "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 {NO_VICTIMS}.."
+            ),
         ),
         (
             "exactly what is left fits",
@@ -117,29 +135,46 @@ fn placement_rules() {
             "cpu and memory both short on one node count twice",
             vec![node("a", json!({}))],
             json!({"containers": [{"name": "c", "image": "i", "resources": {"requests": {"cpu": "3", "memory": "5Gi"}}}]}),
-            format!("0/1 nodes are available: 1 Insufficient cpu, 1 Insufficient memory. preemption: 0/1 nodes are available: 1 {NO_VICTIMS}.."),
+            format!(
+                "0/1 nodes are available: 1 Insufficient cpu, 1 Insufficient memory. preemption: 0/1 nodes are available: 1 {NO_VICTIMS}.."
+            ),
         ),
         (
             "the pod limit",
-            vec![node("a", json!({})), running("x", "a", "0"), running("y", "a", "0"), running("z", "a", "0")],
+            vec![
+                node("a", json!({})),
+                running("x", "a", "0"),
+                running("y", "a", "0"),
+                running("z", "a", "0"),
+            ],
             json!({}),
-            format!("0/1 nodes are available: 1 Too many pods. preemption: 0/1 nodes are available: 1 {NO_VICTIMS}.."),
+            format!(
+                "0/1 nodes are available: 1 Too many pods. preemption: 0/1 nodes are available: 1 {NO_VICTIMS}.."
+            ),
         ),
         (
             "an init container's request counts when it is the larger",
             vec![node("a", json!({}))],
             json!({"initContainers": [{"name": "init", "image": "i", "resources": {"requests": {"cpu": "2500m"}}}]}),
-            format!("0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 {NO_VICTIMS}.."),
+            format!(
+                "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 {NO_VICTIMS}.."
+            ),
         ),
         (
             "an extended resource no node has",
             vec![node("a", json!({}))],
             json!({"containers": [{"name": "c", "image": "i", "resources": {"requests": {"nvidia.com/gpu": "1"}}}]}),
-            format!("0/1 nodes are available: 1 Insufficient nvidia.com/gpu. preemption: 0/1 nodes are available: 1 {NO_VICTIMS}.."),
+            format!(
+                "0/1 nodes are available: 1 Insufficient nvidia.com/gpu. preemption: 0/1 nodes are available: 1 {NO_VICTIMS}.."
+            ),
         ),
         (
             "nodeSelector",
-            vec![node("a", json!({})), node("b", json!({"metadata": {"labels": {"pool": "gpu"}}})), running("x", "b", "0")],
+            vec![
+                node("a", json!({})),
+                node("b", json!({"metadata": {"labels": {"pool": "gpu"}}})),
+                running("x", "b", "0"),
+            ],
             json!({"nodeSelector": {"pool": "gpu"}}),
             "bound to b".into(),
         ),
@@ -147,7 +182,9 @@ fn placement_rules() {
             "nodeSelector nothing matches",
             vec![node("a", json!({})), node("b", json!({}))],
             json!({"nodeSelector": {"pool": "gpu"}}),
-            format!("0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector. preemption: 0/2 nodes are available: 2 {NOT_HELPFUL}.."),
+            format!(
+                "0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector. preemption: 0/2 nodes are available: 2 {NOT_HELPFUL}.."
+            ),
         ),
         (
             "required node affinity: terms are ORed, Gt compares integers, matchFields names the node",
@@ -168,37 +205,60 @@ fn placement_rules() {
             "an empty term matches nothing",
             vec![node("a", json!({}))],
             json!({"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{}]}}}}),
-            format!("0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. preemption: 0/1 nodes are available: 1 {NOT_HELPFUL}.."),
+            format!(
+                "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. preemption: 0/1 nodes are available: 1 {NOT_HELPFUL}.."
+            ),
         ),
         (
             "an untolerated NoSchedule taint, and a PreferNoSchedule one that does not block",
             vec![
-                node("a", json!({"spec": {"taints": [{"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}]}})),
-                node("b", json!({"spec": {"taints": [{"key": "soft", "effect": "PreferNoSchedule"}]}})),
+                node(
+                    "a",
+                    json!({"spec": {"taints": [{"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}]}}),
+                ),
+                node(
+                    "b",
+                    json!({"spec": {"taints": [{"key": "soft", "effect": "PreferNoSchedule"}]}}),
+                ),
                 running("x", "b", "0"),
                 running("y", "b", "0"),
                 running("z", "b", "0"),
             ],
             json!({}),
-            format!("0/2 nodes are available: 1 Too many pods, 1 node(s) had untolerated taint {{dedicated: gpu}}. preemption: 0/2 nodes are available: 1 {NO_VICTIMS}, 1 {NOT_HELPFUL}.."),
+            format!(
+                "0/2 nodes are available: 1 Too many pods, 1 node(s) had untolerated taint {{dedicated: gpu}}. preemption: 0/2 nodes are available: 1 {NO_VICTIMS}, 1 {NOT_HELPFUL}.."
+            ),
         ),
         (
             "a toleration with operator Equal and the taint's value",
-            vec![node("a", json!({"spec": {"taints": [{"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}]}}))],
+            vec![node(
+                "a",
+                json!({"spec": {"taints": [{"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}]}}),
+            )],
             json!({"tolerations": [{"key": "dedicated", "operator": "Equal", "value": "gpu"}]}),
             "bound to a".into(),
         ),
         (
             "a node that is not Ready carries the not-ready taint",
-            vec![node("a", json!({"status": {"conditions": [{"type": "Ready", "status": "False"}]}}))],
+            vec![node(
+                "a",
+                json!({"status": {"conditions": [{"type": "Ready", "status": "False"}]}}),
+            )],
             json!({}),
-            format!("0/1 nodes are available: 1 node(s) had untolerated taint {{node.kubernetes.io/not-ready: }}. preemption: 0/1 nodes are available: 1 {NOT_HELPFUL}.."),
+            format!(
+                "0/1 nodes are available: 1 node(s) had untolerated taint {{node.kubernetes.io/not-ready: }}. preemption: 0/1 nodes are available: 1 {NOT_HELPFUL}.."
+            ),
         ),
         (
             "the filters' order: a cordoned node that is also full reports the cordon only",
-            vec![node("a", json!({"spec": {"unschedulable": true}})), node("b", json!({}))],
+            vec![
+                node("a", json!({"spec": {"unschedulable": true}})),
+                node("b", json!({})),
+            ],
             json!({"containers": [{"name": "c", "image": "i", "resources": {"requests": {"cpu": "4"}}}]}),
-            format!("0/2 nodes are available: 1 Insufficient cpu, 1 node(s) were unschedulable. preemption: 0/2 nodes are available: 1 {NO_VICTIMS}, 1 {NOT_HELPFUL}.."),
+            format!(
+                "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) were unschedulable. preemption: 0/2 nodes are available: 1 {NO_VICTIMS}, 1 {NOT_HELPFUL}.."
+            ),
         ),
         (
             "no nodes at all",
@@ -219,7 +279,10 @@ fn placement_rules() {
 
 #[test]
 fn a_pending_pod_is_placed_when_a_pod_leaves_and_the_condition_turns_true() {
-    let yaml = serde_json::to_string(&json!({"objects": [node("a", json!({})), running("big", "a", "1800m")]})).unwrap();
+    let yaml = serde_json::to_string(
+        &json!({"objects": [node("a", json!({})), running("big", "a", "1800m")]}),
+    )
+    .unwrap();
     let mut cluster = Cluster::from_yaml(&yaml).unwrap();
     let pod: Pod = serde_json::from_value(json!({
         "apiVersion": "v1", "kind": "Pod",
@@ -236,9 +299,19 @@ fn a_pending_pod_is_placed_when_a_pod_leaves_and_the_condition_turns_true() {
         .filter(|e| e.kind.to_string().contains("FailedScheduling"))
         .count();
     assert_eq!(failed, 1, "one FailedScheduling event");
-    let big = cluster.pod(&ObjectKey::new("default", "big")).unwrap().clone();
+    let big = cluster
+        .pod(&ObjectKey::new("default", "big"))
+        .unwrap()
+        .clone();
     cluster
-        .delete::<Pod>(SimTime::ZERO, &big.metadata.key(), &evictsim::model::DeleteOptions { grace_period_seconds: Some(0), ..Default::default() })
+        .delete::<Pod>(
+            SimTime::ZERO,
+            &big.metadata.key(),
+            &evictsim::model::DeleteOptions {
+                grace_period_seconds: Some(0),
+                ..Default::default()
+            },
+        )
         .unwrap();
     let placed = cluster.pod(&key).unwrap();
     assert_eq!(placed.spec.node_name, "a");

@@ -131,6 +131,47 @@ impl Default for DrainOptions {
     }
 }
 
+impl DrainOptions {
+    /// The kubectl flags that differ from kubectl's defaults, as they would be typed
+    /// (`--ignore-daemonsets`, `--timeout=5m0s`, …).
+    pub fn flags(&self) -> Vec<String> {
+        let mut flags = Vec::new();
+        let mut on = |set: bool, flag: &str| {
+            if set {
+                flags.push(flag.to_string());
+            }
+        };
+        on(self.force, "--force");
+        on(self.ignore_daemonsets, "--ignore-daemonsets");
+        on(self.delete_emptydir_data, "--delete-emptydir-data");
+        on(self.disable_eviction, "--disable-eviction");
+        if self.grace_period >= 0 {
+            flags.push(format!("--grace-period={}", self.grace_period));
+        }
+        if !self.timeout.is_zero() {
+            flags.push(format!("--timeout={}", go_duration(self.timeout)));
+        }
+        if !self.pod_selector.is_empty() {
+            flags.push(format!("--pod-selector={}", self.pod_selector));
+        }
+        if self.skip_wait_for_delete_timeout > 0 {
+            flags.push(format!(
+                "--skip-wait-for-delete-timeout={}",
+                self.skip_wait_for_delete_timeout
+            ));
+        }
+        match self.dry_run {
+            DryRun::None => {}
+            DryRun::Client => flags.push("--dry-run=client".to_string()),
+            DryRun::Server => flags.push("--dry-run=server".to_string()),
+        }
+        if self.chunk_size != 500 {
+            flags.push(format!("--chunk-size={}", self.chunk_size));
+        }
+        flags
+    }
+}
+
 /// Which of kubectl's output streams a line went to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -190,7 +190,8 @@ pub struct Report {
     pub stuck_node: Option<String>,
     /// The verdict in one line.
     pub verdict: String,
-    /// The runs: one for [`Pool::Together`], one per node for [`Pool::OneByOne`].
+    /// The runs, each with its kubectl command line: one for [`Pool::Together`], one per
+    /// node for [`Pool::OneByOne`].
     pub runs: Vec<(String, DrainRun)>,
     /// The pods left behind.
     pub diagnoses: Vec<Diagnosis>,
@@ -269,14 +270,14 @@ fn run_plan(cluster: &mut Cluster, plan: &Plan) -> (Vec<(String, DrainRun)>, Opt
         Pool::Together => {
             let run = drain_or_refuse(cluster, &plan.nodes, &plan.options);
             let stuck = first_not_drained(&run, &plan.nodes);
-            runs.push((plan.nodes.join(","), run));
+            runs.push((command_line(&plan.nodes, &plan.options), run));
             (runs, stuck)
         }
         Pool::OneByOne => {
             for node in &plan.nodes {
                 let run = drain_or_refuse(cluster, std::slice::from_ref(node), &plan.options);
                 let stuck = first_not_drained(&run, std::slice::from_ref(node));
-                runs.push((node.clone(), run));
+                runs.push((command_line(std::slice::from_ref(node), &plan.options), run));
                 if stuck.is_some() {
                     return (runs, stuck);
                 }
@@ -298,6 +299,13 @@ fn run_plan(cluster: &mut Cluster, plan: &Plan) -> (Vec<(String, DrainRun)>, Opt
             (runs, None)
         }
     }
+}
+
+fn command_line(nodes: &[String], options: &DrainOptions) -> String {
+    let mut words = vec!["kubectl drain".to_string()];
+    words.extend(nodes.iter().cloned());
+    words.extend(options.flags());
+    words.join(" ")
 }
 
 fn drain_or_refuse(cluster: &mut Cluster, nodes: &[String], options: &DrainOptions) -> DrainRun {
@@ -1146,9 +1154,7 @@ impl Report {
         let mut text = String::new();
         let origin = self.runs.first().map_or(SimTime::ZERO, |(_, r)| r.started);
         for (label, run) in &self.runs {
-            if self.runs.len() > 1 {
-                let _ = writeln!(text, "# kubectl drain {label}");
-            }
+            let _ = writeln!(text, "$ {label}");
             let mut printed: std::collections::BTreeMap<(super::Stream, &str), usize> =
                 std::collections::BTreeMap::new();
             let mut folded = 0usize;

@@ -376,7 +376,7 @@ fn d4_force_evicts_the_rest_and_warns_once() {
     let fates: Vec<(String, PodFate)> = r.nodes[0]
         .pods
         .iter()
-        .map(|p| (p.pod.name.clone(), p.fate.clone()))
+        .map(|p| (p.pod.name.to_string(), p.fate.clone()))
         .collect();
     assert!(
         fates.iter().all(|(_, f)| *f == PodFate::Evicted),

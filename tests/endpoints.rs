@@ -112,11 +112,9 @@ fn a_terminating_pod_leaves_endpoints_at_once_and_stays_in_the_slice_as_terminat
     );
     assert_eq!(addresses(&c, "notReadyAddresses"), ["c"]);
     assert!(slice(&c).contains(&("a".into(), false, true, true)));
-    assert!(
-        c.events()
-            .iter()
-            .any(|e| matches!(&e.kind, EventKind::EndpointRemoved { pod, .. } if pod.name == "a"))
-    );
+    assert!(c.events().iter().any(
+        |e| matches!(&e.kind, EventKind::EndpointRemoved { pod, .. } if pod.name == "a".into())
+    ));
     // Once the pod is gone, it leaves the slice too.
     c.advance_to(SimTime::from_secs(5));
     assert!(c.pod(&key("a")).is_none());

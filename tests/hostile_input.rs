@@ -485,7 +485,7 @@ fn a_daemon_set_over_ten_thousand_nodes_is_linear() {
     assert_eq!(pod.len(), 1);
     assert!(
         cluster
-            .get::<Pod>(&ObjectKey::new("default", &pod[0].metadata.name))
+            .get::<Pod>(&ObjectKey::new("default", pod[0].metadata.name.as_str()))
             .is_some()
     );
 }

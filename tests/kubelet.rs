@@ -50,7 +50,7 @@ fn removed_at(c: &mut Cluster, name: &str, until: SimTime) -> Option<SimTime> {
             kind: "Pod",
             key: k,
             ..
-        } if k.name == name => Some(e.at),
+        } if k.name == name.into() => Some(e.at),
         _ => None,
     })
 }

@@ -62,7 +62,7 @@ fn cause_of(report: &Report, pod: &str) -> Cause {
     report
         .diagnoses
         .iter()
-        .find(|d| d.pod.name == pod)
+        .find(|d| d.pod.name == pod.into())
         .unwrap_or_else(|| panic!("{pod} is not diagnosed: {:?}", report.diagnoses))
         .cause
         .clone()
@@ -120,7 +120,7 @@ fn the_seeds_second_stuck_case_a_long_grace_period() {
         panic!()
     };
     assert!(
-        matches!(&because[0], Blocker::Terminating { pod } if pod.name == "db-0"),
+        matches!(&because[0], Blocker::Terminating { pod } if pod.name == "db-0".into()),
         "{because:?}"
     );
     assert!(
@@ -357,7 +357,7 @@ fn a_real_clusters_snapshot_loads_as_printed_and_its_stuck_budget_is_explained()
     let evicted: Vec<String> = report.runs[0].1.nodes[0]
         .pods
         .iter()
-        .map(|p| p.pod.name.clone())
+        .map(|p| p.pod.name.to_string())
         .collect();
     assert_eq!(
         evicted,

@@ -128,7 +128,7 @@ impl Cluster {
                 .endpoint_slices
                 .in_namespace(&key.namespace)
                 .filter(|s| {
-                    s.metadata.labels.get(SERVICE_NAME_LABEL) == Some(&key.name)
+                    s.metadata.labels.get(SERVICE_NAME_LABEL) == Some(&key.name.to_string())
                         && s.metadata.labels.get(MANAGED_BY_LABEL).map(String::as_str)
                             == Some(MANAGED_BY)
                 })
@@ -197,8 +197,8 @@ impl Cluster {
         }
         let mut endpoints = self.endpoints.get(key).cloned().unwrap_or_else(|| {
             let mut e = Endpoints::default();
-            e.metadata.name = key.name.clone();
-            e.metadata.namespace = key.namespace.clone();
+            e.metadata.name = key.name.to_string();
+            e.metadata.namespace = key.namespace.to_string();
             e
         });
         endpoints.metadata.labels = service.metadata.labels.clone();
@@ -220,7 +220,7 @@ impl Cluster {
             .endpoint_slices
             .in_namespace(&key.namespace)
             .find(|s| {
-                s.metadata.labels.get(SERVICE_NAME_LABEL) == Some(&key.name)
+                s.metadata.labels.get(SERVICE_NAME_LABEL) == Some(&key.name.to_string())
                     && s.metadata.labels.get(MANAGED_BY_LABEL).map(String::as_str)
                         == Some(MANAGED_BY)
             })
@@ -230,12 +230,12 @@ impl Cluster {
             None => {
                 let mut s = EndpointSlice::default();
                 s.metadata.name = format!("{}-{}", key.name, self.name_suffix());
-                s.metadata.namespace = key.namespace.clone();
+                s.metadata.namespace = key.namespace.to_string();
                 s.metadata.generate_name = format!("{}-", key.name);
                 s.metadata.owner_references = vec![OwnerReference {
                     api_version: "v1".into(),
                     kind: "Service".into(),
-                    name: key.name.clone(),
+                    name: key.name.to_string(),
                     uid: service.metadata.uid.clone(),
                     controller: Some(true),
                     block_owner_deletion: Some(true),
@@ -245,7 +245,7 @@ impl Cluster {
             }
         };
         let mut labels = service.metadata.labels.clone();
-        labels.insert(SERVICE_NAME_LABEL.into(), key.name.clone());
+        labels.insert(SERVICE_NAME_LABEL.into(), key.name.to_string());
         labels.insert(MANAGED_BY_LABEL.into(), MANAGED_BY.into());
         slice.metadata.labels = labels;
         slice.body.insert("addressType".into(), json!("IPv4"));

@@ -869,6 +869,11 @@ impl Cluster {
         self.pdb_index.set_members(&stored.metadata.key(), members);
     }
 
+    /// The keys of the pods bound to `node` (terminal ones included), in store order.
+    pub(crate) fn pod_keys_on_node(&self, node: &str) -> Vec<ObjectKey> {
+        self.pod_index.on_node(node).cloned().collect()
+    }
+
     /// C5 for the PDB at `key`: the pods its selector selects, in name order — kept up to
     /// date on every pod write, so found without a search. `None` when there is no such
     /// PDB or its selector is null or invalid (it selects nothing; the disruption
@@ -975,6 +980,63 @@ impl Cluster {
     /// ```
     pub fn budget_violations(&self) -> &[BudgetViolation] {
         &self.budget_violations
+    }
+
+    /// A copy for a what-if: the same objects, indexes, controllers' queues, timers, clock
+    /// and random state, so that it goes on exactly as this cluster would; only the event
+    /// log starts empty (its sequence numbers go on from this one's). Cheaper than
+    /// [`Clone::clone`] by the log.
+    ///
+    /// # Examples
+    /// ```
+    /// use evictsim::cluster::Cluster;
+    /// use evictsim::model::Pod;
+    /// use evictsim::time::SimTime;
+    ///
+    /// let mut cluster = Cluster::default();
+    /// cluster.load(SimTime::ZERO, Pod::running("default", "web-1", "node-1")).unwrap();
+    /// let fork = cluster.fork();
+    /// assert_eq!(fork.list::<Pod>().count(), 1);
+    /// assert!(fork.events().is_empty());
+    /// assert_eq!(fork.event_count(), cluster.event_count());
+    /// ```
+    pub fn fork(&self) -> Cluster {
+        Cluster {
+            config: self.config.clone(),
+            clock: self.clock,
+            now: self.now,
+            revision: self.revision,
+            rng: self.rng.clone(),
+            pods: self.pods.clone(),
+            pdbs: self.pdbs.clone(),
+            nodes: self.nodes.clone(),
+            replica_sets: self.replica_sets.clone(),
+            deployments: self.deployments.clone(),
+            stateful_sets: self.stateful_sets.clone(),
+            daemon_sets: self.daemon_sets.clone(),
+            replication_controllers: self.replication_controllers.clone(),
+            services: self.services.clone(),
+            endpoints: self.endpoints.clone(),
+            endpoint_slices: self.endpoint_slices.clone(),
+            pod_index: self.pod_index.clone(),
+            node_load: self.node_load.clone(),
+            pdb_index: self.pdb_index.clone(),
+            timers: self.timers.clone(),
+            events: Vec::new(),
+            compacted_events: self.event_count(),
+            watch_history: self.watch_history.clone(),
+            disruption_queue: self.disruption_queue.clone(),
+            kubelet_queue: self.kubelet_queue.clone(),
+            endpoints_queue: self.endpoints_queue.clone(),
+            workload_queue: self.workload_queue.clone(),
+            schedule_queue: self.schedule_queue.clone(),
+            garbage_queue: self.garbage_queue.clone(),
+            kubelet_pods: self.kubelet_pods.clone(),
+            next_pod_ip: self.next_pod_ip,
+            rate_limiter: self.rate_limiter.clone(),
+            budget_violations: self.budget_violations.clone(),
+            deferring: self.deferring,
+        }
     }
 
     /// Sets how containers behave where their pods' behaviour annotations do not say
@@ -1400,7 +1462,7 @@ impl Cluster {
         if T::store(self).get(&key).is_some() {
             return Err(ApiError::AlreadyExists {
                 resource: T::qualified_resource(),
-                name: key.name,
+                name: key.name.to_string(),
             });
         }
         self.check_room()?;
@@ -1516,12 +1578,12 @@ impl Cluster {
             return Err(if generated {
                 ApiError::GenerateNameConflict {
                     resource: T::qualified_resource(),
-                    name: key.name,
+                    name: key.name.to_string(),
                 }
             } else {
                 ApiError::AlreadyExists {
                     resource: T::qualified_resource(),
-                    name: key.name,
+                    name: key.name.to_string(),
                 }
             });
         }
@@ -1582,7 +1644,7 @@ impl Cluster {
             qualified: T::qualified_resource(),
             group: T::GROUP,
             kind: T::PLURAL,
-            name: key.name.clone(),
+            name: key.name.to_string(),
             message,
         };
         let given = object.metadata();
@@ -2137,7 +2199,7 @@ impl EvictionStore for ClusterEvictionStore<'_> {
                 qualified: "poddisruptionbudgets.policy".into(),
                 group: "policy",
                 kind: "poddisruptionbudgets",
-                name: key.name,
+                name: key.name.to_string(),
                 message: "the object has been modified; please apply your changes to the latest version and try again".into(),
             });
         }

@@ -231,16 +231,16 @@ impl PdbIndex {
     pub fn insert(&mut self, pdb: &Arc<PodDisruptionBudget>) -> bool {
         let key = pdb.metadata.key();
         if let Some(anchor) = self.anchors.get(&key) {
-            let ns = key.namespace.as_str();
+            let ns = key.namespace.as_ref();
             let filed = match anchor {
                 Some((k, v)) => self
                     .anchored
                     .find_mut(anchor_hash(namespace_state(ns), k, v), |e| e.is(ns, k, v))
-                    .and_then(|e| e.pdbs.get_mut(&key.name)),
+                    .and_then(|e| e.pdbs.get_mut(&*key.name)),
                 None => self
                     .unanchored
                     .get_mut(ns)
-                    .and_then(|names| names.get_mut(&key.name)),
+                    .and_then(|names| names.get_mut(&*key.name)),
             };
             if let Some(filed) = filed
                 && filed.pdb.spec.selector == pdb.spec.selector
@@ -265,14 +265,17 @@ impl PdbIndex {
                     .anchored
                     .entry(hash, |e| e.is(ns, k, v), hash_anchored)
                     .or_insert_with(|| Anchored {
-                        namespace: ns.clone(),
+                        namespace: ns.to_string(),
                         key: k.clone(),
                         value: v.clone(),
                         pdbs: ByName::new(),
                     });
                 &mut entry.into_mut().pdbs
             }
-            None => self.unanchored.entry(key.namespace.clone()).or_default(),
+            None => self
+                .unanchored
+                .entry(key.namespace.to_string())
+                .or_default(),
         };
         let to_check = if anchor.is_some() {
             selector.residual_after_anchor()
@@ -280,7 +283,7 @@ impl PdbIndex {
             selector
         };
         filed.insert(
-            key.name.clone(),
+            key.name.to_string(),
             Filed {
                 to_check,
                 pdb: Arc::clone(pdb),
@@ -299,26 +302,26 @@ impl PdbIndex {
     }
 
     fn filed_mut(&mut self, key: &ObjectKey) -> Option<&mut Filed> {
-        let ns = key.namespace.as_str();
+        let ns = key.namespace.as_ref();
         match self.anchors.get(key)? {
             Some((k, v)) => self
                 .anchored
                 .find_mut(anchor_hash(namespace_state(ns), k, v), |e| e.is(ns, k, v))?
                 .pdbs
-                .get_mut(&key.name),
-            None => self.unanchored.get_mut(ns)?.get_mut(&key.name),
+                .get_mut(&*key.name),
+            None => self.unanchored.get_mut(ns)?.get_mut(&*key.name),
         }
     }
 
     fn filed(&self, key: &ObjectKey) -> Option<&Filed> {
-        let ns = key.namespace.as_str();
+        let ns = key.namespace.as_ref();
         match self.anchors.get(key)? {
             Some((k, v)) => self
                 .anchored
                 .find(anchor_hash(namespace_state(ns), k, v), |e| e.is(ns, k, v))?
                 .pdbs
-                .get(&key.name),
-            None => self.unanchored.get(ns)?.get(&key.name),
+                .get(&*key.name),
+            None => self.unanchored.get(ns)?.get(&*key.name),
         }
     }
 
@@ -415,7 +418,7 @@ impl PdbIndex {
         let Some(anchor) = self.anchors.remove(key) else {
             return;
         };
-        let ns = key.namespace.as_str();
+        let ns = key.namespace.as_ref();
         match anchor {
             Some((k, v)) => {
                 if let Some(at) = self.anchor_keys.iter().position(|(used, _)| *used == k) {
@@ -426,7 +429,7 @@ impl PdbIndex {
                 }
                 let hash = anchor_hash(namespace_state(ns), &k, &v);
                 if let Ok(mut entry) = self.anchored.find_entry(hash, |e| e.is(ns, &k, &v)) {
-                    entry.get_mut().pdbs.remove(&key.name);
+                    entry.get_mut().pdbs.remove(&*key.name);
                     if entry.get().pdbs.is_empty() {
                         entry.remove();
                     }
@@ -434,7 +437,7 @@ impl PdbIndex {
             }
             None => {
                 if let Some(names) = self.unanchored.get_mut(ns) {
-                    names.remove(&key.name);
+                    names.remove(&*key.name);
                     if names.is_empty() {
                         self.unanchored.remove(ns);
                     }

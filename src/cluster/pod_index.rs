@@ -3,6 +3,7 @@
 //! without scanning. Look-ups return name-ordered sets, the order a namespace scan gives.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use super::FastMap;
 use crate::model::{ObjectKey, Pod, Uid};
@@ -12,7 +13,7 @@ use crate::model::{ObjectKey, Pod, Uid};
 #[derive(Debug, Clone, Default)]
 pub struct PodIndex {
     by_node: FastMap<String, BTreeSet<ObjectKey>>,
-    by_label: FastMap<(String, String, String), BTreeSet<ObjectKey>>,
+    by_label: FastMap<(Arc<str>, String, String), BTreeSet<ObjectKey>>,
     by_owner: FastMap<Uid, BTreeSet<ObjectKey>>,
     /// Per controller: (active pods, active Ready pods); active = not terminating, not terminal.
     owner_counts: FastMap<Uid, (usize, usize)>,
@@ -91,7 +92,7 @@ impl PodIndex {
             }
             for (k, v) in &new.metadata.labels {
                 self.by_label
-                    .entry((key.namespace.clone(), k.clone(), v.clone()))
+                    .entry((key.namespace.to_string().into(), k.clone(), v.clone()))
                     .or_default()
                     .insert(key.clone());
             }
@@ -153,7 +154,11 @@ impl PodIndex {
         value: &str,
     ) -> impl Iterator<Item = &ObjectKey> {
         self.by_label
-            .get(&(namespace.to_string(), key.to_string(), value.to_string()))
+            .get(&(
+                Arc::<str>::from(namespace),
+                key.to_string(),
+                value.to_string(),
+            ))
             .into_iter()
             .flatten()
     }

@@ -110,7 +110,7 @@ impl<T: Resource> Store<T> {
         let ns = namespace.to_string();
         self.ordered
             .range((Bound::Included(start), Bound::Unbounded))
-            .take_while(move |(k, _)| k.namespace == ns)
+            .take_while(move |(k, _)| *k.namespace == *ns)
             .map(|(_, v)| &**v)
     }
 
@@ -128,7 +128,7 @@ impl<T: Resource> Store<T> {
     /// the object it replaces.
     pub(crate) fn insert(&mut self, key: ObjectKey, object: Arc<T>) -> Option<Arc<T>> {
         debug_assert!(
-            object.metadata().namespace == key.namespace && object.metadata().name == key.name,
+            object.metadata().namespace == *key.namespace && object.metadata().name == *key.name,
             "an object is stored under its own namespace and name"
         );
         let hash = hash_key(&key.namespace, &key.name);
@@ -136,7 +136,7 @@ impl<T: Resource> Store<T> {
             hash,
             |stored| {
                 let meta = stored.metadata();
-                meta.name == key.name && meta.namespace == key.namespace
+                meta.name == *key.name && meta.namespace == *key.namespace
             },
             hash_object,
         );
@@ -157,7 +157,7 @@ impl<T: Resource> Store<T> {
             .by_key
             .find_entry(hash_key(&key.namespace, &key.name), |stored| {
                 let meta = stored.metadata();
-                meta.name == key.name && meta.namespace == key.namespace
+                meta.name == *key.name && meta.namespace == *key.namespace
             })
         {
             slot.remove();

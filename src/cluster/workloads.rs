@@ -368,7 +368,7 @@ impl Cluster {
                     .insert(POD_TEMPLATE_HASH.into(), hash.clone());
                 let mut rs = ReplicaSet::default();
                 rs.metadata.name = rs_name;
-                rs.metadata.namespace = key.namespace.clone();
+                rs.metadata.namespace = key.namespace.to_string();
                 rs.metadata.labels = serde_json::from_value(
                     pod_template
                         .pointer("/metadata/labels")

@@ -212,7 +212,7 @@ pub fn settle(cluster: &mut Cluster, limit: Duration) {
 /// Plays `plan` on a copy of `cluster` and answers: the drain as kubectl prints it, the
 /// verdict, a diagnosis of each pod left behind, and verified remedies.
 pub fn what_if(cluster: &Cluster, plan: &Plan) -> Report {
-    let mut copy = cluster.clone();
+    let mut copy = cluster.fork();
     settle(&mut copy, plan.settle);
     let start = copy.now();
     let (runs, stuck_node) = run_plan(&mut copy, plan);
@@ -1019,6 +1019,9 @@ fn pdb_path(pdb: &ObjectKey) -> String {
     )
 }
 
+/// Verifies every candidate remedy, each on its own copy of the stuck cluster. The copies
+/// are independent, so they run on as many threads as the machine has; the report keeps
+/// the candidates' order.
 fn verify(
     stuck: &Cluster,
     plan: &Plan,
@@ -1026,98 +1029,135 @@ fn verify(
     diagnoses: &[Diagnosis],
     run: &DrainRun,
 ) -> Vec<RemedyCheck> {
-    let mut checks = Vec::new();
-    for candidate in candidates(stuck, plan, diagnoses, run) {
-        let mut copy = stuck.clone();
-        let mut options = plan.options.clone();
-        let applied: Result<(), String> = match &candidate.fix {
-            Fix::Advice => {
-                let left: usize = diagnoses.len();
-                checks.push(RemedyCheck {
-                    title: candidate.title,
-                    command: candidate.command,
-                    works: false,
-                    drained_after: None,
-                    outcome: format!("changes nothing by itself: the node stays cordoned with {left} pod(s) on it; it buys time for the remedies below"),
-                });
-                continue;
-            }
-            Fix::Flags(flags) => {
-                options = flags.clone();
-                Ok(())
-            }
-            Fix::Request(method, path, content_type, body) => apply(
-                &mut copy,
-                &[(method, path.clone(), content_type, body.clone())],
-            ),
-            Fix::Requests(requests) => apply(
-                &mut copy,
-                &requests
-                    .iter()
-                    .map(|(m, p, c, b)| (m, p.clone(), c, b.clone()))
-                    .collect::<Vec<_>>(),
-            ),
-        };
-        if let Err(message) = applied {
-            checks.push(RemedyCheck {
-                title: candidate.title,
-                command: candidate.command,
-                works: false,
-                drained_after: None,
-                outcome: format!("cannot be applied: {message}"),
-            });
-            continue;
-        }
-        let sub_plan = Plan {
-            nodes: nodes.to_vec(),
-            options,
-            pool: plan.pool,
-            verify_remedies: false,
-            settle: Duration::ZERO,
-        };
-        let start = copy.now();
-        let (runs, stuck_node) = run_plan(&mut copy, &sub_plan);
-        let end = runs.last().map_or(start, |(_, r)| r.finished);
-        let took = end.saturating_duration_since(start);
-        let works = stuck_node.is_none();
-        let outcome = if works {
-            format!(
-                "works: the drain run again finishes in {}",
-                go_duration(took)
-            )
-        } else {
-            let left: Vec<String> = runs
-                .last()
-                .map(|(_, r)| {
-                    r.nodes
-                        .iter()
-                        .flat_map(|n| {
-                            n.pods
-                                .iter()
-                                .filter(|p| matches!(p.fate, PodFate::Failed(_) | PodFate::Pending))
-                                .map(|p| p.pod.to_string())
-                        })
-                        .collect()
+    let candidates = candidates(stuck, plan, diagnoses, run);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(candidates.len())
+        .max(1);
+    let mut checks: Vec<(usize, RemedyCheck)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(candidate) = candidates.get(i) else {
+                            return done;
+                        };
+                        done.push((i, check(stuck, plan, nodes, diagnoses, candidate)));
+                    }
                 })
-                .unwrap_or_default();
-            if left.is_empty() {
-                "does not help: the drain run again still does not finish".to_string()
-            } else {
-                format!(
-                    "does not help: the drain run again still leaves {}",
-                    left.join(", ")
-                )
-            }
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_default())
+            .collect()
+    });
+    checks.sort_by_key(|(i, _)| *i);
+    checks.into_iter().map(|(_, c)| c).collect()
+}
+
+/// Applies one remedy to a copy of the stuck cluster and drains again.
+fn check(
+    stuck: &Cluster,
+    plan: &Plan,
+    nodes: &[String],
+    diagnoses: &[Diagnosis],
+    candidate: &Candidate,
+) -> RemedyCheck {
+    let title = candidate.title.clone();
+    let command = candidate.command.clone();
+    let mut options = plan.options.clone();
+    if let Fix::Advice = candidate.fix {
+        return RemedyCheck {
+            title,
+            command,
+            works: false,
+            drained_after: None,
+            outcome: format!(
+                "changes nothing by itself: the node stays cordoned with {} pod(s) on it; it buys time for the remedies below",
+                diagnoses.len()
+            ),
         };
-        checks.push(RemedyCheck {
-            title: candidate.title,
-            command: candidate.command,
-            works,
-            drained_after: works.then_some(took),
-            outcome,
-        });
     }
-    checks
+    let mut copy = stuck.fork();
+    let applied = match &candidate.fix {
+        Fix::Advice => Ok(()),
+        Fix::Flags(flags) => {
+            options = flags.clone();
+            Ok(())
+        }
+        Fix::Request(method, path, content_type, body) => apply(
+            &mut copy,
+            &[(method, path.clone(), content_type, body.clone())],
+        ),
+        Fix::Requests(requests) => apply(
+            &mut copy,
+            &requests
+                .iter()
+                .map(|(m, p, c, b)| (m, p.clone(), c, b.clone()))
+                .collect::<Vec<_>>(),
+        ),
+    };
+    if let Err(message) = applied {
+        return RemedyCheck {
+            title,
+            command,
+            works: false,
+            drained_after: None,
+            outcome: format!("cannot be applied: {message}"),
+        };
+    }
+    let sub_plan = Plan {
+        nodes: nodes.to_vec(),
+        options,
+        pool: plan.pool,
+        verify_remedies: false,
+        settle: Duration::ZERO,
+    };
+    let start = copy.now();
+    let (runs, stuck_node) = run_plan(&mut copy, &sub_plan);
+    let end = runs.last().map_or(start, |(_, r)| r.finished);
+    let took = end.saturating_duration_since(start);
+    let works = stuck_node.is_none();
+    let outcome = if works {
+        format!(
+            "works: the drain run again finishes in {}",
+            go_duration(took)
+        )
+    } else {
+        let left: Vec<String> = runs
+            .last()
+            .map(|(_, r)| {
+                r.nodes
+                    .iter()
+                    .flat_map(|n| {
+                        n.pods
+                            .iter()
+                            .filter(|p| matches!(p.fate, PodFate::Failed(_) | PodFate::Pending))
+                            .map(|p| p.pod.to_string())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if left.is_empty() {
+            "does not help: the drain run again still does not finish".to_string()
+        } else {
+            format!(
+                "does not help: the drain run again still leaves {}",
+                left.join(", ")
+            )
+        }
+    };
+    RemedyCheck {
+        title,
+        command,
+        works,
+        drained_after: works.then_some(took),
+        outcome,
+    }
 }
 
 fn apply(

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -114,14 +115,15 @@ impl fmt::Display for ResourceVersion {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct ObjectKey {
     /// The namespace; empty for cluster-scoped objects.
-    pub namespace: String,
+    pub namespace: Arc<str>,
     /// The object's name.
-    pub name: String,
+    pub name: Arc<str>,
 }
 
 impl ObjectKey {
-    /// A key in `namespace` named `name`.
-    pub fn new(namespace: impl Into<String>, name: impl Into<String>) -> Self {
+    /// A key in `namespace` named `name`. Keys are shared text, so copies of a key (in
+    /// indexes, queues, timers, the event log, a forked cluster) cost no allocation.
+    pub fn new(namespace: impl Into<Arc<str>>, name: impl Into<Arc<str>>) -> Self {
         ObjectKey {
             namespace: namespace.into(),
             name: name.into(),

@@ -377,10 +377,24 @@ fn collection<T: StoredKind>(
             watch::check_list_options(query)?;
             let filter = watch::Filter::parse(T::kind(), route, query)?;
             cluster.advance_to(now);
-            let selected = cluster
-                .list::<T>()
-                .filter(|o| filter.matches(*o))
-                .map(object_json);
+            // `spec.nodeName=<node>` (kubectl drain's list, a kubelet's) goes through the
+            // pod index by node, as kube-apiserver's watch cache indexes pods by node name;
+            // the order is the store's either way.
+            let on_node = (T::KIND == "Pod")
+                .then(|| {
+                    filter
+                        .fields
+                        .requirements
+                        .iter()
+                        .find(|r| r.field == "spec.nodeName" && r.equals)
+                })
+                .flatten()
+                .map(|r| cluster.pod_keys_on_node(&r.value));
+            let candidates: Box<dyn Iterator<Item = &T>> = match on_node {
+                Some(keys) => Box::new(keys.into_iter().filter_map(|k| cluster.get::<T>(&k))),
+                None => Box::new(cluster.list::<T>()),
+            };
+            let selected = candidates.filter(|o| filter.matches(*o)).map(object_json);
             if table::wants_table(header_text(request, header::ACCEPT)) {
                 let objects: Vec<Value> = selected.collect();
                 return Ok((
@@ -515,9 +529,10 @@ fn object<T: StoredKind>(
                             meta.name = name.to_string();
                         }
                         if T::NAMESPACED && meta.namespace.is_empty() {
-                            meta.namespace.clone_from(&key.namespace);
+                            meta.namespace.clone_from(&key.namespace.to_string());
                         }
-                        if meta.name != name || (T::NAMESPACED && meta.namespace != key.namespace) {
+                        if meta.name != name || (T::NAMESPACED && meta.namespace != *key.namespace)
+                        {
                             return Err(ApiError::BadRequest(
                                 "the name or namespace of the applied object does not match the request's".into(),
                             ));
@@ -539,8 +554,8 @@ fn object<T: StoredKind>(
             }
             if T::NAMESPACED {
                 if meta.namespace.is_empty() {
-                    meta.namespace.clone_from(&key.namespace);
-                } else if meta.namespace != key.namespace {
+                    meta.namespace.clone_from(&key.namespace.to_string());
+                } else if meta.namespace != *key.namespace {
                     return Err(ApiError::BadRequest("the namespace of the provided object does not match the namespace sent on the request".into()));
                 }
             }

@@ -597,7 +597,7 @@ impl StoredKind for Pod {
         });
         cluster.pdb_index.pod_written(old, stored.as_ref());
         let freed = cluster.node_load.pod_changed(old, new);
-        // A node with fewer pods may take a pod that fits nowhere (kube-scheduler moves
+        // S6: a node with fewer pods may take a pod that fits nowhere (kube-scheduler moves
         // unschedulable pods back to its active queue when an assigned pod goes).
         if freed && cluster.config.controllers.workloads {
             let pending: Vec<ObjectKey> = cluster

@@ -1,7 +1,7 @@
 //! The scheduler: which node an unscheduled pod goes to, and, when none will take it, why —
 //! in the words of kube-scheduler's `FitError` (`pkg/scheduler/framework/types.go`).
 //!
-//! A node takes a pod when it passes kube-scheduler's filters, in upstream's order, the
+//! A node takes a pod when it passes kube-scheduler's filters (S1), in upstream's order, the
 //! first failure deciding the node's reason: `NodeUnschedulable` (a cordoned node, unless
 //! the pod tolerates `node.kubernetes.io/unschedulable:NoSchedule`), `TaintToleration`
 //! (`NoSchedule`/`NoExecute` taints; a node that is not Ready carries the node lifecycle
@@ -136,7 +136,7 @@ fn container_requests(container: &Value) -> Resources {
         .unwrap_or_default()
 }
 
-/// What a pod requests of its node, as kube-scheduler adds it up (`resourcehelper.PodRequests`):
+/// S2: what a pod requests of its node, as kube-scheduler adds it up (`resourcehelper.PodRequests`):
 /// the containers' requests and the restartable (sidecar) init containers', or an
 /// ordinary init container's when that is more (plus the sidecars started before it), plus
 /// the pod's `overhead`.
@@ -197,7 +197,7 @@ pub struct Taint {
     pub effect: String,
 }
 
-/// The taints that keep pods off `node`: its own `NoSchedule` and `NoExecute` taints, and
+/// The taints that keep pods off `node` (S1, S3): its own `NoSchedule` and `NoExecute` taints, and
 /// the not-ready/unreachable taint its Ready condition implies when the node does not list it
 /// (the node lifecycle controller adds them within seconds on a real cluster).
 pub fn blocking_taints(node: &Node) -> Vec<Taint> {
@@ -266,7 +266,7 @@ fn tolerates(tolerations: &[Value], taint: &Taint) -> bool {
     })
 }
 
-/// Whether `node` satisfies one node selector requirement (`In`, `NotIn`, `Exists`,
+/// S4: whether `node` satisfies one node selector requirement (`In`, `NotIn`, `Exists`,
 /// `DoesNotExist`, `Gt`, `Lt`) on its labels, or on its `metadata.name` for a `matchFields`
 /// requirement.
 fn requirement_holds(requirement: &Value, value: Option<&str>) -> bool {
@@ -582,7 +582,7 @@ impl NodeLoad {
         reasons
     }
 
-    /// The node for a pod: among the nodes whose filters pass, the one with the fewest pods,
+    /// S5: the node for a pod: among the nodes whose filters pass, the one with the fewest pods,
     /// ties by name; or, when none passes, the scheduler's message, as
     /// [`FitError`](https://github.com/kubernetes/kubernetes/blob/master/pkg/scheduler/framework/types.go)
     /// words it (`0/3 nodes are available: 1 Insufficient cpu, 2 node(s) were unschedulable.

@@ -723,7 +723,7 @@ fn filter(cluster: &mut Cluster, pod: &Value, options: &DrainOptions) -> Verdict
         return Verdict::skip();
     }
     let mut verdict = Verdict::okay();
-    // 2. DaemonSet-managed pods.
+    // 2. DaemonSet-managed pods (V13: from 1.34, only an `apps/v1` DaemonSet owner counts).
     if let Some(owner) = controller_of(pod) {
         let kind_matches = owner.get("kind").and_then(Value::as_str) == Some("DaemonSet");
         let version_matches =
@@ -784,6 +784,7 @@ fn filter(cluster: &mut Cluster, pod: &Value, options: &DrainOptions) -> Verdict
     if options.force {
         return Verdict::warn(true, "deleting Pods that declare no controller");
     }
+    // V14: kubectl ≤ 1.35 doubles the prefix (the group adds its own `cannot delete`).
     let prefix = if minor < 36 { "cannot delete " } else { "" };
     let _ = verdict;
     Verdict::error(format!(

@@ -1370,7 +1370,8 @@ impl Cluster {
         self.rng.fill_bytes(&mut bytes);
         Uid(uuid::Builder::from_random_bytes(bytes)
             .into_uuid()
-            .to_string())
+            .to_string()
+            .into())
     }
 
     /// Fills the metadata the API server sets on create, for objects controllers create.

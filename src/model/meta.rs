@@ -90,7 +90,7 @@ impl<'de> Deserialize<'de> for Unmodeled {
 /// A Kubernetes object UID.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Uid(pub String);
+pub struct Uid(pub Arc<str>);
 
 impl fmt::Display for Uid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -83,7 +83,7 @@ fn validate_owner_references(references: &[super::OwnerReference]) -> Vec<FieldE
             ),
             (
                 "uid",
-                &reference.uid.0,
+                &reference.uid.0.to_string(),
                 reference.uid.0.is_empty(),
                 "must not be empty",
             ),

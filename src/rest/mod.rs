@@ -595,7 +595,7 @@ fn object<T: StoredKind>(
                     name: name.into(),
                     group: T::GROUP.into(),
                     kind: T::PLURAL.into(),
-                    uid: result.object.metadata().uid.0.clone(),
+                    uid: result.object.metadata().uid.0.to_string(),
                     ..StatusDetails::default()
                 }),
                 code: 0,

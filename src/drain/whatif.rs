@@ -353,9 +353,27 @@ fn verdict_line(
         format!("{} nodes", plan.nodes.len())
     };
     if drained {
-        return format!("{what}: drained in {took}");
+        return match plan.options.dry_run {
+            super::DryRun::None => format!("{what}: drained in {took}"),
+            super::DryRun::Client => format!(
+                "{what}: a client dry run: kubectl would evict the pods listed above; nothing was sent, so the budgets were not consulted"
+            ),
+            super::DryRun::Server => format!(
+                "{what}: a server dry run: every eviction above was admitted now, one at a time; nothing was evicted, so replacements and the wait were not tried"
+            ),
+        };
     }
     let stuck = stuck.unwrap_or("?");
+    let refused = runs.last().and_then(|(_, r)| {
+        r.nodes
+            .iter()
+            .find(|n| n.node == stuck && n.left_alone.iter().any(|l| l.blocking))
+    });
+    if refused.is_some() {
+        return format!(
+            "{what}: not drained: kubectl's filters refuse node {stuck} before any eviction"
+        );
+    }
     let last = runs.last().map(|(_, r)| &r.ending);
     let how = match last {
         Some(Ending::Endless { stuck: true, .. }) => {

@@ -284,7 +284,7 @@ fn run_plan(cluster: &mut Cluster, plan: &Plan) -> (Vec<(String, DrainRun)>, Opt
                 // Upgraded: back in service before the next node.
                 if plan.options.dry_run == super::DryRun::None {
                     let now = cluster.now();
-                    super::call(
+                    super::client::call(
                         cluster,
                         now,
                         "PATCH",
@@ -1027,7 +1027,7 @@ fn spare_node(template: &crate::model::Node) -> Value {
 }
 
 fn pod_path(pod: &ObjectKey) -> String {
-    super::pod_path(pod)
+    super::client::pod_path(pod)
 }
 
 fn pdb_path(pdb: &ObjectKey) -> String {
@@ -1184,7 +1184,7 @@ fn apply(
 ) -> Result<(), String> {
     for (method, path, content_type, body) in requests {
         let now = cluster.now();
-        let answer = super::call(
+        let answer = super::client::call(
             cluster,
             now,
             method,

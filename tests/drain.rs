@@ -915,15 +915,36 @@ fn d10_a_pod_recreated_under_its_name_counts_as_gone() {
     let sts = json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db", "namespace": "default", "uid": "db-uid"},
         "spec": {"replicas": 1, "serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
                  "template": {"metadata": {"labels": {"app": "db"}}, "spec": {"containers": [{"name": "db", "image": "db"}]}}}});
-    let mut c = cluster(json!({}), vec![
-        node("node-1"),
-        node("node-2"),
-        sts,
-        pod("default", "db-0", "node-1", json!({"metadata": {"labels": {"app": "db"}, "ownerReferences": [{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "db", "uid": "db-uid", "controller": true}]}})),
-    ]);
-    let before = c.pod(&ObjectKey::new("default", "db-0")).unwrap().metadata.uid.clone();
+    let mut c = cluster(
+        json!({}),
+        vec![
+            node("node-1"),
+            node("node-2"),
+            sts,
+            pod(
+                "default",
+                "db-0",
+                "node-1",
+                json!({"metadata": {"labels": {"app": "db"}, "ownerReferences": [{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "db", "uid": "db-uid", "controller": true}]}}),
+            ),
+        ],
+    );
+    let before = c
+        .pod(&ObjectKey::new("default", "db-0"))
+        .unwrap()
+        .metadata
+        .uid
+        .clone();
     let r = run(&mut c, &["node-1"], &DrainOptions::default());
-    assert_eq!(r.stdout(), ["node/node-1 cordoned", "evicting pod default/db-0", "pod/db-0 evicted", "node/node-1 drained"]);
+    assert_eq!(
+        r.stdout(),
+        [
+            "node/node-1 cordoned",
+            "evicting pod default/db-0",
+            "pod/db-0 evicted",
+            "node/node-1 drained"
+        ]
+    );
     let after = c.pod(&ObjectKey::new("default", "db-0")).unwrap();
     assert_ne!(after.metadata.uid, before, "a new pod under the old name");
     assert_eq!(after.spec.node_name, "node-2");

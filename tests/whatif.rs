@@ -349,6 +349,8 @@ fn a_real_clusters_snapshot_loads_as_printed_and_its_stuck_budget_is_explained()
     // Every object of the List, every field a real cluster writes, is kept.
     assert_eq!(c.list::<evictsim::model::Node>().count(), 3);
     assert_eq!(c.list::<evictsim::model::Pod>().count(), 11);
+    // Its clock starts when it was taken: the newest time it records (a managedFields entry).
+    assert_eq!(c.wall_now().to_string(), "2026-11-02T08:14:31Z");
     let report = what_if(
         &c,
         &plan(&[W1], 300, |p| p.options.ignore_daemonsets = true),

@@ -262,8 +262,10 @@ impl Cluster {
 impl Cluster {
     /// Builds the starting cluster of a file `evictsim drain` is given: a snapshot (one
     /// object, or the `List` that `kubectl get … -o json` prints) or a scenario, whose
-    /// settings and objects are used and whose steps are not played. Returns the cluster
-    /// and the warnings of the file's `fieldValidation: Warn`.
+    /// settings and objects are used and whose steps are not played. A snapshot's clock
+    /// starts at the newest time it records (when it was taken), so ages and deletion
+    /// timestamps read as they did on the cluster. Returns the cluster and the warnings of
+    /// the file's `fieldValidation: Warn`.
     ///
     /// # Errors
     /// [`ConfigError`] naming the field.
@@ -278,10 +280,41 @@ impl Cluster {
     pub fn from_snapshot_or_scenario(text: &str) -> Result<(Cluster, Vec<String>), ConfigError> {
         let mut document = parse_document(text)?;
         if document.get("kind").is_some() {
+            // A snapshot's clock starts when it was taken: the newest time it records (a
+            // creation, a condition's transition or heartbeat, a managedFields entry), so
+            // ages, skip thresholds and new timestamps read as they would on the cluster.
+            let taken = latest_time(&document);
             document = serde_json::json!({ "objects": [document] });
+            if let Some(taken) = taken {
+                document["start"] = Value::String(taken.to_string());
+            }
         }
         let scenario = Scenario::from_document(document)?;
         Ok((scenario.build_cluster()?, scenario.warnings))
+    }
+}
+
+/// The newest time a snapshot records: the largest RFC 3339 value of a key ending in
+/// `Time` or `Timestamp` (or a `time` key, as `managedFields` has), `deletionTimestamp` aside
+/// (it lies in the future while a pod terminates).
+fn latest_time(value: &Value) -> Option<Time> {
+    match value {
+        Value::Object(map) => map
+            .iter()
+            .filter_map(|(key, v)| {
+                let timed = key != "deletionTimestamp"
+                    && (key.ends_with("Time")
+                        || key.ends_with("Timestamp")
+                        || key == "time"
+                        || key == "startedAt");
+                match v {
+                    Value::String(text) if timed => Time::parse(text).ok(),
+                    _ => latest_time(v),
+                }
+            })
+            .max(),
+        Value::Array(items) => items.iter().filter_map(latest_time).max(),
+        _ => None,
     }
 }
 

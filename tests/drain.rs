@@ -949,3 +949,60 @@ fn d10_a_pod_recreated_under_its_name_counts_as_gone() {
     assert_ne!(after.metadata.uid, before, "a new pod under the old name");
     assert_eq!(after.spec.node_name, "node-2");
 }
+
+/// `TestDeleteOrEvict` "eviction supported/enabled" (kubectl `pkg/drain/drain_test.go`): of
+/// four pods, the two selected are evicted with `gracePeriodSeconds: 10`; the others remain.
+/// Its "eviction supported/disabled" twin deletes them instead.
+#[test]
+fn upstream_delete_or_evict_two_of_four_pods() {
+    for disable_eviction in [false, true] {
+        let objects = || {
+            let mut objects = vec![node("node-1")];
+            for (i, app) in ["pick", "pick", "keep", "keep"].iter().enumerate() {
+                objects.push(pod("default", &format!("pod-{i}"), "node-1", json!({"metadata": {"labels": {"app": app}, "ownerReferences": owner("ReplicaSet", app)}, "spec": {"terminationGracePeriodSeconds": 30}})));
+            }
+            objects
+        };
+        let mut c = cluster(
+            json!({"controllers": {"workloads": false, "kubelet": false}}),
+            objects(),
+        );
+        let r = run(
+            &mut c,
+            &["node-1"],
+            &with(|o| {
+                o.pod_selector = "app=pick".into();
+                o.grace_period = 10;
+                o.disable_eviction = disable_eviction;
+                o.timeout = Duration::from_secs(3);
+            }),
+        );
+        let acted: Vec<String> = r.nodes[0]
+            .pods
+            .iter()
+            .map(|p| p.pod.name.to_string())
+            .collect();
+        assert_eq!(acted, ["pod-0", "pod-1"]);
+        for name in ["pod-0", "pod-1"] {
+            let p = c.pod(&ObjectKey::new("default", name)).unwrap();
+            assert_eq!(p.metadata.deletion_grace_period_seconds, Some(10), "{name}");
+            let disrupted = p
+                .status
+                .conditions
+                .iter()
+                .any(|c| c.type_ == "DisruptionTarget");
+            assert_eq!(
+                disrupted, !disable_eviction,
+                "an eviction marks the pod, a DELETE does not"
+            );
+        }
+        for name in ["pod-2", "pod-3"] {
+            assert!(
+                !c.pod(&ObjectKey::new("default", name))
+                    .unwrap()
+                    .is_terminating(),
+                "{name}"
+            );
+        }
+    }
+}

@@ -66,8 +66,8 @@ enum Command {
     /// with their causes, and remedies verified on copies of the stuck cluster.
     ///
     /// FILE is a scenario file (its objects; its steps are not played) or a snapshot: the
-    /// List `kubectl get nodes,pods,pdb,deployments,replicasets,statefulsets,daemonsets,
-    /// replicationcontrollers,services -A -o json` prints. Several NODEs drain as one
+    /// List that `kubectl get -A -o json` prints for
+    /// nodes,pods,pdb,deployments,replicasets,statefulsets,daemonsets,replicationcontrollers,services. Several NODEs drain as one
     /// kubectl command (all cordoned first); `--all-nodes` and `--selector` drain one node
     /// after another, uncordoning each once drained, as upgrade tools do, and stop at the
     /// first that sticks. Exit status: 0 drained, 1 not drained, 2 invalid input.
@@ -86,36 +86,8 @@ enum Command {
         /// Drain the named nodes one after another (each uncordoned once drained).
         #[arg(long)]
         one_by_one: bool,
-        /// kubectl's --force: also delete pods that declare no controller.
-        #[arg(long)]
-        force: bool,
-        /// kubectl's --ignore-daemonsets.
-        #[arg(long)]
-        ignore_daemonsets: bool,
-        /// kubectl's --delete-emptydir-data.
-        #[arg(long)]
-        delete_emptydir_data: bool,
-        /// kubectl's --grace-period (-1: each pod's own).
-        #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
-        grace_period: i64,
-        /// kubectl's --timeout (0: wait forever).
-        #[arg(long, default_value = "0s", value_parser = evictsim::time::parse_duration)]
-        timeout: std::time::Duration,
-        /// kubectl's --pod-selector.
-        #[arg(long, default_value = "")]
-        pod_selector: String,
-        /// kubectl's --disable-eviction: DELETE instead of evicting (bypasses PDBs).
-        #[arg(long)]
-        disable_eviction: bool,
-        /// kubectl's --skip-wait-for-delete-timeout, in seconds.
-        #[arg(long, default_value_t = 0)]
-        skip_wait_for_delete_timeout: u64,
-        /// kubectl's --dry-run.
-        #[arg(long, value_enum, default_value_t = DryRunArg::None, num_args = 0..=1, default_missing_value = "client")]
-        dry_run: DryRunArg,
-        /// kubectl's --chunk-size.
-        #[arg(long, default_value_t = 500)]
-        chunk_size: u32,
+        #[command(flatten)]
+        kubectl: DrainFlags,
         /// Seconds a container takes to start and become Ready, where its pod's
         /// evictsim.io/startup-seconds annotation does not say.
         #[arg(long, default_value_t = 2.0)]
@@ -124,10 +96,6 @@ enum Command {
         /// evictsim.io/shutdown-seconds annotation does not say.
         #[arg(long, default_value_t = 1.0)]
         shutdown_seconds: f64,
-        /// How much virtual time a drain without --timeout is followed before it is called
-        /// endless.
-        #[arg(long, default_value = "24h", value_parser = evictsim::time::parse_duration)]
-        patience: std::time::Duration,
         /// Skip verifying remedies.
         #[arg(long)]
         no_remedies: bool,
@@ -135,6 +103,67 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
+}
+
+/// kubectl drain's own flags, with kubectl's defaults.
+#[derive(Debug, clap::Args)]
+struct DrainFlags {
+    /// kubectl's --force: also delete pods that declare no controller.
+    #[arg(long)]
+    force: bool,
+    /// kubectl's --ignore-daemonsets.
+    #[arg(long)]
+    ignore_daemonsets: bool,
+    /// kubectl's --delete-emptydir-data.
+    #[arg(long)]
+    delete_emptydir_data: bool,
+    /// kubectl's --grace-period (-1: each pod's own).
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+    grace_period: i64,
+    /// kubectl's --timeout (0: wait forever).
+    #[arg(long, default_value = "0s", value_parser = evictsim::time::parse_duration)]
+    timeout: std::time::Duration,
+    /// kubectl's --pod-selector.
+    #[arg(long, default_value = "")]
+    pod_selector: String,
+    /// kubectl's --disable-eviction: DELETE instead of evicting (bypasses PDBs).
+    #[arg(long)]
+    disable_eviction: bool,
+    /// kubectl's --skip-wait-for-delete-timeout, in seconds.
+    #[arg(long, default_value_t = 0)]
+    skip_wait_for_delete_timeout: u64,
+    /// kubectl's --dry-run.
+    #[arg(long, value_enum, default_value_t = DryRunArg::None, num_args = 0..=1, default_missing_value = "client")]
+    dry_run: DryRunArg,
+    /// kubectl's --chunk-size.
+    #[arg(long, default_value_t = 500)]
+    chunk_size: u32,
+    /// How much virtual time a drain without --timeout is followed before it is called
+    /// endless.
+    #[arg(long, default_value = "24h", value_parser = evictsim::time::parse_duration)]
+    patience: std::time::Duration,
+}
+
+impl DrainFlags {
+    fn options(self) -> evictsim::drain::DrainOptions {
+        evictsim::drain::DrainOptions {
+            force: self.force,
+            ignore_daemonsets: self.ignore_daemonsets,
+            delete_emptydir_data: self.delete_emptydir_data,
+            grace_period: self.grace_period,
+            timeout: self.timeout,
+            pod_selector: self.pod_selector,
+            disable_eviction: self.disable_eviction,
+            skip_wait_for_delete_timeout: self.skip_wait_for_delete_timeout,
+            dry_run: match self.dry_run {
+                DryRunArg::None => evictsim::drain::DryRun::None,
+                DryRunArg::Client => evictsim::drain::DryRun::Client,
+                DryRunArg::Server => evictsim::drain::DryRun::Server,
+            },
+            chunk_size: self.chunk_size,
+            patience: self.patience,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -161,39 +190,12 @@ fn main() -> ExitCode {
             all_nodes,
             selector,
             one_by_one,
-            force,
-            ignore_daemonsets,
-            delete_emptydir_data,
-            grace_period,
-            timeout,
-            pod_selector,
-            disable_eviction,
-            skip_wait_for_delete_timeout,
-            dry_run,
-            chunk_size,
+            kubectl,
             startup_seconds,
             shutdown_seconds,
-            patience,
             no_remedies,
             output,
         } => {
-            let options = evictsim::drain::DrainOptions {
-                force,
-                ignore_daemonsets,
-                delete_emptydir_data,
-                grace_period,
-                timeout,
-                pod_selector,
-                disable_eviction,
-                skip_wait_for_delete_timeout,
-                dry_run: match dry_run {
-                    DryRunArg::None => evictsim::drain::DryRun::None,
-                    DryRunArg::Client => evictsim::drain::DryRun::Client,
-                    DryRunArg::Server => evictsim::drain::DryRun::Server,
-                },
-                chunk_size,
-                patience,
-            };
             let which = if all_nodes {
                 Nodes::All
             } else if let Some(selector) = selector {
@@ -202,7 +204,14 @@ fn main() -> ExitCode {
                 Nodes::Named(nodes, one_by_one)
             };
             let timings = (startup_seconds, shutdown_seconds);
-            drain(&from, which, options, timings, !no_remedies, output)
+            drain(
+                &from,
+                which,
+                kubectl.options(),
+                timings,
+                !no_remedies,
+                output,
+            )
         }
         Command::Run { output, files } => run(output, &files),
         Command::Serve {

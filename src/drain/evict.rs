@@ -114,6 +114,16 @@ pub(super) struct Worker {
 
 pub(super) type Failure = Option<(String, Vec<String>)>;
 
+/// What [`Follower::next_round`] found.
+enum Round {
+    /// Steps are due at this time (the cluster is there).
+    Due(SimTime),
+    /// Every worker has settled.
+    Settled,
+    /// An endless drain, no longer followed (`true`: nothing can change any more).
+    Endless(bool),
+}
+
 /// Follows the cluster until the next step, and decides whether an endless drain is stuck:
 /// `Some(stuck)` to stop following.
 pub(super) struct Follower {
@@ -152,6 +162,21 @@ impl Follower {
             return Some(true);
         }
         (next > self.give_up).then_some(false)
+    }
+
+    /// Moves the cluster to the workers' next due step: the time to run the steps due
+    /// then, or that every worker has settled, or that an endless drain stops being followed.
+    fn next_round(&mut self, cluster: &mut Cluster, workers: &mut [Worker]) -> Round {
+        skip_quiet_polls(cluster, workers, self);
+        let Some(next) = workers.iter().filter_map(|w| w.step.at()).min() else {
+            return Round::Settled;
+        };
+        if let Some(stuck) = self.endless(cluster, next) {
+            return Round::Endless(stuck);
+        }
+        cluster.advance_to(next);
+        self.saw(cluster);
+        Round::Due(next)
     }
 
     fn expired(&self, at: SimTime) -> bool {
@@ -221,17 +246,14 @@ pub(super) fn evict_pods(
     // Bounded: every round moves time forward or settles a worker, and time is bounded by
     // the deadline or the patience.
     loop {
-        skip_quiet_polls(cluster, &mut workers, &follower);
-        let Some(next) = workers.iter().filter_map(|w| w.step.at()).min() else {
-            break;
+        let at = match follower.next_round(cluster, &mut workers) {
+            Round::Due(at) => at,
+            Round::Settled => break,
+            Round::Endless(stuck) => {
+                endless = Some(stuck);
+                break;
+            }
         };
-        if let Some(stuck) = follower.endless(cluster, next) {
-            endless = Some(stuck);
-            break;
-        }
-        cluster.advance_to(next);
-        follower.saw(cluster);
-        let at = next;
         // Evictions first, then the waits (an accepted eviction's first check is immediate).
         for w in workers.iter_mut() {
             let Step::Evict { at: due, visible } = w.step else {
@@ -526,16 +548,14 @@ pub(super) fn delete_pods(
     let mut failure: Failure = None;
     let mut endless = None;
     loop {
-        skip_quiet_polls(cluster, &mut workers, &follower);
-        let Some(next) = workers.iter().filter_map(|w| w.step.at()).min() else {
-            break;
+        let next = match follower.next_round(cluster, &mut workers) {
+            Round::Due(at) => at,
+            Round::Settled => break,
+            Round::Endless(stuck) => {
+                endless = Some(stuck);
+                break;
+            }
         };
-        if let Some(stuck) = follower.endless(cluster, next) {
-            endless = Some(stuck);
-            break;
-        }
-        cluster.advance_to(next);
-        follower.saw(cluster);
         if follower.expired(next) {
             let e = if minor >= 32 {
                 "context deadline exceeded"

@@ -161,19 +161,7 @@ pub(super) fn candidates(
                     });
                 }
                 if let Some(patch) = relaxed(budget, *desired, blocked) {
-                    out.push(Candidate {
-                        title: format!("relax the budget {pdb}"),
-                        command: format!(
-                            "kubectl patch pdb -n {} {} --type=merge -p '{}'",
-                            pdb.namespace, pdb.name, patch
-                        ),
-                        fix: Fix::Request(
-                            "PATCH",
-                            pdb_path(pdb),
-                            "application/merge-patch+json",
-                            patch,
-                        ),
-                    });
+                    out.push(patch_pdb(pdb, format!("relax the budget {pdb}"), patch));
                 }
                 let unhealthy = cluster
                     .pdb_members(pdb)
@@ -183,22 +171,13 @@ pub(super) fn candidates(
                 if unhealthy
                     && budget.spec.unhealthy_pod_eviction_policy.as_deref() != Some("AlwaysAllow")
                 {
-                    let patch = json!({"spec": {"unhealthyPodEvictionPolicy": "AlwaysAllow"}});
-                    out.push(Candidate {
-                        title: format!(
+                    out.push(patch_pdb(
+                        pdb,
+                        format!(
                             "let unhealthy pods go: unhealthyPodEvictionPolicy AlwaysAllow on {pdb}"
                         ),
-                        command: format!(
-                            "kubectl patch pdb -n {} {} --type=merge -p '{}'",
-                            pdb.namespace, pdb.name, patch
-                        ),
-                        fix: Fix::Request(
-                            "PATCH",
-                            pdb_path(pdb),
-                            "application/merge-patch+json",
-                            patch,
-                        ),
-                    });
+                        json!({"spec": {"unhealthyPodEvictionPolicy": "AlwaysAllow"}}),
+                    ));
                 }
                 if because
                     .iter()
@@ -294,6 +273,23 @@ pub(super) fn candidates(
     }
     let _ = (stuck_pods, cordoned_nodes);
     out
+}
+
+/// A merge patch of a PDB, as `kubectl patch pdb … --type=merge -p …`.
+fn patch_pdb(pdb: &ObjectKey, title: String, patch: Value) -> Candidate {
+    Candidate {
+        title,
+        command: format!(
+            "kubectl patch pdb -n {} {} --type=merge -p '{}'",
+            pdb.namespace, pdb.name, patch
+        ),
+        fix: Fix::Request(
+            "PATCH",
+            pdb_path(pdb),
+            "application/merge-patch+json",
+            patch,
+        ),
+    }
 }
 
 /// The workload to scale for `pod`: its Deployment (through its ReplicaSet), or its

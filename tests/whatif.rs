@@ -348,7 +348,7 @@ fn a_real_clusters_snapshot_loads_as_printed_and_its_stuck_budget_is_explained()
     let c = load(SHOP);
     // Every object of the List, every field a real cluster writes, is kept.
     assert_eq!(c.list::<evictsim::model::Node>().count(), 3);
-    assert_eq!(c.list::<evictsim::model::Pod>().count(), 11);
+    assert_eq!(c.list::<evictsim::model::Pod>().count(), 15);
     // Its clock starts when it was taken: the newest time it records (a managedFields entry).
     assert_eq!(c.wall_now().to_string(), "2026-11-02T08:14:31Z");
     let report = what_if(
@@ -366,10 +366,14 @@ fn a_real_clusters_snapshot_loads_as_printed_and_its_stuck_budget_is_explained()
         [
             "coredns-674b8bbfcf-4xqzt",
             "checkout-7c5d9f6b8d-fq2lx",
+            "db-0",
+            "report-29370240-8kq2z",
             "web-6d9f7c8b54-2kx9p",
             "web-6d9f7c8b54-7mzqd"
         ]
     );
+    // The StatefulSet recreates db-0 under its name elsewhere; the finished Job pod just goes.
+    assert!(report.runs[0].1.stdout().contains(&"pod/db-0 evicted".to_string()));
     let Cause::Budget {
         expected,
         healthy,

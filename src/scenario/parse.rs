@@ -289,8 +289,9 @@ impl Cluster {
                 document["start"] = Value::String(taken.to_string());
             }
         }
-        let scenario = Scenario::from_document(document)?;
-        Ok((scenario.build_cluster()?, scenario.warnings))
+        let mut scenario = Scenario::from_document(document)?;
+        let warnings = std::mem::take(&mut scenario.warnings);
+        Ok((scenario.into_cluster()?, warnings))
     }
 }
 

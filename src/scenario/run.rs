@@ -25,10 +25,27 @@ impl Scenario {
     /// # Errors
     /// [`ConfigError::Field`] naming the object that is not valid.
     pub fn build_cluster(&self) -> Result<Cluster, ConfigError> {
-        let mut cluster = Cluster::new(self.config.clone());
+        Scenario::load_objects(self.config.clone(), self.objects.iter().cloned())
+    }
+
+    /// Builds the cluster with the scenario's objects as [`Scenario::build_cluster`] does,
+    /// consuming the scenario: each object's JSON is moved into the typed object and freed
+    /// as it is loaded, so a whole cluster's snapshot is never held twice.
+    ///
+    /// # Errors
+    /// [`ConfigError::Field`] naming the object that is not valid.
+    pub fn into_cluster(self) -> Result<Cluster, ConfigError> {
+        Scenario::load_objects(self.config, self.objects.into_iter())
+    }
+
+    fn load_objects(
+        config: crate::cluster::ClusterConfig,
+        objects: impl Iterator<Item = Value>,
+    ) -> Result<Cluster, ConfigError> {
+        let mut cluster = Cluster::new(config);
         // The objects are one snapshot: controllers see it whole, not half-loaded.
         cluster.defer_reactions();
-        for (i, object) in self.objects.iter().enumerate() {
+        for (i, object) in objects.enumerate() {
             load_object(&mut cluster, object).map_err(|message| ConfigError::Field {
                 path: format!("objects[{i}]"),
                 message,
@@ -72,24 +89,21 @@ impl Scenario {
     }
 }
 
-fn load_object(cluster: &mut Cluster, object: &Value) -> Result<(), String> {
+fn load_object(cluster: &mut Cluster, mut object: Value) -> Result<(), String> {
     let kind_name = object
         .get("kind")
         .and_then(Value::as_str)
-        .ok_or("kind: required")?;
+        .ok_or("kind: required")?
+        .to_string();
     let kind =
-        Kind::from_name(kind_name).ok_or_else(|| format!("kind: unknown kind {kind_name:?}"))?;
+        Kind::from_name(&kind_name).ok_or_else(|| format!("kind: unknown kind {kind_name:?}"))?;
     let api_version = object
         .get("apiVersion")
         .and_then(Value::as_str)
-        .unwrap_or("");
-    let converted;
-    let mut object = object;
+        .unwrap_or("")
+        .to_string();
     if kind == Kind::PodDisruptionBudget && api_version == "policy/v1beta1" {
-        let mut copy = object.clone();
-        convert_v1beta1_pdb(&mut copy);
-        converted = copy;
-        object = &converted;
+        convert_v1beta1_pdb(&mut object);
     } else {
         let expected = crate::with_kind!(kind, T => T::api_version());
         if !api_version.is_empty() && api_version != expected {
@@ -99,7 +113,7 @@ fn load_object(cluster: &mut Cluster, object: &Value) -> Result<(), String> {
         }
     }
     crate::with_kind!(kind, T => {
-        let mut typed: T = serde::Deserialize::deserialize(object).map_err(|e| format!("not a valid {kind_name}: {e}"))?;
+        let mut typed: T = serde_json::from_value(object).map_err(|e| format!("not a valid {kind_name}: {e}"))?;
         if T::NAMESPACED && typed.metadata().namespace.is_empty() {
             typed.metadata_mut().namespace = "default".into();
         }

@@ -373,7 +373,12 @@ fn a_real_clusters_snapshot_loads_as_printed_and_its_stuck_budget_is_explained()
         ]
     );
     // The StatefulSet recreates db-0 under its name elsewhere; the finished Job pod just goes.
-    assert!(report.runs[0].1.stdout().contains(&"pod/db-0 evicted".to_string()));
+    assert!(
+        report.runs[0]
+            .1
+            .stdout()
+            .contains(&"pod/db-0 evicted".to_string())
+    );
     let Cause::Budget {
         expected,
         healthy,
@@ -461,5 +466,45 @@ fn a_node_pool_drains_one_node_after_another_and_stops_at_the_first_that_sticks(
             .iter()
             .all(|l| !l.contains("kube-apiserver")),
         "the mirror pod is never mentioned"
+    );
+}
+
+/// A JSON List is loaded one item at a time; the result is the cluster the whole-document
+/// path builds from the same objects (wrapped as a scenario), errors named the same way.
+#[test]
+fn a_streamed_snapshot_is_the_cluster_the_document_path_builds() {
+    let streamed = load(SHOP);
+    let list: Value = serde_json::from_str(SHOP).unwrap();
+    let start = streamed.wall_now().to_string();
+    let wrapped = serde_json::to_string(&json!({"start": start, "objects": [list]})).unwrap();
+    let whole = load(&wrapped);
+    let everything = |c: &mut Cluster| {
+        let mut out = Vec::new();
+        for path in [
+            "/api/v1/nodes",
+            "/api/v1/pods",
+            "/apis/apps/v1/replicasets",
+            "/apis/policy/v1/poddisruptionbudgets",
+        ] {
+            let request = http::Request::get(path).body(Vec::new()).unwrap();
+            let now = c.now();
+            out.push(evictsim::rest::handle(c, now, &request).into_body());
+        }
+        out
+    };
+    let (mut streamed, mut whole) = (streamed, whole);
+    assert_eq!(everything(&mut streamed), everything(&mut whole));
+    assert_eq!(streamed.wall_now(), whole.wall_now());
+
+    let mut bad = list.clone();
+    bad["items"][5]["spec"]["bogus"] = json!(1);
+    let err =
+        Cluster::from_snapshot_or_scenario(&serde_json::to_string(&bad).unwrap()).unwrap_err();
+    let wrapped = serde_json::to_string(&json!({"objects": [bad]})).unwrap();
+    let err_whole = Cluster::from_snapshot_or_scenario(&wrapped).unwrap_err();
+    assert_eq!(err.to_string(), err_whole.to_string());
+    assert!(
+        err.to_string().contains("objects[0].items[5].spec.bogus"),
+        "{err}"
     );
 }

@@ -12,7 +12,7 @@ use crate::cluster::{
 use crate::error::ConfigError;
 use crate::model::Kind;
 use crate::rest::FieldValidation;
-use crate::time::{Time, parse_duration};
+use crate::time::{SimTime, Time, parse_duration};
 
 fn field(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
     ConfigError::Field {
@@ -278,6 +278,9 @@ impl Cluster {
     /// assert_eq!(cluster.list::<evictsim::model::Node>().count(), 1);
     /// ```
     pub fn from_snapshot_or_scenario(text: &str) -> Result<(Cluster, Vec<String>), ConfigError> {
+        if let Some(loaded) = stream_json_list(text) {
+            return loaded.map(|cluster| (cluster, Vec::new()));
+        }
         let mut document = parse_document(text)?;
         if document.get("kind").is_some() {
             // A snapshot's clock starts when it was taken: the newest time it records (a
@@ -293,6 +296,83 @@ impl Cluster {
         let warnings = std::mem::take(&mut scenario.warnings);
         Ok((scenario.into_cluster()?, warnings))
     }
+}
+
+/// A JSON `List` (what `kubectl get -A -o json` prints) loaded one item at a time: the text
+/// is split into its items without building them, then each is parsed, checked against
+/// Kubernetes' fields, loaded and dropped, so a snapshot of a whole cluster never exists as
+/// one JSON tree (ten times its text). `None` when the text is not such a List; the caller
+/// then reads it as any other document, with the same results.
+fn stream_json_list(text: &str) -> Option<Result<Cluster, ConfigError>> {
+    #[derive(serde::Deserialize)]
+    struct RawList<'a> {
+        kind: Option<String>,
+        #[serde(borrow)]
+        items: Vec<&'a serde_json::value::RawValue>,
+    }
+    if !text.trim_start().starts_with('{') {
+        return None;
+    }
+    let list: RawList = serde_json::from_str(text).ok()?;
+    if list.kind.as_deref() != Some("List") {
+        return None;
+    }
+    let parse = |i: usize, raw: &serde_json::value::RawValue| {
+        let item: Value = serde_json::from_str(raw.get())
+            .map_err(|e| field(format!("objects[0].items[{i}]"), e.to_string()))?;
+        if !item.is_object() {
+            return Err(field(
+                format!("objects[0].items[{i}]"),
+                "must be a Kubernetes object",
+            ));
+        }
+        Ok(item)
+    };
+    // First pass: when the snapshot was taken (its clock starts there).
+    let mut config = crate::cluster::ClusterConfig::default();
+    let mut taken: Option<Time> = None;
+    for (i, raw) in list.items.iter().enumerate() {
+        match parse(i, raw) {
+            Ok(item) => taken = taken.max(latest_time(&item)),
+            Err(e) => return Some(Err(e)),
+        }
+    }
+    if let Some(taken) = taken {
+        config.start = taken;
+    }
+    // Second pass: check and load each item.
+    let mut cluster = Cluster::new(config);
+    cluster.defer_reactions();
+    for (i, raw) in list.items.iter().enumerate() {
+        let item = match parse(i, raw) {
+            Ok(item) => item,
+            Err(e) => return Some(Err(e)),
+        };
+        if let Some(kind) = item.get("kind").and_then(Value::as_str) {
+            let unknown = crate::model::unknown_fields(kind, &item);
+            if let Some(first) = unknown.first() {
+                return Some(Err(field(
+                    format!("objects[0].items[{i}].{first}"),
+                    format!(
+                        "strict decoding error: {} (set `fieldValidation: Warn` or `Ignore` at the top of the file to keep such fields)",
+                        unknown
+                            .iter()
+                            .map(|f| format!("unknown field {}", crate::model::GoQuoted(f)))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )));
+            }
+        }
+        if let Err(message) = super::run::load_object(&mut cluster, item) {
+            return Some(Err(ConfigError::Field {
+                path: format!("objects[{i}]"),
+                message,
+            }));
+        }
+    }
+    cluster.resume_reactions(SimTime::ZERO);
+    Some(Ok(cluster))
 }
 
 /// The newest time a snapshot records: the largest RFC 3339 value of a key ending in

@@ -89,7 +89,7 @@ impl Scenario {
     }
 }
 
-fn load_object(cluster: &mut Cluster, mut object: Value) -> Result<(), String> {
+pub(super) fn load_object(cluster: &mut Cluster, mut object: Value) -> Result<(), String> {
     let kind_name = object
         .get("kind")
         .and_then(Value::as_str)

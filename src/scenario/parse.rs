@@ -193,18 +193,8 @@ impl Scenario {
                     }))
                 }
                 FieldValidation::Strict => {
-                    if let Some(first) = unknown.first() {
-                        return Err(field(
-                            format!("{path}.{first}"),
-                            format!(
-                                "strict decoding error: {} (set `fieldValidation: Warn` or `Ignore` at the top of the file to keep such fields)",
-                                unknown
-                                    .iter()
-                                    .map(|f| format!("unknown field {}", crate::model::GoQuoted(f)))
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ),
-                        ));
+                    if !unknown.is_empty() {
+                        return Err(unknown_fields_error(&path, &unknown));
                     }
                 }
             }
@@ -298,6 +288,21 @@ impl Cluster {
     }
 }
 
+/// A strict file's error for fields no Kubernetes release knows, at the first of them.
+fn unknown_fields_error(path: &str, unknown: &[String]) -> ConfigError {
+    field(
+        format!("{path}.{}", unknown[0]),
+        format!(
+            "strict decoding error: {} (set `fieldValidation: Warn` or `Ignore` at the top of the file to keep such fields)",
+            unknown
+                .iter()
+                .map(|f| format!("unknown field {}", crate::model::GoQuoted(f)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    )
+}
+
 /// A JSON `List` (what `kubectl get -A -o json` prints) loaded one item at a time: the text
 /// is split into its items without building them, then each is parsed, checked against
 /// Kubernetes' fields, loaded and dropped, so a snapshot of a whole cluster never exists as
@@ -350,17 +355,10 @@ fn stream_json_list(text: &str) -> Option<Result<Cluster, ConfigError>> {
         };
         if let Some(kind) = item.get("kind").and_then(Value::as_str) {
             let unknown = crate::model::unknown_fields(kind, &item);
-            if let Some(first) = unknown.first() {
-                return Some(Err(field(
-                    format!("objects[0].items[{i}].{first}"),
-                    format!(
-                        "strict decoding error: {} (set `fieldValidation: Warn` or `Ignore` at the top of the file to keep such fields)",
-                        unknown
-                            .iter()
-                            .map(|f| format!("unknown field {}", crate::model::GoQuoted(f)))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
+            if !unknown.is_empty() {
+                return Some(Err(unknown_fields_error(
+                    &format!("objects[0].items[{i}]"),
+                    &unknown,
                 )));
             }
         }

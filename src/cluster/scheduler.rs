@@ -123,9 +123,10 @@ fn add_resources(into: &mut Resources, from: &Resources) {
     }
 }
 
-fn container_requests(container: &Value) -> Resources {
-    container
-        .pointer("/resources/requests")
+/// A `requests` map (`{cpu: 500m, memory: 1Gi}`) in milli-units; what does not parse is
+/// left out (validation refuses it on a real server).
+fn requests_of(requests: Option<&Value>) -> Resources {
+    requests
         .and_then(Value::as_object)
         .map(|requests| {
             requests
@@ -134,6 +135,10 @@ fn container_requests(container: &Value) -> Resources {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+fn container_requests(container: &Value) -> Resources {
+    requests_of(container.pointer("/resources/requests"))
 }
 
 /// S2: what a pod requests of its node, as kube-scheduler adds it up (`resourcehelper.PodRequests`):
@@ -177,10 +182,7 @@ pub fn pod_requests(pod: &Pod) -> Resources {
         *slot = (*slot).max(amount);
     }
     if let Some(overhead) = spec.get("overhead") {
-        add_resources(
-            &mut total,
-            &container_requests(&serde_json::json!({"resources": {"requests": overhead}})),
-        );
+        add_resources(&mut total, &requests_of(Some(overhead)));
     }
     total.retain(|_, amount| *amount != 0);
     total

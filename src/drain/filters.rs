@@ -83,7 +83,9 @@ pub(super) fn filter(cluster: &mut Cluster, pod: &Value, options: &DrainOptions)
     ) {
         return Verdict::skip();
     }
-    let mut verdict = Verdict::okay();
+    // Each filter that lets the pod go may attach a warning, but the chain goes on and the
+    // last filter's verdict is the one kept (D4): a warning that lets the pod go is always
+    // overwritten by the unreplicated filter's verdict, so only the refusals below return.
     // 2. DaemonSet-managed pods (V13: from 1.34, only an `apps/v1` DaemonSet owner counts).
     if let Some(owner) = controller_of(pod) {
         let kind_matches = owner.get("kind").and_then(Value::as_str) == Some("DaemonSet");
@@ -102,19 +104,17 @@ pub(super) fn filter(cluster: &mut Cluster, pod: &Value, options: &DrainOptions)
                 &format!("/apis/apps/v1/namespaces/{namespace}/daemonsets/{name}"),
                 None,
             );
-            verdict = if !answer.ok() {
-                if answer.code == StatusCode::NOT_FOUND && options.force {
-                    Verdict::warn(true, answer.message())
-                } else {
-                    Verdict::error(answer.message())
+            if !answer.ok() {
+                // A missing DaemonSet with --force: deleted, its warning overwritten later.
+                if answer.code != StatusCode::NOT_FOUND || !options.force {
+                    return Verdict::error(answer.message());
                 }
             } else if !options.ignore_daemonsets {
-                Verdict::error("DaemonSet-managed Pods (use --ignore-daemonsets to ignore)")
+                return Verdict::error(
+                    "DaemonSet-managed Pods (use --ignore-daemonsets to ignore)",
+                );
             } else {
-                Verdict::warn(false, "ignoring DaemonSet-managed Pods")
-            };
-            if !verdict.delete {
-                return verdict;
+                return Verdict::warn(false, "ignoring DaemonSet-managed Pods");
             }
         }
     }
@@ -130,13 +130,10 @@ pub(super) fn filter(cluster: &mut Cluster, pod: &Value, options: &DrainOptions)
         .pointer("/spec/volumes")
         .and_then(Value::as_array)
         .is_some_and(|vs| vs.iter().any(|v| v.get("emptyDir").is_some()));
-    if empty_dir && !is_finished(pod) {
-        if !options.delete_emptydir_data {
-            return Verdict::error(
-                "Pods with local storage (use --delete-emptydir-data to override)",
-            );
-        }
-        verdict = Verdict::warn(true, "deleting Pods with local storage");
+    // Allowed with --delete-emptydir-data: upstream's "deleting Pods with local storage"
+    // warning is overwritten by the next filter.
+    if empty_dir && !is_finished(pod) && !options.delete_emptydir_data {
+        return Verdict::error("Pods with local storage (use --delete-emptydir-data to override)");
     }
     // 5. Unreplicated pods. Its verdict replaces the earlier warnings (upstream's D4).
     if is_finished(pod) || controller_of(pod).is_some() {
@@ -147,7 +144,6 @@ pub(super) fn filter(cluster: &mut Cluster, pod: &Value, options: &DrainOptions)
     }
     // V14: kubectl ≤ 1.35 doubles the prefix (the group adds its own `cannot delete`).
     let prefix = if minor < 36 { "cannot delete " } else { "" };
-    let _ = verdict;
     Verdict::error(format!(
         "{prefix}Pods that declare no controller (use --force to override)"
     ))

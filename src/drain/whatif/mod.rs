@@ -159,7 +159,7 @@ pub fn what_if(cluster: &Cluster, plan: &Plan) -> Report {
                     .cloned()
                     .collect(),
             };
-            remedies = verify(&copy, plan, &remaining, &diagnoses, run);
+            remedies = verify(&copy, plan, &remaining, &diagnoses);
         }
     }
     let verdict = verdict_line(plan, &runs, drained, duration, stuck_node.as_deref());

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::diagnosis::{Blocker, Cause, Diagnosis};
-use super::{DrainOptions, DrainRun, Plan, PodFate, RemedyCheck, run_plan};
+use super::{DrainOptions, Plan, PodFate, RemedyCheck, run_plan};
 use crate::cluster::Cluster;
 use crate::drain::client::call;
 use crate::model::{IntOrString, ObjectKey, Pod, PodDisruptionBudget};
@@ -37,11 +37,8 @@ pub(super) fn candidates(
     cluster: &Cluster,
     plan: &Plan,
     diagnoses: &[Diagnosis],
-    run: &DrainRun,
 ) -> Vec<Candidate> {
     let mut out: Vec<Candidate> = Vec::new();
-    let stuck_pods: Vec<&ObjectKey> = diagnoses.iter().map(|d| &d.pod).collect();
-    let cordoned_nodes = run.nodes.iter().filter(|n| !n.drained).count();
     // The docs' first remedy: pause the automation.
     out.push(Candidate {
         title: "pause the automation (the docs' remedy): stop retrying, leave the node cordoned, and investigate".to_string(),
@@ -271,7 +268,6 @@ pub(super) fn candidates(
             fix: Fix::Flags(flags),
         });
     }
-    let _ = (stuck_pods, cordoned_nodes);
     out
 }
 
@@ -429,9 +425,8 @@ pub(super) fn verify(
     plan: &Plan,
     nodes: &[String],
     diagnoses: &[Diagnosis],
-    run: &DrainRun,
 ) -> Vec<RemedyCheck> {
-    let candidates = candidates(stuck, plan, diagnoses, run);
+    let candidates = candidates(stuck, plan, diagnoses);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)

@@ -508,3 +508,47 @@ fn a_streamed_snapshot_is_the_cluster_the_document_path_builds() {
         "{err}"
     );
 }
+
+/// Two budgets that each allow nothing: no change to one of them drains the node; deleting
+/// the pods, or the changes that keep them made together, do.
+#[test]
+fn two_blocking_budgets_need_their_changes_together() {
+    let mut objects = vec![node("node-1", "4"), node("node-2", "4")];
+    for app in ["a", "b"] {
+        objects.push(replica_set(app, 2, "100m"));
+        objects.push(pdb(
+            app,
+            json!({"minAvailable": 2, "selector": {"matchLabels": {"app": app}}}),
+        ));
+        for (i, node) in ["node-1", "node-2"].iter().enumerate() {
+            objects.push(running(
+                &format!("{app}-{i}"),
+                node,
+                "100m",
+                json!({"app": app}),
+                Some(("ReplicaSet", app)),
+            ));
+        }
+    }
+    let report = what_if(&self::objects(objects), &plan(&["node-1"], 60, |_| {}));
+    assert_eq!(report.diagnoses.len(), 2);
+    let works = working(&report);
+    assert!(
+        !works
+            .iter()
+            .any(|t| t.starts_with("scale") || t.starts_with("relax")),
+        "{works:?}"
+    );
+    assert!(
+        works
+            .iter()
+            .any(|t| t.starts_with("delete the pod directly")),
+        "{works:?}"
+    );
+    assert!(
+        works
+            .iter()
+            .any(|t| t == "all 4 changes above that keep the pods, together"),
+        "{works:?}"
+    );
+}

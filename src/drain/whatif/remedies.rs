@@ -236,6 +236,42 @@ pub(super) fn candidates(
             _ => {}
         }
     }
+    // Several budgets blocking at once: no single change to one of them drains the node, so
+    // the changes that keep the pods (scaling, relaxing, nodes) are also tried together.
+    let blocking_budgets: std::collections::BTreeSet<&ObjectKey> = diagnoses
+        .iter()
+        .filter_map(|d| match &d.cause {
+            Cause::Budget { pdb, .. } => Some(pdb),
+            _ => None,
+        })
+        .collect();
+    let keeping: Vec<&Candidate> = out
+        .iter()
+        .filter(|c| matches!(&c.fix, Fix::Request(method, ..) if *method != "DELETE"))
+        .collect();
+    if blocking_budgets.len() > 1 && keeping.len() > 1 {
+        let requests = keeping
+            .iter()
+            .filter_map(|c| match &c.fix {
+                Fix::Request(method, path, content_type, body) => {
+                    Some((*method, path.clone(), *content_type, body.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        out.push(Candidate {
+            title: format!(
+                "all {} changes above that keep the pods, together",
+                keeping.len()
+            ),
+            command: keeping
+                .iter()
+                .map(|c| c.command.as_str())
+                .collect::<Vec<_>>()
+                .join(" && "),
+            fix: Fix::Requests(requests),
+        });
+    }
     // Filter refusals: the flag kubectl names.
     let refused: Vec<&str> = diagnoses
         .iter()

@@ -10,6 +10,9 @@ use evictsim::model::{ObjectKey, Pod};
 use evictsim::time::SimTime;
 use serde_json::{Value, json};
 
+mod common;
+use common::merge;
+
 fn node(name: &str) -> Value {
     json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name},
            "status": {"conditions": [{"type": "Ready", "status": "True"}]}})
@@ -39,17 +42,6 @@ fn pod(namespace: &str, name: &str, node: &str, extra: Value) -> Value {
     });
     merge(&mut pod, extra);
     pod
-}
-
-fn merge(into: &mut Value, from: Value) {
-    match (into, from) {
-        (Value::Object(a), Value::Object(b)) => {
-            for (k, v) in b {
-                merge(a.entry(k).or_insert(Value::Null), v);
-            }
-        }
-        (slot, v) => *slot = v,
-    }
 }
 
 fn pdb(name: &str, spec: Value) -> Value {

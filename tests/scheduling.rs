@@ -6,6 +6,9 @@ use evictsim::model::{ObjectKey, Pod};
 use evictsim::time::SimTime;
 use serde_json::{Value, json};
 
+mod common;
+use common::merge;
+
 /// A Ready node with 2 cpu, 4Gi of memory and room for 3 pods.
 fn node(name: &str, extra: Value) -> Value {
     let mut node = json!({
@@ -19,17 +22,6 @@ fn node(name: &str, extra: Value) -> Value {
     });
     merge(&mut node, extra);
     node
-}
-
-fn merge(into: &mut Value, from: Value) {
-    match (into, from) {
-        (Value::Object(a), Value::Object(b)) => {
-            for (k, v) in b {
-                merge(a.entry(k).or_insert(Value::Null), v);
-            }
-        }
-        (slot, v) => *slot = v,
-    }
 }
 
 fn running(name: &str, node: &str, cpu: &str) -> Value {
@@ -84,7 +76,7 @@ const NO_VICTIMS: &str = "No preemption victims found for incoming pod";
 fn placement_rules() {
     let cases: Vec<(&str, Vec<Value>, Value, String)> = vec![
         (
-            "fewest pods wins, ties by name",
+            "S5: fewest pods wins, ties by name",
             vec![
                 node("b", json!({})),
                 node("a", json!({})),
@@ -94,7 +86,7 @@ fn placement_rules() {
             "bound to b".into(),
         ),
         (
-            "a cordoned node is skipped",
+            "S1: a cordoned node is skipped",
             vec![
                 node("a", json!({"spec": {"unschedulable": true}})),
                 node("b", json!({})),
@@ -104,7 +96,7 @@ fn placement_rules() {
             "bound to b".into(),
         ),
         (
-            "only cordoned nodes",
+            "S1, S5: only cordoned nodes",
             vec![node("a", json!({"spec": {"unschedulable": true}}))],
             json!({}),
             format!(
@@ -112,13 +104,13 @@ fn placement_rules() {
             ),
         ),
         (
-            "tolerating the unschedulable taint lands on a cordoned node",
+            "S1: tolerating the unschedulable taint lands on a cordoned node",
             vec![node("a", json!({"spec": {"unschedulable": true}}))],
             json!({"tolerations": [{"key": "node.kubernetes.io/unschedulable", "operator": "Exists", "effect": "NoSchedule"}]}),
             "bound to a".into(),
         ),
         (
-            "cpu requests against allocatable minus what is requested",
+            "S1, S2: cpu requests against allocatable minus what is requested",
             vec![node("a", json!({})), running("x", "a", "1500m")],
             json!({"containers": [{"name": "c", "image": "i", "resources": {"requests": {"cpu": "600m"}}}]}),
             format!(
@@ -126,13 +118,13 @@ fn placement_rules() {
             ),
         ),
         (
-            "exactly what is left fits",
+            "S1, S2: exactly what is left fits",
             vec![node("a", json!({})), running("x", "a", "1500m")],
             json!({"containers": [{"name": "c", "image": "i", "resources": {"requests": {"cpu": "500m", "memory": "4Gi"}}}]}),
             "bound to a".into(),
         ),
         (
-            "cpu and memory both short on one node count twice",
+            "S1, S5: cpu and memory both short on one node count twice",
             vec![node("a", json!({}))],
             json!({"containers": [{"name": "c", "image": "i", "resources": {"requests": {"cpu": "3", "memory": "5Gi"}}}]}),
             format!(
@@ -140,7 +132,7 @@ fn placement_rules() {
             ),
         ),
         (
-            "the pod limit",
+            "S1: the pod limit",
             vec![
                 node("a", json!({})),
                 running("x", "a", "0"),
@@ -153,7 +145,7 @@ fn placement_rules() {
             ),
         ),
         (
-            "an init container's request counts when it is the larger",
+            "S2: an init container's request counts when it is the larger",
             vec![node("a", json!({}))],
             json!({"initContainers": [{"name": "init", "image": "i", "resources": {"requests": {"cpu": "2500m"}}}]}),
             format!(
@@ -161,7 +153,7 @@ fn placement_rules() {
             ),
         ),
         (
-            "an extended resource no node has",
+            "S1: an extended resource no node has",
             vec![node("a", json!({}))],
             json!({"containers": [{"name": "c", "image": "i", "resources": {"requests": {"nvidia.com/gpu": "1"}}}]}),
             format!(
@@ -169,7 +161,7 @@ fn placement_rules() {
             ),
         ),
         (
-            "nodeSelector",
+            "S1: nodeSelector",
             vec![
                 node("a", json!({})),
                 node("b", json!({"metadata": {"labels": {"pool": "gpu"}}})),
@@ -179,7 +171,7 @@ fn placement_rules() {
             "bound to b".into(),
         ),
         (
-            "nodeSelector nothing matches",
+            "S1, S5: nodeSelector nothing matches",
             vec![node("a", json!({})), node("b", json!({}))],
             json!({"nodeSelector": {"pool": "gpu"}}),
             format!(
@@ -187,7 +179,7 @@ fn placement_rules() {
             ),
         ),
         (
-            "required node affinity: terms are ORed, Gt compares integers, matchFields names the node",
+            "S4: required node affinity: terms are ORed, Gt compares integers, matchFields names the node",
             vec![
                 node("a", json!({"metadata": {"labels": {"gen": "3"}}})),
                 node("b", json!({"metadata": {"labels": {"gen": "5"}}})),
@@ -202,7 +194,7 @@ fn placement_rules() {
             "bound to b".into(),
         ),
         (
-            "an empty term matches nothing",
+            "S4: an empty term matches nothing",
             vec![node("a", json!({}))],
             json!({"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{}]}}}}),
             format!(
@@ -210,7 +202,7 @@ fn placement_rules() {
             ),
         ),
         (
-            "an untolerated NoSchedule taint, and a PreferNoSchedule one that does not block",
+            "S1: an untolerated NoSchedule taint, and a PreferNoSchedule one that does not block",
             vec![
                 node(
                     "a",
@@ -230,7 +222,7 @@ fn placement_rules() {
             ),
         ),
         (
-            "a toleration with operator Equal and the taint's value",
+            "S1: a toleration with operator Equal and the taint's value",
             vec![node(
                 "a",
                 json!({"spec": {"taints": [{"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}]}}),
@@ -239,7 +231,7 @@ fn placement_rules() {
             "bound to a".into(),
         ),
         (
-            "a node that is not Ready carries the not-ready taint",
+            "S3: a node that is not Ready carries the not-ready taint",
             vec![node(
                 "a",
                 json!({"status": {"conditions": [{"type": "Ready", "status": "False"}]}}),
@@ -250,7 +242,7 @@ fn placement_rules() {
             ),
         ),
         (
-            "the filters' order: a cordoned node that is also full reports the cordon only",
+            "S1: the filters' order: a cordoned node that is also full reports the cordon only",
             vec![
                 node("a", json!({"spec": {"unschedulable": true}})),
                 node("b", json!({})),
@@ -261,7 +253,7 @@ fn placement_rules() {
             ),
         ),
         (
-            "no nodes at all",
+            "S5: no nodes at all",
             vec![],
             json!({}),
             "no nodes available to schedule pods".into(),
@@ -278,7 +270,7 @@ fn placement_rules() {
 }
 
 #[test]
-fn a_pending_pod_is_placed_when_a_pod_leaves_and_the_condition_turns_true() {
+fn s6_a_pending_pod_is_placed_when_a_pod_leaves_and_the_condition_turns_true() {
     let yaml = serde_json::to_string(
         &json!({"objects": [node("a", json!({})), running("big", "a", "1800m")]}),
     )

@@ -172,3 +172,16 @@ pub fn send_json(
 pub fn json_send(c: &mut Cluster, method: &str, path: &str, body: Value) -> Answer {
     send_json(c, method, path, body, "application/json")
 }
+
+/// Merges `from` into `into`, key by key (a JSON merge patch without deletions): how the
+/// tests vary one field of a base object.
+pub fn merge(into: &mut Value, from: Value) {
+    match (into, from) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                merge(a.entry(k).or_insert(Value::Null), v);
+            }
+        }
+        (slot, v) => *slot = v,
+    }
+}

@@ -51,6 +51,7 @@ pub fn labels() -> impl Strategy<Value = StringMap> {
         prop::sample::select(VALUES.to_vec()).prop_map(String::from),
         0..=3,
     )
+    .prop_map(StringMap::from)
 }
 
 /// A valid `LabelSelector` over the same vocabulary: 0–3 `matchLabels` pairs plus at most

@@ -99,7 +99,7 @@ fn condition(type_: &str, status: bool) -> PodCondition {
 impl Cluster {
     /// Whether the kubelet of `node` is alive (see the module docs).
     pub fn node_alive(&self, node: &str) -> bool {
-        match self.nodes.get(&ObjectKey::new("", node)) {
+        match self.nodes.get_by_name("", node) {
             None => true,
             Some(n) => node_ready(n),
         }
@@ -111,7 +111,8 @@ impl Cluster {
         if !self.config.controllers.kubelet {
             return;
         }
-        let Some(pod) = self.pods.get(key).cloned() else {
+        // A second handle on the stored pod, not a copy: most syncs change nothing.
+        let Some(pod) = self.pods.shared(&key.namespace, &key.name).cloned() else {
             self.kubelet_pods.remove(key);
             return;
         };
@@ -159,7 +160,7 @@ impl Cluster {
                 );
             }
             Some(KubeletPod::Starting { running_at, .. }) if running_at <= now => {
-                self.kubelet_start(key, pod, behaviour);
+                self.kubelet_start(key, Pod::clone(&pod), behaviour);
             }
             Some(KubeletPod::Starting { running_at, .. }) => {
                 self.timers.schedule(

@@ -827,10 +827,10 @@ impl Cluster {
     }
 
     /// The objects of kind `T` in `namespace`, in name order.
-    pub fn list_in<'a, T: StoredKind>(
+    pub fn list_in<'a, 'n, T: StoredKind>(
         &'a self,
-        namespace: &str,
-    ) -> impl Iterator<Item = &'a T> + 'a {
+        namespace: &'n str,
+    ) -> impl Iterator<Item = &'a T> + use<'a, 'n, T> {
         T::store(self).in_namespace(namespace)
     }
 

@@ -16,6 +16,50 @@ use hashbrown::HashTable;
 
 use crate::model::{ObjectKey, Resource};
 
+/// A key as its two parts of text, so that the ordered index can be searched by borrowed
+/// strings. Ordered as [`ObjectKey`] is (namespace, then name), which `Borrow` requires.
+trait KeyParts {
+    fn parts(&self) -> (&str, &str);
+}
+
+impl KeyParts for ObjectKey {
+    fn parts(&self) -> (&str, &str) {
+        (&self.namespace, &self.name)
+    }
+}
+
+impl KeyParts for (&str, &str) {
+    fn parts(&self) -> (&str, &str) {
+        (self.0, self.1)
+    }
+}
+
+impl PartialEq for dyn KeyParts + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for dyn KeyParts + '_ {}
+
+impl PartialOrd for dyn KeyParts + '_ {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for dyn KeyParts + '_ {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.parts().cmp(&other.parts())
+    }
+}
+
+impl<'a> std::borrow::Borrow<dyn KeyParts + 'a> for ObjectKey {
+    fn borrow(&self) -> &(dyn KeyParts + 'a) {
+        self
+    }
+}
+
 /// The stored objects of one kind, keyed by namespace and name.
 #[derive(Debug, Clone)]
 pub struct Store<T> {
@@ -104,13 +148,16 @@ impl<T: Resource> Store<T> {
         self.ordered.values().map(|object| &**object)
     }
 
-    /// The objects in `namespace`, in name order.
-    pub fn in_namespace<'a>(&'a self, namespace: &str) -> impl Iterator<Item = &'a T> + 'a {
-        let start = ObjectKey::new(namespace, "");
-        let ns = namespace.to_string();
+    /// The objects in `namespace`, in name order. Searched by borrowed text: no key is
+    /// built (a Service or workload sync runs this on every pod write).
+    pub fn in_namespace<'a, 'n>(
+        &'a self,
+        namespace: &'n str,
+    ) -> impl Iterator<Item = &'a T> + use<'a, 'n, T> {
+        let start: &dyn KeyParts = &(namespace, "");
         self.ordered
-            .range((Bound::Included(start), Bound::Unbounded))
-            .take_while(move |(k, _)| *k.namespace == *ns)
+            .range::<dyn KeyParts + '_, _>((Bound::Included(start), Bound::Unbounded))
+            .take_while(move |(k, _)| *k.namespace == *namespace)
             .map(|(_, v)| &**v)
     }
 

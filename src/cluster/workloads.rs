@@ -176,23 +176,28 @@ impl Cluster {
     fn sync_replicas(
         &mut self,
         key: &ObjectKey,
-        owner: OwnerReference,
+        kind: Kind,
+        uid: &Uid,
         replicas: i32,
     ) -> Result<(usize, usize), ApiError> {
         let want = usize::try_from(replicas.max(0)).unwrap_or(0);
-        let (count, _) = self.pod_index.owner_counts(&owner.uid);
+        let (count, _) = self.pod_index.owner_counts(uid);
         if count < want {
-            let template = match owner.kind.as_str() {
-                "ReplicaSet" => self
-                    .replica_sets
-                    .get(key)
-                    .map(|o| template(&o.spec.unmodeled)),
-                _ => self
-                    .replication_controllers
-                    .get(key)
-                    .map(|o| template(&o.spec.unmodeled)),
+            let (owner, template) = match kind {
+                Kind::ReplicaSet => self.replica_sets.get(key).map(|o| {
+                    (
+                        OwnerReference::controller_of(o),
+                        template(&o.spec.unmodeled),
+                    )
+                }),
+                _ => self.replication_controllers.get(key).map(|o| {
+                    (
+                        OwnerReference::controller_of(o),
+                        template(&o.spec.unmodeled),
+                    )
+                }),
             }
-            .unwrap_or_else(|| json!({}));
+            .ok_or_else(|| ApiError::not_found(&kind.to_string(), &key.name))?;
             for _ in count..want.min(count + BURST_REPLICAS) {
                 self.create_from_template(
                     owner.clone(),
@@ -207,7 +212,7 @@ impl Cluster {
             // Upstream's ranking of which pods go first, in short: unscheduled, then pending,
             // then unready, then the newest.
             let mut ranked: Vec<_> = self
-                .pods_owned_by(&owner.uid)
+                .pods_owned_by(uid)
                 .into_iter()
                 .filter(|p| is_active(p))
                 .map(|p| {
@@ -231,9 +236,10 @@ impl Cluster {
                 self.controller_delete(&victim);
             }
         }
-        Ok(self.pod_index.owner_counts(&owner.uid))
+        Ok(self.pod_index.owner_counts(uid))
     }
 
+    /// A ReplicaSet's or ReplicationController's status: the counts it reports.
     fn replica_status(generation: i64, replicas: usize, ready: usize) -> Unmodeled {
         let mut status = Unmodeled::new();
         status.insert("observedGeneration".into(), json!(generation));
@@ -250,8 +256,8 @@ impl Cluster {
         let Some(rs) = self.replica_sets.get(key) else {
             return Ok(());
         };
-        let (owner, replicas, generation) = (
-            OwnerReference::controller_of(rs),
+        let (uid, replicas, generation) = (
+            rs.metadata.uid.clone(),
             rs.spec.replicas.unwrap_or(1),
             rs.metadata.generation,
         );
@@ -260,13 +266,12 @@ impl Cluster {
             .controller_ref()
             .filter(|o| o.kind == "Deployment")
             .map(|o| ObjectKey::new(key.namespace.clone(), o.name.clone()));
-        let (active, ready) = self.sync_replicas(key, owner, replicas)?;
-        let status = Self::replica_status(generation, active, ready);
+        let (active, ready) = self.sync_replicas(key, Kind::ReplicaSet, &uid, replicas)?;
         if let Some(rs) = self.replica_sets.get(key)
-            && rs.status != status
+            && !replica_status_is(&rs.status, generation, active, ready)
         {
             let mut updated = rs.clone();
-            updated.status = status;
+            updated.status = Self::replica_status(generation, active, ready);
             self.write(key.clone(), Some(updated), Origin::Workloads);
         }
         // A Deployment's status follows its ReplicaSets.
@@ -280,18 +285,18 @@ impl Cluster {
         let Some(rc) = self.replication_controllers.get(key) else {
             return Ok(());
         };
-        let (owner, replicas, generation) = (
-            OwnerReference::controller_of(rc),
+        let (uid, replicas, generation) = (
+            rc.metadata.uid.clone(),
             rc.spec.replicas.unwrap_or(1),
             rc.metadata.generation,
         );
-        let (active, ready) = self.sync_replicas(key, owner, replicas)?;
-        let status = Self::replica_status(generation, active, ready);
+        let (active, ready) =
+            self.sync_replicas(key, Kind::ReplicationController, &uid, replicas)?;
         if let Some(rc) = self.replication_controllers.get(key)
-            && rc.status != status
+            && !replica_status_is(&rc.status, generation, active, ready)
         {
             let mut updated = rc.clone();
-            updated.status = status;
+            updated.status = Self::replica_status(generation, active, ready);
             self.write(key.clone(), Some(updated), Origin::Workloads);
         }
         Ok(())
@@ -693,4 +698,18 @@ impl ReplicationController {
     pub fn template(&self) -> Value {
         template(&self.spec.unmodeled)
     }
+}
+
+/// Whether `status` is exactly what [`Cluster::replica_status`] would build from these counts,
+/// read in place: a sync after every pod event mostly finds nothing to change, and building
+/// the map to compare costs more than the rest of the sync.
+fn replica_status_is(status: &Unmodeled, generation: i64, replicas: usize, ready: usize) -> bool {
+    let is = |field: &str, n: u64| status.get(field).and_then(Value::as_u64) == Some(n);
+    let (replicas, ready) = (replicas as u64, ready as u64);
+    let expected_fields = if ready > 0 { 5 } else { 3 };
+    status.len() == expected_fields
+        && status.get("observedGeneration").and_then(Value::as_i64) == Some(generation)
+        && is("replicas", replicas)
+        && is("fullyLabeledReplicas", replicas)
+        && (ready == 0 || (is("readyReplicas", ready) && is("availableReplicas", ready)))
 }

@@ -10,7 +10,105 @@ use serde_json::{Map, Value};
 use crate::time::Time;
 
 /// Labels and annotations: string maps that serialize with sorted keys, as Go does.
-pub type StringMap = BTreeMap<String, String>;
+///
+/// Shared copy-on-write, like [`Unmodeled`]: every write copies the stored object to change
+/// it, and almost none changes its labels, so the copy shares them instead of copying every
+/// key and value. Reads see the map through `Deref`; a change through `DerefMut` copies it
+/// first if another object still shares it.
+///
+/// ```
+/// use evictsim::model::StringMap;
+///
+/// let labels: StringMap = [("app", "web")].into_iter().collect();
+/// let mut copy = labels.clone(); // shares the map
+/// copy.insert("tier".into(), "front".into()); // copies it, then changes the copy
+/// assert_eq!(labels.len(), 1);
+/// assert_eq!(copy.get("tier").map(String::as_str), Some("front"));
+/// ```
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StringMap(Arc<BTreeMap<String, String>>);
+
+impl StringMap {
+    /// An empty map.
+    pub fn new() -> Self {
+        StringMap::default()
+    }
+
+    /// Whether both share one map (a copy not changed since): equal without comparing.
+    pub fn shares(&self, other: &StringMap) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl std::ops::Deref for StringMap {
+    type Target = BTreeMap<String, String>;
+    fn deref(&self) -> &BTreeMap<String, String> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for StringMap {
+    fn deref_mut(&mut self) -> &mut BTreeMap<String, String> {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+impl fmt::Debug for StringMap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl From<BTreeMap<String, String>> for StringMap {
+    fn from(map: BTreeMap<String, String>) -> Self {
+        StringMap(Arc::new(map))
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for StringMap {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(pairs: I) -> Self {
+        StringMap(Arc::new(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        ))
+    }
+}
+
+impl<K: Into<String>, V: Into<String>, const N: usize> From<[(K, V); N]> for StringMap {
+    fn from(pairs: [(K, V); N]) -> Self {
+        pairs.into_iter().collect()
+    }
+}
+
+impl<'a> IntoIterator for &'a StringMap {
+    type Item = (&'a String, &'a String);
+    type IntoIter = std::collections::btree_map::Iter<'a, String, String>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl IntoIterator for StringMap {
+    type Item = (String, String);
+    type IntoIter = std::collections::btree_map::IntoIter<String, String>;
+    fn into_iter(self) -> Self::IntoIter {
+        Arc::unwrap_or_clone(self.0).into_iter()
+    }
+}
+
+impl Serialize for StringMap {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for StringMap {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        BTreeMap::deserialize(deserializer).map(StringMap::from)
+    }
+}
 
 /// Fields this model does not interpret, kept so that objects survive a round trip unchanged.
 ///
@@ -180,10 +278,10 @@ pub struct ObjectMeta {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion_grace_period_seconds: Option<i64>,
     /// Labels.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "is_empty_map")]
     pub labels: StringMap,
     /// Annotations (evictsim reads its `evictsim.io/*` behaviour annotations from here).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "is_empty_map")]
     pub annotations: StringMap,
     /// Owners; at most one with `controller: true`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -196,6 +294,9 @@ pub struct ObjectMeta {
     pub unmodeled: Unmodeled,
 }
 
+fn is_empty_map(map: &StringMap) -> bool {
+    map.is_empty()
+}
 fn is_zero(n: &i64) -> bool {
     *n == 0
 }

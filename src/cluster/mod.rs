@@ -28,6 +28,7 @@ mod pdb_index;
 mod pod_index;
 pub mod rate_limit;
 pub mod scheduler;
+mod shared_parts;
 mod store;
 mod timers;
 mod work_queue;
@@ -54,7 +55,8 @@ use crate::model::{
     DISRUPTION_TARGET, DaemonSet, DeleteOptions, Deployment, EVICTION_API_MESSAGE,
     EVICTION_BY_EVICTION_API, EndpointSlice, Endpoints, Eviction, Node, ObjectKey, Pod,
     PodCondition, PodDisruptionBudget, Preconditions, ReplicaSet, ReplicationController, Resource,
-    ResourceVersion, Service, StatefulSet, Uid, validate_delete_options, validate_object_meta,
+    ResourceVersion, Service, StatefulSet, Uid, Unmodeled, validate_delete_options,
+    validate_object_meta,
 };
 use crate::time::{SimTime, Time, WallClock};
 use deletion::DeletePlan;
@@ -397,6 +399,7 @@ pub struct Cluster {
     pod_index: pod_index::PodIndex,
     pub(crate) node_load: scheduler::NodeLoad,
     pdb_index: pdb_index::PdbIndex,
+    shared_parts: shared_parts::SharedParts,
     pub(crate) timers: TimerQueue,
     events: Vec<Event>,
     /// The sequence number of `events[0]`: how many events compaction has dropped.
@@ -435,6 +438,17 @@ pub trait StoredKind: Resource + Send + Sync {
     /// restored at load), for indexes that hold the object itself. Default: nothing.
     #[doc(hidden)]
     fn replaced_in_place(_cluster: &mut Cluster, _stored: &Arc<Self>) {}
+    /// The part of the spec that the objects of one workload have in common, which the
+    /// store keeps one copy of (see `shared_parts`). Default: none.
+    #[doc(hidden)]
+    fn common_spec(&self) -> Option<&Unmodeled> {
+        None
+    }
+    /// [`common_spec`](Self::common_spec), to point it at the stored copy.
+    #[doc(hidden)]
+    fn common_spec_mut(&mut self) -> Option<&mut Unmodeled> {
+        None
+    }
     /// Plans a DELETE. Default: immediate removal unless finalizers keep the object.
     #[doc(hidden)]
     fn plan_delete(
@@ -574,6 +588,13 @@ impl StoredKind for Pod {
     }
     fn replaced_in_place(cluster: &mut Cluster, stored: &Arc<Self>) {
         cluster.pdb_index.pod_written(Some(stored), Some(stored));
+    }
+    // Containers, volumes, tolerations: what a workload's pods have in common.
+    fn common_spec(&self) -> Option<&Unmodeled> {
+        Some(&self.spec.unmodeled)
+    }
+    fn common_spec_mut(&mut self) -> Option<&mut Unmodeled> {
+        Some(&mut self.spec.unmodeled)
     }
     fn observe(cluster: &mut Cluster, old: Option<&Self>, new: Option<&Self>, origin: Origin) {
         let key = old.or(new).map(|p| p.metadata.key()).unwrap_or_default();
@@ -750,6 +771,7 @@ impl Cluster {
             pod_index: pod_index::PodIndex::default(),
             node_load: scheduler::NodeLoad::default(),
             pdb_index: pdb_index::PdbIndex::default(),
+            shared_parts: shared_parts::SharedParts::default(),
             timers: TimerQueue::default(),
             events: Vec::new(),
             compacted_events: 0,
@@ -1021,6 +1043,7 @@ impl Cluster {
             pod_index: self.pod_index.clone(),
             node_load: self.node_load.clone(),
             pdb_index: self.pdb_index.clone(),
+            shared_parts: self.shared_parts.clone(),
             timers: self.timers.clone(),
             events: Vec::new(),
             compacted_events: self.event_count(),
@@ -1296,6 +1319,17 @@ impl Cluster {
         let old: Option<Arc<T>> = T::store(self).shared(&key.namespace, &key.name).cloned();
         match new {
             Some(mut object) => {
+                let before = old.as_deref();
+                let meta = object.metadata_mut();
+                let parts = &mut self.shared_parts;
+                parts.share_map(&mut meta.labels, before.map(|o| &o.metadata().labels));
+                parts.share_map(
+                    &mut meta.annotations,
+                    before.map(|o| &o.metadata().annotations),
+                );
+                if let Some(spec) = object.common_spec_mut() {
+                    parts.share_spec(spec, before.and_then(T::common_spec));
+                }
                 if let Some(old) = &old {
                     object.metadata_mut().resource_version =
                         old.metadata().resource_version.clone();

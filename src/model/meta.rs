@@ -38,6 +38,11 @@ impl StringMap {
     pub fn shares(&self, other: &StringMap) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
     }
+
+    /// How many values share this map.
+    pub(crate) fn strong_count(&self) -> usize {
+        Arc::strong_count(&self.0)
+    }
 }
 
 impl std::ops::Deref for StringMap {
@@ -135,6 +140,16 @@ impl Unmodeled {
     /// An empty set of fields.
     pub fn new() -> Self {
         Unmodeled::default()
+    }
+
+    /// Whether both share one set of fields (a copy not changed since).
+    pub fn shares(&self, other: &Unmodeled) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// How many values share these fields.
+    pub(crate) fn strong_count(&self) -> usize {
+        std::sync::Arc::strong_count(&self.0)
     }
 }
 

@@ -1,0 +1,182 @@
+//! One copy of each label set, annotation set and pod spec the store holds.
+//!
+//! The pods of one ReplicaSet carry the same labels and the same containers, volumes and
+//! tolerations: in a real cluster and in the benches alike, most of what a pod's object holds
+//! is held by hundreds of others. Both parts are shared copy-on-write values
+//! ([`StringMap`], [`Unmodeled`]), so the store keeps one copy of each distinct value and every
+//! object stored with an equal one shares it. A write whose part is the very one the object
+//! already had (the usual status or condition write) costs a pointer comparison; only a new
+//! part is hashed and looked up.
+//!
+//! Copies nothing else holds are dropped from the tables now and then, so a stream of objects
+//! that come and go does not grow them; when that happens never reaches an output.
+
+use std::hash::{BuildHasher, Hash, Hasher};
+
+use foldhash::fast::FixedState;
+use hashbrown::HashTable;
+use serde_json::Value;
+
+use crate::model::{StringMap, Unmodeled};
+
+/// The distinct parts the store holds; see the module docs.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SharedParts {
+    string_maps: Table<StringMap>,
+    specs: Table<Unmodeled>,
+}
+
+impl SharedParts {
+    /// Points `map` at the stored copy equal to it, storing it if it is the first. `before`
+    /// is what the object held until now: when `map` is still that one, nothing is looked up.
+    pub(crate) fn share_map(&mut self, map: &mut StringMap, before: Option<&StringMap>) {
+        if map.is_empty() || before.is_some_and(|b| b.shares(map)) {
+            return;
+        }
+        self.string_maps.share(map, |m| m.strong_count(), hash_map);
+    }
+
+    /// As [`share_map`](Self::share_map), for a spec's unmodeled fields.
+    pub(crate) fn share_spec(&mut self, spec: &mut Unmodeled, before: Option<&Unmodeled>) {
+        if spec.is_empty() || before.is_some_and(|b| b.shares(spec)) {
+            return;
+        }
+        self.specs.share(spec, |s| s.strong_count(), hash_fields);
+    }
+}
+
+/// One table of distinct values, with its clean-up schedule.
+#[derive(Debug, Clone)]
+struct Table<T> {
+    values: HashTable<(u64, T)>,
+    /// The size at which the next clean-up runs: twice the size the last one left.
+    clean_at: usize,
+}
+
+impl<T> Default for Table<T> {
+    fn default() -> Self {
+        Table {
+            values: HashTable::new(),
+            clean_at: 1_024,
+        }
+    }
+}
+
+impl<T: Clone + PartialEq> Table<T> {
+    fn share(&mut self, value: &mut T, holders: fn(&T) -> usize, hash: fn(&T) -> u64) {
+        let h = hash(value);
+        if let Some((_, stored)) = self.values.find(h, |(sh, s)| *sh == h && s == value) {
+            *value = stored.clone();
+            return;
+        }
+        if self.values.len() >= self.clean_at {
+            // Amortised O(1): a clean-up runs after the table has doubled since the last.
+            self.values.retain(|(_, stored)| holders(stored) > 1);
+            self.clean_at = (2 * self.values.len()).max(1_024);
+        }
+        self.values
+            .insert_unique(h, (h, value.clone()), |(sh, _)| *sh);
+    }
+}
+
+fn hasher() -> impl Hasher {
+    FixedState::with_seed(0).build_hasher()
+}
+
+fn hash_map(map: &StringMap) -> u64 {
+    let mut h = hasher();
+    for (k, v) in map.iter() {
+        k.hash(&mut h);
+        v.hash(&mut h);
+    }
+    h.finish()
+}
+
+fn hash_fields(fields: &Unmodeled) -> u64 {
+    let mut h = hasher();
+    for (k, v) in fields.iter() {
+        k.hash(&mut h);
+        hash_value(v, &mut h);
+    }
+    h.finish()
+}
+
+/// A hash of a JSON value consistent with its equality: equal values hash equally (object
+/// keys in their stored order; values unequal only in key order merely collide).
+fn hash_value(value: &Value, h: &mut impl Hasher) {
+    match value {
+        Value::Null => h.write_u8(0),
+        Value::Bool(b) => {
+            h.write_u8(1);
+            b.hash(h);
+        }
+        Value::Number(n) => {
+            h.write_u8(2);
+            // Equal numbers print equally; the text is short.
+            n.to_string().hash(h);
+        }
+        Value::String(s) => {
+            h.write_u8(3);
+            s.hash(h);
+        }
+        Value::Array(items) => {
+            h.write_u8(4);
+            h.write_usize(items.len());
+            for item in items {
+                hash_value(item, h);
+            }
+        }
+        Value::Object(fields) => {
+            // Key order differs between equal maps only when built differently; such maps
+            // hash apart and are stored twice, which is harmless.
+            h.write_u8(5);
+            h.write_usize(fields.len());
+            for (k, v) in fields {
+                k.hash(h);
+                hash_value(v, h);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Equal maps end up as one copy; a different one stays apart; the table forgets copies
+    /// nothing holds any more once it has doubled.
+    #[test]
+    fn equal_parts_share_one_copy() {
+        let mut parts = SharedParts::default();
+        let mut a: StringMap = [("app", "web")].into();
+        let mut b: StringMap = [("app", "web")].into();
+        let mut c: StringMap = [("app", "db")].into();
+        parts.share_map(&mut a, None);
+        parts.share_map(&mut b, None);
+        parts.share_map(&mut c, None);
+        assert!(a.shares(&b));
+        assert!(!a.shares(&c));
+        assert_eq!(parts.string_maps.values.len(), 2);
+
+        drop((a, b, c));
+        for i in 0..1_100 {
+            let mut m: StringMap = [("app", format!("app-{i}"))].into();
+            parts.share_map(&mut m, None);
+        }
+        assert!(parts.string_maps.values.len() < 1_100);
+
+        let spec = |image: &str| -> Unmodeled {
+            serde_json::json!({"containers": [{"name": "c", "image": image, "ports": [80, 1.5]}]})
+                .as_object()
+                .cloned()
+                .unwrap()
+                .into()
+        };
+        let (mut x, mut y, mut z) = (spec("a"), spec("a"), spec("b"));
+        parts.share_spec(&mut x, None);
+        parts.share_spec(&mut y, None);
+        parts.share_spec(&mut z, None);
+        assert!(x.shares(&y) && !x.shares(&z));
+        assert_eq!(x, spec("a"));
+    }
+}

@@ -418,12 +418,12 @@ impl Cluster {
     /// A sync error (`no matches for kind …`, `… does not implement the scale subresource`).
     pub fn find_controller(&self, owner: &OwnerReference, namespace: &str) -> FinderResult {
         let group = owner.group();
-        let key = ObjectKey::new(namespace, owner.name.clone());
+        let name = owner.name.as_str();
         let apps_or_extensions = matches!(group, "apps" | "extensions");
         // ReplicationController.
         if owner.kind == "ReplicationController"
             && group.is_empty()
-            && let Some(rc) = self.replication_controllers.get(&key)
+            && let Some(rc) = self.replication_controllers.get_by_name(namespace, name)
             && rc.metadata.uid == owner.uid
         {
             return Ok(Some(ControllerScale {
@@ -434,15 +434,13 @@ impl Cluster {
         // Deployment via ReplicaSet.
         if owner.kind == "ReplicaSet"
             && apps_or_extensions
-            && let Some(rs) = self.replica_sets.get(&key)
+            && let Some(rs) = self.replica_sets.get_by_name(namespace, name)
             && rs.metadata.uid == owner.uid
         {
             if let Some(rs_owner) = rs.metadata.controller_ref()
                 && rs_owner.kind == "Deployment"
                 && matches!(rs_owner.group(), "apps" | "extensions")
-                && let Some(d) = self
-                    .deployments
-                    .get(&ObjectKey::new(namespace, rs_owner.name.clone()))
+                && let Some(d) = self.deployments.get_by_name(namespace, &rs_owner.name)
                 && d.metadata.uid == rs_owner.uid
             {
                 return Ok(Some(ControllerScale {
@@ -465,7 +463,7 @@ impl Cluster {
         // StatefulSet.
         if owner.kind == "StatefulSet"
             && group == "apps"
-            && let Some(ss) = self.stateful_sets.get(&key)
+            && let Some(ss) = self.stateful_sets.get_by_name(namespace, name)
             && ss.metadata.uid == owner.uid
         {
             return Ok(Some(ControllerScale {
@@ -473,7 +471,7 @@ impl Cluster {
                 replicas: ss.spec.replicas.unwrap_or(1),
             }));
         }
-        self.find_by_scale_subresource(owner, &key)
+        self.find_by_scale_subresource(owner, &ObjectKey::new(namespace, name))
     }
 
     /// C7b: the generic scale finder over the kinds this API server serves.

@@ -431,9 +431,17 @@ pub trait StoredKind: Resource + Send + Sync {
     fn store(cluster: &Cluster) -> &Store<Self>;
     #[doc(hidden)]
     fn store_mut(cluster: &mut Cluster) -> &mut Store<Self>;
-    /// Reacts to a write of this kind (indexes, controller queues). Default: nothing.
+    /// Reacts to a write of this kind at `key` (indexes, controller queues). Default:
+    /// nothing.
     #[doc(hidden)]
-    fn observe(_cluster: &mut Cluster, _old: Option<&Self>, _new: Option<&Self>, _origin: Origin) {}
+    fn observe(
+        _cluster: &mut Cluster,
+        _key: &ObjectKey,
+        _old: Option<&Self>,
+        _new: Option<&Self>,
+        _origin: Origin,
+    ) {
+    }
     /// Follows a stored object replaced without a write event (a given resourceVersion
     /// restored at load), for indexes that hold the object itself. Default: nothing.
     #[doc(hidden)]
@@ -487,6 +495,7 @@ macro_rules! workload_kind {
             }
             fn observe(
                 cluster: &mut Cluster,
+                key: &ObjectKey,
                 old: Option<&Self>,
                 new: Option<&Self>,
                 origin: Origin,
@@ -495,10 +504,10 @@ macro_rules! workload_kind {
                     return;
                 }
                 match (old, new) {
-                    (_, Some(new)) if origin != Origin::Workloads => {
+                    (_, Some(_)) if origin != Origin::Workloads => {
                         cluster
                             .workload_queue
-                            .insert((crate::model::Kind::$kind, new.metadata.key()));
+                            .insert((crate::model::Kind::$kind, key.clone()));
                     }
                     (Some(old), None) => {
                         cluster.garbage_queue.insert(old.metadata.uid.clone());
@@ -530,7 +539,13 @@ impl StoredKind for Node {
     fn store_mut(cluster: &mut Cluster) -> &mut Store<Self> {
         &mut cluster.nodes
     }
-    fn observe(cluster: &mut Cluster, old: Option<&Self>, new: Option<&Self>, _origin: Origin) {
+    fn observe(
+        cluster: &mut Cluster,
+        _key: &ObjectKey,
+        old: Option<&Self>,
+        new: Option<&Self>,
+        _origin: Origin,
+    ) {
         if let Some(node) = new.or(old) {
             cluster.node_load.node_changed(&node.metadata.name, new);
         }
@@ -568,11 +583,15 @@ impl StoredKind for Service {
     fn store_mut(cluster: &mut Cluster) -> &mut Store<Self> {
         &mut cluster.services
     }
-    fn observe(cluster: &mut Cluster, old: Option<&Self>, new: Option<&Self>, _origin: Origin) {
-        if cluster.config.controllers.endpoints
-            && let Some(service) = new.or(old)
-        {
-            cluster.endpoints_queue.insert(service.metadata.key());
+    fn observe(
+        cluster: &mut Cluster,
+        key: &ObjectKey,
+        old: Option<&Self>,
+        new: Option<&Self>,
+        _origin: Origin,
+    ) {
+        if cluster.config.controllers.endpoints && new.or(old).is_some() {
+            cluster.endpoints_queue.insert(key.clone());
         }
     }
 }
@@ -596,8 +615,14 @@ impl StoredKind for Pod {
     fn common_spec_mut(&mut self) -> Option<&mut Unmodeled> {
         Some(&mut self.spec.unmodeled)
     }
-    fn observe(cluster: &mut Cluster, old: Option<&Self>, new: Option<&Self>, origin: Origin) {
-        let key = old.or(new).map(|p| p.metadata.key()).unwrap_or_default();
+    fn observe(
+        cluster: &mut Cluster,
+        key: &ObjectKey,
+        old: Option<&Self>,
+        new: Option<&Self>,
+        origin: Origin,
+    ) {
+        let key = key.clone();
         if let (Some(gone), None) = (old, new) {
             let uid = gone.metadata.uid.clone();
             cluster.timers.cancel(&Timer::Kubelet {
@@ -674,9 +699,8 @@ impl StoredKind for Pod {
                         ),
                     );
                 }
-                cluster
-                    .disruption_queue
-                    .insert(ObjectKey::new(key.namespace.clone(), first));
+                let pdb = cluster.pdbs.key(&key.namespace, &first);
+                cluster.disruption_queue.insert(pdb);
             }
         }
         // C20: schedule the stale-condition check.
@@ -714,25 +738,28 @@ impl StoredKind for PodDisruptionBudget {
         &mut cluster.pdbs
     }
     fn replaced_in_place(cluster: &mut Cluster, stored: &Arc<Self>) {
-        cluster.file_pdb(stored);
+        let key = cluster
+            .pdbs
+            .key(&stored.metadata.namespace, &stored.metadata.name);
+        cluster.file_pdb(&key, stored);
     }
-    fn observe(cluster: &mut Cluster, old: Option<&Self>, new: Option<&Self>, origin: Origin) {
+    fn observe(
+        cluster: &mut Cluster,
+        key: &ObjectKey,
+        old: Option<&Self>,
+        new: Option<&Self>,
+        origin: Origin,
+    ) {
         match (old, new) {
-            (_, Some(new)) => {
+            (_, Some(_)) => {
                 // The index shares the stored object itself.
-                if let Some(stored) = cluster
-                    .pdbs
-                    .shared(&new.metadata.namespace, &new.metadata.name)
-                    .cloned()
-                {
-                    cluster.file_pdb(&stored);
+                if let Some(stored) = cluster.pdbs.shared(&key.namespace, &key.name).cloned() {
+                    cluster.file_pdb(key, &stored);
                 }
             }
-            (Some(old), None) => {
-                cluster.pdb_index.remove(&old.metadata.key());
-                cluster.timers.cancel(&Timer::PdbSync {
-                    pdb: old.metadata.key(),
-                });
+            (Some(_), None) => {
+                cluster.pdb_index.remove(key);
+                cluster.timers.cancel(&Timer::PdbSync { pdb: key.clone() });
             }
             (None, None) => {}
         }
@@ -740,9 +767,9 @@ impl StoredKind for PodDisruptionBudget {
         // whose re-sync would compute the same status.
         if cluster.config.controllers.disruption
             && origin != Origin::DisruptionController
-            && let Some(pdb) = new.or(old)
+            && new.or(old).is_some()
         {
-            cluster.disruption_queue.insert(pdb.metadata.key());
+            cluster.disruption_queue.insert(key.clone());
         }
     }
 }
@@ -875,8 +902,8 @@ impl Cluster {
     }
 
     /// Files a written PDB in the index, finding its members when its selector is new.
-    fn file_pdb(&mut self, stored: &Arc<PodDisruptionBudget>) {
-        if !self.pdb_index.insert(stored) {
+    fn file_pdb(&mut self, key: &ObjectKey, stored: &Arc<PodDisruptionBudget>) {
+        if !self.pdb_index.insert(key, stored) {
             return;
         }
         let Some(selector) = eviction::pdb_selector(stored) else {
@@ -888,7 +915,7 @@ impl Cluster {
             .into_iter()
             .filter_map(|pod| self.pods.shared(namespace, &pod.metadata.name).cloned())
             .collect();
-        self.pdb_index.set_members(&stored.metadata.key(), members);
+        self.pdb_index.set_members(key, members);
     }
 
     /// The keys of the pods bound to `node` (terminal ones included), in store order.
@@ -1359,10 +1386,10 @@ impl Cluster {
                 self.log(EventKind::ObjectWritten {
                     verb,
                     kind: T::KIND,
-                    key,
+                    key: key.clone(),
                     resource_version: self.revision.to_string(),
                 });
-                T::observe(self, old.as_deref(), Some(&object), origin);
+                T::observe(self, &key, old.as_deref(), Some(&object), origin);
                 Some(object)
             }
             None => {
@@ -1385,17 +1412,17 @@ impl Cluster {
                 self.log(EventKind::ObjectWritten {
                     verb: WriteVerb::Deleted,
                     kind: T::KIND,
-                    key,
+                    key: key.clone(),
                     resource_version: removed.metadata().resource_version.to_string(),
                 });
-                T::observe(self, Some(&removed), None, origin);
+                T::observe(self, &key, Some(&removed), None, origin);
                 None
             }
         }
     }
 
     pub(crate) fn write_status_by_controller(&mut self, pdb: PodDisruptionBudget) {
-        let key = pdb.metadata.key();
+        let key = self.pdbs.key(&pdb.metadata.namespace, &pdb.metadata.name);
         self.write(key, Some(pdb), Origin::DisruptionController);
     }
 
@@ -1961,10 +1988,10 @@ impl Cluster {
             .map(str::to_string)
             .collect();
         for name in names {
-            let key = ObjectKey::new(namespace.clone(), name);
-            let Some(pdb) = self.pdbs.get(&key) else {
+            let Some((key, pdb)) = self.pdbs.entry(&namespace, &name) else {
                 continue;
             };
+            let key = key.clone();
             let Some((members, tally)) = self.pdb_index.tallied(&key) else {
                 continue;
             };
@@ -2012,7 +2039,7 @@ impl Cluster {
             dry_run: dry_run.to_vec(),
         };
         let version = self.config.kubernetes_version;
-        let pod = ObjectKey::new(namespace, name);
+        let pod = self.pods.key(namespace, name);
         let healthy_labels = self.healthy_pod_labels(&pod);
         let first_event = self.event_count();
         let result = eviction::evict(
@@ -2227,7 +2254,10 @@ impl EvictionStore for ClusterEvictionStore<'_> {
     }
 
     fn update_pdb_status(&mut self, pdb: PodDisruptionBudget) -> Result<(), ApiError> {
-        let key = pdb.metadata.key();
+        let key = self
+            .cluster
+            .pdbs
+            .key(&pdb.metadata.namespace, &pdb.metadata.name);
         let stored = self.get_pdb(&key.namespace, &key.name)?;
         if stored.metadata.resource_version != pdb.metadata.resource_version {
             return Err(ApiError::Conflict {
@@ -2269,9 +2299,10 @@ impl EvictionStore for ClusterEvictionStore<'_> {
         if !changed {
             return Ok(pod.metadata.resource_version);
         }
+        let key = self.cluster.pods.key(namespace, name);
         let stored = self
             .cluster
-            .write(pod.metadata.key(), Some(pod), Origin::Api)
+            .write(key, Some(pod), Origin::Api)
             .ok_or_else(|| ApiError::Internal("write returned nothing".into()))?;
         Ok(stored.metadata.resource_version.clone())
     }
@@ -2283,7 +2314,7 @@ impl EvictionStore for ClusterEvictionStore<'_> {
         options: &DeleteOptions,
     ) -> Result<(), ApiError> {
         self.cluster
-            .delete_inner::<Pod>(&ObjectKey::new(namespace, name), options, true)
+            .delete_inner::<Pod>(&self.cluster.pods.key(namespace, name), options, true)
             .map(|_| ())
     }
 }

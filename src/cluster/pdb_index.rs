@@ -228,9 +228,8 @@ impl PdbIndex {
     /// selector as it was (a status update, most often) only swaps the stored object and
     /// returns `false`; otherwise the PDB is filed with no members and `true` says that
     /// they must be given with [`PdbIndex::set_members`].
-    pub fn insert(&mut self, pdb: &Arc<PodDisruptionBudget>) -> bool {
-        let key = pdb.metadata.key();
-        if let Some(anchor) = self.anchors.get(&key) {
+    pub fn insert(&mut self, key: &ObjectKey, pdb: &Arc<PodDisruptionBudget>) -> bool {
+        if let Some(anchor) = self.anchors.get(key) {
             let ns = key.namespace.as_ref();
             let filed = match anchor {
                 Some((k, v)) => self
@@ -249,7 +248,7 @@ impl PdbIndex {
                 return false;
             }
         }
-        self.remove(&key);
+        self.remove(key);
         // E13: a null or invalid selector selects nothing, so it is not filed at all.
         let Some(selector) = crate::cluster::eviction::pdb_selector(pdb) else {
             return false;
@@ -297,7 +296,7 @@ impl PdbIndex {
                 None => self.anchor_keys.push((k.clone(), 1)),
             }
         }
-        self.anchors.insert(key, anchor);
+        self.anchors.insert(key.clone(), anchor);
         true
     }
 

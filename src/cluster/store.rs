@@ -64,7 +64,9 @@ impl<'a> std::borrow::Borrow<dyn KeyParts + 'a> for ObjectKey {
 #[derive(Debug, Clone)]
 pub struct Store<T> {
     ordered: BTreeMap<ObjectKey, Arc<T>>,
-    by_key: HashTable<Arc<T>>,
+    /// Each object with its key, so that a caller holding only text gets a key that shares
+    /// the stored one's strings instead of allocating its own.
+    by_key: HashTable<(ObjectKey, Arc<T>)>,
 }
 
 impl<T> Default for Store<T> {
@@ -115,11 +117,6 @@ pub(crate) fn same(a: &str, b: &str) -> bool {
     }
 }
 
-fn hash_object<T: Resource>(object: &Arc<T>) -> u64 {
-    let meta = object.metadata();
-    hash_key(&meta.namespace, &meta.name)
-}
-
 impl<T: Resource> Store<T> {
     /// The object at `key`.
     #[inline]
@@ -137,10 +134,26 @@ impl<T: Resource> Store<T> {
     /// object rather than copying it.
     #[inline]
     pub fn shared(&self, namespace: &str, name: &str) -> Option<&Arc<T>> {
-        self.by_key.find(hash_key(namespace, name), |object| {
-            let meta = object.metadata();
-            same(&meta.name, name) && same(&meta.namespace, namespace)
-        })
+        self.entry(namespace, name).map(|(_, object)| object)
+    }
+
+    /// The stored key and object named `name` in `namespace`.
+    #[inline]
+    pub(crate) fn entry(&self, namespace: &str, name: &str) -> Option<(&ObjectKey, &Arc<T>)> {
+        self.by_key
+            .find(hash_key(namespace, name), |(key, _)| {
+                same(&key.name, name) && same(&key.namespace, namespace)
+            })
+            .map(|(key, object)| (key, object))
+    }
+
+    /// A key for `namespace`/`name`: the stored object's own (sharing its strings) when
+    /// there is one.
+    pub(crate) fn key(&self, namespace: &str, name: &str) -> ObjectKey {
+        match self.entry(namespace, name) {
+            Some((key, _)) => key.clone(),
+            None => ObjectKey::new(namespace, name),
+        }
     }
 
     /// Every object, in key order.
@@ -181,18 +194,15 @@ impl<T: Resource> Store<T> {
         let hash = hash_key(&key.namespace, &key.name);
         let entry = self.by_key.entry(
             hash,
-            |stored| {
-                let meta = stored.metadata();
-                meta.name == *key.name && meta.namespace == *key.namespace
-            },
-            hash_object,
+            |(stored, _)| same(&stored.name, &key.name) && same(&stored.namespace, &key.namespace),
+            |(stored, _)| hash_key(&stored.namespace, &stored.name),
         );
         match entry {
             hashbrown::hash_table::Entry::Occupied(mut slot) => {
-                *slot.get_mut() = Arc::clone(&object);
+                slot.get_mut().1 = Arc::clone(&object);
             }
             hashbrown::hash_table::Entry::Vacant(slot) => {
-                slot.insert(Arc::clone(&object));
+                slot.insert((key.clone(), Arc::clone(&object)));
             }
         }
         self.ordered.insert(key, object)
@@ -202,9 +212,8 @@ impl<T: Resource> Store<T> {
         let removed = self.ordered.remove(key)?;
         if let Ok(slot) = self
             .by_key
-            .find_entry(hash_key(&key.namespace, &key.name), |stored| {
-                let meta = stored.metadata();
-                meta.name == *key.name && meta.namespace == *key.namespace
+            .find_entry(hash_key(&key.namespace, &key.name), |(stored, _)| {
+                stored.name == key.name && stored.namespace == key.namespace
             })
         {
             slot.remove();

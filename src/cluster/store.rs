@@ -1,12 +1,12 @@
 //! Typed object storage: one [`Store`] per kind.
 //!
 //! Objects are shared (`Arc`): a read hands out a reference or a second handle, never a copy,
-//! and the watch history keeps the very object that was stored. Two indexes over the same
-//! objects: a hash table for point lookups by namespace and name (what every GET, eviction
-//! and controller sync does), and a B-tree in key order for LISTs, which etcd returns
-//! ordered by key.
+//! and the watch history keeps the very object that was stored. A hash table holds each
+//! object with its key, for point lookups by namespace and name (what every GET, eviction,
+//! write and controller sync does); a B-tree holds the keys alone, in key order, for LISTs,
+//! which etcd returns ordered by key. An update touches the hash table only.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::hash::{BuildHasher, Hasher};
 use std::ops::Bound;
 use std::sync::Arc;
@@ -63,7 +63,9 @@ impl<'a> std::borrow::Borrow<dyn KeyParts + 'a> for ObjectKey {
 /// The stored objects of one kind, keyed by namespace and name.
 #[derive(Debug, Clone)]
 pub struct Store<T> {
-    ordered: BTreeMap<ObjectKey, Arc<T>>,
+    /// The keys in order, for LISTs. Only a create or a delete changes it: an update (most
+    /// writes) replaces the object in the hash table alone.
+    ordered: BTreeSet<ObjectKey>,
     /// Each object with its key, so that a caller holding only text gets a key that shares
     /// the stored one's strings instead of allocating its own.
     by_key: HashTable<(ObjectKey, Arc<T>)>,
@@ -72,7 +74,7 @@ pub struct Store<T> {
 impl<T> Default for Store<T> {
     fn default() -> Self {
         Store {
-            ordered: BTreeMap::new(),
+            ordered: BTreeSet::new(),
             by_key: HashTable::new(),
         }
     }
@@ -158,7 +160,7 @@ impl<T: Resource> Store<T> {
 
     /// Every object, in key order.
     pub fn iter(&self) -> impl Iterator<Item = &T> {
-        self.ordered.values().map(|object| &**object)
+        self.ordered.iter().filter_map(|key| self.get(key))
     }
 
     /// The objects in `namespace`, in name order. Searched by borrowed text: no key is
@@ -170,8 +172,8 @@ impl<T: Resource> Store<T> {
         let start: &dyn KeyParts = &(namespace, "");
         self.ordered
             .range::<dyn KeyParts + '_, _>((Bound::Included(start), Bound::Unbounded))
-            .take_while(move |(k, _)| *k.namespace == *namespace)
-            .map(|(_, v)| &**v)
+            .take_while(move |k| *k.namespace == *namespace)
+            .filter_map(|key| self.get(key))
     }
 
     /// How many objects are stored.
@@ -199,25 +201,25 @@ impl<T: Resource> Store<T> {
         );
         match entry {
             hashbrown::hash_table::Entry::Occupied(mut slot) => {
-                slot.get_mut().1 = Arc::clone(&object);
+                Some(std::mem::replace(&mut slot.get_mut().1, object))
             }
             hashbrown::hash_table::Entry::Vacant(slot) => {
-                slot.insert((key.clone(), Arc::clone(&object)));
+                slot.insert((key.clone(), object));
+                self.ordered.insert(key);
+                None
             }
         }
-        self.ordered.insert(key, object)
     }
 
     pub(crate) fn remove(&mut self, key: &ObjectKey) -> Option<Arc<T>> {
-        let removed = self.ordered.remove(key)?;
-        if let Ok(slot) = self
+        let slot = self
             .by_key
             .find_entry(hash_key(&key.namespace, &key.name), |(stored, _)| {
-                stored.name == key.name && stored.namespace == key.namespace
+                same(&stored.name, &key.name) && same(&stored.namespace, &key.namespace)
             })
-        {
-            slot.remove();
-        }
+            .ok()?;
+        let ((stored_key, removed), _) = slot.remove();
+        self.ordered.remove(&stored_key);
         Some(removed)
     }
 }

@@ -201,7 +201,8 @@ fn budget_exhausted_cause(pdb: &PodDisruptionBudget, version: KubernetesVersion)
 
 /// E21 and E22: the checks, in order, and the decrement. Pure: returns the PDB to write, or
 /// `None` on a dry run (which writes nothing, so copies nothing and reads no clock: `now`
-/// is called only for a write's timestamps).
+/// is called only for a write's timestamps). The PDB comes boxed so that the answer stays
+/// small: a decision moves it through several returns.
 ///
 /// # Errors
 /// The 429/403 answers of E21.
@@ -211,7 +212,7 @@ pub fn check_and_decrement(
     dry_run: bool,
     now: impl FnOnce() -> Time,
     version: KubernetesVersion,
-) -> Result<Option<PodDisruptionBudget>, ApiError> {
+) -> Result<Option<Box<PodDisruptionBudget>>, ApiError> {
     let name = &pdb.metadata.name;
     if pdb.status.observed_generation < pdb.metadata.generation {
         return Err(still_being_processed(name));
@@ -253,7 +254,7 @@ pub fn check_and_decrement(
         return Ok(None);
     }
     let now = now();
-    let mut pdb = pdb.clone();
+    let mut pdb = Box::new(pdb.clone());
     pdb.status.disruptions_allowed -= 1;
     if pdb.status.disruptions_allowed == 0 {
         // E22: helper C30 with the status's own observedGeneration.
@@ -371,7 +372,7 @@ pub fn evict(
                 .to_mut()
                 .set_resource_version_precondition(current.metadata.resource_version.clone());
         }
-        match add_condition_and_delete(store, namespace, name, options) {
+        match add_condition_and_delete(store, namespace, name, &options) {
             Ok(()) => {
                 return Ok(EvictionOutcome {
                     charged_pdb: None,
@@ -398,7 +399,7 @@ pub fn evict(
     }
     let mut pdbs = pdbs;
     let Some(pdb) = pdbs.pop() else {
-        add_condition_and_delete(store, namespace, name, original)?;
+        add_condition_and_delete(store, namespace, name, &original)?;
         return Ok(EvictionOutcome {
             charged_pdb: None,
             dry_run,
@@ -423,7 +424,7 @@ pub fn evict(
             options
                 .to_mut()
                 .set_resource_version_precondition(pod.metadata.resource_version.clone());
-            return match add_condition_and_delete(store, namespace, name, options) {
+            return match add_condition_and_delete(store, namespace, name, &options) {
                 Ok(()) => Ok(EvictionOutcome {
                     charged_pdb: None,
                     dry_run,
@@ -450,7 +451,7 @@ pub fn evict(
                 decremented = true;
                 break;
             }
-            Some(updated) => match store.update_pdb_status(updated) {
+            Some(updated) => match store.update_pdb_status(*updated) {
                 Ok(()) => {
                     decremented = true;
                     break;
@@ -466,7 +467,7 @@ pub fn evict(
             last_error.unwrap_or_else(|| ApiError::Internal("retry loop ran no attempt".into()))
         );
     }
-    add_condition_and_delete(store, namespace, name, original)?;
+    add_condition_and_delete(store, namespace, name, &original)?;
     Ok(EvictionOutcome {
         charged_pdb: Some(charged),
         dry_run,
@@ -478,16 +479,18 @@ fn add_condition_and_delete(
     store: &mut impl EvictionStore,
     namespace: &str,
     name: &str,
-    mut options: Cow<'_, DeleteOptions>,
+    options: &DeleteOptions,
 ) -> Result<(), ApiError> {
     if !options.is_dry_run() {
         let rv = store.add_disruption_condition(namespace, name, options.preconditions.as_ref())?;
         if options.resource_version_precondition().is_some() {
             // E32: don't conflict with our own condition write.
-            options.to_mut().set_resource_version_precondition(rv);
+            let mut pinned = options.clone();
+            pinned.set_resource_version_precondition(rv);
+            return store.delete_pod(namespace, name, &pinned);
         }
     }
-    store.delete_pod(namespace, name, &options)
+    store.delete_pod(namespace, name, options)
 }
 
 #[cfg(test)]

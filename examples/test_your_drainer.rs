@@ -36,7 +36,12 @@ pub fn drain(cluster: &mut Cluster, node: &str, timeout: Duration) -> Drained {
         let left: Vec<(String, String)> = cluster
             .pods_on_node(node)
             .into_iter()
-            .map(|p| (p.metadata.namespace.clone(), p.metadata.name.clone()))
+            .map(|p| {
+                (
+                    p.metadata.namespace.to_string(),
+                    p.metadata.name.to_string(),
+                )
+            })
             .collect();
         if left.is_empty() {
             return Drained::After(now.saturating_duration_since(start));

@@ -195,7 +195,7 @@ pub fn operations(data: &[u8]) {
         let (kind, a, b) = (op[0], *op.get(1).unwrap_or(&0), *op.get(2).unwrap_or(&0));
         let pods: Vec<String> = cluster
             .list::<Pod>()
-            .map(|p| p.metadata.name.clone())
+            .map(|p| p.metadata.name.to_string())
             .collect();
         let pod = pods
             .get(usize::from(a) % pods.len().max(1))

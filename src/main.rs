@@ -522,7 +522,7 @@ fn drain(
             let nodes: Vec<String> = all
                 .iter()
                 .filter(|n| parsed.matches(&n.metadata.labels))
-                .map(|n| n.metadata.name.clone())
+                .map(|n| n.metadata.name.to_string())
                 .collect();
             if nodes.is_empty() {
                 eprintln!("error: {shown}: no node matches --selector {selector:?}");
@@ -531,7 +531,7 @@ fn drain(
             (nodes, Pool::OneByOne)
         }
         Nodes::All => {
-            let nodes: Vec<String> = all.iter().map(|n| n.metadata.name.clone()).collect();
+            let nodes: Vec<String> = all.iter().map(|n| n.metadata.name.to_string()).collect();
             if nodes.is_empty() {
                 eprintln!("error: {shown}: the file has no nodes");
                 return ExitCode::from(2);

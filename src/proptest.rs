@@ -213,7 +213,7 @@ impl ClusterSnapshot {
     pub fn pdb(&self, i: usize) -> PodDisruptionBudget {
         let state = &self.pdbs[i];
         let mut pdb = PodDisruptionBudget::default();
-        pdb.metadata.name = format!("pdb{i}");
+        pdb.metadata.name = format!("pdb{i}").into();
         pdb.metadata.namespace = NAMESPACE.into();
         pdb.spec.selector = Some(state.selector.clone());
         match &state.budget {

@@ -222,7 +222,7 @@ async fn a_watcher_replays_to_the_final_state() {
     let listed: Vec<String> = server
         .cluster()
         .list::<evictsim::model::Pod>()
-        .map(|p| p.metadata.name.clone())
+        .map(|p| p.metadata.name.to_string())
         .collect();
     assert_eq!(watched, listed);
     assert_eq!(listed.len(), 3);

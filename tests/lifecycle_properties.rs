@@ -28,7 +28,7 @@ proptest! {
             op.apply(&mut cluster, &mut now);
         }
         cluster.advance_to(now + DAY);
-        let terminating: Vec<String> = cluster.list::<Pod>().filter(|p| p.is_terminating()).map(|p| p.metadata.name.clone()).collect();
+        let terminating: Vec<String> = cluster.list::<Pod>().filter(|p| p.is_terminating()).map(|p| p.metadata.name.to_string()).collect();
         prop_assert!(terminating.is_empty(), "still terminating: {:?}", terminating);
         prop_assert!(cluster.next_deadline().is_none_or(|d| d.at > now + DAY));
     }
@@ -80,7 +80,7 @@ proptest! {
         cluster.load(t0, pdb).unwrap();
         let mut now = t0;
         for (pick, evict, wait) in picks {
-            let names: Vec<String> = cluster.list::<Pod>().map(|p| p.metadata.name.clone()).collect();
+            let names: Vec<String> = cluster.list::<Pod>().map(|p| p.metadata.name.to_string()).collect();
             if !names.is_empty() {
                 let name = &names[pick % names.len()];
                 if evict {

@@ -66,7 +66,7 @@ fn outcome(pod: &Pod) -> String {
         (c.status.as_str(), c.reason.as_str()),
         ("False", "Unschedulable")
     );
-    c.message.clone()
+    c.message.to_string()
 }
 
 const NOT_HELPFUL: &str = "Preemption is not helpful for scheduling";

@@ -231,7 +231,7 @@ fn test_total_unmanaged_pods() {
     let p = foo_pod("p0", true);
     let (expected, unmanaged) =
         evictsim::cluster::disruption::expected_scale(&[&p], |_, _| Ok(None)).unwrap();
-    assert_eq!((expected, unmanaged), (0, vec!["p0".to_string()]));
+    assert_eq!((expected, unmanaged), (0, vec!["p0".into()]));
 }
 
 #[test]
@@ -694,7 +694,7 @@ fn stale_case(terminating: bool, condition: Option<&str>, advance_ms: u64) -> Op
     c.pod(&key("p"))
         .unwrap()
         .condition("DisruptionTarget")
-        .map(|c| c.status.clone())
+        .map(|c| c.status.to_string())
 }
 
 #[test]

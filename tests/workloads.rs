@@ -190,7 +190,10 @@ fn a_daemon_set_runs_one_pod_per_node_cordoned_ones_included() {
     c.load(t0(), node("b", true, true, None)).unwrap();
     let ds: DaemonSet = serde_json::from_value(json!({"metadata": {"name": "agent", "namespace": NS}, "spec": {"selector": {"matchLabels": {"app": "agent"}}, "template": template(json!({"app": "agent"}), json!({}))}})).unwrap();
     c.load(t0(), ds).unwrap();
-    let mut nodes: Vec<String> = pods(&c).iter().map(|p| p.spec.node_name.clone()).collect();
+    let mut nodes: Vec<String> = pods(&c)
+        .iter()
+        .map(|p| p.spec.node_name.to_string())
+        .collect();
     nodes.sort();
     assert_eq!(nodes, ["a", "b"]);
     c.load(t0(), node("c", true, false, None)).unwrap();

@@ -45,7 +45,7 @@ pub fn check_preconditions(
         qualified: kind.into(),
         group: "",
         kind,
-        name: meta.name.clone(),
+        name: meta.name.to_string(),
         message,
     };
     if let Some(uid) = &p.uid
@@ -220,7 +220,7 @@ mod tests {
     #[test]
     fn effective_grace_g2() {
         let mut unscheduled = running_pod(Some(30));
-        unscheduled.spec.node_name.clear();
+        unscheduled.spec.node_name = Default::default();
         let mut terminal = running_pod(Some(30));
         terminal.status.phase = "Succeeded".into();
         let rows = [

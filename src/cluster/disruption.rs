@@ -10,7 +10,7 @@ use super::Cluster;
 use crate::model::{
     DISRUPTION_ALLOWED, DISRUPTION_TARGET, INSUFFICIENT_PODS, IntOrString, ObjectKey,
     OwnerReference, Pod, PodCondition, PodDisruptionBudget, PodDisruptionBudgetStatus,
-    SUFFICIENT_PODS, SYNC_FAILED, TERMINATION_BY_KUBELET, Uid,
+    SUFFICIENT_PODS, SYNC_FAILED, SmolStr, TERMINATION_BY_KUBELET, Uid,
 };
 use crate::time::Time;
 
@@ -45,11 +45,11 @@ pub struct ComputedStatus {
     /// The new `disruptedPods`.
     pub disrupted_pods: BTreeMap<String, Time>,
     /// Pods selected but unmanaged (C8).
-    pub unmanaged_pods: Vec<String>,
+    pub unmanaged_pods: Vec<SmolStr>,
     /// When the earliest kept `disruptedPods` entry expires (C13).
     pub recheck_at: Option<Time>,
     /// Pods whose `disruptedPods` entry expired unseen (the `NotDeleted` events of C10).
-    pub not_deleted: Vec<String>,
+    pub not_deleted: Vec<SmolStr>,
 }
 
 impl ComputedStatus {
@@ -60,9 +60,9 @@ impl ComputedStatus {
         desired_healthy: i64,
         current_healthy: i64,
         disrupted_pods: BTreeMap<String, Time>,
-        unmanaged_pods: Vec<String>,
+        unmanaged_pods: Vec<SmolStr>,
         recheck_at: Option<Time>,
-        not_deleted: Vec<String>,
+        not_deleted: Vec<SmolStr>,
     ) -> ComputedStatus {
         let mut disruptions_allowed = current_healthy - desired_healthy;
         if expected_pods <= 0 || disruptions_allowed <= 0 {
@@ -88,7 +88,7 @@ impl ComputedStatus {
 pub fn expected_scale(
     pods: &[&Pod],
     mut find: impl FnMut(&OwnerReference, &Pod) -> FinderResult,
-) -> Result<(i64, Vec<String>), String> {
+) -> Result<(i64, Vec<SmolStr>), String> {
     let mut scales: BTreeMap<Uid, i32> = BTreeMap::new();
     let mut unmanaged = Vec::new();
     for pod in pods {
@@ -173,7 +173,7 @@ pub fn compute_status(
             if pod.is_terminating() {
                 continue;
             }
-            let Some(disrupted_at) = stored.get(&pod.metadata.name) else {
+            let Some(disrupted_at) = stored.get(pod.metadata.name.as_str()) else {
                 continue;
             };
             let expires = disrupted_at.plus_seconds(DELETION_TIMEOUT_SECONDS);
@@ -181,7 +181,7 @@ pub fn compute_status(
                 not_deleted.push(pod.metadata.name.clone());
             } else {
                 recheck_at = Some(recheck_at.map_or(expires, |r| r.min(expires)));
-                disrupted_pods.insert(pod.metadata.name.clone(), *disrupted_at);
+                disrupted_pods.insert(pod.metadata.name.to_string(), *disrupted_at);
             }
         }
     }
@@ -192,7 +192,7 @@ pub fn compute_status(
         .filter(|pod| !pod.is_terminating())
         .filter(|pod| {
             disrupted_pods
-                .get(&pod.metadata.name)
+                .get(pod.metadata.name.as_str())
                 .is_none_or(|at| at.plus_seconds(DELETION_TIMEOUT_SECONDS) <= now)
         })
         .filter(|pod| pod.is_ready())
@@ -245,9 +245,9 @@ pub(crate) fn compute_status_tallied(
             }
             previous = Some(uid);
             let owner = OwnerReference {
-                api_version: api_version.clone(),
-                kind: kind.clone(),
-                name: name.clone(),
+                api_version: api_version.as_str().into(),
+                kind: kind.as_str().into(),
+                name: name.as_str().into(),
                 uid: uid.clone(),
                 controller: Some(true),
                 block_owner_deletion: None,
@@ -297,7 +297,7 @@ pub(crate) fn compute_status_tallied(
         }
         let expires = disrupted_at.plus_seconds(DELETION_TIMEOUT_SECONDS);
         if expires < now {
-            not_deleted.push(name.clone());
+            not_deleted.push(name.as_str().into());
         } else {
             recheck_at = Some(recheck_at.map_or(expires, |r| r.min(expires)));
             disrupted_pods.insert(name.clone(), *disrupted_at);

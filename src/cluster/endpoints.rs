@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Cluster, EventKind, Origin};
 use crate::model::{
-    EndpointSlice, Endpoints, ObjectKey, OwnerReference, Pod, Selector, Service, StringMap,
+    EndpointSlice, Endpoints, ObjectKey, OwnerReference, Pod, Selector, Service, SmolStr, StringMap,
 };
 
 /// The label that ties an EndpointSlice to its Service.
@@ -197,8 +197,8 @@ impl Cluster {
         }
         let mut endpoints = self.endpoints.get(key).cloned().unwrap_or_else(|| {
             let mut e = Endpoints::default();
-            e.metadata.name = key.name.to_string();
-            e.metadata.namespace = key.namespace.to_string();
+            e.metadata.name = SmolStr::from(&*key.name);
+            e.metadata.namespace = SmolStr::from(&*key.namespace);
             e
         });
         endpoints.metadata.labels = service.metadata.labels.clone();
@@ -229,13 +229,13 @@ impl Cluster {
             Some(k) => self.endpoint_slices.get(k).cloned().unwrap_or_default(),
             None => {
                 let mut s = EndpointSlice::default();
-                s.metadata.name = format!("{}-{}", key.name, self.name_suffix());
-                s.metadata.namespace = key.namespace.to_string();
-                s.metadata.generate_name = format!("{}-", key.name);
+                s.metadata.name = format!("{}-{}", key.name, self.name_suffix()).into();
+                s.metadata.namespace = SmolStr::from(&*key.namespace);
+                s.metadata.generate_name = format!("{}-", key.name).into();
                 s.metadata.owner_references = vec![OwnerReference {
                     api_version: "v1".into(),
                     kind: "Service".into(),
-                    name: key.name.to_string(),
+                    name: SmolStr::from(&*key.name),
                     uid: service.metadata.uid.clone(),
                     controller: Some(true),
                     block_owner_deletion: Some(true),
@@ -260,8 +260,8 @@ impl Cluster {
         let after = ready_addresses(self.endpoints.get(key));
         for pod in pods.iter().filter(|p| {
             p.is_terminating()
-                && before.contains(&p.metadata.name)
-                && !after.contains(&p.metadata.name)
+                && before.contains(p.metadata.name.as_str())
+                && !after.contains(p.metadata.name.as_str())
         }) {
             self.log(EventKind::EndpointRemoved {
                 pod: pod.metadata.key(),

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::model::ObjectKey;
+use crate::model::{ObjectKey, SmolStr};
 use crate::time::SimTime;
 
 /// One entry of the event log.
@@ -47,7 +47,7 @@ pub enum EventKind {
         /// The pod.
         pod: ObjectKey,
         /// The budget decremented, when the PDB path ran.
-        pdb: Option<String>,
+        pdb: Option<SmolStr>,
         /// Whether it was a dry run (nothing persisted).
         dry_run: bool,
     },
@@ -126,14 +126,14 @@ pub enum EventKind {
         /// The pod.
         pod: ObjectKey,
         /// The node.
-        node: String,
+        node: SmolStr,
     },
     /// A kubelet started a pod's containers (Running; Ready unless it never becomes Ready).
     PodStarted {
         /// The pod.
         pod: ObjectKey,
         /// Its node.
-        node: String,
+        node: SmolStr,
         /// Whether it became Ready.
         ready: bool,
     },
@@ -142,7 +142,7 @@ pub enum EventKind {
         /// The pod.
         pod: ObjectKey,
         /// Its node.
-        node: String,
+        node: SmolStr,
         /// The grace period it honours (K1).
         grace_period_seconds: i64,
         /// The preStop hook's run time, if the pod has one (ms).
@@ -153,7 +153,7 @@ pub enum EventKind {
         /// The pod.
         pod: ObjectKey,
         /// Its node.
-        node: String,
+        node: SmolStr,
     },
     /// Step 3: the endpoints controllers took a terminating pod out of a Service's
     /// Endpoints (its EndpointSlice keeps it as terminating, N2/N3).
@@ -168,7 +168,7 @@ pub enum EventKind {
         /// The pod.
         pod: ObjectKey,
         /// Its node.
-        node: String,
+        node: SmolStr,
         /// The new grace period.
         grace_period_seconds: i64,
     },
@@ -177,7 +177,7 @@ pub enum EventKind {
         /// The pod.
         pod: ObjectKey,
         /// Its node.
-        node: String,
+        node: SmolStr,
         /// Their exit code.
         exit_code: i32,
     },
@@ -186,16 +186,16 @@ pub enum EventKind {
         /// The pod.
         pod: ObjectKey,
         /// Its node.
-        node: String,
+        node: SmolStr,
     },
     /// Step 5: the kubelet reported the pod terminated (terminal phase written).
     PodTerminated {
         /// The pod.
         pod: ObjectKey,
         /// Its node.
-        node: String,
+        node: SmolStr,
         /// `Succeeded` or `Failed`.
-        phase: String,
+        phase: SmolStr,
     },
     /// The API rate limiter answered 429 (not a PDB answer).
     RateLimited {

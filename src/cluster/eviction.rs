@@ -12,6 +12,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::cluster::KubernetesVersion;
+use crate::cluster::store::same;
 use crate::error::{ApiError, FieldError};
 use crate::model::{
     ALWAYS_ALLOW, DISRUPTION_ALLOWED, DeleteOptions, Eviction, FieldErrorKind, IF_HEALTHY_BUDGET,
@@ -321,13 +322,15 @@ pub fn evict(
 ) -> Result<EvictionOutcome, ApiError> {
     let eviction = &request.eviction;
     // E4: namespace first (the generic create handler), then the name.
-    if !eviction.metadata.namespace.is_empty() && eviction.metadata.namespace != request.namespace {
+    if !eviction.metadata.namespace.is_empty()
+        && !same(&eviction.metadata.namespace, &request.namespace)
+    {
         return Err(ApiError::BadRequest(
             "the namespace of the provided object does not match the namespace sent on the request"
                 .into(),
         ));
     }
-    if eviction.metadata.name != request.name {
+    if !same(&eviction.metadata.name, &request.name) {
         return Err(ApiError::BadRequest(
             "name in URL does not match name in Eviction object".into(),
         ));

@@ -55,7 +55,7 @@ use crate::model::{
     DISRUPTION_TARGET, DaemonSet, DeleteOptions, Deployment, EVICTION_API_MESSAGE,
     EVICTION_BY_EVICTION_API, EndpointSlice, Endpoints, Eviction, Node, ObjectKey, Pod,
     PodCondition, PodDisruptionBudget, Preconditions, ReplicaSet, ReplicationController, Resource,
-    ResourceVersion, Service, StatefulSet, Uid, Unmodeled, validate_delete_options,
+    ResourceVersion, Service, SmolStr, StatefulSet, Uid, Unmodeled, validate_delete_options,
     validate_object_meta,
 };
 use crate::time::{SimTime, Time, WallClock};
@@ -634,7 +634,7 @@ impl StoredKind for Pod {
                 uid,
             });
         }
-        cluster.pod_index.update(old, new);
+        cluster.pod_index.update(&key, old, new);
         let stored = new.and_then(|pod| {
             cluster
                 .pods
@@ -1578,7 +1578,7 @@ impl Cluster {
             let meta = object.metadata_mut();
             if !T::NAMESPACED {
                 // Cluster-scoped: a namespace in the body is ignored, as upstream clears it.
-                meta.namespace.clear();
+                meta.namespace = SmolStr::default();
             }
         }
         let generated =
@@ -1602,7 +1602,7 @@ impl Cluster {
                     break;
                 }
             }
-            object.metadata_mut().name = name;
+            object.metadata_mut().name = name.into();
         }
         if !keep_server_fields {
             object.reset_status_for_create();

@@ -165,9 +165,9 @@ impl Tally {
 fn owner_key(owner: &OwnerReference) -> (Uid, String, String, String) {
     (
         owner.uid.clone(),
-        owner.api_version.clone(),
-        owner.kind.clone(),
-        owner.name.clone(),
+        owner.api_version.to_string(),
+        owner.kind.to_string(),
+        owner.name.to_string(),
     )
 }
 

@@ -24,8 +24,8 @@ fn active(pod: &Pod) -> bool {
 }
 
 impl PodIndex {
-    /// Moves a pod's entries from its `old` to its `new` state.
-    pub fn update(&mut self, old: Option<&Pod>, new: Option<&Pod>) {
+    /// Moves the entries of the pod at `key` from its `old` to its `new` state.
+    pub fn update(&mut self, key: &ObjectKey, old: Option<&Pod>, new: Option<&Pod>) {
         if let (Some(old), Some(new)) = (old, new)
             && old.spec.node_name == new.spec.node_name
             && old.metadata.labels == new.metadata.labels
@@ -38,11 +38,11 @@ impl PodIndex {
             return;
         }
         if let Some(old) = old {
-            let key = old.metadata.key();
-            if let Some(set) = self.by_node.get_mut(&old.spec.node_name) {
+            let key = key.clone();
+            if let Some(set) = self.by_node.get_mut(old.spec.node_name.as_str()) {
                 set.remove(&key);
                 if set.is_empty() {
-                    self.by_node.remove(&old.spec.node_name);
+                    self.by_node.remove(old.spec.node_name.as_str());
                 }
             }
             if let Some(owner) = old.metadata.controller_ref()
@@ -74,9 +74,9 @@ impl PodIndex {
             }
         }
         if let Some(new) = new {
-            let key = new.metadata.key();
+            let key = key.clone();
             self.by_node
-                .entry(new.spec.node_name.clone())
+                .entry(new.spec.node_name.to_string())
                 .or_default()
                 .insert(key.clone());
             if let Some(owner) = new.metadata.controller_ref() {

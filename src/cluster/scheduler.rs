@@ -500,13 +500,21 @@ impl NodeLoad {
         }
         let mut freed = false;
         if let Some(old) = old.filter(|p| counts(p)) {
-            let n = self.pods.get(&old.spec.node_name).copied().unwrap_or(0);
+            let n = self
+                .pods
+                .get(old.spec.node_name.as_str())
+                .copied()
+                .unwrap_or(0);
             self.set_count(&old.spec.node_name, n.saturating_sub(1));
             self.charge(&old.spec.node_name, old, -1);
             freed = true;
         }
         if let Some(new) = new.filter(|p| counts(p)) {
-            let n = self.pods.get(&new.spec.node_name).copied().unwrap_or(0);
+            let n = self
+                .pods
+                .get(new.spec.node_name.as_str())
+                .copied()
+                .unwrap_or(0);
             self.set_count(&new.spec.node_name, n + 1);
             self.charge(&new.spec.node_name, new, 1);
         }

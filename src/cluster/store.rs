@@ -112,7 +112,10 @@ pub(crate) fn same(a: &str, b: &str) -> bool {
     };
     match a.len() {
         0 => true,
-        1..=3 => a == b,
+        // First, middle and last byte: every byte of a string this short.
+        1..=3 => {
+            a[0] == b[0] && a[a.len() / 2] == b[b.len() / 2] && a[a.len() - 1] == b[b.len() - 1]
+        }
         4..=7 => half(a, 0) == half(b, 0) && half(a, a.len() - 4) == half(b, b.len() - 4),
         8..=16 => word(a, 0) == word(b, 0) && word(a, a.len() - 8) == word(b, b.len() - 8),
         _ => a == b,

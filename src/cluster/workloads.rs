@@ -14,7 +14,7 @@ use super::{Cluster, EventKind, Origin};
 use crate::error::ApiError;
 use crate::model::{
     DaemonSet, DeleteOptions, Deployment, Kind, LabelSelector, ObjectKey, OwnerReference, Pod,
-    ReplicaSet, ReplicationController, StatefulSet, StringMap, Uid, Unmodeled, phase,
+    ReplicaSet, ReplicationController, SmolStr, StatefulSet, StringMap, Uid, Unmodeled, phase,
 };
 
 /// The label Deployments add to their ReplicaSets and pods.
@@ -134,7 +134,7 @@ impl Cluster {
         template: &Value,
         name: Option<String>,
         extra_labels: StringMap,
-        node: Option<String>,
+        node: Option<SmolStr>,
     ) -> Result<(), ApiError> {
         let mut pod = Pod::default();
         if let Some(meta) = template.get("metadata") {
@@ -153,8 +153,8 @@ impl Cluster {
         }
         pod.metadata.namespace = namespace.into();
         match name {
-            Some(n) => pod.metadata.name = n,
-            None => pod.metadata.generate_name = format!("{}-", owner.name),
+            Some(n) => pod.metadata.name = n.into(),
+            None => pod.metadata.generate_name = format!("{}-", owner.name).into(),
         }
         let owner_label = format!("{} {namespace}/{}", owner.kind, owner.name);
         pod.metadata.owner_references = vec![owner];
@@ -347,7 +347,7 @@ impl Cluster {
             .min_by_key(|rs| (rs.metadata.creation_timestamp, rs.metadata.name.clone()))
             .map_or_else(
                 || format!("{}-{hash}", key.name),
-                |rs| rs.metadata.name.clone(),
+                |rs| rs.metadata.name.to_string(),
             );
         // The current template's ReplicaSet gets every replica; older ones are scaled to 0.
         for rs in &owned {
@@ -372,8 +372,8 @@ impl Cluster {
                     .get_or_insert_with(StringMap::new)
                     .insert(POD_TEMPLATE_HASH.into(), hash.clone());
                 let mut rs = ReplicaSet::default();
-                rs.metadata.name = rs_name;
-                rs.metadata.namespace = key.namespace.to_string();
+                rs.metadata.name = rs_name.into();
+                rs.metadata.namespace = SmolStr::from(&*key.namespace);
                 rs.metadata.labels = serde_json::from_value(
                     pod_template
                         .pointer("/metadata/labels")
@@ -511,7 +511,7 @@ impl Cluster {
         };
         let owner = OwnerReference::controller_of(&ds);
         let pod_template = template(&ds.spec.unmodeled);
-        let nodes: Vec<String> = self.nodes.iter().map(|n| n.metadata.name.clone()).collect();
+        let nodes: Vec<SmolStr> = self.nodes.iter().map(|n| n.metadata.name.clone()).collect();
         // One pass over the DaemonSet's pods, grouped by node, then one over the nodes.
         let mut by_node: std::collections::BTreeMap<&str, Vec<ObjectKey>> =
             std::collections::BTreeMap::new();
@@ -523,7 +523,7 @@ impl Cluster {
                     .push(pod.metadata.key());
             }
         }
-        let plan: Vec<(String, Vec<ObjectKey>)> = nodes
+        let plan: Vec<(SmolStr, Vec<ObjectKey>)> = nodes
             .iter()
             .map(|node| {
                 (
@@ -600,7 +600,7 @@ impl Cluster {
         match self.node_load.place(&placement, &self.nodes) {
             Ok(node) => {
                 let mut bound = pod.clone();
-                bound.spec.node_name = node.clone();
+                bound.spec.node_name = node.as_str().into();
                 // The binding sets PodScheduled=True (registry/core/pod/storage `setPodNodeAndMetadata`).
                 if let Some(condition) = bound
                     .status
@@ -608,15 +608,15 @@ impl Cluster {
                     .iter_mut()
                     .find(|c| c.type_ == "PodScheduled")
                 {
-                    condition.status = "True".to_string();
-                    condition.reason.clear();
-                    condition.message.clear();
+                    condition.status = SmolStr::new_static("True");
+                    condition.reason = SmolStr::default();
+                    condition.message = SmolStr::default();
                     condition.last_transition_time = Some(self.wall_now());
                 }
                 self.write(key.clone(), Some(bound), Origin::Workloads);
                 self.log(EventKind::PodScheduled {
                     pod: key.clone(),
-                    node,
+                    node: node.into(),
                 });
             }
             Err(message) => {
@@ -629,13 +629,13 @@ impl Cluster {
                 let mut pending = pod.clone();
                 let now = self.wall_now();
                 let condition = crate::model::PodCondition {
-                    type_: "PodScheduled".to_string(),
-                    status: "False".to_string(),
+                    type_: SmolStr::new_static("PodScheduled"),
+                    status: SmolStr::new_static("False"),
                     observed_generation: None,
                     last_probe_time: Some(Value::Null),
                     last_transition_time: Some(now),
-                    reason: "Unschedulable".to_string(),
-                    message: message.clone(),
+                    reason: SmolStr::new_static("Unschedulable"),
+                    message: message.as_str().into(),
                 };
                 match pending
                     .status

@@ -45,7 +45,7 @@
 //! "#).unwrap();
 //! cluster.run_until_idle(std::time::Duration::from_secs(60));
 //! let node = cluster.list::<evictsim::model::Pod>().next().unwrap().spec.node_name.clone();
-//! let run = drain(&mut cluster, &[node.clone()], &DrainOptions::default()).unwrap();
+//! let run = drain(&mut cluster, &[node.to_string()], &DrainOptions::default()).unwrap();
 //! assert_eq!(run.ending, Ending::Drained);
 //! assert_eq!(run.stdout().last().map(String::as_str), Some(format!("node/{node} drained").as_str()));
 //! ```

@@ -21,7 +21,7 @@ impl OwnerReference {
     /// `blockOwnerDeletion: true`.
     pub fn controller_of<T: Resource>(owner: &T) -> OwnerReference {
         OwnerReference {
-            api_version: T::api_version(),
+            api_version: T::api_version().into(),
             kind: T::KIND.into(),
             name: owner.metadata().name.clone(),
             uid: owner.metadata().uid.clone(),

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+pub use smol_str::SmolStr;
 
 use crate::time::Time;
 
@@ -266,14 +267,14 @@ impl fmt::Display for ObjectKey {
 #[serde(rename_all = "camelCase")]
 pub struct ObjectMeta {
     /// The object's name.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub name: String,
+    #[serde(default, skip_serializing_if = "SmolStr::is_empty")]
+    pub name: SmolStr,
     /// A prefix from which the server generates a name when `name` is empty.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub generate_name: String,
+    #[serde(default, skip_serializing_if = "SmolStr::is_empty")]
+    pub generate_name: SmolStr,
     /// The namespace; empty for cluster-scoped kinds.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub namespace: String,
+    #[serde(default, skip_serializing_if = "SmolStr::is_empty")]
+    pub namespace: SmolStr,
     /// Server-assigned unique id.
     #[serde(default, skip_serializing_if = "is_empty_uid")]
     pub uid: Uid,
@@ -342,13 +343,13 @@ impl ObjectMeta {
 pub struct OwnerReference {
     /// The owner's apiVersion, e.g. `apps/v1`.
     #[serde(default)]
-    pub api_version: String,
+    pub api_version: SmolStr,
     /// The owner's kind.
     #[serde(default)]
-    pub kind: String,
+    pub kind: SmolStr,
     /// The owner's name.
     #[serde(default)]
-    pub name: String,
+    pub name: SmolStr,
     /// The owner's UID.
     #[serde(default)]
     pub uid: Uid,

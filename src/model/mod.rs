@@ -23,8 +23,8 @@ pub use go_quote::{GoQuoted, go_quote};
 pub use kind::Kind;
 pub use known_fields::unknown_fields;
 pub use meta::{
-    IntOrString, ObjectKey, ObjectMeta, OwnerReference, ResourceVersion, StringMap, Uid, Unmodeled,
-    percent_of_rounded_up,
+    IntOrString, ObjectKey, ObjectMeta, OwnerReference, ResourceVersion, SmolStr, StringMap, Uid,
+    Unmodeled, percent_of_rounded_up,
 };
 pub use pdb::{
     ALWAYS_ALLOW, Condition, DISRUPTION_ALLOWED, IF_HEALTHY_BUDGET, INSUFFICIENT_PODS,
@@ -144,8 +144,8 @@ pub trait Resource:
     fn field(&self, path: &str) -> Option<String> {
         let meta = self.metadata();
         match path {
-            "metadata.name" => Some(meta.name.clone()),
-            "metadata.namespace" if Self::NAMESPACED => Some(meta.namespace.clone()),
+            "metadata.name" => Some(meta.name.to_string()),
+            "metadata.namespace" if Self::NAMESPACED => Some(meta.namespace.to_string()),
             _ => None,
         }
     }
@@ -309,7 +309,7 @@ impl Resource for Node {
 
     fn field(&self, path: &str) -> Option<String> {
         match path {
-            "metadata.name" => Some(self.metadata.name.clone()),
+            "metadata.name" => Some(self.metadata.name.to_string()),
             "spec.unschedulable" => Some(self.spec.unschedulable.to_string()),
             _ => None,
         }

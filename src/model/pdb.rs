@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::meta::{IntOrString, ObjectMeta, Unmodeled};
+use super::meta::{IntOrString, ObjectMeta, SmolStr, Unmodeled};
 use super::selector::LabelSelector;
 use crate::time::Time;
 
@@ -84,10 +84,10 @@ fn is_zero(n: &i64) -> bool {
 pub struct Condition {
     /// The condition type.
     #[serde(rename = "type", default)]
-    pub type_: String,
+    pub type_: SmolStr,
     /// `True`, `False` or `Unknown`.
     #[serde(default)]
-    pub status: String,
+    pub status: SmolStr,
     /// The generation the condition was set for.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub observed_generation: i64,
@@ -96,10 +96,10 @@ pub struct Condition {
     pub last_transition_time: Option<Time>,
     /// A CamelCase reason.
     #[serde(default)]
-    pub reason: String,
+    pub reason: SmolStr,
     /// A human-readable message.
     #[serde(default)]
-    pub message: String,
+    pub message: SmolStr,
 }
 
 /// The PDB condition type.
@@ -156,7 +156,7 @@ impl PodDisruptionBudgetStatus {
             observed_generation: self.observed_generation,
             last_transition_time: None,
             reason: reason.into(),
-            message: String::new(),
+            message: String::new().into(),
         };
         self.set_condition(condition, now);
     }

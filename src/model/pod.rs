@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::meta::{ObjectMeta, Unmodeled};
+use super::meta::{ObjectMeta, SmolStr, Unmodeled};
 use crate::time::Time;
 
 /// `v1.Pod`.
@@ -25,8 +25,8 @@ pub struct Pod {
 #[serde(rename_all = "camelCase")]
 pub struct PodSpec {
     /// The node the pod is bound to; empty while unscheduled.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub node_name: String,
+    #[serde(default, skip_serializing_if = "SmolStr::is_empty")]
+    pub node_name: SmolStr,
     /// Seconds between SIGTERM and SIGKILL; defaulted to 30 (G1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub termination_grace_period_seconds: Option<i64>,
@@ -40,8 +40,8 @@ pub struct PodSpec {
 #[serde(rename_all = "camelCase")]
 pub struct PodStatus {
     /// `Pending`, `Running`, `Succeeded`, `Failed`, `Unknown`, or empty.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub phase: String,
+    #[serde(default, skip_serializing_if = "SmolStr::is_empty")]
+    pub phase: SmolStr,
     /// Pod conditions (`Ready`, `DisruptionTarget`, …).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<PodCondition>,
@@ -56,10 +56,10 @@ pub struct PodStatus {
 pub struct PodCondition {
     /// The condition type.
     #[serde(rename = "type", default)]
-    pub type_: String,
+    pub type_: SmolStr,
     /// `True`, `False` or `Unknown`.
     #[serde(default)]
-    pub status: String,
+    pub status: SmolStr,
     /// The pod generation this condition was computed for (1.33+).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
@@ -70,11 +70,11 @@ pub struct PodCondition {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_transition_time: Option<Time>,
     /// A machine-readable reason.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub reason: String,
+    #[serde(default, skip_serializing_if = "SmolStr::is_empty")]
+    pub reason: SmolStr,
     /// A human-readable message.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub message: String,
+    #[serde(default, skip_serializing_if = "SmolStr::is_empty")]
+    pub message: SmolStr,
 }
 
 /// Pod phases.
@@ -163,9 +163,9 @@ impl Pod {
                 .unwrap_or_default()
         };
         Some(match path {
-            "metadata.name" => self.metadata.name.clone(),
-            "metadata.namespace" => self.metadata.namespace.clone(),
-            "spec.nodeName" => self.spec.node_name.clone(),
+            "metadata.name" => self.metadata.name.to_string(),
+            "metadata.namespace" => self.metadata.namespace.to_string(),
+            "spec.nodeName" => self.spec.node_name.to_string(),
             "spec.restartPolicy" => from_unmodeled(&self.spec.unmodeled, "restartPolicy"),
             "spec.schedulerName" => from_unmodeled(&self.spec.unmodeled, "schedulerName"),
             "spec.serviceAccountName" => from_unmodeled(&self.spec.unmodeled, "serviceAccountName"),
@@ -173,7 +173,7 @@ impl Pod {
                 let v = from_unmodeled(&self.spec.unmodeled, "hostNetwork");
                 if v.is_empty() { "false".into() } else { v }
             }
-            "status.phase" => self.status.phase.clone(),
+            "status.phase" => self.status.phase.to_string(),
             "status.podIP" => from_unmodeled(&self.status.unmodeled, "podIP"),
             "status.nominatedNodeName" => {
                 from_unmodeled(&self.status.unmodeled, "nominatedNodeName")

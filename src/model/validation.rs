@@ -2,7 +2,7 @@
 //! (`apimachinery/pkg/api/validation`, `pkg/apis/policy/validation`, C40, G3).
 
 use super::eviction::DeleteOptions;
-use super::meta::{IntOrString, ObjectMeta, ResourceVersion, parse_percent};
+use super::meta::{IntOrString, ObjectMeta, ResourceVersion, SmolStr, parse_percent};
 use super::pdb::PodDisruptionBudgetSpec;
 use super::pdb::{ALWAYS_ALLOW, IF_HEALTHY_BUDGET, PodDisruptionBudgetStatus};
 use super::pod::PodSpec;
@@ -83,7 +83,7 @@ fn validate_owner_references(references: &[super::OwnerReference]) -> Vec<FieldE
             ),
             (
                 "uid",
-                &reference.uid.0.to_string(),
+                &SmolStr::from(&*reference.uid.0),
                 reference.uid.0.is_empty(),
                 "must not be empty",
             ),

@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 
 use crate::cluster::{Cluster, StoredKind, Subresource};
 use crate::error::ApiError;
-use crate::model::{DeleteOptions, ObjectKey, Resource};
+use crate::model::{DeleteOptions, ObjectKey, Resource, SmolStr};
 use crate::time::SimTime;
 use crate::wire::{Status, StatusDetails};
 
@@ -430,7 +430,7 @@ fn collection<T: StoredKind>(
             if T::NAMESPACED {
                 let ns = &mut object.metadata_mut().namespace;
                 if ns.is_empty() {
-                    ns.clone_from(&route.namespace);
+                    *ns = SmolStr::from(route.namespace.as_str());
                 } else if *ns != route.namespace {
                     return Err(ApiError::BadRequest("the namespace of the provided object does not match the namespace sent on the request".into()));
                 }
@@ -526,10 +526,10 @@ fn object<T: StoredKind>(
                         let mut object: T = decode::applied(request.body(), validation, warnings)?;
                         let meta = object.metadata_mut();
                         if meta.name.is_empty() {
-                            meta.name = name.to_string();
+                            meta.name = SmolStr::from(name);
                         }
                         if T::NAMESPACED && meta.namespace.is_empty() {
-                            meta.namespace.clone_from(&key.namespace.to_string());
+                            meta.namespace = SmolStr::from(&*key.namespace);
                         }
                         if meta.name != name || (T::NAMESPACED && meta.namespace != *key.namespace)
                         {
@@ -545,7 +545,7 @@ fn object<T: StoredKind>(
             };
             let meta = object.metadata_mut();
             if meta.name.is_empty() {
-                meta.name = name.to_string();
+                meta.name = SmolStr::from(name);
             } else if meta.name != name {
                 return Err(ApiError::BadRequest(format!(
                     "the name of the object ({}) does not match the name on the URL ({name})",
@@ -554,7 +554,7 @@ fn object<T: StoredKind>(
             }
             if T::NAMESPACED {
                 if meta.namespace.is_empty() {
-                    meta.namespace.clone_from(&key.namespace.to_string());
+                    meta.namespace = SmolStr::from(&*key.namespace);
                 } else if meta.namespace != *key.namespace {
                     return Err(ApiError::BadRequest("the namespace of the provided object does not match the namespace sent on the request".into()));
                 }

@@ -143,7 +143,7 @@ pub(super) fn classify(
             cluster.get::<crate::model::Node>(&ObjectKey::new("", pod.spec.node_name.as_str()));
         if node.is_none_or(|n| !crate::cluster::kubelet::node_ready(n)) {
             return Cause::DeadKubelet {
-                node: pod.spec.node_name.clone(),
+                node: pod.spec.node_name.to_string(),
             };
         }
         return Cause::LongGrace {
@@ -195,7 +195,7 @@ pub(super) fn blockers(cluster: &Cluster, pod: &Pod, pdb: &ObjectKey) -> Vec<Blo
         {
             found.push(Blocker::Unschedulable {
                 pod: member.metadata.key(),
-                message: condition.message.clone(),
+                message: condition.message.to_string(),
             });
             break;
         }

@@ -172,7 +172,7 @@ pub fn what_if(cluster: &Cluster, plan: &Plan) -> Report {
                 .conditions
                 .iter()
                 .find(|c| c.type_ == "PodScheduled" && c.status == "False")?;
-            Some((p.metadata.key(), condition.message.clone()))
+            Some((p.metadata.key(), condition.message.to_string()))
         })
         .collect();
     Report {

@@ -182,7 +182,7 @@ pub(super) fn candidates(
                 {
                     for node in cluster.list::<crate::model::Node>() {
                         let name = &node.metadata.name;
-                        if node.spec.unschedulable && !plan.nodes.contains(name) {
+                        if node.spec.unschedulable && !plan.nodes.iter().any(|n| n == name) {
                             out.push(Candidate {
                                 title: format!("uncordon node {name}"),
                                 command: format!("kubectl uncordon {name}"),
@@ -352,14 +352,14 @@ pub(super) fn top_owner(
                         "/apis/apps/v1/namespaces/{ns}/deployments/{}",
                         deployment.name
                     ),
-                    deployment.name.clone(),
+                    deployment.name.to_string(),
                     replicas(d.spec.replicas),
                 ));
             }
             Some((
                 "ReplicaSet",
                 format!("/apis/apps/v1/namespaces/{ns}/replicasets/{}", owner.name),
-                owner.name.clone(),
+                owner.name.to_string(),
                 replicas(rs.spec.replicas),
             ))
         }
@@ -369,7 +369,7 @@ pub(super) fn top_owner(
             Some((
                 "StatefulSet",
                 format!("/apis/apps/v1/namespaces/{ns}/statefulsets/{}", owner.name),
-                owner.name.clone(),
+                owner.name.to_string(),
                 replicas(s.spec.replicas),
             ))
         }
@@ -384,7 +384,7 @@ pub(super) fn top_owner(
                     "/api/v1/namespaces/{ns}/replicationcontrollers/{}",
                     owner.name
                 ),
-                owner.name.clone(),
+                owner.name.to_string(),
                 replicas(r.spec.replicas),
             ))
         }

@@ -420,13 +420,16 @@ impl Cluster {
 
 /// Whether a Node's `Ready` condition is `True`.
 pub fn node_ready(node: &Node) -> bool {
-    node.status
-        .get("conditions")
+    // Scans rather than looks up: the maps are small, and a lookup hashes every name.
+    fn field<'a>(map: &'a serde_json::Map<String, Value>, name: &str) -> Option<&'a Value> {
+        map.iter().find(|(k, _)| *k == name).map(|(_, v)| v)
+    }
+    field(&node.status, "conditions")
         .and_then(Value::as_array)
         .is_some_and(|cs| {
-            cs.iter().any(|c| {
-                c.get("type").and_then(Value::as_str) == Some("Ready")
-                    && c.get("status").and_then(Value::as_str) == Some("True")
+            cs.iter().filter_map(Value::as_object).any(|c| {
+                field(c, "type").and_then(Value::as_str) == Some("Ready")
+                    && field(c, "status").and_then(Value::as_str) == Some("True")
             })
         })
 }

@@ -99,10 +99,15 @@ impl Cluster {
                     | Kind::DaemonSet
             )
         {
-            self.workload_queue.insert((
-                kind,
-                ObjectKey::new(pod.metadata.namespace.clone(), owner.name.clone()),
-            ));
+            // The owner's stored key, when it is stored, shares its text.
+            let (namespace, name) = (pod.metadata.namespace.as_str(), owner.name.as_str());
+            let key = match kind {
+                Kind::ReplicaSet => self.replica_sets.key(namespace, name),
+                Kind::ReplicationController => self.replication_controllers.key(namespace, name),
+                Kind::StatefulSet => self.stateful_sets.key(namespace, name),
+                _ => self.daemon_sets.key(namespace, name),
+            };
+            self.workload_queue.insert((kind, key));
         }
     }
 
@@ -704,12 +709,14 @@ impl ReplicationController {
 /// read in place: a sync after every pod event mostly finds nothing to change, and building
 /// the map to compare costs more than the rest of the sync.
 fn replica_status_is(status: &Unmodeled, generation: i64, replicas: usize, ready: usize) -> bool {
-    let is = |field: &str, n: u64| status.get(field).and_then(Value::as_u64) == Some(n);
     let (replicas, ready) = (replicas as u64, ready as u64);
     let expected_fields = if ready > 0 { 5 } else { 3 };
+    // A scan of the few fields: cheaper than hashing each name to look it up.
     status.len() == expected_fields
-        && status.get("observedGeneration").and_then(Value::as_i64) == Some(generation)
-        && is("replicas", replicas)
-        && is("fullyLabeledReplicas", replicas)
-        && (ready == 0 || (is("readyReplicas", ready) && is("availableReplicas", ready)))
+        && status.iter().all(|(field, value)| match field.as_str() {
+            "observedGeneration" => value.as_i64() == Some(generation),
+            "replicas" | "fullyLabeledReplicas" => value.as_u64() == Some(replicas),
+            "readyReplicas" | "availableReplicas" => ready > 0 && value.as_u64() == Some(ready),
+            _ => false,
+        })
 }

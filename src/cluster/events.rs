@@ -40,7 +40,7 @@ pub enum EventKind {
         /// The object's key.
         key: ObjectKey,
         /// The resourceVersion after the write (the last one, for deletes).
-        resource_version: String,
+        resource_version: SmolStr,
     },
     /// An eviction was admitted (201). `pdb` names the budget that was charged, if any.
     EvictionAdmitted {

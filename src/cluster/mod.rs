@@ -1365,7 +1365,9 @@ impl Cluster {
                     }
                 }
                 self.revision += 1;
-                object.metadata_mut().resource_version = ResourceVersion(self.revision.to_string());
+                // Formatted inline: a revision is short text, never an allocation.
+                let revision = smol_str::ToSmolStr::to_smolstr(&self.revision);
+                object.metadata_mut().resource_version = ResourceVersion(revision.clone());
                 let object = Arc::new(object);
                 T::store_mut(self).insert(key.clone(), Arc::clone(&object));
                 let verb = if old.is_some() {
@@ -1387,7 +1389,7 @@ impl Cluster {
                     verb,
                     kind: T::KIND,
                     key: key.clone(),
-                    resource_version: self.revision.to_string(),
+                    resource_version: revision,
                 });
                 T::observe(self, &key, old.as_deref(), Some(&object), origin);
                 Some(object)
@@ -1399,7 +1401,7 @@ impl Cluster {
                     // The watch sends the last state, stamped with the deletion's revision.
                     let mut last = T::clone(&removed);
                     last.metadata_mut().resource_version =
-                        ResourceVersion(self.revision.to_string());
+                        ResourceVersion(smol_str::ToSmolStr::to_smolstr(&self.revision));
                     self.watch_history.record(history::HistoryEntry {
                         revision: self.revision,
                         verb: WriteVerb::Deleted,
@@ -1413,7 +1415,7 @@ impl Cluster {
                     verb: WriteVerb::Deleted,
                     kind: T::KIND,
                     key: key.clone(),
-                    resource_version: removed.metadata().resource_version.to_string(),
+                    resource_version: removed.metadata().resource_version.0.clone(),
                 });
                 T::observe(self, &key, Some(&removed), None, origin);
                 None

@@ -216,7 +216,7 @@ impl fmt::Display for Uid {
 /// rendered as a decimal string on the wire (clients must treat it as opaque).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct ResourceVersion(pub String);
+pub struct ResourceVersion(pub SmolStr);
 
 impl fmt::Display for ResourceVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

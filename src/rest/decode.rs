@@ -453,7 +453,9 @@ pub fn delete_options_protobuf(
         grace_period_seconds: message.grace_period_seconds,
         preconditions: message.preconditions.map(|p| crate::model::Preconditions {
             uid: p.uid.map(|uid| crate::model::Uid(uid.into())),
-            resource_version: p.resource_version.map(crate::model::ResourceVersion),
+            resource_version: p
+                .resource_version
+                .map(|rv| crate::model::ResourceVersion(rv.into())),
         }),
         orphan_dependents: message.orphan_dependents,
         propagation_policy: message.propagation_policy,

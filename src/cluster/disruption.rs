@@ -245,9 +245,9 @@ pub(crate) fn compute_status_tallied(
             }
             previous = Some(uid);
             let owner = OwnerReference {
-                api_version: api_version.as_str().into(),
-                kind: kind.as_str().into(),
-                name: name.as_str().into(),
+                api_version: api_version.clone(),
+                kind: kind.clone(),
+                name: name.clone(),
                 uid: uid.clone(),
                 controller: Some(true),
                 block_owner_deletion: None,
@@ -543,7 +543,8 @@ impl Cluster {
             return; // C4: gone, nothing to do.
         };
         let now = self.wall_now();
-        let involved = format!("PodDisruptionBudget/{key}");
+        // Formatted only for an event: most syncs record none.
+        let involved = || format!("PodDisruptionBudget/{key}");
         // C5: the selected pods, kept by the index (with their tally) as pods are written;
         // a null selector selects nothing, an invalid one fails the sync.
         let mut records: Vec<(&'static str, &'static str, String)> = Vec::new();
@@ -587,7 +588,7 @@ impl Cluster {
             }
         };
         for (event_type, reason, message) in records {
-            self.record(event_type, involved.clone(), reason, message);
+            self.record(event_type, involved(), reason, message);
         }
         match result {
             Ok(computed) => {
@@ -599,7 +600,7 @@ impl Cluster {
                         .and_then(|s| s.as_selector().ok())
                         .map(|s| s.to_string())
                         .unwrap_or_default();
-                    self.record("Warning", involved.clone(), "UnmanagedPods", format!("Pods selected by this PodDisruptionBudget (selector: {selector}) were found to be unmanaged. As a result, the status of the PDB cannot be calculated correctly, which may result in undefined behavior. To account for these pods please set \".spec.minAvailable\" field of the PDB to an integer value."));
+                    self.record("Warning", involved(), "UnmanagedPods", format!("Pods selected by this PodDisruptionBudget (selector: {selector}) were found to be unmanaged. As a result, the status of the PDB cannot be calculated correctly, which may result in undefined behavior. To account for these pods please set \".spec.minAvailable\" field of the PDB to an integer value."));
                 }
                 for pod in &computed.not_deleted {
                     // Upstream prints the namespace twice (C10).

@@ -679,12 +679,18 @@ impl StoredKind for Pod {
         }
         // C3: a pod event re-syncs only the first PDB that selects the pod.
         if let Some(pod) = new.or(old) {
-            let (first, count) = {
-                let names = cluster
-                    .pdb_index
-                    .selecting(&key.namespace, &pod.metadata.labels);
-                (names.first().map(|name| name.to_string()), names.len())
-            };
+            // The first by name and how many, without collecting them.
+            let (mut first, mut count): (Option<&SmolStr>, usize) = (None, 0);
+            cluster
+                .pdb_index
+                .for_each_selecting(&key.namespace, &pod.metadata.labels, |pdb| {
+                    count += 1;
+                    let name = &pdb.metadata.name;
+                    if first.is_none_or(|f| name < f) {
+                        first = Some(name);
+                    }
+                });
+            let first = first.cloned();
             if let Some(first) = first {
                 if count > 1 {
                     cluster.record(
@@ -772,6 +778,12 @@ impl StoredKind for PodDisruptionBudget {
             cluster.disruption_queue.insert(key.clone());
         }
     }
+}
+
+/// A revision as the API writes it: decimal text, short enough to live inline (no
+/// allocation), formatted without the formatting machinery.
+fn revision_text(revision: u64) -> SmolStr {
+    SmolStr::new(itoa::Buffer::new().format(revision))
 }
 
 const NAME_SUFFIX_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
@@ -1365,8 +1377,7 @@ impl Cluster {
                     }
                 }
                 self.revision += 1;
-                // Formatted inline: a revision is short text, never an allocation.
-                let revision = smol_str::ToSmolStr::to_smolstr(&self.revision);
+                let revision = revision_text(self.revision);
                 object.metadata_mut().resource_version = ResourceVersion(revision.clone());
                 let object = Arc::new(object);
                 T::store_mut(self).insert(key.clone(), Arc::clone(&object));
@@ -1401,7 +1412,7 @@ impl Cluster {
                     // The watch sends the last state, stamped with the deletion's revision.
                     let mut last = T::clone(&removed);
                     last.metadata_mut().resource_version =
-                        ResourceVersion(smol_str::ToSmolStr::to_smolstr(&self.revision));
+                        ResourceVersion(revision_text(self.revision));
                     self.watch_history.record(history::HistoryEntry {
                         revision: self.revision,
                         verb: WriteVerb::Deleted,
@@ -1983,11 +1994,11 @@ impl Cluster {
     ) {
         let namespace = pod.namespace.clone();
         let now = self.wall_now();
-        let names: Vec<String> = self
+        let names: Vec<SmolStr> = self
             .pdb_index
             .selecting(&namespace, labels)
             .into_iter()
-            .map(str::to_string)
+            .map(SmolStr::from)
             .collect();
         for name in names {
             let Some((key, pdb)) = self.pdbs.entry(&namespace, &name) else {

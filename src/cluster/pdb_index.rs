@@ -19,7 +19,9 @@ use hashbrown::HashTable;
 
 use super::FastMap;
 use super::store::same;
-use crate::model::{ObjectKey, OwnerReference, Pod, PodDisruptionBudget, Selector, StringMap, Uid};
+use crate::model::{
+    ObjectKey, OwnerReference, Pod, PodDisruptionBudget, Selector, SmolStr, StringMap, Uid,
+};
 
 /// One filed PDB: the stored object (shared with the store, so a match needs no second
 /// lookup) and its compiled selector — for an anchored PDB, only what is left of it once
@@ -111,7 +113,7 @@ pub struct Tally {
     /// `disruptedPods` adjustment.
     pub ready_not_terminating: usize,
     /// Members by their controller reference (uid, apiVersion, kind, name), with counts.
-    pub owners: BTreeMap<(Uid, String, String, String), usize>,
+    pub owners: BTreeMap<(Uid, SmolStr, SmolStr, SmolStr), usize>,
     /// Members without a controller reference (C8).
     pub unmanaged: usize,
 }
@@ -162,12 +164,12 @@ impl Tally {
     }
 }
 
-fn owner_key(owner: &OwnerReference) -> (Uid, String, String, String) {
+fn owner_key(owner: &OwnerReference) -> (Uid, SmolStr, SmolStr, SmolStr) {
     (
         owner.uid.clone(),
-        owner.api_version.to_string(),
-        owner.kind.to_string(),
-        owner.name.to_string(),
+        owner.api_version.clone(),
+        owner.kind.clone(),
+        owner.name.clone(),
     )
 }
 

@@ -3,17 +3,16 @@
 //! without scanning. Look-ups return name-ordered sets, the order a namespace scan gives.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use super::FastMap;
-use crate::model::{ObjectKey, Pod, Uid};
+use crate::model::{ObjectKey, Pod, SmolStr, Uid};
 
 /// The pod indexes. Only looked up, never iterated into an output except through the
 /// ordered sets they hold.
 #[derive(Debug, Clone, Default)]
 pub struct PodIndex {
-    by_node: FastMap<String, BTreeSet<ObjectKey>>,
-    by_label: FastMap<(Arc<str>, String, String), BTreeSet<ObjectKey>>,
+    by_node: FastMap<SmolStr, BTreeSet<ObjectKey>>,
+    by_label: FastMap<(SmolStr, SmolStr, SmolStr), BTreeSet<ObjectKey>>,
     by_owner: FastMap<Uid, BTreeSet<ObjectKey>>,
     /// Per controller: (active pods, active Ready pods); active = not terminating, not terminal.
     owner_counts: FastMap<Uid, (usize, usize)>,
@@ -64,7 +63,7 @@ impl PodIndex {
                 }
             }
             for (k, v) in &old.metadata.labels {
-                let index_key = (key.namespace.clone(), k.clone(), v.clone());
+                let index_key = label_key(&key.namespace, k, v);
                 if let Some(set) = self.by_label.get_mut(&index_key) {
                     set.remove(&key);
                     if set.is_empty() {
@@ -76,7 +75,7 @@ impl PodIndex {
         if let Some(new) = new {
             let key = key.clone();
             self.by_node
-                .entry(new.spec.node_name.to_string())
+                .entry(new.spec.node_name.clone())
                 .or_default()
                 .insert(key.clone());
             if let Some(owner) = new.metadata.controller_ref() {
@@ -92,7 +91,7 @@ impl PodIndex {
             }
             for (k, v) in &new.metadata.labels {
                 self.by_label
-                    .entry((key.namespace.to_string().into(), k.clone(), v.clone()))
+                    .entry(label_key(&key.namespace, k, v))
                     .or_default()
                     .insert(key.clone());
             }
@@ -154,12 +153,18 @@ impl PodIndex {
         value: &str,
     ) -> impl Iterator<Item = &ObjectKey> {
         self.by_label
-            .get(&(
-                Arc::<str>::from(namespace),
-                key.to_string(),
-                value.to_string(),
-            ))
+            .get(&label_key(namespace, key, value))
             .into_iter()
             .flatten()
     }
+}
+
+/// The label index's key: short text lives inline, so building one to look up or to file
+/// a pod allocates nothing.
+fn label_key(namespace: &str, key: &str, value: &str) -> (SmolStr, SmolStr, SmolStr) {
+    (
+        SmolStr::new(namespace),
+        SmolStr::new(key),
+        SmolStr::new(value),
+    )
 }

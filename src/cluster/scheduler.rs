@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use super::FastMap;
 use super::store::Store;
-use crate::model::{Node, Pod};
+use crate::model::{Node, Pod, SmolStr};
 
 /// Pods a node takes when its `status.allocatable.pods` does not say (the kubelet default).
 pub const DEFAULT_MAX_PODS: usize = 110;
@@ -415,14 +415,14 @@ impl std::fmt::Display for Unfit {
 /// not cordoned, no blocking taint) ordered by load so that placing a pod rarely scans.
 #[derive(Debug, Clone, Default)]
 pub struct NodeLoad {
-    pods: FastMap<String, usize>,
-    requested: FastMap<String, Resources>,
+    pods: FastMap<SmolStr, usize>,
+    requested: FastMap<SmolStr, Resources>,
     /// Open nodes and their pod limit.
-    open: FastMap<String, usize>,
+    open: FastMap<SmolStr, usize>,
     /// Open nodes ordered by (pods, name).
-    by_load: BTreeSet<(usize, String)>,
+    by_load: BTreeSet<(usize, SmolStr)>,
     /// Nodes that only pods with tolerations can use (cordoned, tainted or not Ready).
-    closed: BTreeSet<String>,
+    closed: BTreeSet<SmolStr>,
 }
 
 fn counts(pod: &Pod) -> bool {
@@ -463,13 +463,13 @@ impl NodeLoad {
     fn set_count(&mut self, node: &str, count: usize) {
         let old = self.pods.get(node).copied().unwrap_or(0);
         if self.open.contains_key(node) {
-            self.by_load.remove(&(old, node.to_string()));
-            self.by_load.insert((count, node.to_string()));
+            self.by_load.remove(&(old, SmolStr::new(node)));
+            self.by_load.insert((count, SmolStr::new(node)));
         }
         if count == 0 {
             self.pods.remove(node);
         } else {
-            self.pods.insert(node.to_string(), count);
+            self.pods.insert(SmolStr::new(node), count);
         }
     }
 
@@ -478,7 +478,7 @@ impl NodeLoad {
         if requests.is_empty() {
             return;
         }
-        let totals = self.requested.entry(node.to_string()).or_default();
+        let totals = self.requested.entry(SmolStr::new(node)).or_default();
         for (name, amount) in requests {
             let total = totals.entry(name).or_insert(0);
             *total = total.saturating_add(sign * amount);
@@ -524,15 +524,15 @@ impl NodeLoad {
     /// Accounts for a Node write (`None` when it was deleted).
     pub fn node_changed(&mut self, name: &str, node: Option<&Node>) {
         let count = self.pods.get(name).copied().unwrap_or(0);
-        self.by_load.remove(&(count, name.to_string()));
+        self.by_load.remove(&(count, SmolStr::new(name)));
         self.open.remove(name);
         self.closed.remove(name);
         if let Some(node) = node {
             if !node.spec.unschedulable && blocking_taints(node).is_empty() {
-                self.open.insert(name.to_string(), max_pods(node));
-                self.by_load.insert((count, name.to_string()));
+                self.open.insert(SmolStr::new(name), max_pods(node));
+                self.by_load.insert((count, SmolStr::new(name)));
             } else {
-                self.closed.insert(name.to_string());
+                self.closed.insert(SmolStr::new(name));
             }
         }
     }

@@ -21,7 +21,8 @@ use crate::time::SimTime;
 /// Never less than this between SIGTERM and SIGKILL (`minimumGracePeriodInSeconds`, K3).
 pub const MINIMUM_KILL_GRACE_SECONDS: u64 = 2;
 
-/// What a kubelet is doing with one pod.
+/// What a kubelet is doing with one pod. A pod whose containers run, the state almost every
+/// pod is in, has no entry: the table holds only pods with something pending.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum KubeletPod {
     /// Pulling images and starting containers until `running_at`.
@@ -30,11 +31,6 @@ pub(crate) enum KubeletPod {
         uid: Uid,
         /// When the containers are up.
         running_at: SimTime,
-    },
-    /// Containers running.
-    Running {
-        /// The pod instance.
-        uid: Uid,
     },
     /// Graceful termination in progress.
     Terminating {
@@ -62,7 +58,6 @@ impl KubeletPod {
     fn uid(&self) -> &Uid {
         match self {
             KubeletPod::Starting { uid, .. }
-            | KubeletPod::Running { uid }
             | KubeletPod::Terminating { uid, .. }
             | KubeletPod::Terminated { uid } => uid,
         }
@@ -138,10 +133,7 @@ impl Cluster {
         }
         match state {
             None if pod.is_terminal() => {}
-            None if pod.status.phase == phase::RUNNING => {
-                self.kubelet_pods
-                    .insert(key.clone(), KubeletPod::Running { uid });
-            }
+            None if pod.status.phase == phase::RUNNING => {} // running: nothing to track
             None => {
                 let running_at = now + behaviour.startup;
                 self.kubelet_pods.insert(
@@ -215,11 +207,9 @@ impl Cluster {
             .status
             .unmodeled
             .insert("containerStatuses".into(), Value::Array(statuses));
-        let uid = updated.metadata.uid.clone();
         let node = updated.spec.node_name.clone();
         self.write(key.clone(), Some(updated), Origin::Kubelet);
-        self.kubelet_pods
-            .insert(key.clone(), KubeletPod::Running { uid });
+        self.kubelet_pods.remove(key); // started: nothing left to track
         self.log(EventKind::PodStarted {
             pod: key.clone(),
             node,

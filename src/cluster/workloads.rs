@@ -720,3 +720,34 @@ fn replica_status_is(status: &Unmodeled, generation: i64, replicas: usize, ready
             _ => false,
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The in-place comparison agrees with comparing against the status the controller
+    /// would write, for matching counts and for each count or field that differs.
+    #[test]
+    fn replica_status_is_the_built_status() {
+        let cases = [(1, 3, 0), (1, 3, 2), (2, 0, 0), (7, 5, 5)];
+        for (generation, replicas, ready) in cases {
+            let built = Cluster::replica_status(generation, replicas, ready);
+            assert!(replica_status_is(&built, generation, replicas, ready));
+            for (g, r, rd) in [
+                (generation + 1, replicas, ready),
+                (generation, replicas + 1, ready),
+                (generation, replicas, ready + 1),
+            ] {
+                let other = Cluster::replica_status(g, r, rd);
+                assert_eq!(replica_status_is(&built, g, r, rd), built == other);
+                assert!(!replica_status_is(&built, g, r, rd));
+            }
+        }
+        let mut extra = Cluster::replica_status(1, 3, 2);
+        extra.insert("conditions".into(), serde_json::json!([]));
+        assert!(!replica_status_is(&extra, 1, 3, 2));
+        let mut float = Cluster::replica_status(1, 3, 0);
+        float.insert("replicas".into(), serde_json::json!(3.0));
+        assert!(!replica_status_is(&float, 1, 3, 0));
+    }
+}

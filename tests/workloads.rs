@@ -237,3 +237,51 @@ fn replicas_return_to_the_count_once_replacements_are_ready() {
             .all(|p| p.is_ready() && !names.contains(&p.metadata.key()))
     );
 }
+
+#[test]
+fn replacements_follow_the_template_the_replica_set_has_when_they_are_created() {
+    let mut c = with_nodes(&["node-1", "node-2"]);
+    let rs: ReplicaSet = serde_json::from_value(json!({"metadata": {"name": "web", "namespace": NS}, "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}}, "template": template(json!({"app": "web", "track": "one"}), json!({"note": "first"}))}})).unwrap();
+    c.load(t0(), rs).unwrap();
+    c.advance_to(SimTime::from_secs(5));
+    assert!(
+        active(&c)
+            .iter()
+            .all(|p| p.metadata.labels.get("track").map(String::as_str) == Some("one"))
+    );
+    // A new template (as `kubectl edit` would leave it): pods already running keep theirs,
+    // every pod created from now on is made from the new one.
+    let mut edited = c.get::<ReplicaSet>(&key("web")).unwrap().clone();
+    edited.spec.unmodeled["template"] = template(
+        json!({"app": "web", "track": "two"}),
+        json!({"note": "second"}),
+    );
+    edited.spec.unmodeled["template"]["spec"]["terminationGracePeriodSeconds"] = json!(7);
+    c.update(SimTime::from_secs(6), edited, Subresource::Main, false)
+        .unwrap();
+    let first = active(&c)[0].metadata.key();
+    c.delete::<Pod>(SimTime::from_secs(7), &first, &DeleteOptions::default())
+        .unwrap();
+    let created: Vec<&Pod> = active(&c)
+        .into_iter()
+        .filter(|p| p.metadata.labels.get("track").map(String::as_str) == Some("two"))
+        .collect();
+    assert_eq!(created.len(), 1, "one replacement, from the new template");
+    assert_eq!(
+        created[0]
+            .metadata
+            .annotations
+            .get("note")
+            .map(String::as_str),
+        Some("second")
+    );
+    assert_eq!(created[0].spec.termination_grace_period_seconds, Some(7));
+    assert_eq!(
+        active(&c)
+            .iter()
+            .filter(|p| p.metadata.labels.get("track").map(String::as_str) == Some("one"))
+            .count(),
+        1,
+        "the pod left running keeps the old template's labels"
+    );
+}

@@ -400,6 +400,7 @@ pub struct Cluster {
     pub(crate) node_load: scheduler::NodeLoad,
     pdb_index: pdb_index::PdbIndex,
     shared_parts: shared_parts::SharedParts,
+    pod_templates: workloads::PodTemplates,
     pub(crate) timers: TimerQueue,
     events: Vec<Event>,
     /// The sequence number of `events[0]`: how many events compaction has dropped.
@@ -811,6 +812,7 @@ impl Cluster {
             node_load: scheduler::NodeLoad::default(),
             pdb_index: pdb_index::PdbIndex::default(),
             shared_parts: shared_parts::SharedParts::default(),
+            pod_templates: workloads::PodTemplates::default(),
             timers: TimerQueue::default(),
             events: Vec::new(),
             compacted_events: 0,
@@ -1083,6 +1085,7 @@ impl Cluster {
             node_load: self.node_load.clone(),
             pdb_index: self.pdb_index.clone(),
             shared_parts: self.shared_parts.clone(),
+            pod_templates: self.pod_templates.clone(),
             timers: self.timers.clone(),
             events: Vec::new(),
             compacted_events: self.event_count(),

@@ -10,11 +10,14 @@ use std::hash::Hasher as _;
 
 use serde_json::{Value, json};
 
-use super::{Cluster, EventKind, Origin};
+use serde::Deserialize as _;
+
+use super::{Cluster, EventKind, FastMap, Origin};
 use crate::error::ApiError;
 use crate::model::{
     DaemonSet, DeleteOptions, Deployment, Kind, LabelSelector, ObjectKey, OwnerReference, Pod,
-    ReplicaSet, ReplicationController, SmolStr, StatefulSet, StringMap, Uid, Unmodeled, phase,
+    PodSpec, ReplicaSet, ReplicationController, SmolStr, StatefulSet, StringMap, Uid, Unmodeled,
+    phase,
 };
 
 /// The label Deployments add to their ReplicaSets and pods.
@@ -32,6 +35,65 @@ pub const DAEMON_SET_BURST_REPLICAS: usize = 250;
 
 /// A workload the controllers keep: which kind, and where.
 pub type WorkloadRef = (Kind, ObjectKey);
+
+/// A workload's pod template, decoded: what every pod created from it starts with.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PodTemplateParts {
+    labels: StringMap,
+    annotations: StringMap,
+    spec: PodSpec,
+}
+
+impl PodTemplateParts {
+    /// Reads `template` from a workload's spec; a part that is absent or not the shape a pod
+    /// template has is left empty, as the controllers treat it.
+    fn decode(workload_spec: &Unmodeled) -> Self {
+        let template = workload_spec.get("template");
+        let meta = template.and_then(|t| t.get("metadata"));
+        let labels_in = |field: &str| {
+            meta.and_then(|m| m.get(field))
+                .and_then(|v| StringMap::deserialize(v).ok())
+                .unwrap_or_default()
+        };
+        PodTemplateParts {
+            labels: labels_in("labels"),
+            annotations: labels_in("annotations"),
+            spec: template
+                .and_then(|t| t.get("spec"))
+                .and_then(|v| PodSpec::deserialize(v).ok())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// Decoded pod templates by the workload spec they came from. A spec is shared
+/// copy-on-write, so every sync of an unchanged workload finds its template here instead
+/// of decoding the template's JSON for every pod it creates; the copies made from the
+/// decoded parts then share their labels and spec with one another, which is what the
+/// store keeps. Each entry holds the spec it was decoded from, so the spec it is filed
+/// under cannot be freed and its address reused while the entry lives.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PodTemplates(FastMap<usize, (Unmodeled, PodTemplateParts)>);
+
+impl PodTemplates {
+    /// More workloads than this and the table starts over, so that templates of deleted
+    /// or changed workloads do not pile up.
+    const CAPACITY: usize = 1024;
+
+    fn parts(&mut self, workload_spec: &Unmodeled) -> PodTemplateParts {
+        let address = workload_spec.address();
+        if let Some((_, parts)) = self.0.get(&address) {
+            return parts.clone();
+        }
+        if self.0.len() >= Self::CAPACITY {
+            self.0.clear();
+        }
+        let parts = PodTemplateParts::decode(workload_spec);
+        self.0
+            .insert(address, (workload_spec.clone(), parts.clone()));
+        parts
+    }
+}
 
 fn template(unmodeled: &Unmodeled) -> Value {
     unmodeled
@@ -136,23 +198,18 @@ impl Cluster {
         &mut self,
         owner: OwnerReference,
         namespace: &str,
-        template: &Value,
+        template: &PodTemplateParts,
         name: Option<String>,
         extra_labels: StringMap,
         node: Option<SmolStr>,
     ) -> Result<(), ApiError> {
         let mut pod = Pod::default();
-        if let Some(meta) = template.get("metadata") {
-            pod.metadata.labels =
-                serde_json::from_value(meta.get("labels").cloned().unwrap_or(json!({})))
-                    .unwrap_or_default();
-            pod.metadata.annotations =
-                serde_json::from_value(meta.get("annotations").cloned().unwrap_or(json!({})))
-                    .unwrap_or_default();
+        pod.metadata.labels = template.labels.clone();
+        pod.metadata.annotations = template.annotations.clone();
+        if !extra_labels.is_empty() {
+            pod.metadata.labels.extend(extra_labels);
         }
-        pod.metadata.labels.extend(extra_labels);
-        pod.spec = serde_json::from_value(template.get("spec").cloned().unwrap_or(json!({})))
-            .unwrap_or_default();
+        pod.spec = template.spec.clone();
         if let Some(node) = node {
             pod.spec.node_name = node;
         }
@@ -188,21 +245,18 @@ impl Cluster {
         let want = usize::try_from(replicas.max(0)).unwrap_or(0);
         let (count, _) = self.pod_index.owner_counts(uid);
         if count < want {
-            let (owner, template) = match kind {
-                Kind::ReplicaSet => self.replica_sets.get(key).map(|o| {
-                    (
-                        OwnerReference::controller_of(o),
-                        template(&o.spec.unmodeled),
-                    )
-                }),
-                _ => self.replication_controllers.get(key).map(|o| {
-                    (
-                        OwnerReference::controller_of(o),
-                        template(&o.spec.unmodeled),
-                    )
-                }),
+            let (owner, workload_spec) = match kind {
+                Kind::ReplicaSet => self
+                    .replica_sets
+                    .get(key)
+                    .map(|o| (OwnerReference::controller_of(o), o.spec.unmodeled.clone())),
+                _ => self
+                    .replication_controllers
+                    .get(key)
+                    .map(|o| (OwnerReference::controller_of(o), o.spec.unmodeled.clone())),
             }
             .ok_or_else(|| ApiError::not_found(&kind.to_string(), &key.name))?;
+            let template = self.pod_templates.parts(&workload_spec);
             for _ in count..want.min(count + BURST_REPLICAS) {
                 self.create_from_template(
                     owner.clone(),
@@ -447,7 +501,7 @@ impl Cluster {
         };
         let replicas = usize::try_from(sts.spec.replicas.unwrap_or(1).max(0)).unwrap_or(0);
         let owner = OwnerReference::controller_of(&sts);
-        let pod_template = template(&sts.spec.unmodeled);
+        let pod_template = self.pod_templates.parts(&sts.spec.unmodeled);
         // OrderedReady: ordinals are created in order, each once the one before is Running
         // and Ready; a replacement only once the old pod is gone (it keeps the name).
         for ordinal in 0..replicas {
@@ -515,7 +569,7 @@ impl Cluster {
             return Ok(());
         };
         let owner = OwnerReference::controller_of(&ds);
-        let pod_template = template(&ds.spec.unmodeled);
+        let pod_template = self.pod_templates.parts(&ds.spec.unmodeled);
         let nodes: Vec<SmolStr> = self.nodes.iter().map(|n| n.metadata.name.clone()).collect();
         // One pass over the DaemonSet's pods, grouped by node, then one over the nodes.
         let mut by_node: std::collections::BTreeMap<&str, Vec<ObjectKey>> =

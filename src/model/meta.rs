@@ -148,6 +148,11 @@ impl Unmodeled {
         std::sync::Arc::ptr_eq(&self.0, &other.0)
     }
 
+    /// Where the shared fields live: equal for copies that share them.
+    pub(crate) fn address(&self) -> usize {
+        std::sync::Arc::as_ptr(&self.0) as usize
+    }
+
     /// How many values share these fields.
     pub(crate) fn strong_count(&self) -> usize {
         std::sync::Arc::strong_count(&self.0)

@@ -18,12 +18,14 @@
 //! kubelet's); pod affinity, topology spread, volumes and ports are not filters.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use super::FastMap;
+use super::shared_parts::PerSpec;
 use super::store::Store;
-use crate::model::{Node, Pod, SmolStr};
+use crate::model::{Node, Pod, SmolStr, Unmodeled};
 
 /// Pods a node takes when its `status.allocatable.pods` does not say (the kubelet default).
 pub const DEFAULT_MAX_PODS: usize = 110;
@@ -146,7 +148,11 @@ fn container_requests(container: &Value) -> Resources {
 /// ordinary init container's when that is more (plus the sidecars started before it), plus
 /// the pod's `overhead`.
 pub fn pod_requests(pod: &Pod) -> Resources {
-    let spec = &pod.spec.unmodeled;
+    spec_requests(&pod.spec.unmodeled)
+}
+
+/// [`pod_requests`] of a pod whose spec's unmodeled fields are `spec`.
+fn spec_requests(spec: &Unmodeled) -> Resources {
     let mut total = Resources::new();
     for container in spec
         .get("containers")
@@ -315,9 +321,14 @@ pub struct Placement {
 impl Placement {
     /// Reads `pod`'s requests, `nodeSelector`, required node affinity and tolerations.
     pub fn of(pod: &Pod) -> Placement {
-        let spec = &pod.spec.unmodeled;
+        Self::of_spec(&pod.spec.unmodeled)
+    }
+
+    /// [`Placement::of`] a pod whose spec's unmodeled fields are `spec`: nothing else of the
+    /// pod matters to it.
+    fn of_spec(spec: &Unmodeled) -> Placement {
         Placement {
-            requests: pod_requests(pod),
+            requests: spec_requests(spec),
             node_selector: spec
                 .get("nodeSelector")
                 .and_then(Value::as_object)
@@ -421,6 +432,8 @@ pub struct NodeLoad {
     open: FastMap<SmolStr, usize>,
     /// Open nodes ordered by (pods, name).
     by_load: BTreeSet<(usize, SmolStr)>,
+    /// Pods' placements by their shared specs: every pod of a ReplicaSet asks the same.
+    placements: PerSpec<Arc<Placement>>,
     /// Nodes that only pods with tolerations can use (cordoned, tainted or not Ready).
     closed: BTreeSet<SmolStr>,
 }
@@ -474,13 +487,18 @@ impl NodeLoad {
     }
 
     fn charge(&mut self, node: &str, pod: &Pod, sign: i128) {
-        let requests = pod_requests(pod);
+        let requests = &self
+            .placements
+            .get(&pod.spec.unmodeled, |spec| {
+                Arc::new(Placement::of_spec(spec))
+            })
+            .requests;
         if requests.is_empty() {
             return;
         }
         let totals = self.requested.entry(SmolStr::new(node)).or_default();
         for (name, amount) in requests {
-            let total = totals.entry(name).or_insert(0);
+            let total = totals.entry(name.clone()).or_insert(0);
             *total = total.saturating_add(sign * amount);
         }
         totals.retain(|_, amount| *amount != 0);
@@ -519,6 +537,15 @@ impl NodeLoad {
             self.charge(&new.spec.node_name, new, 1);
         }
         freed
+    }
+
+    /// `pod`'s placement, read from its spec once per distinct spec.
+    pub fn placement(&mut self, pod: &Pod) -> Arc<Placement> {
+        self.placements
+            .get(&pod.spec.unmodeled, |spec| {
+                Arc::new(Placement::of_spec(spec))
+            })
+            .clone()
     }
 
     /// Accounts for a Node write (`None` when it was deleted).

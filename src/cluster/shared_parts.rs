@@ -19,6 +19,44 @@ use serde_json::Value;
 
 use crate::model::{StringMap, Unmodeled};
 
+/// Values read out of shared specs, each kept while its spec lives. Pods made from one
+/// template share one spec (see [`SharedParts`]), and a workload's spec is shared by every
+/// copy of the workload until it changes, so what has to be read out of one — a pod's
+/// requests and placement, a workload's decoded pod template — is read once and found
+/// again by the spec's address. Each entry holds its spec, so that address cannot be
+/// freed and reused while the entry lives; past [`PerSpec::CAPACITY`] specs the table
+/// starts over, so that specs nothing uses any more do not pile up.
+#[derive(Debug, Clone)]
+pub(crate) struct PerSpec<V> {
+    entries: crate::cluster::FastMap<usize, (Unmodeled, V)>,
+}
+
+impl<V> Default for PerSpec<V> {
+    fn default() -> Self {
+        PerSpec {
+            entries: Default::default(),
+        }
+    }
+}
+
+impl<V> PerSpec<V> {
+    /// The most specs remembered at once.
+    pub(crate) const CAPACITY: usize = 1024;
+
+    /// What `read` gives for `spec`, read only the first time `spec` is seen.
+    pub(crate) fn get(&mut self, spec: &Unmodeled, read: impl FnOnce(&Unmodeled) -> V) -> &V {
+        let address = spec.address();
+        if !self.entries.contains_key(&address) && self.entries.len() >= Self::CAPACITY {
+            self.entries.clear();
+        }
+        &self
+            .entries
+            .entry(address)
+            .or_insert_with(|| (spec.clone(), read(spec)))
+            .1
+    }
+}
+
 /// The distinct parts the store holds; see the module docs.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SharedParts {

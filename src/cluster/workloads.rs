@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 
 use serde::Deserialize as _;
 
-use super::{Cluster, EventKind, FastMap, Origin};
+use super::shared_parts::PerSpec;
+use super::{Cluster, EventKind, Origin};
 use crate::error::ApiError;
 use crate::model::{
     DaemonSet, DeleteOptions, Deployment, Kind, LabelSelector, ObjectKey, OwnerReference, Pod,
@@ -66,34 +67,10 @@ impl PodTemplateParts {
     }
 }
 
-/// Decoded pod templates by the workload spec they came from. A spec is shared
-/// copy-on-write, so every sync of an unchanged workload finds its template here instead
-/// of decoding the template's JSON for every pod it creates; the copies made from the
-/// decoded parts then share their labels and spec with one another, which is what the
-/// store keeps. Each entry holds the spec it was decoded from, so the spec it is filed
-/// under cannot be freed and its address reused while the entry lives.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct PodTemplates(FastMap<usize, (Unmodeled, PodTemplateParts)>);
-
-impl PodTemplates {
-    /// More workloads than this and the table starts over, so that templates of deleted
-    /// or changed workloads do not pile up.
-    const CAPACITY: usize = 1024;
-
-    fn parts(&mut self, workload_spec: &Unmodeled) -> PodTemplateParts {
-        let address = workload_spec.address();
-        if let Some((_, parts)) = self.0.get(&address) {
-            return parts.clone();
-        }
-        if self.0.len() >= Self::CAPACITY {
-            self.0.clear();
-        }
-        let parts = PodTemplateParts::decode(workload_spec);
-        self.0
-            .insert(address, (workload_spec.clone(), parts.clone()));
-        parts
-    }
-}
+/// Decoded pod templates by the workload spec they came from: every sync of an unchanged
+/// workload finds its template here instead of decoding the template's JSON for every pod
+/// it creates, and the pods made from it share their labels and spec.
+pub(crate) type PodTemplates = PerSpec<PodTemplateParts>;
 
 fn template(unmodeled: &Unmodeled) -> Value {
     unmodeled
@@ -256,7 +233,10 @@ impl Cluster {
                     .map(|o| (OwnerReference::controller_of(o), o.spec.unmodeled.clone())),
             }
             .ok_or_else(|| ApiError::not_found(&kind.to_string(), &key.name))?;
-            let template = self.pod_templates.parts(&workload_spec);
+            let template = self
+                .pod_templates
+                .get(&workload_spec, PodTemplateParts::decode)
+                .clone();
             for _ in count..want.min(count + BURST_REPLICAS) {
                 self.create_from_template(
                     owner.clone(),
@@ -501,7 +481,10 @@ impl Cluster {
         };
         let replicas = usize::try_from(sts.spec.replicas.unwrap_or(1).max(0)).unwrap_or(0);
         let owner = OwnerReference::controller_of(&sts);
-        let pod_template = self.pod_templates.parts(&sts.spec.unmodeled);
+        let pod_template = self
+            .pod_templates
+            .get(&sts.spec.unmodeled, PodTemplateParts::decode)
+            .clone();
         // OrderedReady: ordinals are created in order, each once the one before is Running
         // and Ready; a replacement only once the old pod is gone (it keeps the name).
         for ordinal in 0..replicas {
@@ -569,7 +552,10 @@ impl Cluster {
             return Ok(());
         };
         let owner = OwnerReference::controller_of(&ds);
-        let pod_template = self.pod_templates.parts(&ds.spec.unmodeled);
+        let pod_template = self
+            .pod_templates
+            .get(&ds.spec.unmodeled, PodTemplateParts::decode)
+            .clone();
         let nodes: Vec<SmolStr> = self.nodes.iter().map(|n| n.metadata.name.clone()).collect();
         // One pass over the DaemonSet's pods, grouped by node, then one over the nodes.
         let mut by_node: std::collections::BTreeMap<&str, Vec<ObjectKey>> =
@@ -655,7 +641,7 @@ impl Cluster {
         if !pod.spec.node_name.is_empty() || !is_active(pod) {
             return;
         }
-        let placement = super::scheduler::Placement::of(pod);
+        let placement = self.node_load.placement(pod);
         match self.node_load.place(&placement, &self.nodes) {
             Ok(node) => {
                 let mut bound = pod.clone();

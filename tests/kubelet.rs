@@ -431,3 +431,81 @@ fn invalid_behaviour_annotations_are_rejected_at_create() {
         "{err}"
     );
 }
+
+/// Pods that start or stop in the same second get the statuses of their own containers and
+/// their own readiness and exit, whatever the kubelets reported for the pod before them.
+#[test]
+fn container_statuses_are_each_pods_own_in_a_busy_second() {
+    let mut c = full_cluster();
+    let spec_ab = json!({"nodeName": "node-1", "terminationGracePeriodSeconds": 5, "containers": [{"name": "a"}, {"name": "b"}]});
+    let spec_c = json!({"nodeName": "node-1", "terminationGracePeriodSeconds": 5, "containers": [{"name": "c"}]});
+    let starting = |name: &str, spec: &Value, annotations: Value| {
+        let mut p = pod(name, json!({}), spec.clone(), json!({"phase": "Pending"}));
+        p.metadata.annotations = serde_json::from_value(annotations).unwrap();
+        p
+    };
+    c.defer_reactions();
+    for (name, spec, annotations) in [
+        ("ab-1", &spec_ab, json!({})),
+        ("c-1", &spec_c, json!({})),
+        ("ab-never-ready", &spec_ab, json!({"evictsim.io/never-ready": "true"})),
+        ("ab-2", &spec_ab, json!({"evictsim.io/exit-code": "3"})),
+    ] {
+        c.load(t0(), starting(name, spec, annotations)).unwrap();
+    }
+    c.resume_reactions(t0());
+    c.advance_to(secs(10));
+    let statuses = |c: &Cluster, name: &str| -> Vec<(String, bool, String)> {
+        c.pod(&key(name)).unwrap().status.unmodeled["containerStatuses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                let state = s["state"].as_object().unwrap().keys().next().unwrap().clone();
+                (s["name"].as_str().unwrap().to_string(), s["ready"].as_bool().unwrap(), state)
+            })
+            .collect()
+    };
+    let running = |n: &str, ready: bool| (n.to_string(), ready, "running".to_string());
+    assert_eq!(statuses(&c, "ab-1"), vec![running("a", true), running("b", true)]);
+    assert_eq!(statuses(&c, "c-1"), vec![running("c", true)]);
+    assert_eq!(statuses(&c, "ab-never-ready"), vec![running("a", false), running("b", false)]);
+    assert_eq!(statuses(&c, "ab-2"), vec![running("a", true), running("b", true)]);
+
+    // All four stop in one second; finalizers keep the objects to look at.
+    for name in ["ab-1", "c-1", "ab-never-ready", "ab-2"] {
+        let mut p = c.pod(&key(name)).unwrap().clone();
+        p.metadata.finalizers = vec!["example.com/keep".into()];
+        c.update(secs(10), p, Subresource::Main, false).unwrap();
+        // A status field the kubelet does not own, after containerStatuses: it keeps its place.
+        let mut p = c.pod(&key(name)).unwrap().clone();
+        p.status.unmodeled.insert("qosClass".into(), json!("BestEffort"));
+        c.update(secs(10), p, Subresource::Status, false).unwrap();
+    }
+    for name in ["ab-1", "c-1", "ab-never-ready", "ab-2"] {
+        delete(&mut c, secs(20), name, Some(1));
+    }
+    c.advance_to(secs(40));
+    let terminated = |name: &str| -> Vec<(String, i64)> {
+        c.pod(&key(name)).unwrap().status.unmodeled["containerStatuses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["name"].as_str().unwrap().to_string(),
+                    s["state"]["terminated"]["exitCode"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(terminated("ab-1"), vec![("a".into(), 0), ("b".into(), 0)]);
+    assert_eq!(terminated("c-1"), vec![("c".into(), 0)]);
+    assert_eq!(terminated("ab-2"), vec![("a".into(), 3), ("b".into(), 3)]);
+    let fields: Vec<&String> = c.pod(&key("ab-1")).unwrap().status.unmodeled.keys().collect();
+    assert_eq!(
+        fields,
+        ["podIP", "podIPs", "startTime", "containerStatuses", "qosClass"],
+        "the kubelet's new statuses take the old ones' place"
+    );
+}

@@ -14,8 +14,9 @@ use serde_json::{Value, json};
 use super::{Cluster, EventKind, Origin, Timer};
 use crate::model::{
     Behaviour, DeleteOptions, Node, ObjectKey, Pod, PodCondition, Preconditions, Shutdown, Uid,
-    phase,
+    Unmodeled, phase,
 };
+use crate::time::Time;
 use crate::time::SimTime;
 
 /// Never less than this between SIGTERM and SIGKILL (`minimumGracePeriodInSeconds`, K3).
@@ -60,6 +61,65 @@ impl KubeletPod {
             KubeletPod::Starting { uid, .. }
             | KubeletPod::Terminating { uid, .. }
             | KubeletPod::Terminated { uid } => uid,
+        }
+    }
+}
+
+/// What the kubelet reports of a pod's containers: all running (`ready` or not) since a
+/// time, or all terminated with an exit code (`None`: never ran) at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ContainersAre {
+    Running { ready: bool, since: Time },
+    Terminated { exit_code: Option<i32>, at: Time },
+}
+
+/// The `containerStatuses` the kubelets last reported, one of each kind, kept for the next
+/// pod that gets the very same report: the pods of one ReplicaSet share their spec (so
+/// their containers' names), and start and stop by the dozen in the same second. Each is
+/// kept with the spec it was made for, so that spec's address cannot be reused meanwhile.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LastContainerStatuses {
+    running: Option<(Unmodeled, ContainersAre, Value)>,
+    terminated: Option<(Unmodeled, ContainersAre, Value)>,
+}
+
+impl LastContainerStatuses {
+    /// The `containerStatuses` value for `pod`'s containers being as `are` says.
+    fn of(&mut self, pod: &Pod, are: ContainersAre) -> Value {
+        let slot = match are {
+            ContainersAre::Running { .. } => &mut self.running,
+            ContainersAre::Terminated { .. } => &mut self.terminated,
+        };
+        let spec = &pod.spec.unmodeled;
+        if let Some((for_spec, last, value)) = slot
+            && for_spec.shares(spec)
+            && *last == are
+        {
+            return value.clone();
+        }
+        let value = Value::Array(
+            container_names(pod)
+                .into_iter()
+                .map(|name| container_status(name, are))
+                .collect(),
+        );
+        *slot = Some((spec.clone(), are, value.clone()));
+        value
+    }
+}
+
+/// One container's status, as the kubelet reports it.
+fn container_status(name: String, are: ContainersAre) -> Value {
+    match are {
+        ContainersAre::Running { ready, since } => {
+            json!({"name": name, "ready": ready, "restartCount": 0, "started": true, "state": {"running": {"startedAt": since}}})
+        }
+        ContainersAre::Terminated { exit_code, at } => {
+            let terminated = match exit_code {
+                Some(code) => json!({"exitCode": code, "reason": if code == 0 { "Completed" } else { "Error" }, "finishedAt": at}),
+                None => json!({"exitCode": 137, "reason": "ContainerStatusUnknown", "message": "The container could not be located when the pod was terminated"}),
+            };
+            json!({"name": name, "ready": false, "restartCount": 0, "started": false, "state": {"terminated": terminated}})
         }
     }
 }
@@ -199,14 +259,17 @@ impl Cluster {
             .status
             .unmodeled
             .insert("startTime".into(), json!(now_wall));
-        let statuses: Vec<Value> = container_names(&updated)
-            .into_iter()
-            .map(|name| json!({"name": name, "ready": ready, "restartCount": 0, "started": true, "state": {"running": {"startedAt": now_wall}}}))
-            .collect();
+        let statuses = self.last_container_statuses.of(
+            &updated,
+            ContainersAre::Running {
+                ready,
+                since: now_wall,
+            },
+        );
         updated
             .status
             .unmodeled
-            .insert("containerStatuses".into(), Value::Array(statuses));
+            .insert("containerStatuses".into(), statuses);
         let node = updated.spec.node_name.clone();
         self.write(key.clone(), Some(updated), Origin::Kubelet);
         self.kubelet_pods.remove(key); // started: nothing left to track
@@ -364,20 +427,29 @@ impl Cluster {
                 phase::FAILED
             }
             .into();
-            let statuses: Vec<Value> = container_names(pod)
-                .into_iter()
-                .map(|name| {
-                    let terminated = match exit_code {
-                        Some(code) => json!({"exitCode": code, "reason": if code == 0 { "Completed" } else { "Error" }, "finishedAt": now_wall}),
-                        None => json!({"exitCode": 137, "reason": "ContainerStatusUnknown", "message": "The container could not be located when the pod was terminated"}),
-                    };
-                    json!({"name": name, "ready": false, "restartCount": 0, "started": false, "state": {"terminated": terminated}})
-                })
-                .collect();
-            updated
+            let statuses = self.last_container_statuses.of(
+                pod,
+                ContainersAre::Terminated {
+                    exit_code,
+                    at: now_wall,
+                },
+            );
+            // A new map rather than a copy of the old one changed: the copy would clone the
+            // running containers' statuses only to drop them. The field keeps its place.
+            let mut statuses = Some(statuses);
+            let mut fields: serde_json::Map<String, Value> = pod
                 .status
                 .unmodeled
-                .insert("containerStatuses".into(), Value::Array(statuses));
+                .iter()
+                .map(|(field, value)| match field.as_str() {
+                    "containerStatuses" => (field.clone(), statuses.take().unwrap_or_default()),
+                    _ => (field.clone(), value.clone()),
+                })
+                .collect();
+            if let Some(statuses) = statuses {
+                fields.insert("containerStatuses".into(), statuses);
+            }
+            updated.status.unmodeled = fields.into();
             for type_ in ["ContainersReady", "Ready"] {
                 updated.set_condition(condition(type_, false), now_wall);
             }

@@ -401,6 +401,7 @@ pub struct Cluster {
     pdb_index: pdb_index::PdbIndex,
     shared_parts: shared_parts::SharedParts,
     pod_templates: workloads::PodTemplates,
+    last_container_statuses: kubelet::LastContainerStatuses,
     pub(crate) timers: TimerQueue,
     events: Vec<Event>,
     /// The sequence number of `events[0]`: how many events compaction has dropped.
@@ -813,6 +814,7 @@ impl Cluster {
             pdb_index: pdb_index::PdbIndex::default(),
             shared_parts: shared_parts::SharedParts::default(),
             pod_templates: workloads::PodTemplates::default(),
+            last_container_statuses: kubelet::LastContainerStatuses::default(),
             timers: TimerQueue::default(),
             events: Vec::new(),
             compacted_events: 0,
@@ -1086,6 +1088,7 @@ impl Cluster {
             pdb_index: self.pdb_index.clone(),
             shared_parts: self.shared_parts.clone(),
             pod_templates: self.pod_templates.clone(),
+            last_container_statuses: self.last_container_statuses.clone(),
             timers: self.timers.clone(),
             events: Vec::new(),
             compacted_events: self.event_count(),

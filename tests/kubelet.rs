@@ -448,7 +448,11 @@ fn container_statuses_are_each_pods_own_in_a_busy_second() {
     for (name, spec, annotations) in [
         ("ab-1", &spec_ab, json!({})),
         ("c-1", &spec_c, json!({})),
-        ("ab-never-ready", &spec_ab, json!({"evictsim.io/never-ready": "true"})),
+        (
+            "ab-never-ready",
+            &spec_ab,
+            json!({"evictsim.io/never-ready": "true"}),
+        ),
         ("ab-2", &spec_ab, json!({"evictsim.io/exit-code": "3"})),
     ] {
         c.load(t0(), starting(name, spec, annotations)).unwrap();
@@ -461,16 +465,35 @@ fn container_statuses_are_each_pods_own_in_a_busy_second() {
             .unwrap()
             .iter()
             .map(|s| {
-                let state = s["state"].as_object().unwrap().keys().next().unwrap().clone();
-                (s["name"].as_str().unwrap().to_string(), s["ready"].as_bool().unwrap(), state)
+                let state = s["state"]
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .next()
+                    .unwrap()
+                    .clone();
+                (
+                    s["name"].as_str().unwrap().to_string(),
+                    s["ready"].as_bool().unwrap(),
+                    state,
+                )
             })
             .collect()
     };
     let running = |n: &str, ready: bool| (n.to_string(), ready, "running".to_string());
-    assert_eq!(statuses(&c, "ab-1"), vec![running("a", true), running("b", true)]);
+    assert_eq!(
+        statuses(&c, "ab-1"),
+        vec![running("a", true), running("b", true)]
+    );
     assert_eq!(statuses(&c, "c-1"), vec![running("c", true)]);
-    assert_eq!(statuses(&c, "ab-never-ready"), vec![running("a", false), running("b", false)]);
-    assert_eq!(statuses(&c, "ab-2"), vec![running("a", true), running("b", true)]);
+    assert_eq!(
+        statuses(&c, "ab-never-ready"),
+        vec![running("a", false), running("b", false)]
+    );
+    assert_eq!(
+        statuses(&c, "ab-2"),
+        vec![running("a", true), running("b", true)]
+    );
 
     // All four stop in one second; finalizers keep the objects to look at.
     for name in ["ab-1", "c-1", "ab-never-ready", "ab-2"] {
@@ -479,7 +502,9 @@ fn container_statuses_are_each_pods_own_in_a_busy_second() {
         c.update(secs(10), p, Subresource::Main, false).unwrap();
         // A status field the kubelet does not own, after containerStatuses: it keeps its place.
         let mut p = c.pod(&key(name)).unwrap().clone();
-        p.status.unmodeled.insert("qosClass".into(), json!("BestEffort"));
+        p.status
+            .unmodeled
+            .insert("qosClass".into(), json!("BestEffort"));
         c.update(secs(10), p, Subresource::Status, false).unwrap();
     }
     for name in ["ab-1", "c-1", "ab-never-ready", "ab-2"] {
@@ -502,10 +527,22 @@ fn container_statuses_are_each_pods_own_in_a_busy_second() {
     assert_eq!(terminated("ab-1"), vec![("a".into(), 0), ("b".into(), 0)]);
     assert_eq!(terminated("c-1"), vec![("c".into(), 0)]);
     assert_eq!(terminated("ab-2"), vec![("a".into(), 3), ("b".into(), 3)]);
-    let fields: Vec<&String> = c.pod(&key("ab-1")).unwrap().status.unmodeled.keys().collect();
+    let fields: Vec<&String> = c
+        .pod(&key("ab-1"))
+        .unwrap()
+        .status
+        .unmodeled
+        .keys()
+        .collect();
     assert_eq!(
         fields,
-        ["podIP", "podIPs", "startTime", "containerStatuses", "qosClass"],
+        [
+            "podIP",
+            "podIPs",
+            "startTime",
+            "containerStatuses",
+            "qosClass"
+        ],
         "the kubelet's new statuses take the old ones' place"
     );
 }

@@ -16,8 +16,8 @@ use crate::model::{
     Behaviour, DeleteOptions, Node, ObjectKey, Pod, PodCondition, Preconditions, Shutdown, Uid,
     Unmodeled, phase,
 };
-use crate::time::Time;
 use crate::time::SimTime;
+use crate::time::Time;
 
 /// Never less than this between SIGTERM and SIGKILL (`minimumGracePeriodInSeconds`, K3).
 pub const MINIMUM_KILL_GRACE_SECONDS: u64 = 2;
@@ -116,8 +116,12 @@ fn container_status(name: String, are: ContainersAre) -> Value {
         }
         ContainersAre::Terminated { exit_code, at } => {
             let terminated = match exit_code {
-                Some(code) => json!({"exitCode": code, "reason": if code == 0 { "Completed" } else { "Error" }, "finishedAt": at}),
-                None => json!({"exitCode": 137, "reason": "ContainerStatusUnknown", "message": "The container could not be located when the pod was terminated"}),
+                Some(code) => {
+                    json!({"exitCode": code, "reason": if code == 0 { "Completed" } else { "Error" }, "finishedAt": at})
+                }
+                None => {
+                    json!({"exitCode": 137, "reason": "ContainerStatusUnknown", "message": "The container could not be located when the pod was terminated"})
+                }
             };
             json!({"name": name, "ready": false, "restartCount": 0, "started": false, "state": {"terminated": terminated}})
         }

@@ -22,102 +22,84 @@ fn active(pod: &Pod) -> bool {
     !pod.is_terminating() && !pod.is_terminal()
 }
 
+fn node(pod: Option<&Pod>) -> Option<&str> {
+    pod.map(|p| p.spec.node_name.as_str())
+}
+
+fn owner(pod: Option<&Pod>) -> Option<&Uid> {
+    pod.and_then(|p| p.metadata.controller_ref())
+        .map(|owner| &owner.uid)
+}
+
+/// What a pod adds to its controller's counts: its controller, and whether it is Ready;
+/// `None` when it counts for none (no controller, terminating, terminal).
+fn counted(pod: Option<&Pod>) -> Option<(&Uid, usize)> {
+    let pod = pod.filter(|p| active(p))?;
+    Some((owner(Some(pod))?, usize::from(pod.is_ready())))
+}
+
+fn labels(pod: Option<&Pod>) -> Option<&crate::model::StringMap> {
+    pod.map(|p| &p.metadata.labels)
+}
+
 impl PodIndex {
-    /// Moves the entries of the pod at `key` from its `old` to its `new` state.
+    /// Moves the entries of the pod at `key` from its `old` to its `new` state. Each index
+    /// is touched only when what it files the pod under changed: most pod writes (status,
+    /// conditions, deletion stamps) move nothing, a binding moves only the node entry.
     pub fn update(&mut self, key: &ObjectKey, old: Option<&Pod>, new: Option<&Pod>) {
-        if let (Some(old), Some(new)) = (old, new)
-            && old.spec.node_name == new.spec.node_name
-            && old.metadata.labels == new.metadata.labels
-            && old.metadata.controller_ref().map(|r| &r.uid)
-                == new.metadata.controller_ref().map(|r| &r.uid)
-        {
-            // Most pod writes (status, conditions, deletion stamps) move no entry: only the
-            // owner's counts can change.
-            self.recount_owner(old, new);
-            return;
-        }
-        if let Some(old) = old {
-            let key = key.clone();
-            if let Some(set) = self.by_node.get_mut(old.spec.node_name.as_str()) {
-                set.remove(&key);
-                if set.is_empty() {
-                    self.by_node.remove(old.spec.node_name.as_str());
-                }
+        if node(old) != node(new) {
+            if let Some(node) = node(old) {
+                remove_entry(&mut self.by_node, node, key);
             }
-            if let Some(owner) = old.metadata.controller_ref()
-                && active(old)
-                && let Some(counts) = self.owner_counts.get_mut(&owner.uid)
+            if let Some(new) = new {
+                self.by_node
+                    .entry(new.spec.node_name.clone())
+                    .or_default()
+                    .insert(key.clone());
+            }
+        }
+        if owner(old) != owner(new) {
+            if let Some(uid) = owner(old) {
+                remove_entry(&mut self.by_owner, uid, key);
+            }
+            if let Some(uid) = owner(new) {
+                self.by_owner
+                    .entry(uid.clone())
+                    .or_default()
+                    .insert(key.clone());
+            }
+        }
+        let (before, after) = (counted(old), counted(new));
+        if before != after {
+            if let Some((uid, ready)) = before
+                && let Some(counts) = self.owner_counts.get_mut(uid)
             {
                 counts.0 -= 1;
-                counts.1 -= usize::from(old.is_ready());
+                counts.1 -= ready;
                 if counts.0 == 0 {
-                    self.owner_counts.remove(&owner.uid);
+                    self.owner_counts.remove(uid);
                 }
             }
-            if let Some(owner) = old.metadata.controller_ref()
-                && let Some(set) = self.by_owner.get_mut(&owner.uid)
-            {
-                set.remove(&key);
-                if set.is_empty() {
-                    self.by_owner.remove(&owner.uid);
-                }
-            }
-            for (k, v) in &old.metadata.labels {
-                let index_key = label_key(&key.namespace, k, v);
-                if let Some(set) = self.by_label.get_mut(&index_key) {
-                    set.remove(&key);
-                    if set.is_empty() {
-                        self.by_label.remove(&index_key);
-                    }
-                }
+            if let Some((uid, ready)) = after {
+                let counts = self.owner_counts.entry(uid.clone()).or_default();
+                counts.0 += 1;
+                counts.1 += ready;
             }
         }
-        if let Some(new) = new {
-            let key = key.clone();
-            self.by_node
-                .entry(new.spec.node_name.clone())
-                .or_default()
-                .insert(key.clone());
-            if let Some(owner) = new.metadata.controller_ref() {
-                self.by_owner
-                    .entry(owner.uid.clone())
-                    .or_default()
-                    .insert(key.clone());
-                if active(new) {
-                    let counts = self.owner_counts.entry(owner.uid.clone()).or_default();
-                    counts.0 += 1;
-                    counts.1 += usize::from(new.is_ready());
+        if labels(old) != labels(new) {
+            if let Some(old) = old {
+                for (k, v) in &old.metadata.labels {
+                    remove_entry(&mut self.by_label, &label_key(&key.namespace, k, v), key);
                 }
             }
-            for (k, v) in &new.metadata.labels {
-                self.by_label
-                    .entry(label_key(&key.namespace, k, v))
-                    .or_default()
-                    .insert(key.clone());
+            if let Some(new) = new {
+                for (k, v) in &new.metadata.labels {
+                    self.by_label
+                        .entry(label_key(&key.namespace, k, v))
+                        .or_default()
+                        .insert(key.clone());
+                }
             }
-        }
-    }
-
-    fn recount_owner(&mut self, old: &Pod, new: &Pod) {
-        let Some(owner) = new.metadata.controller_ref() else {
-            return;
-        };
-        let before = (
-            usize::from(active(old)),
-            usize::from(active(old) && old.is_ready()),
-        );
-        let after = (
-            usize::from(active(new)),
-            usize::from(active(new) && new.is_ready()),
-        );
-        if before == after {
-            return;
-        }
-        let counts = self.owner_counts.entry(owner.uid.clone()).or_default();
-        counts.0 = counts.0 + after.0 - before.0;
-        counts.1 = counts.1 + after.1 - before.1;
-        if counts.0 == 0 {
-            self.owner_counts.remove(&owner.uid);
         }
     }
 
@@ -159,6 +141,20 @@ impl PodIndex {
     }
 }
 
+/// Takes `key` out of the set filed under `at`, and the set out of `index` once empty.
+fn remove_entry<K, Q>(index: &mut FastMap<K, BTreeSet<ObjectKey>>, at: &Q, key: &ObjectKey)
+where
+    K: std::borrow::Borrow<Q> + Eq + std::hash::Hash,
+    Q: Eq + std::hash::Hash + ?Sized,
+{
+    if let Some(set) = index.get_mut(at) {
+        set.remove(key);
+        if set.is_empty() {
+            index.remove(at);
+        }
+    }
+}
+
 /// The label index's key: short text lives inline, so building one to look up or to file
 /// a pod allocates nothing.
 fn label_key(namespace: &str, key: &str, value: &str) -> (SmolStr, SmolStr, SmolStr) {
@@ -167,4 +163,98 @@ fn label_key(namespace: &str, key: &str, value: &str) -> (SmolStr, SmolStr, Smol
         SmolStr::new(key),
         SmolStr::new(value),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{OwnerReference, PodCondition};
+    use proptest::prelude::*;
+
+    /// A pod in one of the states the indexes tell apart.
+    fn pod(name: &str, node: u8, owner: u8, label: u8, ready: bool, terminating: bool) -> Pod {
+        let node = if node == 0 {
+            String::new()
+        } else {
+            format!("node-{node}")
+        };
+        let mut pod = Pod::running("ns", name, &node);
+        if label > 0 {
+            pod = pod.with_labels([("app", format!("app-{label}"))]);
+        }
+        if owner > 0 {
+            pod.metadata.owner_references = vec![OwnerReference {
+                uid: Uid(format!("uid-{owner}").into()),
+                controller: Some(true),
+                ..OwnerReference::default()
+            }];
+        }
+        pod.status.conditions = vec![PodCondition {
+            type_: "Ready".into(),
+            status: if ready { "True" } else { "False" }.into(),
+            ..PodCondition::default()
+        }];
+        if terminating {
+            pod.metadata.deletion_timestamp = crate::time::Time::from_unix_seconds(0).ok();
+        }
+        pod
+    }
+
+    type State = Option<(u8, u8, u8, bool, bool)>;
+
+    fn state() -> impl Strategy<Value = State> {
+        proptest::option::weighted(0.8, (0..3u8, 0..3u8, 0..3u8, any::<bool>(), any::<bool>()))
+    }
+
+    /// Everything a reader can ask the indexes, in the order they answer.
+    fn answers(index: &PodIndex) -> Vec<String> {
+        let mut out = vec![format!("entries {}", index.entries())];
+        for n in 0..3u8 {
+            let node = if n == 0 {
+                String::new()
+            } else {
+                format!("node-{n}")
+            };
+            out.push(format!(
+                "node {node}: {:?}",
+                index.on_node(&node).collect::<Vec<_>>()
+            ));
+            let uid = Uid(format!("uid-{n}").into());
+            out.push(format!(
+                "owner {n}: {:?} {:?}",
+                index.owned_by(&uid).collect::<Vec<_>>(),
+                index.owner_counts(&uid)
+            ));
+            let app = format!("app-{n}");
+            out.push(format!(
+                "label {n}: {:?}",
+                index.labelled("ns", "app", &app).collect::<Vec<_>>()
+            ));
+        }
+        out
+    }
+
+    proptest! {
+        /// Moving pods through any sequence of states leaves the indexes as filing their
+        /// final states into empty ones does.
+        #[test]
+        fn updates_leave_what_a_fresh_index_holds(steps in prop::collection::vec((0..4usize, state()), 0..60)) {
+            let names = ["a", "b", "c", "d"];
+            let mut current: Vec<Option<Pod>> = vec![None; names.len()];
+            let mut index = PodIndex::default();
+            for (which, next) in steps {
+                let key = ObjectKey::new("ns", names[which]);
+                let next = next.map(|(node, owner, label, ready, terminating)| {
+                    pod(names[which], node, owner, label, ready, terminating)
+                });
+                index.update(&key, current[which].as_ref(), next.as_ref());
+                current[which] = next;
+            }
+            let mut fresh = PodIndex::default();
+            for (name, pod) in names.iter().zip(&current) {
+                fresh.update(&ObjectKey::new("ns", *name), None, pod.as_ref());
+            }
+            prop_assert_eq!(answers(&index), answers(&fresh));
+        }
+    }
 }

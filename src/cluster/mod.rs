@@ -660,8 +660,16 @@ impl StoredKind for Pod {
             cluster.kubelet_queue.insert(key.clone());
         }
         if cluster.config.controllers.workloads {
-            for pod in [old, new].into_iter().flatten() {
-                cluster.enqueue_owner_of(pod);
+            // The controller before and after; once when it is the same one (nearly always).
+            if let Some(old) = old
+                && new.is_none_or(|new| {
+                    new.metadata.controller_ref() != old.metadata.controller_ref()
+                })
+            {
+                cluster.enqueue_owner_of(old);
+            }
+            if let Some(new) = new {
+                cluster.enqueue_owner_of(new);
             }
             if let Some(pod) = new
                 && pod.spec.node_name.is_empty()

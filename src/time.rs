@@ -210,7 +210,7 @@ impl Time {
     /// `YYYY-MM-DDTHH:MM:SSZ` for years 0–9999, computed directly (every object carries a
     /// timestamp or more, and a formatter costs ten times as much); `None` before year 0,
     /// which jiff formats.
-    fn rfc3339(self) -> Option<[u8; 20]> {
+    pub(crate) fn rfc3339(self) -> Option<[u8; 20]> {
         let seconds = self.unix_seconds();
         let (days, in_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
         // Days since 1970-01-01 to a civil date (the proleptic Gregorian calendar), by eras

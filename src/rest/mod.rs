@@ -233,6 +233,11 @@ fn object_bytes<T: Resource>(object: &T) -> Body {
     // Room for a typical object up front: growing the buffer as it fills costs more than
     // the serialization's own copying.
     let mut out = JsonBuffer(Vec::with_capacity(2_048));
+    // Pods, the objects clients read most, have a writer of their own (same text).
+    if let Some(pod) = (object as &dyn std::any::Any).downcast_ref::<crate::model::Pod>() {
+        crate::wire::pod_json::write_pod(pod, &mut out.0);
+        return Body::Bytes(out.0);
+    }
     if serde_json::to_writer(&mut out, &typed).is_err() {
         out.0.clear();
     }

@@ -677,7 +677,7 @@ impl Cluster {
                     type_: SmolStr::new_static("PodScheduled"),
                     status: SmolStr::new_static("False"),
                     observed_generation: None,
-                    last_probe_time: Some(Value::Null),
+                    last_probe_time: Some(Box::new(Value::Null)),
                     last_transition_time: Some(now),
                     reason: SmolStr::new_static("Unschedulable"),
                     message: message.as_str().into(),

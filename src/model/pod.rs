@@ -63,9 +63,10 @@ pub struct PodCondition {
     /// The pod generation this condition was computed for (1.33+).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// Last probe time (kept verbatim; usually null).
+    /// Last probe time (kept verbatim; usually null). Boxed: a JSON value is larger than
+    /// the rest of the condition, and almost every condition has none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_probe_time: Option<serde_json::Value>,
+    pub last_probe_time: Option<Box<serde_json::Value>>,
     /// When the status last changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_transition_time: Option<Time>,

@@ -399,7 +399,7 @@ mod tests {
             pod.status.phase = phase.as_str().into();
             pod.status.conditions = conditions.into_iter().map(|(type_, status, generation, probe, at, reason)| PodCondition {
                 type_: type_.as_str().into(), status: status.as_str().into(), observed_generation: generation,
-                last_probe_time: probe.then_some(Value::Null),
+                last_probe_time: probe.then(|| Box::new(Value::Null)),
                 last_transition_time: at.and_then(|s| Time::from_unix_seconds(s).ok()),
                 reason: reason.as_str().into(), message: reason.as_str().into(),
             }).collect();

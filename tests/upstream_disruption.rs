@@ -745,3 +745,64 @@ fn test_keep_existing_pdb_condition_during_sync() {
     assert_eq!(conditions.len(), 2);
     assert_eq!(conditions[0].type_, "ExistingTestCondition");
 }
+
+/// C3 (`getPdbForPod`): a pod selected by several PDBs re-syncs only the first by name, and
+/// the controller records a warning naming it, on writes and deletes alike.
+#[test]
+fn a_pod_under_two_pdbs_resyncs_only_the_first_by_name_c3() {
+    let mut c = cluster(true);
+    c.load(t0(), foo_pod("p0", true)).unwrap();
+    for name in ["pdb-b", "pdb-a"] {
+        c.load(
+            t0(),
+            pdb(
+                name,
+                json!({"minAvailable": 0, "selector": {"matchLabels": {"foo": "bar"}}}),
+                json!({}),
+            ),
+        )
+        .unwrap();
+    }
+    let healthy = |c: &Cluster, name: &str| c.pdb(&key(name)).unwrap().status.current_healthy;
+    assert_eq!(
+        (healthy(&c, "pdb-a"), healthy(&c, "pdb-b")),
+        (1, 1),
+        "both synced as they were created"
+    );
+    let warnings = |c: &Cluster| -> Vec<String> {
+        c.events()
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Recorded {
+                    reason: "MultiplePodDisruptionBudgets",
+                    message,
+                    ..
+                } => Some(message.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    assert!(warnings(&c).is_empty(), "no pod event yet under two PDBs");
+    set_ready(&mut c, "p0", false);
+    assert_eq!(
+        (healthy(&c, "pdb-a"), healthy(&c, "pdb-b")),
+        (0, 1),
+        "only the first PDB by name re-syncs on a pod event"
+    );
+    assert_eq!(
+        warnings(&c),
+        [
+            r#"Pod "default"/"p0" matches multiple PodDisruptionBudgets.  Chose "pdb-a" arbitrarily."#
+        ]
+    );
+    c.delete::<Pod>(
+        t0(),
+        &key("p0"),
+        &evictsim::model::DeleteOptions {
+            grace_period_seconds: Some(0),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(warnings(&c).len() >= 2, "a delete warns too");
+}

@@ -643,7 +643,7 @@ impl StoredKind for Pod {
                 .shared(&pod.metadata.namespace, &pod.metadata.name)
                 .cloned()
         });
-        cluster.pdb_index.pod_written(old, stored.as_ref());
+        let selecting = cluster.pdb_index.pod_written(old, stored.as_ref());
         let freed = cluster.node_load.pod_changed(old, new);
         // S6: a node with fewer pods may take a pod that fits nowhere (kube-scheduler moves
         // unschedulable pods back to its active queue when an assigned pod goes).
@@ -687,37 +687,24 @@ impl StoredKind for Pod {
         if !cluster.config.controllers.disruption {
             return;
         }
-        // C3: a pod event re-syncs only the first PDB that selects the pod.
-        if let Some(pod) = new.or(old) {
-            // The first by name and how many, without collecting them.
-            let (mut first, mut count): (Option<&SmolStr>, usize) = (None, 0);
-            cluster
-                .pdb_index
-                .for_each_selecting(&key.namespace, &pod.metadata.labels, |pdb| {
-                    count += 1;
-                    let name = &pdb.metadata.name;
-                    if first.is_none_or(|f| name < f) {
-                        first = Some(name);
-                    }
-                });
-            let first = first.cloned();
-            if let Some(first) = first {
-                if count > 1 {
-                    cluster.record(
-                        "Warning",
-                        format!("Pod/{key}"),
-                        "MultiplePodDisruptionBudgets",
-                        format!(
-                            "Pod {}/{} matches multiple PodDisruptionBudgets.  Chose {} arbitrarily.",
-                            GoQuoted(&key.namespace),
-                            GoQuoted(&key.name),
-                            GoQuoted(&first)
-                        ),
-                    );
-                }
-                let pdb = cluster.pdbs.key(&key.namespace, &first);
-                cluster.disruption_queue.insert(pdb);
+        // C3: a pod event re-syncs only the first PDB that selects the pod (the PDB index
+        // found them while filing the pod).
+        if let Some(first) = selecting.first {
+            if selecting.count > 1 {
+                cluster.record(
+                    "Warning",
+                    format!("Pod/{key}"),
+                    "MultiplePodDisruptionBudgets",
+                    format!(
+                        "Pod {}/{} matches multiple PodDisruptionBudgets.  Chose {} arbitrarily.",
+                        GoQuoted(&key.namespace),
+                        GoQuoted(&key.name),
+                        GoQuoted(&first)
+                    ),
+                );
             }
+            let pdb = cluster.pdbs.key(&key.namespace, &first);
+            cluster.disruption_queue.insert(pdb);
         }
         // C20: schedule the stale-condition check.
         if let Some(pod) = new

@@ -38,6 +38,24 @@ struct Filed {
     tally: Tally,
 }
 
+/// The PDBs that select a pod: the first by name, and how many.
+#[derive(Debug, Default)]
+pub struct Selecting {
+    /// The name that sorts first.
+    pub first: Option<SmolStr>,
+    /// How many select it.
+    pub count: usize,
+}
+
+impl Selecting {
+    fn count(&mut self, name: &SmolStr) {
+        self.count += 1;
+        if self.first.as_ref().is_none_or(|first| name < first) {
+            self.first = Some(name.clone());
+        }
+    }
+}
+
 /// A PDB's selected pods in name order: the stored objects themselves, ordered by their own
 /// names (no copy of the name is kept).
 #[derive(Debug, Clone, Default)]
@@ -358,13 +376,20 @@ impl PdbIndex {
     }
 
     /// Moves a pod between member sets as it is written: out of every PDB its `old` labels
-    /// matched, into every PDB its `new` labels match (the stored object, shared).
-    pub fn pod_written(&mut self, old: Option<&Pod>, new: Option<&Arc<Pod>>) {
+    /// matched, into every PDB its `new` labels match (the stored object, shared). Returns
+    /// the PDBs that select the pod as written (as deleted, when `new` is `None`): the
+    /// first by name and how many, which is what C3 needs, found on the same pass.
+    pub fn pod_written(&mut self, old: Option<&Pod>, new: Option<&Arc<Pod>>) -> Selecting {
         let same_labels =
             matches!((old, new), (Some(o), Some(n)) if o.metadata.labels == n.metadata.labels);
+        let mut selecting = Selecting::default();
         // With the same labels the pod stays in the same sets: its entries are replaced below.
         if let Some(old) = old.filter(|_| !same_labels) {
+            let count_these = new.is_none();
             self.for_each_selecting_mut(&old.metadata.namespace, &old.metadata.labels, |filed| {
+                if count_these {
+                    selecting.count(&filed.pdb.metadata.name);
+                }
                 if let Some(gone) = filed.members.remove(&old.metadata.name) {
                     filed.tally.remove(&gone);
                 }
@@ -372,12 +397,14 @@ impl PdbIndex {
         }
         if let Some(new) = new {
             self.for_each_selecting_mut(&new.metadata.namespace, &new.metadata.labels, |filed| {
+                selecting.count(&filed.pdb.metadata.name);
                 match filed.members.insert(Arc::clone(new)) {
                     Some(previous) => filed.tally.replace(&previous, new),
                     None => filed.tally.add(new),
                 }
             });
         }
+        selecting
     }
 
     /// [`PdbIndex::for_each_selecting`] with each selecting PDB's entry, to change.

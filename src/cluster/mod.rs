@@ -1381,7 +1381,8 @@ impl Cluster {
                 let revision = revision_text(self.revision);
                 object.metadata_mut().resource_version = ResourceVersion(revision.clone());
                 let object = Arc::new(object);
-                T::store_mut(self).insert(key.clone(), Arc::clone(&object));
+                // From here on the key as stored, whose text the indexes and the log share.
+                let (_, key) = T::store_mut(self).insert(key, Arc::clone(&object));
                 let verb = if old.is_some() {
                     WriteVerb::Updated
                 } else {

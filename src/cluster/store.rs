@@ -69,6 +69,9 @@ pub struct Store<T> {
     /// Each object with its key, so that a caller holding only text gets a key that shares
     /// the stored one's strings instead of allocating its own.
     by_key: HashTable<(ObjectKey, Arc<T>)>,
+    /// One copy of each namespace's text, which the stored keys of its objects share: a
+    /// namespace holds thousands of objects, and each key would otherwise keep its own.
+    namespaces: super::FastSet<Arc<str>>,
 }
 
 impl<T> Default for Store<T> {
@@ -76,6 +79,7 @@ impl<T> Default for Store<T> {
         Store {
             ordered: BTreeSet::new(),
             by_key: HashTable::new(),
+            namespaces: Default::default(),
         }
     }
 }
@@ -190,8 +194,8 @@ impl<T: Resource> Store<T> {
     }
 
     /// Stores `object` at `key`, which must be the object's own namespace and name; returns
-    /// the object it replaces.
-    pub(crate) fn insert(&mut self, key: ObjectKey, object: Arc<T>) -> Option<Arc<T>> {
+    /// the object it replaces, if any, and the key as stored (its namespace's text shared).
+    pub(crate) fn insert(&mut self, key: ObjectKey, object: Arc<T>) -> (Option<Arc<T>>, ObjectKey) {
         debug_assert!(
             object.metadata().namespace == *key.namespace && object.metadata().name == *key.name,
             "an object is stored under its own namespace and name"
@@ -204,12 +208,24 @@ impl<T: Resource> Store<T> {
         );
         match entry {
             hashbrown::hash_table::Entry::Occupied(mut slot) => {
-                Some(std::mem::replace(&mut slot.get_mut().1, object))
+                let (stored, held) = slot.get_mut();
+                (Some(std::mem::replace(held, object)), stored.clone())
             }
             hashbrown::hash_table::Entry::Vacant(slot) => {
+                let namespace = match self.namespaces.get(&*key.namespace) {
+                    Some(shared) => Arc::clone(shared),
+                    None => {
+                        self.namespaces.insert(Arc::clone(&key.namespace));
+                        key.namespace
+                    }
+                };
+                let key = ObjectKey {
+                    namespace,
+                    name: key.name,
+                };
                 slot.insert((key.clone(), object));
-                self.ordered.insert(key);
-                None
+                self.ordered.insert(key.clone());
+                (None, key)
             }
         }
     }
@@ -229,7 +245,47 @@ impl<T: Resource> Store<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::same;
+    use super::{Store, same};
+    use crate::model::{ObjectKey, Pod};
+    use std::sync::Arc;
+
+    /// Objects of one namespace stored under keys built apart share one copy of the
+    /// namespace's text; an update keeps the stored key.
+    #[test]
+    fn stored_keys_share_their_namespace() {
+        let mut store = Store::<Pod>::default();
+        let mut stored = Vec::new();
+        for name in ["a", "b", "c"] {
+            let key = ObjectKey::new(String::from("shop"), name);
+            let (replaced, key) = store.insert(key, Arc::new(Pod::running("shop", name, "n")));
+            assert!(replaced.is_none());
+            stored.push(key);
+        }
+        let (_, other) = store.insert(
+            ObjectKey::new("default", "a"),
+            Arc::new(Pod::running("default", "a", "n")),
+        );
+        assert!(
+            stored
+                .iter()
+                .all(|k| Arc::ptr_eq(&k.namespace, &stored[0].namespace))
+        );
+        assert!(!Arc::ptr_eq(&other.namespace, &stored[0].namespace));
+        let (replaced, again) = store.insert(
+            ObjectKey::new(String::from("shop"), "b"),
+            Arc::new(Pod::running("shop", "b", "m")),
+        );
+        assert!(replaced.is_some());
+        assert!(
+            Arc::ptr_eq(&again.name, &stored[1].name),
+            "the key as stored"
+        );
+        assert_eq!(store.key("shop", "c"), stored[2]);
+        assert!(Arc::ptr_eq(
+            &store.key("shop", "c").namespace,
+            &stored[0].namespace
+        ));
+    }
 
     /// `same` agrees with `==` at every length class, for equal strings and for strings that
     /// differ in any one byte.

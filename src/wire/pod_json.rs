@@ -43,14 +43,8 @@ pub(crate) fn write_pod(pod: &Pod, out: &mut Vec<u8>) {
         string(fields.out, &status.phase);
     }
     if !status.conditions.is_empty() {
-        fields.key(br#""conditions":["#);
-        for (i, condition) in status.conditions.iter().enumerate() {
-            if i > 0 {
-                fields.out.push(b',');
-            }
-            write_condition(condition, fields.out);
-        }
-        fields.out.push(b']');
+        fields.key(br#""conditions":"#);
+        array(fields.out, &status.conditions, write_condition);
     }
     fields.verbatim(&status.unmodeled);
     fields.close();
@@ -96,24 +90,14 @@ fn write_meta(meta: &ObjectMeta, out: &mut Vec<u8>) {
         string_map(fields.out, &meta.annotations);
     }
     if !meta.owner_references.is_empty() {
-        fields.key(br#""ownerReferences":["#);
-        for (i, owner) in meta.owner_references.iter().enumerate() {
-            if i > 0 {
-                fields.out.push(b',');
-            }
-            write_owner(owner, fields.out);
-        }
-        fields.out.push(b']');
+        fields.key(br#""ownerReferences":"#);
+        array(fields.out, &meta.owner_references, write_owner);
     }
     if !meta.finalizers.is_empty() {
-        fields.key(br#""finalizers":["#);
-        for (i, finalizer) in meta.finalizers.iter().enumerate() {
-            if i > 0 {
-                fields.out.push(b',');
-            }
-            string(fields.out, finalizer);
-        }
-        fields.out.push(b']');
+        fields.key(br#""finalizers":"#);
+        array(fields.out, &meta.finalizers, |finalizer, out| {
+            string(out, finalizer)
+        });
     }
     fields.verbatim(&meta.unmodeled);
     fields.close();
@@ -204,15 +188,36 @@ impl<'a> Object<'a> {
     }
 }
 
-fn string_map(out: &mut Vec<u8>, map: &StringMap) {
-    out.push(b'{');
-    for (i, (key, value)) in map.iter().enumerate() {
+/// `[` the items, written by `write` and separated by commas, `]`.
+fn array<T>(out: &mut Vec<u8>, items: &[T], write: impl Fn(&T, &mut Vec<u8>)) {
+    out.push(b'[');
+    for (i, item) in items.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        string(out, key);
+        write(item, out);
+    }
+    out.push(b']');
+}
+
+fn string_map(out: &mut Vec<u8>, map: &StringMap) {
+    object(out, map.iter(), |value, out| string(out, value));
+}
+
+/// `{` each `"name":` and its value written by `write`, separated by commas, `}`.
+fn object<'a, V: 'a>(
+    out: &mut Vec<u8>,
+    fields: impl Iterator<Item = (&'a String, &'a V)>,
+    write: impl Fn(&V, &mut Vec<u8>),
+) {
+    out.push(b'{');
+    for (i, (name, value)) in fields.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        string(out, name);
         out.push(b':');
-        string(out, value);
+        write(value, out);
     }
     out.push(b'}');
 }
@@ -222,28 +227,8 @@ fn verbatim(out: &mut Vec<u8>, value: &Value) {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(b) => boolean(out, *b),
         Value::String(text) => string(out, text),
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                verbatim(out, item);
-            }
-            out.push(b']');
-        }
-        Value::Object(fields) => {
-            out.push(b'{');
-            for (i, (name, item)) in fields.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                string(out, name);
-                out.push(b':');
-                verbatim(out, item);
-            }
-            out.push(b'}');
-        }
+        Value::Array(items) => array(out, items, |item, out| verbatim(out, item)),
+        Value::Object(fields) => object(out, fields.iter(), |item, out| verbatim(out, item)),
         // Numbers as serde_json formats them. Writing to a `Vec` cannot fail.
         Value::Number(n) => drop(serde_json::to_writer(&mut *out, n)),
     }

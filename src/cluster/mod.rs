@@ -433,14 +433,14 @@ pub trait StoredKind: Resource + Send + Sync {
     fn store(cluster: &Cluster) -> &Store<Self>;
     #[doc(hidden)]
     fn store_mut(cluster: &mut Cluster) -> &mut Store<Self>;
-    /// Reacts to a write of this kind at `key` (indexes, controller queues). Default:
-    /// nothing.
+    /// Reacts to a write of this kind at `key` (indexes, controller queues): `new` is the
+    /// object as stored, so indexes can share it. Default: nothing.
     #[doc(hidden)]
     fn observe(
         _cluster: &mut Cluster,
         _key: &ObjectKey,
         _old: Option<&Self>,
-        _new: Option<&Self>,
+        _new: Option<&Arc<Self>>,
         _origin: Origin,
     ) {
     }
@@ -499,7 +499,7 @@ macro_rules! workload_kind {
                 cluster: &mut Cluster,
                 key: &ObjectKey,
                 old: Option<&Self>,
-                new: Option<&Self>,
+                new: Option<&Arc<Self>>,
                 origin: Origin,
             ) {
                 if !cluster.config.controllers.workloads {
@@ -545,9 +545,10 @@ impl StoredKind for Node {
         cluster: &mut Cluster,
         _key: &ObjectKey,
         old: Option<&Self>,
-        new: Option<&Self>,
+        new: Option<&Arc<Self>>,
         _origin: Origin,
     ) {
+        let new = new.map(|object| &**object);
         if let Some(node) = new.or(old) {
             cluster.node_load.node_changed(&node.metadata.name, new);
         }
@@ -589,9 +590,10 @@ impl StoredKind for Service {
         cluster: &mut Cluster,
         key: &ObjectKey,
         old: Option<&Self>,
-        new: Option<&Self>,
+        new: Option<&Arc<Self>>,
         _origin: Origin,
     ) {
+        let new = new.map(|object| &**object);
         if cluster.config.controllers.endpoints && new.or(old).is_some() {
             cluster.endpoints_queue.insert(key.clone());
         }
@@ -621,9 +623,11 @@ impl StoredKind for Pod {
         cluster: &mut Cluster,
         key: &ObjectKey,
         old: Option<&Self>,
-        new: Option<&Self>,
+        new: Option<&Arc<Self>>,
         origin: Origin,
     ) {
+        let stored = new;
+        let new = new.map(|pod| &**pod);
         let key = key.clone();
         if let (Some(gone), None) = (old, new) {
             let uid = gone.metadata.uid.clone();
@@ -637,13 +641,7 @@ impl StoredKind for Pod {
             });
         }
         cluster.pod_index.update(&key, old, new);
-        let stored = new.and_then(|pod| {
-            cluster
-                .pods
-                .shared(&pod.metadata.namespace, &pod.metadata.name)
-                .cloned()
-        });
-        let selecting = cluster.pdb_index.pod_written(old, stored.as_ref());
+        let selecting = cluster.pdb_index.pod_written(old, stored);
         let freed = cluster.node_load.pod_changed(old, new);
         // S6: a node with fewer pods may take a pod that fits nowhere (kube-scheduler moves
         // unschedulable pods back to its active queue when an assigned pod goes).
@@ -750,15 +748,13 @@ impl StoredKind for PodDisruptionBudget {
         cluster: &mut Cluster,
         key: &ObjectKey,
         old: Option<&Self>,
-        new: Option<&Self>,
+        new: Option<&Arc<Self>>,
         origin: Origin,
     ) {
         match (old, new) {
-            (_, Some(_)) => {
+            (_, Some(stored)) => {
                 // The index shares the stored object itself.
-                if let Some(stored) = cluster.pdbs.shared(&key.namespace, &key.name).cloned() {
-                    cluster.file_pdb(key, &stored);
-                }
+                cluster.file_pdb(key, stored);
             }
             (Some(_), None) => {
                 cluster.pdb_index.remove(key);
@@ -770,7 +766,7 @@ impl StoredKind for PodDisruptionBudget {
         // whose re-sync would compute the same status.
         if cluster.config.controllers.disruption
             && origin != Origin::DisruptionController
-            && new.or(old).is_some()
+            && (new.is_some() || old.is_some())
         {
             cluster.disruption_queue.insert(key.clone());
         }

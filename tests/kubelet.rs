@@ -435,7 +435,7 @@ fn invalid_behaviour_annotations_are_rejected_at_create() {
 /// Pods that start or stop in the same second get the statuses of their own containers and
 /// their own readiness and exit, whatever the kubelets reported for the pod before them.
 #[test]
-fn container_statuses_are_each_pods_own_in_a_busy_second() {
+fn container_statuses_are_each_pods_own_in_a_busy_second_k4() {
     let mut c = full_cluster();
     let spec_ab = json!({"nodeName": "node-1", "terminationGracePeriodSeconds": 5, "containers": [{"name": "a"}, {"name": "b"}]});
     let spec_c = json!({"nodeName": "node-1", "terminationGracePeriodSeconds": 5, "containers": [{"name": "c"}]});

@@ -51,14 +51,14 @@ impl PodTemplateParts {
     fn decode(workload_spec: &Unmodeled) -> Self {
         let template = workload_spec.get("template");
         let meta = template.and_then(|t| t.get("metadata"));
-        let labels_in = |field: &str| {
+        let string_map_at = |field: &str| {
             meta.and_then(|m| m.get(field))
                 .and_then(|v| StringMap::deserialize(v).ok())
                 .unwrap_or_default()
         };
         PodTemplateParts {
-            labels: labels_in("labels"),
-            annotations: labels_in("annotations"),
+            labels: string_map_at("labels"),
+            annotations: string_map_at("annotations"),
             spec: template
                 .and_then(|t| t.get("spec"))
                 .and_then(|v| PodSpec::deserialize(v).ok())

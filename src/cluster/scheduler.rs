@@ -487,12 +487,8 @@ impl NodeLoad {
     }
 
     fn charge(&mut self, node: &str, pod: &Pod, sign: i128) {
-        let requests = &self
-            .placements
-            .get(&pod.spec.unmodeled, |spec| {
-                Arc::new(Placement::of_spec(spec))
-            })
-            .requests;
+        let placement = self.placement(pod);
+        let requests = &placement.requests;
         if requests.is_empty() {
             return;
         }

@@ -229,7 +229,8 @@ impl Cluster {
             Some(k) => self.endpoint_slices.get(k).cloned().unwrap_or_default(),
             None => {
                 let mut s = EndpointSlice::default();
-                s.metadata.name = format!("{}-{}", key.name, self.name_suffix()).into();
+                s.metadata.name =
+                    SmolStr::from_iter([&*key.name, "-", self.name_suffix().as_str()]);
                 s.metadata.namespace = SmolStr::from(&*key.namespace);
                 s.metadata.generate_name = format!("{}-", key.name).into();
                 s.metadata.owner_references = vec![OwnerReference {

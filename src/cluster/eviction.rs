@@ -12,8 +12,8 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::cluster::KubernetesVersion;
-use crate::cluster::store::same;
 use crate::error::{ApiError, FieldError};
+use crate::model::short_text::same;
 use crate::model::{
     ALWAYS_ALLOW, DISRUPTION_ALLOWED, DeleteOptions, Eviction, FieldErrorKind, IF_HEALTHY_BUDGET,
     INSUFFICIENT_PODS, MAX_DISRUPTED_POD_SIZE, Pod, PodDisruptionBudget, Preconditions,

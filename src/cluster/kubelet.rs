@@ -147,6 +147,23 @@ fn container_names(pod: &Pod) -> Vec<String> {
     }
 }
 
+/// The `n`th address the simulated pod network hands out: 10.244.0.1, 10.244.0.2, … over
+/// eight /16s, as a cluster's pod CIDR would.
+fn pod_ip(n: u32) -> String {
+    let mut ip = String::with_capacity(15);
+    ip.push_str("10.");
+    for (part, byte) in [244 + (n >> 16) % 8, (n >> 8) & 0xff, n & 0xff]
+        .into_iter()
+        .enumerate()
+    {
+        if part > 0 {
+            ip.push('.');
+        }
+        ip.push_str(itoa::Buffer::new().format(byte));
+    }
+    ip
+}
+
 fn condition(type_: &str, status: bool) -> PodCondition {
     PodCondition {
         type_: type_.into(),
@@ -246,13 +263,7 @@ impl Cluster {
         }
         if !updated.status.unmodeled.contains_key("podIP") {
             self.next_pod_ip += 1;
-            let n = self.next_pod_ip;
-            let ip = format!(
-                "10.{}.{}.{}",
-                244 + (n >> 16) % 8,
-                (n >> 8) & 0xff,
-                n & 0xff
-            );
+            let ip = pod_ip(self.next_pod_ip);
             updated.status.unmodeled.insert("podIP".into(), json!(ip));
             updated
                 .status
@@ -498,4 +509,15 @@ pub fn node_ready(node: &Node) -> bool {
                     && field(c, "status").and_then(Value::as_str) == Some("True")
             })
         })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn pod_ips_count_through_eight_networks() {
+        assert_eq!(super::pod_ip(1), "10.244.0.1");
+        assert_eq!(super::pod_ip(256 + 7), "10.244.1.7");
+        assert_eq!(super::pod_ip(3 << 16), "10.247.0.0");
+        assert_eq!(super::pod_ip((8 << 16) + 5), "10.244.0.5");
+    }
 }

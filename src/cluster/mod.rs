@@ -781,6 +781,16 @@ fn revision_text(revision: u64) -> SmolStr {
 
 const NAME_SUFFIX_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
+/// The five random characters the API server appends to a `generateName`.
+pub(crate) struct NameSuffix([u8; 5]);
+
+impl NameSuffix {
+    pub(crate) fn as_str(&self) -> &str {
+        // Always ASCII, from the alphabet above.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
 impl Cluster {
     /// A new, empty cluster.
     pub fn new(config: ClusterConfig) -> Self {
@@ -1440,9 +1450,11 @@ impl Cluster {
     fn new_uid(&mut self) -> Uid {
         let mut bytes = [0u8; 16];
         self.rng.fill_bytes(&mut bytes);
+        let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
         Uid(uuid::Builder::from_random_bytes(bytes)
             .into_uuid()
-            .to_string()
+            .hyphenated()
+            .encode_lower(&mut text)
             .into())
     }
 
@@ -1456,13 +1468,11 @@ impl Cluster {
         }
     }
 
-    pub(crate) fn name_suffix(&mut self) -> String {
-        (0..5)
-            .map(|_| {
-                let i = (self.rng.next_u32() as usize) % NAME_SUFFIX_ALPHABET.len();
-                NAME_SUFFIX_ALPHABET[i] as char
-            })
-            .collect()
+    pub(crate) fn name_suffix(&mut self) -> NameSuffix {
+        NameSuffix(std::array::from_fn(|_| {
+            let i = (self.rng.next_u32() as usize) % NAME_SUFFIX_ALPHABET.len();
+            NAME_SUFFIX_ALPHABET[i]
+        }))
     }
 
     /// The API rate limiter's verdict for one request at `now`: `Some(retry_after_seconds)`
@@ -1602,18 +1612,16 @@ impl Cluster {
             } else {
                 1
             };
-            let namespace = object.metadata().namespace.clone();
-            let mut name = String::new();
+            let mut name = SmolStr::default();
             for _ in 0..attempts {
-                name = format!("{}{}", object.metadata().generate_name, self.name_suffix());
-                if T::store(self)
-                    .get(&ObjectKey::new(namespace.clone(), name.clone()))
-                    .is_none()
-                {
+                let suffix = self.name_suffix();
+                let meta = object.metadata();
+                name = SmolStr::from_iter([meta.generate_name.as_str(), suffix.as_str()]);
+                if T::store(self).get_by_name(&meta.namespace, &name).is_none() {
                     break;
                 }
             }
-            object.metadata_mut().name = name.into();
+            object.metadata_mut().name = name;
         }
         if !keep_server_fields {
             object.reset_status_for_create();
@@ -2227,8 +2235,8 @@ impl EvictionStore for DryRunStore<'_> {
         // of a write that a dry run never makes.
         let pod = match &self.last_pod {
             Some(pod)
-                if store::same(&pod.metadata.name, name)
-                    && store::same(&pod.metadata.namespace, namespace) =>
+                if crate::model::short_text::same(&pod.metadata.name, name)
+                    && crate::model::short_text::same(&pod.metadata.namespace, namespace) =>
             {
                 Arc::clone(pod)
             }

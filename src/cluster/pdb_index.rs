@@ -18,7 +18,7 @@ use foldhash::fast::{FixedState, FoldHasher};
 use hashbrown::HashTable;
 
 use super::FastMap;
-use super::store::same;
+use crate::model::short_text::same;
 use crate::model::{
     ObjectKey, OwnerReference, Pod, PodDisruptionBudget, Selector, SmolStr, StringMap, Uid,
 };

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use foldhash::fast::FixedState;
 use hashbrown::HashTable;
 
+use crate::model::short_text::same;
 use crate::model::{ObjectKey, Resource};
 
 /// A key as its two parts of text, so that the ordered index can be searched by borrowed
@@ -93,37 +94,6 @@ fn hash_key(namespace: &str, name: &str) -> u64 {
     hasher.write(namespace.as_bytes());
     hasher.write(name.as_bytes());
     hasher.finish()
-}
-
-/// String equality for the short strings keys are made of: compares lengths, then up to
-/// 16 bytes as two overlapping machine words, without the call to `memcmp` that `==` makes
-/// (a third of a lookup's cost). Longer strings fall back to `==`.
-#[inline]
-pub(crate) fn same(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    let word = |bytes: &[u8], at: usize| -> u64 {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&bytes[at..at + 8]);
-        u64::from_ne_bytes(w)
-    };
-    let half = |bytes: &[u8], at: usize| -> u32 {
-        let mut w = [0u8; 4];
-        w.copy_from_slice(&bytes[at..at + 4]);
-        u32::from_ne_bytes(w)
-    };
-    match a.len() {
-        0 => true,
-        // First, middle and last byte: every byte of a string this short.
-        1..=3 => {
-            a[0] == b[0] && a[a.len() / 2] == b[b.len() / 2] && a[a.len() - 1] == b[b.len() - 1]
-        }
-        4..=7 => half(a, 0) == half(b, 0) && half(a, a.len() - 4) == half(b, b.len() - 4),
-        8..=16 => word(a, 0) == word(b, 0) && word(a, a.len() - 8) == word(b, b.len() - 8),
-        _ => a == b,
-    }
 }
 
 impl<T: Resource> Store<T> {
@@ -245,7 +215,7 @@ impl<T: Resource> Store<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Store, same};
+    use super::Store;
     use crate::model::{ObjectKey, Pod};
     use std::sync::Arc;
 
@@ -285,26 +255,5 @@ mod tests {
             &store.key("shop", "c").namespace,
             &stored[0].namespace
         ));
-    }
-
-    /// `same` agrees with `==` at every length class, for equal strings and for strings that
-    /// differ in any one byte.
-    #[test]
-    fn same_is_string_equality() {
-        for len in 0..40 {
-            let a: String = (0..len)
-                .map(|i| char::from(b'a' + (i % 26) as u8))
-                .collect();
-            assert!(same(&a, &a.clone()));
-            for at in 0..len {
-                let mut b = a.clone().into_bytes();
-                b[at] = b'Z';
-                let b = String::from_utf8(b).unwrap();
-                assert!(!same(&a, &b), "{a} vs {b}");
-            }
-            assert!(!same(&a, &format!("{a}x")));
-        }
-        assert!(same("ns-é", "ns-é"));
-        assert!(!same("ns-é", "ns-è"));
     }
 }

@@ -8,11 +8,20 @@ use std::hash::Hash;
 
 /// A de-duplicating FIFO queue. Order is insertion order, so it is deterministic; the set is
 /// only looked up.
+///
+/// A controller's queue is nearly always short (a write queues one or two items, which the
+/// next settle takes), so a short queue finds duplicates by scanning itself, which costs less
+/// than hashing each item in and out; the set is built once the queue grows past
+/// [`SCAN_LIMIT`] items (a whole node's pods at once) and kept until the queue is empty again.
 #[derive(Debug, Clone)]
 pub struct WorkQueue<T> {
     order: VecDeque<T>,
+    /// Empty, or exactly the items of `order`.
     waiting: FastSet<T>,
 }
+
+/// The longest queue whose duplicates are found by scanning it.
+const SCAN_LIMIT: usize = 16;
 
 impl<T> Default for WorkQueue<T> {
     fn default() -> Self {
@@ -26,7 +35,16 @@ impl<T> Default for WorkQueue<T> {
 impl<T: Clone + Eq + Hash> WorkQueue<T> {
     /// Adds `item` unless it is already waiting.
     pub fn insert(&mut self, item: T) {
-        if self.waiting.insert(item.clone()) {
+        if self.waiting.is_empty() {
+            if self.order.contains(&item) {
+                return;
+            }
+            if self.order.len() == SCAN_LIMIT {
+                self.waiting.extend(self.order.iter().cloned());
+                self.waiting.insert(item.clone());
+            }
+            self.order.push_back(item);
+        } else if self.waiting.insert(item.clone()) {
             self.order.push_back(item);
         }
     }
@@ -41,7 +59,9 @@ impl<T: Clone + Eq + Hash> WorkQueue<T> {
     /// Takes the oldest item.
     pub fn pop(&mut self) -> Option<T> {
         let item = self.order.pop_front()?;
-        self.waiting.remove(&item);
+        if !self.waiting.is_empty() {
+            self.waiting.remove(&item);
+        }
         Some(item)
     }
 
@@ -66,5 +86,30 @@ mod tests {
         );
         q.insert(1);
         assert_eq!(q.pop(), Some(1));
+    }
+
+    proptest::proptest! {
+        /// Across the switch between scanning and the set, in both directions, the queue
+        /// behaves as the plain model: FIFO, each waiting item once.
+        #[test]
+        fn behaves_as_a_deduplicating_fifo(
+            ops in proptest::collection::vec(proptest::option::weighted(0.8, 0u8..40), 0..200)
+        ) {
+            let mut q = WorkQueue::default();
+            let mut model: VecDeque<u8> = VecDeque::new();
+            for op in ops {
+                match op {
+                    Some(item) => {
+                        q.insert(item);
+                        if !model.contains(&item) {
+                            model.push_back(item);
+                        }
+                    }
+                    None => proptest::prop_assert_eq!(q.pop(), model.pop_front()),
+                }
+                proptest::prop_assert_eq!(q.order.iter().collect::<Vec<_>>(), model.iter().collect::<Vec<_>>());
+                proptest::prop_assert!(q.waiting.is_empty() || q.waiting.len() == q.order.len());
+            }
+        }
     }
 }

@@ -193,9 +193,9 @@ impl Cluster {
         pod.metadata.namespace = namespace.into();
         match name {
             Some(n) => pod.metadata.name = n.into(),
-            None => pod.metadata.generate_name = format!("{}-", owner.name).into(),
+            None => pod.metadata.generate_name = SmolStr::from_iter([owner.name.as_str(), "-"]),
         }
-        let owner_label = format!("{} {namespace}/{}", owner.kind, owner.name);
+        let owner_label = [&*owner.kind, " ", namespace, "/", &*owner.name].concat();
         pod.metadata.owner_references = vec![owner];
         let created = self.create_inner(pod, false, false)?;
         self.log(EventKind::PodCreated {

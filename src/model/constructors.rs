@@ -5,7 +5,7 @@
 use super::{
     DeleteOptions, Deployment, Eviction, IntOrString, LabelSelector, Node, OwnerReference, Pod,
     PodCondition, PodDisruptionBudget, Preconditions, ReplicaSet, Resource, ResourceVersion,
-    StatefulSet, StringMap, Uid, phase,
+    SmolStr, StatefulSet, StringMap, Uid, phase,
 };
 use serde_json::json;
 
@@ -21,8 +21,12 @@ impl OwnerReference {
     /// `blockOwnerDeletion: true`.
     pub fn controller_of<T: Resource>(owner: &T) -> OwnerReference {
         OwnerReference {
-            api_version: T::api_version().into(),
-            kind: T::KIND.into(),
+            api_version: if T::GROUP.is_empty() {
+                SmolStr::new_static(T::VERSION)
+            } else {
+                SmolStr::from_iter([T::GROUP, "/", T::VERSION])
+            },
+            kind: SmolStr::new_static(T::KIND),
             name: owner.metadata().name.clone(),
             uid: owner.metadata().uid.clone(),
             controller: Some(true),

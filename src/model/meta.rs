@@ -1,5 +1,6 @@
 //! Object metadata shared by every kind: `metav1.ObjectMeta`, owner references, identifiers.
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -8,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 pub use smol_str::SmolStr;
 
+use super::short_text;
 use crate::time::Time;
 
 /// Labels and annotations: string maps that serialize with sorted keys, as Go does.
@@ -231,7 +233,7 @@ impl fmt::Display for ResourceVersion {
 
 /// Where an object lives: namespace (empty for cluster-scoped kinds) and name.
 /// Ordered namespace first, then name, which is the order an etcd-backed LIST returns.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct ObjectKey {
     /// The namespace; empty for cluster-scoped objects.
     pub namespace: Arc<str>,
@@ -247,6 +249,28 @@ impl ObjectKey {
             namespace: namespace.into(),
             name: name.into(),
         }
+    }
+}
+
+impl Ord for ObjectKey {
+    /// Namespace, then name, bytewise. Keys in one namespace usually share its text (the
+    /// stores hand out one copy per namespace), so the namespaces are first compared by
+    /// address; index B-trees compare keys on every write.
+    fn cmp(&self, other: &Self) -> Ordering {
+        let text = |a: &Arc<str>, b: &Arc<str>| {
+            if Arc::ptr_eq(a, b) {
+                Ordering::Equal
+            } else {
+                short_text::order(a, b)
+            }
+        };
+        text(&self.namespace, &other.namespace).then_with(|| text(&self.name, &other.name))
+    }
+}
+
+impl PartialOrd for ObjectKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
     }
 }
 

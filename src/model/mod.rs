@@ -12,6 +12,7 @@ mod meta;
 mod pdb;
 mod pod;
 mod selector;
+pub(crate) mod short_text;
 mod validation;
 mod workloads;
 

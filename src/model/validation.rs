@@ -56,7 +56,7 @@ pub fn validate_loaded_resource_version(rv: &ResourceVersion) -> Vec<FieldError>
 fn validate_owner_references(references: &[super::OwnerReference]) -> Vec<FieldError> {
     const PATH: &str = "metadata.ownerReferences";
     let mut errors = Vec::new();
-    let mut first_controller: Option<String> = None;
+    let mut first_controller: Option<&super::OwnerReference> = None;
     for reference in references {
         let version = match reference.api_version.split_once('/') {
             Some((_, version)) => version,
@@ -97,14 +97,16 @@ fn validate_owner_references(references: &[super::OwnerReference]) -> Vec<FieldE
             }
         }
         if reference.controller == Some(true) {
-            let this = format!("{}/{}", reference.kind, reference.name);
-            match &first_controller {
+            match first_controller {
                 Some(first) => errors.push(invalid(
                     PATH,
                     "\"object\"".to_string(),
-                    &format!("Only one reference can have Controller set to true. Found \"true\" in references for {first} and {this}"),
+                    &format!(
+                        "Only one reference can have Controller set to true. Found \"true\" in references for {}/{} and {}/{}",
+                        first.kind, first.name, reference.kind, reference.name
+                    ),
                 )),
-                None => first_controller = Some(this),
+                None => first_controller = Some(reference),
             }
         }
     }

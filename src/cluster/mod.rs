@@ -402,6 +402,7 @@ pub struct Cluster {
     shared_parts: shared_parts::SharedParts,
     pod_templates: workloads::PodTemplates,
     last_container_statuses: kubelet::LastContainerStatuses,
+    replica_statuses: workloads::ReplicaStatuses,
     pub(crate) timers: TimerQueue,
     events: Vec<Event>,
     /// The sequence number of `events[0]`: how many events compaction has dropped.
@@ -816,6 +817,7 @@ impl Cluster {
             shared_parts: shared_parts::SharedParts::default(),
             pod_templates: workloads::PodTemplates::default(),
             last_container_statuses: kubelet::LastContainerStatuses::default(),
+            replica_statuses: workloads::ReplicaStatuses::default(),
             timers: TimerQueue::default(),
             events: Vec::new(),
             compacted_events: 0,
@@ -1090,6 +1092,7 @@ impl Cluster {
             shared_parts: self.shared_parts.clone(),
             pod_templates: self.pod_templates.clone(),
             last_container_statuses: self.last_container_statuses.clone(),
+            replica_statuses: self.replica_statuses.clone(),
             timers: self.timers.clone(),
             events: Vec::new(),
             compacted_events: self.event_count(),

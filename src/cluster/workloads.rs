@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use serde::Deserialize as _;
 
 use super::shared_parts::PerSpec;
-use super::{Cluster, EventKind, Origin};
+use super::{Cluster, EventKind, FastMap, Origin};
 use crate::error::ApiError;
 use crate::model::{
     DaemonSet, DeleteOptions, Deployment, Kind, LabelSelector, ObjectKey, OwnerReference, Pod,
@@ -310,7 +310,7 @@ impl Cluster {
             && !replica_status_is(&rs.status, generation, active, ready)
         {
             let mut updated = rs.clone();
-            set_replica_status(&mut updated.status, generation, active, ready);
+            updated.status = self.replica_statuses.of(generation, active, ready);
             self.write(key.clone(), Some(updated), Origin::Workloads);
         }
         // A Deployment's status follows its ReplicaSets.
@@ -335,7 +335,7 @@ impl Cluster {
             && !replica_status_is(&rc.status, generation, active, ready)
         {
             let mut updated = rc.clone();
-            set_replica_status(&mut updated.status, generation, active, ready);
+            updated.status = self.replica_statuses.of(generation, active, ready);
             self.write(key.clone(), Some(updated), Origin::Workloads);
         }
         Ok(())
@@ -745,37 +745,34 @@ impl ReplicationController {
     }
 }
 
-/// Whether `status` is exactly what [`Cluster::replica_status`] would build from these counts,
-/// read in place: a sync after every pod event mostly finds nothing to change, and building
-/// the map to compare costs more than the rest of the sync.
-/// The fields of a ReplicaSet's or ReplicationController's status, in the order the
-/// controller writes them (the last two only while some replica is ready).
-const REPLICA_STATUS_FIELDS: [&str; 5] = [
-    "observedGeneration",
-    "replicas",
-    "fullyLabeledReplicas",
-    "readyReplicas",
-    "availableReplicas",
-];
+/// The statuses the ReplicaSet and ReplicationController controllers write, one shared copy
+/// per distinct (generation, replicas, ready): a roll writes the same few counts over and
+/// over, and sharing the copy spares building the map and, for every status written, the
+/// copy the old object held (statuses are copy-on-write). Bounded: forgotten past 1,024.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ReplicaStatuses(FastMap<(i64, usize, usize), Unmodeled>);
 
-/// Writes [`Cluster::replica_status`] into `status`: in place when it holds the same
-/// fields in the same order (the usual case, only counts change), which spares building
-/// and hashing every field name again.
-fn set_replica_status(status: &mut Unmodeled, generation: i64, replicas: usize, ready: usize) {
-    let fields = &REPLICA_STATUS_FIELDS[..if ready > 0 { 5 } else { 3 }];
-    if status.len() != fields.len() || !status.keys().zip(fields).all(|(a, b)| a == b) {
-        *status = Cluster::replica_status(generation, replicas, ready);
-        return;
-    }
-    for (field, value) in status.iter_mut() {
-        *value = match field.as_str() {
-            "observedGeneration" => Value::from(generation),
-            "replicas" | "fullyLabeledReplicas" => Value::from(replicas),
-            _ => Value::from(ready),
-        };
+impl ReplicaStatuses {
+    const LIMIT: usize = 1_024;
+
+    /// [`Cluster::replica_status`] of these counts.
+    pub(crate) fn of(&mut self, generation: i64, replicas: usize, ready: usize) -> Unmodeled {
+        let key = (generation, replicas, ready);
+        if let Some(status) = self.0.get(&key) {
+            return status.clone();
+        }
+        if self.0.len() >= Self::LIMIT {
+            self.0.clear();
+        }
+        let status = Cluster::replica_status(generation, replicas, ready);
+        self.0.insert(key, status.clone());
+        status
     }
 }
 
+/// Whether `status` is exactly what [`Cluster::replica_status`] would build from these counts,
+/// read in place: a sync after every pod event mostly finds nothing to change, and building
+/// the map to compare costs more than the rest of the sync.
 fn replica_status_is(status: &Unmodeled, generation: i64, replicas: usize, ready: usize) -> bool {
     let (replicas, ready) = (replicas as u64, ready as u64);
     let expected_fields = if ready > 0 { 5 } else { 3 };
@@ -811,24 +808,19 @@ mod tests {
                 assert!(!replica_status_is(&built, g, r, rd));
             }
         }
-        // Written in place or built, the status is the one the controller builds.
-        for (from, to) in [
-            ((1, 3, 0), (2, 4, 0)),
-            ((1, 3, 2), (1, 3, 3)),
-            ((1, 3, 0), (1, 3, 1)),
-            ((1, 3, 1), (1, 2, 0)),
-        ] {
-            let mut status = Cluster::replica_status(from.0, from.1, from.2);
-            set_replica_status(&mut status, to.0, to.1, to.2);
-            let built = Cluster::replica_status(to.0, to.1, to.2);
+        // The shared copies are the statuses the controller builds, and are shared.
+        let mut statuses = ReplicaStatuses::default();
+        for (generation, replicas, ready) in [(1, 3, 0), (1, 3, 2), (2, 4, 0), (1, 3, 0)] {
+            let status = statuses.of(generation, replicas, ready);
+            let built = Cluster::replica_status(generation, replicas, ready);
             assert_eq!(status, built);
             assert!(status.keys().eq(built.keys()), "the same order");
+            assert!(status.shares(&statuses.of(generation, replicas, ready)));
         }
-        let mut reordered: Unmodeled = serde_json::from_value(serde_json::json!(
-            {"replicas": 3, "observedGeneration": 1, "fullyLabeledReplicas": 3}))
-        .unwrap();
-        set_replica_status(&mut reordered, 1, 4, 0);
-        assert!(reordered.keys().eq(Cluster::replica_status(1, 4, 0).keys()));
+        for n in 0..2 * ReplicaStatuses::LIMIT {
+            assert_eq!(statuses.of(1, n, 0), Cluster::replica_status(1, n, 0));
+        }
+        assert!(statuses.0.len() <= ReplicaStatuses::LIMIT);
         let mut extra = Cluster::replica_status(1, 3, 2);
         extra.insert("conditions".into(), serde_json::json!([]));
         assert!(!replica_status_is(&extra, 1, 3, 2));

@@ -224,8 +224,10 @@ fn terminal_status(annotations: Value, phase_now: &str) -> Pod {
 }
 
 fn exit_codes(p: &Pod) -> Vec<(i64, String)> {
-    p.status.unmodeled["containerStatuses"]
-        .as_array()
+    p.status
+        .container_statuses
+        .as_deref()
+        .and_then(Value::as_array)
         .unwrap()
         .iter()
         .map(|s| {
@@ -277,7 +279,7 @@ fn terminal_status_after_an_error_exit_or_a_kill_k4() {
 fn containers_that_never_started_are_container_status_unknown_k4() {
     let p = terminal_status(json!({}), "Pending");
     assert_eq!(p.status.phase, "Failed");
-    let status = &p.status.unmodeled["containerStatuses"][0]["state"]["terminated"];
+    let status = &p.status.container_statuses.as_deref().unwrap()[0]["state"]["terminated"];
     assert_eq!(status["reason"], "ContainerStatusUnknown");
     assert_eq!(
         status["message"],
@@ -460,8 +462,12 @@ fn container_statuses_are_each_pods_own_in_a_busy_second_k4() {
     c.resume_reactions(t0());
     c.advance_to(secs(10));
     let statuses = |c: &Cluster, name: &str| -> Vec<(String, bool, String)> {
-        c.pod(&key(name)).unwrap().status.unmodeled["containerStatuses"]
-            .as_array()
+        c.pod(&key(name))
+            .unwrap()
+            .status
+            .container_statuses
+            .as_deref()
+            .and_then(Value::as_array)
             .unwrap()
             .iter()
             .map(|s| {
@@ -512,8 +518,12 @@ fn container_statuses_are_each_pods_own_in_a_busy_second_k4() {
     }
     c.advance_to(secs(40));
     let terminated = |name: &str| -> Vec<(String, i64)> {
-        c.pod(&key(name)).unwrap().status.unmodeled["containerStatuses"]
-            .as_array()
+        c.pod(&key(name))
+            .unwrap()
+            .status
+            .container_statuses
+            .as_deref()
+            .and_then(Value::as_array)
             .unwrap()
             .iter()
             .map(|s| {
@@ -527,22 +537,19 @@ fn container_statuses_are_each_pods_own_in_a_busy_second_k4() {
     assert_eq!(terminated("ab-1"), vec![("a".into(), 0), ("b".into(), 0)]);
     assert_eq!(terminated("c-1"), vec![("c".into(), 0)]);
     assert_eq!(terminated("ab-2"), vec![("a".into(), 3), ("b".into(), 3)]);
-    let fields: Vec<&String> = c
-        .pod(&key("ab-1"))
-        .unwrap()
-        .status
-        .unmodeled
-        .keys()
-        .collect();
+    let status = serde_json::to_value(&c.pod(&key("ab-1")).unwrap().status).unwrap();
+    let fields: Vec<&String> = status.as_object().unwrap().keys().collect();
     assert_eq!(
         fields,
         [
+            "phase",
+            "conditions",
             "podIP",
             "podIPs",
             "startTime",
             "containerStatuses",
             "qosClass"
         ],
-        "the kubelet's new statuses take the old ones' place"
+        "the kubelet's new statuses are written in their upstream place"
     );
 }

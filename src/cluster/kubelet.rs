@@ -7,6 +7,7 @@
 //! is not `True` has a dead kubelet, and nothing on it progresses until the node recovers (a
 //! pod bound to a node that has no Node object is served by an implicit, live kubelet).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -79,13 +80,13 @@ enum ContainersAre {
 /// kept with the spec it was made for, so that spec's address cannot be reused meanwhile.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct LastContainerStatuses {
-    running: Option<(Unmodeled, ContainersAre, Value)>,
-    terminated: Option<(Unmodeled, ContainersAre, Value)>,
+    running: Option<(Unmodeled, ContainersAre, Arc<Value>)>,
+    terminated: Option<(Unmodeled, ContainersAre, Arc<Value>)>,
 }
 
 impl LastContainerStatuses {
     /// The `containerStatuses` value for `pod`'s containers being as `are` says.
-    fn of(&mut self, pod: &Pod, are: ContainersAre) -> Value {
+    fn of(&mut self, pod: &Pod, are: ContainersAre) -> Arc<Value> {
         let slot = match are {
             ContainersAre::Running { .. } => &mut self.running,
             ContainersAre::Terminated { .. } => &mut self.terminated,
@@ -97,13 +98,13 @@ impl LastContainerStatuses {
         {
             return value.clone();
         }
-        let value = Value::Array(
+        let value = Arc::new(Value::Array(
             container_names(pod)
                 .into_iter()
                 .map(|name| container_status(name, are))
                 .collect(),
-        );
-        *slot = Some((spec.clone(), are, value.clone()));
+        ));
+        *slot = Some((spec.clone(), are, Arc::clone(&value)));
         value
     }
 }
@@ -281,10 +282,7 @@ impl Cluster {
                 since: now_wall,
             },
         );
-        updated
-            .status
-            .unmodeled
-            .insert("containerStatuses".into(), statuses);
+        updated.status.container_statuses = Some(statuses);
         let node = updated.spec.node_name.clone();
         self.write(key.clone(), Some(updated), Origin::Kubelet);
         self.kubelet_pods.remove(key); // started: nothing left to track
@@ -449,22 +447,7 @@ impl Cluster {
                     at: now_wall,
                 },
             );
-            // A new map rather than a copy of the old one changed: the copy would clone the
-            // running containers' statuses only to drop them. The field keeps its place.
-            let mut statuses = Some(statuses);
-            let mut fields: serde_json::Map<String, Value> = pod
-                .status
-                .unmodeled
-                .iter()
-                .map(|(field, value)| match field.as_str() {
-                    "containerStatuses" => (field.clone(), statuses.take().unwrap_or_default()),
-                    _ => (field.clone(), value.clone()),
-                })
-                .collect();
-            if let Some(statuses) = statuses {
-                fields.insert("containerStatuses".into(), statuses);
-            }
-            updated.status.unmodeled = fields.into();
+            updated.status.container_statuses = Some(statuses);
             for type_ in ["ContainersReady", "Ready"] {
                 updated.set_condition(condition(type_, false), now_wall);
             }

@@ -36,18 +36,80 @@ pub struct PodSpec {
 }
 
 /// `v1.PodStatus`: the fields read here, the rest kept.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+///
+/// Written as the API writes it: `phase`, `conditions`, then the other fields in the order
+/// they came, with `containerStatuses` in its place among them by the order of upstream's
+/// `PodStatus` (before `qosClass` and the fields after it).
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PodStatus {
     /// `Pending`, `Running`, `Succeeded`, `Failed`, `Unknown`, or empty.
-    #[serde(default, skip_serializing_if = "SmolStr::is_empty")]
+    #[serde(default)]
     pub phase: SmolStr,
     /// Pod conditions (`Ready`, `DisruptionTarget`, …).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub conditions: Vec<PodCondition>,
+    /// `containerStatuses`, verbatim (`null` reads as none, as upstream's decoder gives an
+    /// empty list that it then omits). Shared: the kubelets report the very same statuses
+    /// for the many pods of one template that start or stop in the same second, and a pod
+    /// written again keeps them without copying.
+    #[serde(default)]
+    pub container_statuses: Option<std::sync::Arc<serde_json::Value>>,
     /// Everything else, verbatim.
     #[serde(flatten)]
     pub unmodeled: Unmodeled,
+}
+
+/// The fields upstream's `PodStatus` declares after `containerStatuses`, which the API
+/// therefore writes after it.
+pub(crate) const AFTER_CONTAINER_STATUSES: [&str; 9] = [
+    "qosClass",
+    "ephemeralContainerStatuses",
+    "resize",
+    "resourceClaimStatuses",
+    "extendedResourceClaimStatus",
+    "allocatedResources",
+    "resources",
+    "nodeAllocatableResourceClaimStatuses",
+    "volumeHealth",
+];
+
+impl PodStatus {
+    /// The fields after the typed `phase` and `conditions`, in the order they are written:
+    /// the verbatim ones with `containerStatuses` in its place.
+    pub(crate) fn other_fields(&self) -> impl Iterator<Item = (&str, &serde_json::Value)> {
+        let mut statuses = self.container_statuses.as_deref();
+        let mut fields = self.unmodeled.iter().peekable();
+        std::iter::from_fn(move || {
+            if let Some(value) = statuses {
+                let comes_first = fields
+                    .peek()
+                    .is_none_or(|(name, _)| AFTER_CONTAINER_STATUSES.contains(&name.as_str()));
+                if comes_first {
+                    statuses = None;
+                    return Some(("containerStatuses", value));
+                }
+            }
+            fields.next().map(|(name, value)| (name.as_str(), value))
+        })
+    }
+}
+
+impl Serialize for PodStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        if !self.phase.is_empty() {
+            map.serialize_entry("phase", &self.phase)?;
+        }
+        if !self.conditions.is_empty() {
+            map.serialize_entry("conditions", &self.conditions)?;
+        }
+        for (name, value) in self.other_fields() {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
 }
 
 /// `v1.PodCondition`.
@@ -181,5 +243,46 @@ impl Pod {
             }
             _ => return None,
         })
+    }
+}
+
+#[cfg(test)]
+mod status_order_tests {
+    use super::Pod;
+    use serde_json::json;
+
+    fn status_text(status: serde_json::Value) -> String {
+        let pod: Pod = serde_json::from_value(json!({"status": status})).unwrap();
+        serde_json::to_string(&pod.status).unwrap()
+    }
+
+    /// `containerStatuses` is written where upstream's `PodStatus` declares it: a status
+    /// in upstream's order reads back as it was; one in another order is written in
+    /// upstream's; `null` is omitted, as upstream omits an empty list.
+    #[test]
+    fn container_statuses_take_their_upstream_place() {
+        let upstream = r#"{"phase":"Running","conditions":[{"type":"Ready","status":"True"}],"hostIP":"10.0.0.1","podIP":"10.244.0.1","startTime":"2025-01-01T00:00:00Z","containerStatuses":[{"name":"app","ready":true}],"qosClass":"BestEffort"}"#;
+        assert_eq!(
+            status_text(serde_json::from_str(upstream).unwrap()),
+            upstream
+        );
+        let at_end = r#"{"phase":"Running","podIP":"10.244.0.1","containerStatuses":[]}"#;
+        assert_eq!(status_text(serde_json::from_str(at_end).unwrap()), at_end);
+        assert_eq!(
+            status_text(
+                json!({"containerStatuses": [], "podIP": "10.244.0.1", "qosClass": "Burstable"})
+            ),
+            r#"{"podIP":"10.244.0.1","containerStatuses":[],"qosClass":"Burstable"}"#
+        );
+        assert_eq!(
+            status_text(
+                json!({"qosClass": "Burstable", "containerStatuses": [], "podIP": "10.244.0.1"})
+            ),
+            r#"{"containerStatuses":[],"qosClass":"Burstable","podIP":"10.244.0.1"}"#
+        );
+        assert_eq!(
+            status_text(json!({"containerStatuses": null, "podIP": "x"})),
+            r#"{"podIP":"x"}"#
+        );
     }
 }

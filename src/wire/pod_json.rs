@@ -15,7 +15,7 @@
 
 use serde_json::Value;
 
-use crate::model::{ObjectMeta, OwnerReference, Pod, PodCondition, StringMap, Unmodeled};
+use crate::model::{ObjectMeta, OwnerReference, Pod, PodCondition, StringMap};
 use crate::time::Time;
 
 /// Appends the API's JSON for `pod`, with `kind` and `apiVersion` first.
@@ -33,7 +33,11 @@ pub(crate) fn write_pod(pod: &Pod, out: &mut Vec<u8>) {
         fields.key(br#""terminationGracePeriodSeconds":"#);
         integer(fields.out, seconds);
     }
-    fields.verbatim(&spec.unmodeled);
+    fields.verbatim(
+        spec.unmodeled
+            .iter()
+            .map(|(name, value)| (name.as_str(), value)),
+    );
     fields.close();
     out.extend_from_slice(br#","status":"#);
     let status = &pod.status;
@@ -46,7 +50,7 @@ pub(crate) fn write_pod(pod: &Pod, out: &mut Vec<u8>) {
         fields.key(br#""conditions":"#);
         array(fields.out, &status.conditions, write_condition);
     }
-    fields.verbatim(&status.unmodeled);
+    fields.verbatim(status.other_fields());
     fields.close();
     out.push(b'}');
 }
@@ -99,7 +103,11 @@ fn write_meta(meta: &ObjectMeta, out: &mut Vec<u8>) {
             string(out, finalizer)
         });
     }
-    fields.verbatim(&meta.unmodeled);
+    fields.verbatim(
+        meta.unmodeled
+            .iter()
+            .map(|(name, value)| (name.as_str(), value)),
+    );
     fields.close();
 }
 
@@ -172,8 +180,8 @@ impl<'a> Object<'a> {
     }
 
     /// The fields kept verbatim, after the typed ones (as `#[serde(flatten)]` puts them).
-    fn verbatim(&mut self, fields: &Unmodeled) {
-        for (name, value) in fields.iter() {
+    fn verbatim<'v>(&mut self, fields: impl Iterator<Item = (&'v str, &'v Value)>) {
+        for (name, value) in fields {
             if !std::mem::take(&mut self.first) {
                 self.out.push(b',');
             }
@@ -350,6 +358,7 @@ mod tests {
             conditions in prop::collection::vec((text(), text(), optional(any::<i64>()), any::<bool>(), optional(0i64..4_000_000_000), text()), 0..3),
             spec in (text(), optional(any::<i64>())),
             phase in text(),
+            statuses in optional(text()),
             extra in prop::collection::vec((text(), prop_oneof![
                 Just(json!(null)), any::<f64>().prop_map(|f| json!(f)), text().prop_map(|t| json!(t)),
                 text().prop_map(|t| json!({"nested": [t, 1, true]})),
@@ -388,8 +397,12 @@ mod tests {
                 last_transition_time: at.and_then(|s| Time::from_unix_seconds(s).ok()),
                 reason: reason.as_str().into(), message: reason.as_str().into(),
             }).collect();
-            for (field, value) in extra {
-                pod.status.unmodeled.insert(format!("t{field}"), value);
+            pod.status.container_statuses =
+                statuses.map(|name| std::sync::Arc::new(json!([{"name": name, "ready": true}])));
+            // The second field is one upstream writes after `containerStatuses`.
+            for (i, (field, value)) in extra.into_iter().enumerate() {
+                let name = if i == 1 { "qosClass".to_string() } else { format!("t{field}") };
+                pod.status.unmodeled.insert(name, value);
             }
             pod
         }

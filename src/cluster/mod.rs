@@ -414,7 +414,8 @@ pub struct Cluster {
     workload_queue: work_queue::WorkQueue<workloads::WorkloadRef>,
     schedule_queue: work_queue::WorkQueue<ObjectKey>,
     garbage_queue: work_queue::WorkQueue<Uid>,
-    pub(crate) kubelet_pods: std::collections::BTreeMap<ObjectKey, kubelet::KubeletPod>,
+    /// What each kubelet is doing with its pods; looked up by key, never iterated.
+    pub(crate) kubelet_pods: FastMap<ObjectKey, kubelet::KubeletPod>,
     pub(crate) next_pod_ip: u32,
     rate_limiter: Option<TokenBucket>,
     budget_violations: Vec<BudgetViolation>,
@@ -828,7 +829,7 @@ impl Cluster {
             workload_queue: work_queue::WorkQueue::default(),
             schedule_queue: work_queue::WorkQueue::default(),
             garbage_queue: work_queue::WorkQueue::default(),
-            kubelet_pods: std::collections::BTreeMap::new(),
+            kubelet_pods: FastMap::default(),
             next_pod_ip: 0,
             rate_limiter: config.rate_limit.map(TokenBucket::new),
             budget_violations: Vec::new(),

@@ -338,12 +338,15 @@ pub fn status_update(
     now: Time,
 ) -> Option<PodDisruptionBudgetStatus> {
     let stored = &pdb.status;
-    let stored_disrupted = stored.disrupted_pods.clone().unwrap_or_default();
+    let same_disrupted = match &stored.disrupted_pods {
+        Some(stored) => *stored == computed.disrupted_pods,
+        None => computed.disrupted_pods.is_empty(),
+    };
     if stored.current_healthy == computed.current_healthy
         && stored.desired_healthy == computed.desired_healthy
         && stored.expected_pods == computed.expected_pods
         && stored.disruptions_allowed == computed.disruptions_allowed
-        && stored_disrupted == computed.disrupted_pods
+        && same_disrupted
         && stored.observed_generation == pdb.metadata.generation
         && conditions_are_up_to_date(pdb)
     {
@@ -615,8 +618,12 @@ impl Cluster {
                     );
                 }
                 if let Some(status) = status_update(&pdb, &computed, now) {
-                    let mut updated = PodDisruptionBudget::clone(&pdb);
-                    updated.status = status;
+                    // The stored budget with the new status: its old status is not copied.
+                    let updated = PodDisruptionBudget {
+                        metadata: pdb.metadata.clone(),
+                        spec: pdb.spec.clone(),
+                        status,
+                    };
                     self.write_status_by_controller(updated);
                     self.log(super::EventKind::PdbStatusUpdated {
                         pdb: key.clone(),

@@ -175,8 +175,25 @@ impl std::ops::DerefMut for Unmodeled {
 }
 
 impl PartialEq for Unmodeled {
+    /// Map equality (the order of fields does not matter), answered without hashing when
+    /// both hold their fields in the same order, as two versions of one object do: then
+    /// the first field whose values differ settles it, since each name is there once.
     fn eq(&self, other: &Self) -> bool {
-        std::sync::Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+        if std::sync::Arc::ptr_eq(&self.0, &other.0) {
+            return true;
+        }
+        if self.0.len() != other.0.len() {
+            return false;
+        }
+        for ((name, value), (other_name, other_value)) in self.0.iter().zip(other.0.iter()) {
+            if name != other_name {
+                return self.0 == other.0;
+            }
+            if value != other_value {
+                return false;
+            }
+        }
+        true
     }
 }
 
@@ -495,6 +512,31 @@ pub(crate) fn parse_percent(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Fields equal as maps are: in any order, with any value differing or not.
+        #[test]
+        fn unmodeled_fields_compare_as_maps(
+            fields in proptest::collection::vec((0u8..4, 0u8..3), 0..5),
+            other in proptest::collection::vec((0u8..4, 0u8..3), 0..5),
+            reverse in proptest::bool::ANY,
+        ) {
+            let map = |fields: &[(u8, u8)]| -> Map<String, Value> {
+                fields.iter().map(|(k, v)| (format!("f{k}"), Value::from(*v))).collect()
+            };
+            let a = map(&fields);
+            let mut same_fields: Vec<(u8, u8)> = fields.clone();
+            if reverse {
+                same_fields.reverse();
+            }
+            for b in [map(&other), map(&same_fields)] {
+                proptest::prop_assert_eq!(
+                    Unmodeled::from(a.clone()) == Unmodeled::from(b.clone()),
+                    a == b
+                );
+            }
+        }
+    }
 
     #[test]
     fn percentages_round_up_c6() {

@@ -55,8 +55,8 @@ fn admission(c: &mut Criterion) {
     let mut group = c.benchmark_group("admission_dry_run");
     for (pdbs, namespace, name) in fixture::decision_targets(shape()) {
         let request = EvictionRequest {
-            namespace: namespace.clone(),
-            name: name.clone(),
+            namespace: namespace.as_str().into(),
+            name: name.as_str().into(),
             eviction: eviction(&namespace, &name, true),
             dry_run: Vec::new(),
         };

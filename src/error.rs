@@ -251,6 +251,25 @@ impl ApiError {
         }
     }
 
+    /// The message, as `Display` writes it: borrowed where it is the error's own text (a
+    /// budget's 429, a bad request), formatted otherwise. For logs that keep the text of
+    /// every refusal without formatting it again.
+    ///
+    /// # Examples
+    /// ```
+    /// use evictsim::error::ApiError;
+    /// let e = ApiError::BadRequest("name mismatch".into());
+    /// assert_eq!(e.message(), e.to_string());
+    /// ```
+    pub fn message(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            ApiError::BadRequest(message)
+            | ApiError::TooManyRequests { message, .. }
+            | ApiError::Unknown { message, .. } => std::borrow::Cow::Borrowed(message),
+            other => std::borrow::Cow::Owned(other.to_string()),
+        }
+    }
+
     /// Whether this is a 409 `Conflict` (what the eviction handler's loops retry on).
     pub fn is_conflict(&self) -> bool {
         matches!(self, ApiError::Conflict { .. })
@@ -423,6 +442,30 @@ pub enum ConfigError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `message` is the `Display` text, whether borrowed or formatted.
+    #[test]
+    fn message_is_the_display_text() {
+        let errors = [
+            ApiError::BadRequest("bad".into()),
+            ApiError::TooManyRequests {
+                message: "Cannot evict pod as it would violate the pod's disruption budget."
+                    .into(),
+                retry_after_seconds: 10,
+                causes: Vec::new(),
+            },
+            ApiError::Unknown {
+                code: 418,
+                message: "teapot".into(),
+            },
+            ApiError::not_found("pods", "web-1"),
+            ApiError::Internal("broken".into()),
+            conflict(),
+        ];
+        for e in errors {
+            assert_eq!(e.message(), e.to_string());
+        }
+    }
 
     fn conflict() -> ApiError {
         ApiError::Conflict {

@@ -296,7 +296,7 @@ impl Operation {
         match self {
             Operation::Evict(i, dry_run, grace) => {
                 let mut eviction = Eviction::default();
-                eviction.metadata.name = format!("p{i}");
+                eviction.metadata.name = format!("p{i}").into();
                 eviction.metadata.namespace = NAMESPACE.into();
                 eviction.delete_options = Some(DeleteOptions {
                     grace_period_seconds: *grace,

@@ -17,7 +17,7 @@ use crate::model::short_text::same;
 use crate::model::{
     ALWAYS_ALLOW, DISRUPTION_ALLOWED, DeleteOptions, Eviction, FieldErrorKind, IF_HEALTHY_BUDGET,
     INSUFFICIENT_PODS, MAX_DISRUPTED_POD_SIZE, Pod, PodDisruptionBudget, Preconditions,
-    ResourceVersion, Selector,
+    ResourceVersion, Selector, SmolStr,
 };
 use crate::time::Time;
 use crate::wire::StatusCause;
@@ -89,9 +89,9 @@ pub type MatchingPdbs = smallvec::SmallVec<[Arc<PodDisruptionBudget>; 1]>;
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct EvictionRequest {
     /// The namespace in the URL.
-    pub namespace: String,
+    pub namespace: SmolStr,
     /// The pod name in the URL.
-    pub name: String,
+    pub name: SmolStr,
     /// The decoded body.
     pub eviction: Eviction,
     /// The request's `?dryRun=` values.

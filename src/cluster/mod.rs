@@ -1974,7 +1974,7 @@ impl Cluster {
         eviction: Eviction,
     ) -> Result<EvictionOutcome, ApiError> {
         let namespace = if eviction.metadata.namespace.is_empty() {
-            "default".to_string()
+            SmolStr::new_static("default")
         } else {
             eviction.metadata.namespace.clone()
         };
@@ -2092,7 +2092,7 @@ impl Cluster {
             Err(e) => self.log(EventKind::EvictionRefused {
                 pod,
                 code: e.code(),
-                message: e.to_string(),
+                message: e.message().into_owned(),
             }),
         }
         self.settle();

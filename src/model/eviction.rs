@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::meta::{ResourceVersion, Uid};
+use super::meta::{ResourceVersion, SmolStr, Uid};
 
 /// An `Eviction` body (`policy/v1` or `policy/v1beta1`; `apiVersion`/`kind` may be absent).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -11,10 +11,10 @@ use super::meta::{ResourceVersion, Uid};
 pub struct Eviction {
     /// `policy/v1` or `policy/v1beta1` when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_version: Option<String>,
+    pub api_version: Option<SmolStr>,
     /// `Eviction` when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
+    pub kind: Option<SmolStr>,
     /// Names the pod.
     #[serde(default)]
     pub metadata: EvictionMeta,
@@ -29,10 +29,10 @@ pub struct Eviction {
 pub struct EvictionMeta {
     /// Must equal the pod name in the URL (E4).
     #[serde(default)]
-    pub name: String,
+    pub name: SmolStr,
     /// Empty is filled from the URL; anything else must match it (E4).
     #[serde(default)]
-    pub namespace: String,
+    pub namespace: SmolStr,
     /// Accepted and ignored, as metav1.ObjectMeta fields on an Eviction are.
     #[serde(flatten)]
     pub unmodeled: super::meta::Unmodeled,

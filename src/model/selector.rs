@@ -266,11 +266,11 @@ fn is_dns1123_subdomain(s: &str) -> bool {
 
 /// Upstream's `IsQualifiedName`: the problems with a label key, empty when it is valid.
 pub fn qualified_name_errors(key: &str) -> Vec<String> {
-    let parts: Vec<&str> = key.split('/').collect();
-    let (prefix, name) = match parts.as_slice() {
-        [name] => (None, *name),
-        [prefix, name] => (Some(*prefix), *name),
-        _ => {
+    // Split without collecting: every label key of every pod written is checked.
+    let (prefix, name) = match key.split_once('/') {
+        None => (None, key),
+        Some((prefix, name)) if !name.contains('/') => (Some(prefix), name),
+        Some(_) => {
             return vec![format!(
                 "a qualified name {NAME_FORMAT} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
             )];

@@ -449,8 +449,7 @@ mod tests {
         let errors = [
             ApiError::BadRequest("bad".into()),
             ApiError::TooManyRequests {
-                message: "Cannot evict pod as it would violate the pod's disruption budget."
-                    .into(),
+                message: "Cannot evict pod as it would violate the pod's disruption budget.".into(),
                 retry_after_seconds: 10,
                 causes: Vec::new(),
             },

@@ -28,8 +28,18 @@ use crate::time::Time;
 /// assert_eq!(labels.len(), 1);
 /// assert_eq!(copy.get("tier").map(String::as_str), Some("front"));
 /// ```
-#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct StringMap(Arc<BTreeMap<String, String>>);
+
+impl Default for StringMap {
+    /// The empty map, shared by every object that has none (most objects' annotations):
+    /// no allocation until something is added.
+    fn default() -> Self {
+        static EMPTY: std::sync::OnceLock<Arc<BTreeMap<String, String>>> =
+            std::sync::OnceLock::new();
+        StringMap(Arc::clone(EMPTY.get_or_init(|| Arc::new(BTreeMap::new()))))
+    }
+}
 
 impl StringMap {
     /// An empty map.
@@ -69,18 +79,21 @@ impl fmt::Debug for StringMap {
 
 impl From<BTreeMap<String, String>> for StringMap {
     fn from(map: BTreeMap<String, String>) -> Self {
-        StringMap(Arc::new(map))
+        if map.is_empty() {
+            StringMap::default()
+        } else {
+            StringMap(Arc::new(map))
+        }
     }
 }
 
 impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for StringMap {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(pairs: I) -> Self {
-        StringMap(Arc::new(
-            pairs
-                .into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
-        ))
+        pairs
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect::<BTreeMap<String, String>>()
+            .into()
     }
 }
 
@@ -512,6 +525,18 @@ pub(crate) fn parse_percent(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Empty maps, however made, share one allocation; changing one copies it first.
+    #[test]
+    fn empty_string_maps_share_one_map() {
+        let decoded: StringMap = serde_json::from_str("{}").unwrap();
+        let collected: StringMap = Vec::<(String, String)>::new().into_iter().collect();
+        let mut changed = StringMap::default();
+        assert!(decoded.shares(&StringMap::new()) && collected.shares(&decoded));
+        changed.insert("app".into(), "web".into());
+        assert!(!changed.shares(&decoded));
+        assert!(StringMap::default().is_empty() && decoded.is_empty());
+    }
 
     proptest::proptest! {
         /// Fields equal as maps are: in any order, with any value differing or not.

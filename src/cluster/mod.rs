@@ -461,6 +461,18 @@ pub trait StoredKind: Resource + Send + Sync {
     fn common_spec_mut(&mut self) -> Option<&mut Unmodeled> {
         None
     }
+    /// The `matchLabels` of the object's own selector, which the store keeps one copy of
+    /// per distinct set, as it does of labels (a budget per app repeats across
+    /// namespaces). Default: none.
+    #[doc(hidden)]
+    fn selector_labels(&self) -> Option<&crate::model::StringMap> {
+        None
+    }
+    /// [`selector_labels`](Self::selector_labels), to point it at the stored copy.
+    #[doc(hidden)]
+    fn selector_labels_mut(&mut self) -> Option<&mut crate::model::StringMap> {
+        None
+    }
     /// Plans a DELETE. Default: immediate removal unless finalizers keep the object.
     #[doc(hidden)]
     fn plan_delete(
@@ -736,6 +748,12 @@ impl StoredKind for Pod {
 impl StoredKind for PodDisruptionBudget {
     fn store(cluster: &Cluster) -> &Store<Self> {
         &cluster.pdbs
+    }
+    fn selector_labels(&self) -> Option<&crate::model::StringMap> {
+        self.spec.selector.as_ref()?.match_labels.as_ref()
+    }
+    fn selector_labels_mut(&mut self) -> Option<&mut crate::model::StringMap> {
+        self.spec.selector.as_mut()?.match_labels.as_mut()
     }
     fn store_mut(cluster: &mut Cluster) -> &mut Store<Self> {
         &mut cluster.pdbs
@@ -1379,6 +1397,9 @@ impl Cluster {
                 );
                 if let Some(spec) = object.common_spec_mut() {
                     parts.share_spec(spec, before.and_then(T::common_spec));
+                }
+                if let Some(selector) = object.selector_labels_mut() {
+                    parts.share_map(selector, before.and_then(T::selector_labels));
                 }
                 if let Some(old) = &old {
                     object.metadata_mut().resource_version =

@@ -217,4 +217,33 @@ mod tests {
         assert!(x.shares(&y) && !x.shares(&z));
         assert_eq!(x, spec("a"));
     }
+
+    /// Budgets with equal `matchLabels` in different namespaces share one copy once stored,
+    /// and a budget updated to another selector holds that one.
+    #[test]
+    fn stored_budgets_share_equal_selectors() {
+        use crate::cluster::{Cluster, Subresource};
+        use crate::model::{LabelSelector, ObjectKey, PodDisruptionBudget};
+        use crate::time::SimTime;
+        let mut cluster = Cluster::default();
+        for ns in ["a", "b"] {
+            let selector = LabelSelector::matching([("app", "web")]);
+            let pdb = PodDisruptionBudget::min_available(ns, "web", 1, selector);
+            cluster.load(SimTime::ZERO, pdb).unwrap();
+        }
+        let stored = |cluster: &Cluster, ns: &str| {
+            let pdb = cluster.get::<PodDisruptionBudget>(&ObjectKey::new(ns, "web"));
+            pdb.unwrap().clone()
+        };
+        let labels = |pdb: &PodDisruptionBudget| pdb.spec.selector.clone().unwrap().match_labels;
+        let (a, mut b) = (stored(&cluster, "a"), stored(&cluster, "b"));
+        assert!(labels(&a).unwrap().shares(&labels(&b).unwrap()));
+        b.spec.selector = Some(LabelSelector::matching([("app", "db")]));
+        cluster
+            .update(SimTime::ZERO, b, Subresource::Main, false)
+            .unwrap();
+        let b = stored(&cluster, "b");
+        assert_eq!(labels(&b).unwrap()["app"], "db");
+        assert!(!labels(&a).unwrap().shares(&labels(&b).unwrap()));
+    }
 }

@@ -327,16 +327,17 @@ pub fn evict(
     version: KubernetesVersion,
 ) -> Result<EvictionOutcome, ApiError> {
     let eviction = &request.eviction;
+    // Each text read once: a short string's bytes are found by a branch on where it lives.
+    let (namespace, name) = (request.namespace.as_str(), request.name.as_str());
+    let body_namespace = eviction.metadata.namespace.as_str();
     // E4: namespace first (the generic create handler), then the name.
-    if !eviction.metadata.namespace.is_empty()
-        && !same(&eviction.metadata.namespace, &request.namespace)
-    {
+    if !body_namespace.is_empty() && !same(body_namespace, namespace) {
         return Err(ApiError::BadRequest(
             "the namespace of the provided object does not match the namespace sent on the request"
                 .into(),
         ));
     }
-    if !same(&eviction.metadata.name, &request.name) {
+    if !same(&eviction.metadata.name, name) {
         return Err(ApiError::BadRequest(
             "name in URL does not match name in Eviction object".into(),
         ));
@@ -352,7 +353,7 @@ pub fn evict(
         return Err(ApiError::invalid_field(
             "Eviction",
             "policy",
-            &request.name,
+            name,
             FieldError {
                 kind: FieldErrorKind::Invalid,
                 field: "deleteOptions.ignoreStoreReadErrorWithClusterBreakingPotential".into(),
@@ -364,7 +365,6 @@ pub fn evict(
     let original = propagate_dry_run(eviction.delete_options.as_ref(), &request.dry_run)?;
     let dry_run = original.is_dry_run();
     let caller_pinned_rv = original.resource_version_precondition().is_some();
-    let (namespace, name) = (request.namespace.as_str(), request.name.as_str());
 
     // Phase A (E10–E12): pods that can ignore their PDBs.
     let mut last_error = None;

@@ -260,27 +260,52 @@ impl ByName {
     }
 
     /// The filed PDBs in name order.
-    fn values(&self) -> impl Iterator<Item = &Filed> {
-        let (few, many) = match self {
-            ByName::Few(few) => (Some(few.iter()), None),
-            ByName::Many(many) => (None, Some(many.values())),
-        };
-        few.into_iter()
-            .flatten()
-            .map(|(_, filed)| filed)
-            .chain(many.into_iter().flatten())
+    fn values(&self) -> Values<'_> {
+        match self {
+            ByName::Few(few) => Values::Few(few.iter()),
+            ByName::Many(many) => Values::Many(many.values()),
+        }
     }
 
     /// [`ByName::values`], to change.
-    fn values_mut(&mut self) -> impl Iterator<Item = &mut Filed> {
-        let (few, many) = match self {
-            ByName::Few(few) => (Some(few.iter_mut()), None),
-            ByName::Many(many) => (None, Some(many.values_mut())),
-        };
-        few.into_iter()
-            .flatten()
-            .map(|(_, filed)| filed)
-            .chain(many.into_iter().flatten())
+    fn values_mut(&mut self) -> ValuesMut<'_> {
+        match self {
+            ByName::Few(few) => ValuesMut::Few(few.iter_mut()),
+            ByName::Many(many) => ValuesMut::Many(many.values_mut()),
+        }
+    }
+}
+
+/// [`ByName::values`]: a match per item rather than a chain of two optional iterators,
+/// on the decision's path.
+enum Values<'a> {
+    Few(std::slice::Iter<'a, (String, Filed)>),
+    Many(std::collections::btree_map::Values<'a, String, Filed>),
+}
+
+impl<'a> Iterator for Values<'a> {
+    type Item = &'a Filed;
+    fn next(&mut self) -> Option<&'a Filed> {
+        match self {
+            Values::Few(few) => few.next().map(|(_, filed)| filed),
+            Values::Many(many) => many.next(),
+        }
+    }
+}
+
+/// [`ByName::values_mut`].
+enum ValuesMut<'a> {
+    Few(std::slice::IterMut<'a, (String, Filed)>),
+    Many(std::collections::btree_map::ValuesMut<'a, String, Filed>),
+}
+
+impl<'a> Iterator for ValuesMut<'a> {
+    type Item = &'a mut Filed;
+    fn next(&mut self) -> Option<&'a mut Filed> {
+        match self {
+            ValuesMut::Few(few) => few.next().map(|(_, filed)| filed),
+            ValuesMut::Many(many) => many.next(),
+        }
     }
 }
 

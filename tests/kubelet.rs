@@ -223,12 +223,17 @@ fn terminal_status(annotations: Value, phase_now: &str) -> Pod {
     c.pod(&key("p")).expect("the finalizer keeps it").clone()
 }
 
-fn exit_codes(p: &Pod) -> Vec<(i64, String)> {
+/// The pod's `containerStatuses`, which the kubelet has reported.
+fn container_statuses(p: &Pod) -> &[Value] {
     p.status
         .container_statuses
         .as_deref()
         .and_then(Value::as_array)
-        .unwrap()
+        .expect("the kubelet reported containerStatuses")
+}
+
+fn exit_codes(p: &Pod) -> Vec<(i64, String)> {
+    container_statuses(p)
         .iter()
         .map(|s| {
             (
@@ -279,7 +284,7 @@ fn terminal_status_after_an_error_exit_or_a_kill_k4() {
 fn containers_that_never_started_are_container_status_unknown_k4() {
     let p = terminal_status(json!({}), "Pending");
     assert_eq!(p.status.phase, "Failed");
-    let status = &p.status.container_statuses.as_deref().unwrap()[0]["state"]["terminated"];
+    let status = &container_statuses(&p)[0]["state"]["terminated"];
     assert_eq!(status["reason"], "ContainerStatusUnknown");
     assert_eq!(
         status["message"],
@@ -462,13 +467,7 @@ fn container_statuses_are_each_pods_own_in_a_busy_second_k4() {
     c.resume_reactions(t0());
     c.advance_to(secs(10));
     let statuses = |c: &Cluster, name: &str| -> Vec<(String, bool, String)> {
-        c.pod(&key(name))
-            .unwrap()
-            .status
-            .container_statuses
-            .as_deref()
-            .and_then(Value::as_array)
-            .unwrap()
+        container_statuses(c.pod(&key(name)).unwrap())
             .iter()
             .map(|s| {
                 let state = s["state"]
@@ -518,13 +517,7 @@ fn container_statuses_are_each_pods_own_in_a_busy_second_k4() {
     }
     c.advance_to(secs(40));
     let terminated = |name: &str| -> Vec<(String, i64)> {
-        c.pod(&key(name))
-            .unwrap()
-            .status
-            .container_statuses
-            .as_deref()
-            .and_then(Value::as_array)
-            .unwrap()
+        container_statuses(c.pod(&key(name)).unwrap())
             .iter()
             .map(|s| {
                 (

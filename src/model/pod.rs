@@ -62,7 +62,7 @@ pub struct PodStatus {
 
 /// The fields upstream's `PodStatus` declares after `containerStatuses`, which the API
 /// therefore writes after it.
-pub(crate) const AFTER_CONTAINER_STATUSES: [&str; 9] = [
+const AFTER_CONTAINER_STATUSES: [&str; 9] = [
     "qosClass",
     "ephemeralContainerStatuses",
     "resize",
@@ -247,7 +247,7 @@ impl Pod {
 }
 
 #[cfg(test)]
-mod status_order_tests {
+mod tests {
     use super::Pod;
     use serde_json::json;
 

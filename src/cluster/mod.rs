@@ -608,6 +608,11 @@ impl StoredKind for Service {
         _origin: Origin,
     ) {
         let new = new.map(|object| &**object);
+        if cluster.config.controllers.endpoints
+            && let Some(selector) = new.and_then(endpoints::service_selector)
+        {
+            cluster.index_anchor_of(&selector);
+        }
         if cluster.config.controllers.endpoints && new.or(old).is_some() {
             cluster.endpoints_queue.insert(key.clone());
         }
@@ -947,6 +952,7 @@ impl Cluster {
         let Some(selector) = eviction::pdb_selector(stored) else {
             return;
         };
+        self.index_anchor_of(&selector);
         let namespace = stored.metadata.namespace.as_str();
         let members = self
             .pods_selected(namespace, &selector)
@@ -986,12 +992,14 @@ impl Cluster {
     }
 
     /// The pods in `namespace` that `selector` selects, in name order (C5), found through
-    /// the label index when the selector requires some `key=value`.
+    /// the label index when the selector requires some `key=value` whose label a stored
+    /// PDB's or Service's selector is anchored on too; otherwise by scanning the namespace.
     pub fn pods_selected(&self, namespace: &str, selector: &crate::model::Selector) -> Vec<&Pod> {
-        match selector.anchor() {
-            Some((k, v)) => self
-                .pod_index
-                .labelled(namespace, k, v)
+        let filed = selector
+            .anchor()
+            .and_then(|(k, v)| self.pod_index.labelled(namespace, k, v));
+        match filed {
+            Some(keys) => keys
                 .filter_map(|key| self.pods.get(key))
                 .filter(|p| selector.matches(&p.metadata.labels))
                 .collect(),
@@ -1000,6 +1008,17 @@ impl Cluster {
                 .in_namespace(namespace)
                 .filter(|p| selector.matches(&p.metadata.labels))
                 .collect(),
+        }
+    }
+
+    /// Files pods under the label `selector` is anchored on, if it has one, so that
+    /// [`Cluster::pods_selected`] finds its pods without scanning the namespace: for the
+    /// selectors of stored PDBs and Services, which are asked again and again.
+    fn index_anchor_of(&mut self, selector: &crate::model::Selector) {
+        if let Some((label, _)) = selector.anchor()
+            && !self.pod_index.indexes_label_key(label)
+        {
+            self.pod_index.index_label_key(label, self.pods.entries());
         }
     }
 

@@ -1,10 +1,15 @@
 //! Secondary indexes over stored pods: by node (`spec.nodeName`) and by label, so that the
 //! disruption controller's "pods selected by this PDB" (C5) and a node's pods are found
 //! without scanning. Look-ups return name-ordered sets, the order a namespace scan gives.
+//!
+//! Labels are filed only under the keys some selector is anchored on (see
+//! [`PodIndex::index_label_key`]): a pod carries labels no selector asks for
+//! (`pod-template-hash`, versions, teams), and an entry per pod and label would cost memory
+//! and a B-tree update on every create and delete for nothing.
 
 use std::collections::BTreeSet;
 
-use super::FastMap;
+use super::{FastMap, FastSet};
 use crate::model::{ObjectKey, Pod, SmolStr, Uid};
 
 /// The pod indexes. Only looked up, never iterated into an output except through the
@@ -13,6 +18,9 @@ use crate::model::{ObjectKey, Pod, SmolStr, Uid};
 pub struct PodIndex {
     by_node: FastMap<SmolStr, BTreeSet<ObjectKey>>,
     by_label: FastMap<(SmolStr, SmolStr, SmolStr), BTreeSet<ObjectKey>>,
+    /// The label keys `by_label` files pods under. It only grows: a key once anchored on is
+    /// likely to be again (the next ReplicaSet's PDB), and there are few of them.
+    label_keys: FastSet<SmolStr>,
     by_owner: FastMap<Uid, BTreeSet<ObjectKey>>,
     /// Per controller: (active pods, active Ready pods); active = not terminating, not terminal.
     owner_counts: FastMap<Uid, (usize, usize)>,
@@ -86,19 +94,50 @@ impl PodIndex {
                 counts.1 += ready;
             }
         }
-        if labels(old) != labels(new) {
+        if labels(old) != labels(new) && !self.label_keys.is_empty() {
             if let Some(old) = old {
                 for (k, v) in &old.metadata.labels {
-                    remove_entry(&mut self.by_label, &label_key(&key.namespace, k, v), key);
+                    if self.label_keys.contains(k.as_str()) {
+                        remove_entry(&mut self.by_label, &label_key(&key.namespace, k, v), key);
+                    }
                 }
             }
             if let Some(new) = new {
                 for (k, v) in &new.metadata.labels {
-                    self.by_label
-                        .entry(label_key(&key.namespace, k, v))
-                        .or_default()
-                        .insert(key.clone());
+                    if self.label_keys.contains(k.as_str()) {
+                        self.file_label(key, k, v);
+                    }
                 }
+            }
+        }
+    }
+
+    fn file_label(&mut self, key: &ObjectKey, label: &str, value: &str) {
+        self.by_label
+            .entry(label_key(&key.namespace, label, value))
+            .or_default()
+            .insert(key.clone());
+    }
+
+    /// Whether pods are filed under their `label` values.
+    pub fn indexes_label_key(&self, label: &str) -> bool {
+        self.label_keys.contains(label)
+    }
+
+    /// Files pods under their values of `label` from now on, starting with the stored
+    /// `pods` (every pod, as `(key, pod)`): for a selector anchored on it. Does nothing for
+    /// a key already filed.
+    pub fn index_label_key<'a>(
+        &mut self,
+        label: &str,
+        pods: impl IntoIterator<Item = (&'a ObjectKey, &'a Pod)>,
+    ) {
+        if !self.label_keys.insert(SmolStr::new(label)) {
+            return;
+        }
+        for (key, pod) in pods {
+            if let Some(value) = pod.metadata.labels.get(label) {
+                self.file_label(key, label, value);
             }
         }
     }
@@ -127,17 +166,23 @@ impl PodIndex {
         self.owner_counts.get(uid).copied().unwrap_or_default()
     }
 
-    /// The pods in `namespace` labelled `key=value`, in name order.
+    /// The pods in `namespace` labelled `key=value`, in name order; `None` when pods are
+    /// not filed under `key` (see [`PodIndex::index_label_key`]): the caller scans.
     pub fn labelled(
         &self,
         namespace: &str,
         key: &str,
         value: &str,
-    ) -> impl Iterator<Item = &ObjectKey> {
-        self.by_label
-            .get(&label_key(namespace, key, value))
-            .into_iter()
-            .flatten()
+    ) -> Option<impl Iterator<Item = &ObjectKey>> {
+        if !self.label_keys.contains(key) {
+            return None;
+        }
+        Some(
+            self.by_label
+                .get(&label_key(namespace, key, value))
+                .into_iter()
+                .flatten(),
+        )
     }
 }
 
@@ -228,7 +273,9 @@ mod tests {
             let app = format!("app-{n}");
             out.push(format!(
                 "label {n}: {:?}",
-                index.labelled("ns", "app", &app).collect::<Vec<_>>()
+                index
+                    .labelled("ns", "app", &app)
+                    .map(|keys| keys.collect::<Vec<_>>())
             ));
         }
         out
@@ -236,13 +283,25 @@ mod tests {
 
     proptest! {
         /// Moving pods through any sequence of states leaves the indexes as filing their
-        /// final states into empty ones does.
+        /// final states into empty ones does, whenever the `app` label began to be filed
+        /// (never, at the start, between two steps).
         #[test]
-        fn updates_leave_what_a_fresh_index_holds(steps in prop::collection::vec((0..4usize, state()), 0..60)) {
+        fn updates_leave_what_a_fresh_index_holds(
+            steps in prop::collection::vec((0..4usize, state()), 0..60),
+            label_filed_at in proptest::option::of(0..60usize),
+        ) {
             let names = ["a", "b", "c", "d"];
             let mut current: Vec<Option<Pod>> = vec![None; names.len()];
             let mut index = PodIndex::default();
-            for (which, next) in steps {
+            let file_label = |index: &mut PodIndex, current: &[Option<Pod>]| {
+                let keys: Vec<ObjectKey> = names.iter().map(|n| ObjectKey::new("ns", *n)).collect();
+                let pods = keys.iter().zip(current).filter_map(|(k, p)| Some((k, p.as_ref()?)));
+                index.index_label_key("app", pods);
+            };
+            for (step, (which, next)) in steps.into_iter().enumerate() {
+                if label_filed_at == Some(step) {
+                    file_label(&mut index, &current);
+                }
                 let key = ObjectKey::new("ns", names[which]);
                 let next = next.map(|(node, owner, label, ready, terminating)| {
                     pod(names[which], node, owner, label, ready, terminating)
@@ -250,7 +309,13 @@ mod tests {
                 index.update(&key, current[which].as_ref(), next.as_ref());
                 current[which] = next;
             }
+            if label_filed_at.is_some() && !index.indexes_label_key("app") {
+                file_label(&mut index, &current);
+            }
             let mut fresh = PodIndex::default();
+            if label_filed_at.is_some() {
+                fresh.index_label_key("app", []);
+            }
             for (name, pod) in names.iter().zip(&current) {
                 fresh.update(&ObjectKey::new("ns", *name), None, pod.as_ref());
             }

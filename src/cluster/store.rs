@@ -140,6 +140,13 @@ impl<T: Resource> Store<T> {
         self.ordered.iter().filter_map(|key| self.get(key))
     }
 
+    /// Every object with its stored key, in key order.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (&ObjectKey, &T)> {
+        self.ordered
+            .iter()
+            .filter_map(|key| self.get(key).map(|object| (key, object)))
+    }
+
     /// The objects in `namespace`, in name order. Searched by borrowed text: no key is
     /// built (a Service or workload sync runs this on every pod write).
     pub fn in_namespace<'a, 'n>(

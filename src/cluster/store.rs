@@ -3,12 +3,11 @@
 //! Objects are shared (`Arc`): a read hands out a reference or a second handle, never a copy,
 //! and the watch history keeps the very object that was stored. A hash table holds each
 //! object with its key, for point lookups by namespace and name (what every GET, eviction,
-//! write and controller sync does); a B-tree holds the keys alone, in key order, for LISTs,
-//! which etcd returns ordered by key. An update touches the hash table only.
+//! write and controller sync does); B-trees hold the names alone, per namespace, in key
+//! order, for LISTs, which etcd returns ordered by key. An update touches the hash table only.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, btree_map};
 use std::hash::{BuildHasher, Hasher};
-use std::ops::Bound;
 use std::sync::Arc;
 
 use foldhash::fast::FixedState;
@@ -17,70 +16,25 @@ use hashbrown::HashTable;
 use crate::model::short_text::same;
 use crate::model::{ObjectKey, Resource};
 
-/// A key as its two parts of text, so that the ordered index can be searched by borrowed
-/// strings. Ordered as [`ObjectKey`] is (namespace, then name), which `Borrow` requires.
-trait KeyParts {
-    fn parts(&self) -> (&str, &str);
-}
-
-impl KeyParts for ObjectKey {
-    fn parts(&self) -> (&str, &str) {
-        (&self.namespace, &self.name)
-    }
-}
-
-impl KeyParts for (&str, &str) {
-    fn parts(&self) -> (&str, &str) {
-        (self.0, self.1)
-    }
-}
-
-impl PartialEq for dyn KeyParts + '_ {
-    fn eq(&self, other: &Self) -> bool {
-        self.parts() == other.parts()
-    }
-}
-
-impl Eq for dyn KeyParts + '_ {}
-
-impl PartialOrd for dyn KeyParts + '_ {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for dyn KeyParts + '_ {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.parts().cmp(&other.parts())
-    }
-}
-
-impl<'a> std::borrow::Borrow<dyn KeyParts + 'a> for ObjectKey {
-    fn borrow(&self) -> &(dyn KeyParts + 'a) {
-        self
-    }
-}
-
 /// The stored objects of one kind, keyed by namespace and name.
 #[derive(Debug, Clone)]
 pub struct Store<T> {
-    /// The keys in order, for LISTs. Only a create or a delete changes it: an update (most
-    /// writes) replaces the object in the hash table alone.
-    ordered: BTreeSet<ObjectKey>,
+    /// The names in order under each namespace in order, for LISTs: a name is half a
+    /// key, and names compare without their namespace. Only a create or a delete changes
+    /// it: an update (most writes) replaces the object in the hash table alone. Its
+    /// namespaces are the one copy of their text that the stored keys share: a namespace
+    /// holds thousands of objects, and each key would otherwise keep its own.
+    ordered: BTreeMap<Arc<str>, BTreeSet<Arc<str>>>,
     /// Each object with its key, so that a caller holding only text gets a key that shares
     /// the stored one's strings instead of allocating its own.
     by_key: HashTable<(ObjectKey, Arc<T>)>,
-    /// One copy of each namespace's text, which the stored keys of its objects share: a
-    /// namespace holds thousands of objects, and each key would otherwise keep its own.
-    namespaces: super::FastSet<Arc<str>>,
 }
 
 impl<T> Default for Store<T> {
     fn default() -> Self {
         Store {
-            ordered: BTreeSet::new(),
+            ordered: BTreeMap::new(),
             by_key: HashTable::new(),
-            namespaces: Default::default(),
         }
     }
 }
@@ -137,14 +91,17 @@ impl<T: Resource> Store<T> {
 
     /// Every object, in key order.
     pub fn iter(&self) -> impl Iterator<Item = &T> {
-        self.ordered.iter().filter_map(|key| self.get(key))
+        self.entries().map(|(_, object)| object)
     }
 
     /// Every object with its stored key, in key order.
     pub(crate) fn entries(&self) -> impl Iterator<Item = (&ObjectKey, &T)> {
-        self.ordered
-            .iter()
-            .filter_map(|key| self.get(key).map(|object| (key, object)))
+        self.ordered.iter().flat_map(move |(namespace, names)| {
+            names
+                .iter()
+                .filter_map(move |name| self.entry(namespace, name))
+                .map(|(key, object)| (key, &**object))
+        })
     }
 
     /// The objects in `namespace`, in name order. Searched by borrowed text: no key is
@@ -153,21 +110,21 @@ impl<T: Resource> Store<T> {
         &'a self,
         namespace: &'n str,
     ) -> impl Iterator<Item = &'a T> + use<'a, 'n, T> {
-        let start: &dyn KeyParts = &(namespace, "");
         self.ordered
-            .range::<dyn KeyParts + '_, _>((Bound::Included(start), Bound::Unbounded))
-            .take_while(move |k| *k.namespace == *namespace)
-            .filter_map(|key| self.get(key))
+            .get(namespace)
+            .into_iter()
+            .flatten()
+            .filter_map(move |name| self.get_by_name(namespace, name))
     }
 
     /// How many objects are stored.
     pub fn len(&self) -> usize {
-        self.ordered.len()
+        self.by_key.len()
     }
 
     /// Whether nothing is stored.
     pub fn is_empty(&self) -> bool {
-        self.ordered.is_empty()
+        self.by_key.is_empty()
     }
 
     /// Stores `object` at `key`, which must be the object's own namespace and name; returns
@@ -189,19 +146,20 @@ impl<T: Resource> Store<T> {
                 (Some(std::mem::replace(held, object)), stored.clone())
             }
             hashbrown::hash_table::Entry::Vacant(slot) => {
-                let namespace = match self.namespaces.get(&*key.namespace) {
-                    Some(shared) => Arc::clone(shared),
-                    None => {
-                        self.namespaces.insert(Arc::clone(&key.namespace));
-                        key.namespace
+                let (namespace, names) = match self.ordered.entry(key.namespace) {
+                    btree_map::Entry::Occupied(filed) => {
+                        (Arc::clone(filed.key()), filed.into_mut())
+                    }
+                    btree_map::Entry::Vacant(new) => {
+                        (Arc::clone(new.key()), new.insert(BTreeSet::new()))
                     }
                 };
+                names.insert(Arc::clone(&key.name));
                 let key = ObjectKey {
                     namespace,
                     name: key.name,
                 };
                 slot.insert((key.clone(), object));
-                self.ordered.insert(key.clone());
                 (None, key)
             }
         }
@@ -215,7 +173,12 @@ impl<T: Resource> Store<T> {
             })
             .ok()?;
         let ((stored_key, removed), _) = slot.remove();
-        self.ordered.remove(&stored_key);
+        if let Some(names) = self.ordered.get_mut(&*stored_key.namespace) {
+            names.remove(&*stored_key.name);
+            if names.is_empty() {
+                self.ordered.remove(&*stored_key.namespace);
+            }
+        }
         Some(removed)
     }
 }

@@ -999,8 +999,8 @@ impl Cluster {
             .anchor()
             .and_then(|(k, v)| self.pod_index.labelled(namespace, k, v));
         match filed {
-            Some(keys) => keys
-                .filter_map(|key| self.pods.get(key))
+            Some(names) => names
+                .filter_map(|name| self.pods.get_by_name(namespace, name))
                 .filter(|p| selector.matches(&p.metadata.labels))
                 .collect(),
             None => self

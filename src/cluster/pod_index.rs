@@ -8,6 +8,7 @@
 //! and a B-tree update on every create and delete for nothing.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use super::{FastMap, FastSet};
 use crate::model::{ObjectKey, Pod, SmolStr, Uid};
@@ -17,7 +18,8 @@ use crate::model::{ObjectKey, Pod, SmolStr, Uid};
 #[derive(Debug, Clone, Default)]
 pub struct PodIndex {
     by_node: FastMap<SmolStr, BTreeSet<ObjectKey>>,
-    by_label: FastMap<(SmolStr, SmolStr, SmolStr), BTreeSet<ObjectKey>>,
+    /// Names only: a label's pods share the namespace it is filed under.
+    by_label: FastMap<(SmolStr, SmolStr, SmolStr), BTreeSet<Arc<str>>>,
     /// The label keys `by_label` files pods under. It only grows: a key once anchored on is
     /// likely to be again (the next ReplicaSet's PDB), and there are few of them.
     label_keys: FastSet<SmolStr>,
@@ -98,7 +100,8 @@ impl PodIndex {
             if let Some(old) = old {
                 for (k, v) in &old.metadata.labels {
                     if self.label_keys.contains(k.as_str()) {
-                        remove_entry(&mut self.by_label, &label_key(&key.namespace, k, v), key);
+                        let at = label_key(&key.namespace, k, v);
+                        remove_entry(&mut self.by_label, &at, &*key.name);
                     }
                 }
             }
@@ -116,7 +119,7 @@ impl PodIndex {
         self.by_label
             .entry(label_key(&key.namespace, label, value))
             .or_default()
-            .insert(key.clone());
+            .insert(Arc::clone(&key.name));
     }
 
     /// Whether pods are filed under their `label` values.
@@ -166,14 +169,14 @@ impl PodIndex {
         self.owner_counts.get(uid).copied().unwrap_or_default()
     }
 
-    /// The pods in `namespace` labelled `key=value`, in name order; `None` when pods are
+    /// The names of the pods in `namespace` labelled `key=value`, in order; `None` when pods are
     /// not filed under `key` (see [`PodIndex::index_label_key`]): the caller scans.
     pub fn labelled(
         &self,
         namespace: &str,
         key: &str,
         value: &str,
-    ) -> Option<impl Iterator<Item = &ObjectKey>> {
+    ) -> Option<impl Iterator<Item = &str>> {
         if !self.label_keys.contains(key) {
             return None;
         }
@@ -181,16 +184,19 @@ impl PodIndex {
             self.by_label
                 .get(&label_key(namespace, key, value))
                 .into_iter()
-                .flatten(),
+                .flatten()
+                .map(|name| &**name),
         )
     }
 }
 
 /// Takes `key` out of the set filed under `at`, and the set out of `index` once empty.
-fn remove_entry<K, Q>(index: &mut FastMap<K, BTreeSet<ObjectKey>>, at: &Q, key: &ObjectKey)
+fn remove_entry<K, Q, E, R>(index: &mut FastMap<K, BTreeSet<E>>, at: &Q, key: &R)
 where
     K: std::borrow::Borrow<Q> + Eq + std::hash::Hash,
     Q: Eq + std::hash::Hash + ?Sized,
+    E: std::borrow::Borrow<R> + Ord,
+    R: Ord + ?Sized,
 {
     if let Some(set) = index.get_mut(at) {
         set.remove(key);

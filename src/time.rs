@@ -154,8 +154,12 @@ pub fn go_duration(duration: Duration) -> String {
 
 /// A Kubernetes `metav1.Time`: a UTC wall-clock instant at whole seconds, serialized as
 /// RFC 3339 (`2025-01-01T00:00:00Z`). Sub-second input is truncated, as upstream does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Time(jiff::Timestamp);
+///
+/// Held as its seconds with the sign bit flipped, which is never zero in the range a
+/// timestamp can name: an `Option<Time>` is then eight bytes, not twenty-four, and every
+/// object carries two or three of them (metadata, conditions).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Time(std::num::NonZeroI64);
 
 impl Time {
     /// The instant `seconds` after the Unix epoch.
@@ -163,14 +167,28 @@ impl Time {
     /// # Errors
     /// When the instant is outside the range an RFC 3339 timestamp can name.
     pub fn from_unix_seconds(seconds: i64) -> Result<Time, String> {
-        jiff::Timestamp::from_second(seconds)
-            .map(Time)
-            .map_err(|e| e.to_string())
+        let checked = jiff::Timestamp::from_second(seconds).map_err(|e| e.to_string())?;
+        Ok(Time::of_seconds(checked.as_second()))
+    }
+
+    /// The instant `seconds` after the epoch, which jiff's range holds.
+    const fn of_seconds(seconds: i64) -> Time {
+        // jiff's range is a few hundred billion seconds either side of the epoch, so the
+        // flipped value is never zero; the fallback is never taken.
+        match std::num::NonZeroI64::new(seconds ^ i64::MIN) {
+            Some(flipped) => Time(flipped),
+            None => Time(std::num::NonZeroI64::MAX),
+        }
     }
 
     /// Seconds since the Unix epoch.
     pub fn unix_seconds(self) -> i64 {
-        self.0.as_second()
+        self.0.get() ^ i64::MIN
+    }
+
+    /// The instant as jiff's type, for formatting what the direct formatter does not.
+    fn timestamp(self) -> jiff::Timestamp {
+        jiff::Timestamp::from_second(self.unix_seconds()).unwrap_or(jiff::Timestamp::MAX)
     }
 
     /// This instant moved by `seconds` (which may be negative), saturating at the ends of
@@ -250,12 +268,30 @@ impl Time {
     }
 }
 
+impl PartialOrd for Time {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Time {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.unix_seconds().cmp(&other.unix_seconds())
+    }
+}
+
+impl fmt::Debug for Time {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Time").field(&self.timestamp()).finish()
+    }
+}
+
 impl fmt::Display for Time {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.rfc3339() {
             // ASCII digits and separators only.
             Some(text) => f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?),
-            None => write!(f, "{}", self.0.strftime("%Y-%m-%dT%H:%M:%SZ")),
+            None => write!(f, "{}", self.timestamp().strftime("%Y-%m-%dT%H:%M:%SZ")),
         }
     }
 }
@@ -296,7 +332,9 @@ impl WallClock {
         let millis = self
             .epoch_millis
             .saturating_add(i64::try_from(now.as_millis()).unwrap_or(i64::MAX));
-        Time(jiff::Timestamp::from_second(millis.div_euclid(1000)).unwrap_or(jiff::Timestamp::MAX))
+        let checked =
+            jiff::Timestamp::from_second(millis.div_euclid(1000)).unwrap_or(jiff::Timestamp::MAX);
+        Time::of_seconds(checked.as_second())
     }
 
     /// The earliest virtual time whose wall-clock time is at or after `wall`
@@ -314,7 +352,7 @@ impl Default for WallClock {
 }
 
 /// The default wall-clock time at virtual time zero: 2025-01-01T00:00:00Z.
-pub const DEFAULT_START: Time = Time(jiff::Timestamp::constant(1_735_689_600, 0));
+pub const DEFAULT_START: Time = Time::of_seconds(1_735_689_600);
 
 #[cfg(test)]
 mod tests {
@@ -322,7 +360,7 @@ mod tests {
     /// century rules, the ends of days and months, and the edges of the four-digit range.
     #[test]
     fn rfc3339_matches_jiff() {
-        let jiff_text = |t: Time| t.0.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let jiff_text = |t: Time| t.timestamp().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
         let mut seconds: Vec<i64> = vec![
             0,
             -1,
@@ -386,5 +424,39 @@ mod tests {
     fn sim_time_displays_elapsed() {
         assert_eq!(SimTime::from_millis(90_500).to_string(), "+1m30.500s");
         assert_eq!(SimTime::ZERO.to_string(), "+0s");
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Times order, compare and hash as their seconds do, across the whole range (the
+        /// epoch, before it, the ends), and give their seconds back.
+        #[test]
+        fn times_are_their_seconds(
+            a in jiff::Timestamp::MIN.as_second() + 1..jiff::Timestamp::MAX.as_second(),
+            b in prop_oneof![
+                Just(0i64),
+                Just(-1i64),
+                Just(jiff::Timestamp::MIN.as_second() + 1),
+                Just(jiff::Timestamp::MAX.as_second() - 1),
+                -100i64..100,
+            ],
+        ) {
+            for (x, y) in [(a, b), (b, a), (a, a), (b, b)] {
+                let (tx, ty) = (Time::from_unix_seconds(x).unwrap(), Time::from_unix_seconds(y).unwrap());
+                prop_assert_eq!(tx.unix_seconds(), x);
+                prop_assert_eq!(tx.cmp(&ty), x.cmp(&y));
+                prop_assert_eq!(tx == ty, x == y);
+            }
+        }
+    }
+
+    #[test]
+    fn an_absent_time_costs_nothing_beside_a_present_one() {
+        assert_eq!(
+            std::mem::size_of::<Option<Time>>(),
+            std::mem::size_of::<i64>()
+        );
+        assert_eq!(format!("{:?}", DEFAULT_START), "Time(2025-01-01T00:00:00Z)");
     }
 }

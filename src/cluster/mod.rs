@@ -29,6 +29,7 @@ mod pod_index;
 pub mod rate_limit;
 pub mod scheduler;
 mod shared_parts;
+mod sorted_set;
 mod store;
 mod timers;
 mod work_queue;

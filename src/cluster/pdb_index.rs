@@ -18,6 +18,7 @@ use foldhash::fast::{FixedState, FoldHasher};
 use hashbrown::HashTable;
 
 use super::FastMap;
+use super::sorted_set::SortedSet;
 use crate::model::short_text::same;
 use crate::model::{
     ObjectKey, OwnerReference, Pod, PodDisruptionBudget, Selector, SmolStr, StringMap, Uid,
@@ -59,7 +60,7 @@ impl Selecting {
 /// A PDB's selected pods in name order: the stored objects themselves, ordered by their own
 /// names (no copy of the name is kept).
 #[derive(Debug, Clone, Default)]
-pub struct Members(std::collections::BTreeSet<Member>);
+pub struct Members(SortedSet<Member>);
 
 #[derive(Debug, Clone)]
 struct Member(Arc<Pod>);

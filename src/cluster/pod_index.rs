@@ -7,9 +7,9 @@
 //! (`pod-template-hash`, versions, teams), and an entry per pod and label would cost memory
 //! and a B-tree update on every create and delete for nothing.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use super::sorted_set::SortedSet;
 use super::{FastMap, FastSet};
 use crate::model::{ObjectKey, Pod, SmolStr, Uid};
 
@@ -17,13 +17,13 @@ use crate::model::{ObjectKey, Pod, SmolStr, Uid};
 /// ordered sets they hold.
 #[derive(Debug, Clone, Default)]
 pub struct PodIndex {
-    by_node: FastMap<SmolStr, BTreeSet<ObjectKey>>,
+    by_node: FastMap<SmolStr, SortedSet<ObjectKey>>,
     /// Names only: a label's pods share the namespace it is filed under.
-    by_label: FastMap<(SmolStr, SmolStr, SmolStr), BTreeSet<Arc<str>>>,
+    by_label: FastMap<(SmolStr, SmolStr, SmolStr), SortedSet<Arc<str>>>,
     /// The label keys `by_label` files pods under. It only grows: a key once anchored on is
     /// likely to be again (the next ReplicaSet's PDB), and there are few of them.
     label_keys: FastSet<SmolStr>,
-    by_owner: FastMap<Uid, BTreeSet<ObjectKey>>,
+    by_owner: FastMap<Uid, SortedSet<ObjectKey>>,
     /// Per controller: (active pods, active Ready pods); active = not terminating, not terminal.
     owner_counts: FastMap<Uid, (usize, usize)>,
 }
@@ -147,9 +147,9 @@ impl PodIndex {
 
     /// How many entries the indexes hold, all together.
     pub fn entries(&self) -> usize {
-        self.by_node.values().map(BTreeSet::len).sum::<usize>()
-            + self.by_label.values().map(BTreeSet::len).sum::<usize>()
-            + self.by_owner.values().map(BTreeSet::len).sum::<usize>()
+        self.by_node.values().map(SortedSet::len).sum::<usize>()
+            + self.by_label.values().map(SortedSet::len).sum::<usize>()
+            + self.by_owner.values().map(SortedSet::len).sum::<usize>()
             + self.owner_counts.len()
     }
 
@@ -191,7 +191,7 @@ impl PodIndex {
 }
 
 /// Takes `key` out of the set filed under `at`, and the set out of `index` once empty.
-fn remove_entry<K, Q, E, R>(index: &mut FastMap<K, BTreeSet<E>>, at: &Q, key: &R)
+fn remove_entry<K, Q, E, R>(index: &mut FastMap<K, SortedSet<E>>, at: &Q, key: &R)
 where
     K: std::borrow::Borrow<Q> + Eq + std::hash::Hash,
     Q: Eq + std::hash::Hash + ?Sized,

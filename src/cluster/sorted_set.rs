@@ -1,5 +1,5 @@
-//! An ordered set for the indexes' many small sets (a node's pods, a label's pods, a
-//! PDB's members): a sorted vector while it is small, a B-tree once it is not.
+//! An ordered set for the pod index's many small sets (a node's pods, a label's pods, a
+//! controller's pods): a sorted vector while it is small, a B-tree once it is not.
 //!
 //! A B-tree allocates nodes of eleven entries plus an internal node as soon as it holds
 //! twelve, so a set of a few dozen keys costs about twice its entries; a sorted vector costs
@@ -43,21 +43,6 @@ impl<T: Ord> SortedSet<T> {
     /// Whether there are none.
     pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-
-    /// The item equal to `item`.
-    pub(crate) fn get<Q>(&self, item: &Q) -> Option<&T>
-    where
-        T: Borrow<Q>,
-        Q: Ord + ?Sized,
-    {
-        match self {
-            SortedSet::Few(few) => few
-                .binary_search_by(|held| held.borrow().cmp(item))
-                .ok()
-                .map(|at| &few[at]),
-            SortedSet::Many(many) => many.get(item),
-        }
     }
 
     /// Adds `item`; returns whether it was not there.
@@ -197,7 +182,6 @@ mod tests {
                     prop_assert_eq!(set.remove(&item), model.remove(&item));
                 }
                 prop_assert_eq!(set.len(), model.len());
-                prop_assert_eq!(set.get(&item), model.get(&item));
             }
             prop_assert!(set.iter().eq(model.iter()));
             prop_assert!(set.iter().copied().collect::<SortedSet<u16>>().iter().eq(model.iter()));

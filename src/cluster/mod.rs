@@ -2043,41 +2043,41 @@ impl Cluster {
         labels: &crate::model::StringMap,
         disruption: Disruption,
     ) {
-        let namespace = pod.namespace.clone();
         let now = self.wall_now();
-        let names: Vec<SmolStr> = self
-            .pdb_index
-            .selecting(&namespace, labels)
+        // Found and computed in one pass over the index, without a look-up per PDB: every
+        // eviction and DELETE of a healthy pod runs this. Short budgets are rare.
+        let mut short: Vec<(&SmolStr, i64, i64)> = Vec::new();
+        self.pdb_index
+            .for_each_selecting_tallied(&pod.namespace, labels, |pdb, members, tally| {
+                let healthy = tally.ready_not_terminating as i64;
+                let computed =
+                    disruption::compute_status_tallied(pdb, members, tally, now, |owner, p| {
+                        self.find_controller(owner, &p.metadata.namespace)
+                    });
+                if let Ok(computed) = computed
+                    && healthy < computed.desired_healthy
+                {
+                    short.push((&pdb.metadata.name, healthy, computed.desired_healthy));
+                }
+            });
+        if short.is_empty() {
+            return;
+        }
+        short.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let violations: Vec<BudgetViolation> = short
             .into_iter()
-            .map(SmolStr::from)
+            .map(|(name, healthy, desired_healthy)| BudgetViolation {
+                at: self.now,
+                pdb: self.pdbs.key(&pod.namespace, name),
+                pod: pod.clone(),
+                disruption,
+                healthy,
+                desired_healthy,
+            })
             .collect();
-        for name in names {
-            let Some((key, pdb)) = self.pdbs.entry(&namespace, &name) else {
-                continue;
-            };
-            let key = key.clone();
-            let Some((members, tally)) = self.pdb_index.tallied(&key) else {
-                continue;
-            };
-            let healthy = tally.ready_not_terminating as i64;
-            let Ok(computed) =
-                disruption::compute_status_tallied(pdb, members, tally, now, |owner, p| {
-                    self.find_controller(owner, &p.metadata.namespace)
-                })
-            else {
-                continue;
-            };
-            if healthy < computed.desired_healthy
-                && self.budget_violations.len() < MAX_RECORDED_BUDGET_VIOLATIONS
-            {
-                self.budget_violations.push(BudgetViolation {
-                    at: self.now,
-                    pdb: key,
-                    pod: pod.clone(),
-                    disruption,
-                    healthy,
-                    desired_healthy: computed.desired_healthy,
-                });
+        for violation in violations {
+            if self.budget_violations.len() < MAX_RECORDED_BUDGET_VIOLATIONS {
+                self.budget_violations.push(violation);
             }
         }
     }

@@ -611,10 +611,32 @@ impl PdbIndex {
         labels: &StringMap,
         mut found: impl FnMut(&'a Arc<PodDisruptionBudget>),
     ) {
+        self.for_each_selecting_filed(namespace, labels, |filed| found(&filed.pdb));
+    }
+
+    /// [`PdbIndex::for_each_selecting`] with each PDB's members and their tally.
+    pub fn for_each_selecting_tallied<'a>(
+        &'a self,
+        namespace: &str,
+        labels: &StringMap,
+        mut found: impl FnMut(&'a Arc<PodDisruptionBudget>, &'a Members, &'a Tally),
+    ) {
+        self.for_each_selecting_filed(namespace, labels, |filed| {
+            found(&filed.pdb, &filed.members, &filed.tally)
+        });
+    }
+
+    #[inline]
+    fn for_each_selecting_filed<'a>(
+        &'a self,
+        namespace: &str,
+        labels: &StringMap,
+        mut found: impl FnMut(&'a Filed),
+    ) {
         let mut consider = |filed: &'a ByName| {
             for entry in filed.values() {
                 if entry.to_check.is_empty() || entry.to_check.matches(labels) {
-                    found(&entry.pdb);
+                    found(entry);
                 }
             }
         };

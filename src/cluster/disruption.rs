@@ -237,7 +237,9 @@ pub(crate) fn compute_status_tallied(
         let Some(any_pod) = members.pods().next() else {
             return full(&mut find);
         };
-        let mut scales: BTreeMap<Uid, i32> = BTreeMap::new();
+        // One entry per distinct controller whose scale counts (two ReplicaSets of one
+        // Deployment count the Deployment once); nearly always one, so a vector.
+        let mut scales: Vec<(Uid, i32)> = Vec::with_capacity(tally.owners.len());
         let mut previous: Option<&Uid> = None;
         for (uid, api_version, kind, name) in tally.owners.keys() {
             if previous == Some(uid) {
@@ -253,13 +255,16 @@ pub(crate) fn compute_status_tallied(
                 block_owner_deletion: None,
             };
             match find(&owner, any_pod) {
-                Ok(Some(scale)) => {
-                    scales.insert(scale.uid, scale.replicas);
-                }
+                Ok(Some(scale)) => scales.push((scale.uid, scale.replicas)),
                 _ => return full(&mut find),
             }
         }
-        expected_scale = scales.values().map(|&r| i64::from(r)).sum();
+        if scales.len() > 1 {
+            // The same controller's entries hold the same scale: which one stays is moot.
+            scales.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            scales.dedup_by(|a, b| a.0 == b.0);
+        }
+        expected_scale = scales.iter().map(|&(_, r)| i64::from(r)).sum();
         if tally.unmanaged > 0 {
             unmanaged_pods = members
                 .pods()

@@ -219,7 +219,7 @@ pub fn compute_status(
 /// As [`compute_status`].
 pub(crate) fn compute_status_tallied(
     pdb: &PodDisruptionBudget,
-    members: &super::pdb_index::Members,
+    members: super::pdb_index::MemberPods<'_>,
     tally: &super::pdb_index::Tally,
     now: Time,
     mut find: impl FnMut(&OwnerReference, &Pod) -> FinderResult,
@@ -568,6 +568,7 @@ impl Cluster {
         };
         let result = match (&pdb.spec.selector, self.pdb_index.tallied(key)) {
             (Some(_), Some((members, tally))) => {
+                let members = members.in_store(&key.namespace, &self.pods);
                 if members.is_empty() {
                     records.push(("Normal", "NoPods", "No matching pods found".into()));
                 }

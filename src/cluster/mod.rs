@@ -629,9 +629,6 @@ impl StoredKind for Pod {
     fn store_mut(cluster: &mut Cluster) -> &mut Store<Self> {
         &mut cluster.pods
     }
-    fn replaced_in_place(cluster: &mut Cluster, stored: &Arc<Self>) {
-        cluster.pdb_index.pod_written(Some(stored), Some(stored));
-    }
     // Containers, volumes, tolerations: what a workload's pods have in common.
     fn common_spec(&self) -> Option<&Unmodeled> {
         Some(&self.spec.unmodeled)
@@ -646,7 +643,6 @@ impl StoredKind for Pod {
         new: Option<&Arc<Self>>,
         origin: Origin,
     ) {
-        let stored = new;
         let new = new.map(|pod| &**pod);
         let key = key.clone();
         if let (Some(gone), None) = (old, new) {
@@ -661,7 +657,7 @@ impl StoredKind for Pod {
             });
         }
         cluster.pod_index.update(&key, old, new);
-        let selecting = cluster.pdb_index.pod_written(old, stored);
+        let selecting = cluster.pdb_index.pod_written(&key, old, new);
         let freed = cluster.node_load.pod_changed(old, new);
         // S6: a node with fewer pods may take a pod that fits nowhere (kube-scheduler moves
         // unschedulable pods back to its active queue when an assigned pod goes).
@@ -955,11 +951,13 @@ impl Cluster {
         };
         self.index_anchor_of(&selector);
         let namespace = stored.metadata.namespace.as_str();
-        let members = self
+        let members: Vec<(Arc<str>, Arc<Pod>)> = self
             .pods_selected(namespace, &selector)
             .into_iter()
-            .filter_map(|pod| self.pods.shared(namespace, &pod.metadata.name).cloned())
+            .filter_map(|pod| self.pods.entry(namespace, &pod.metadata.name))
+            .map(|(key, pod)| (Arc::clone(&key.name), Arc::clone(pod)))
             .collect();
+        let members = members.iter().map(|(name, pod)| (Arc::clone(name), &**pod));
         self.pdb_index.set_members(key, members);
     }
 
@@ -973,7 +971,14 @@ impl Cluster {
     /// PDB or its selector is null or invalid (it selects nothing; the disruption
     /// controller reports an invalid one itself).
     pub fn pdb_members(&self, key: &ObjectKey) -> Option<Vec<&Pod>> {
-        let members: Vec<&Pod> = self.pdb_index.members(key)?.collect();
+        // The namespace as stored, which lives as long as the pods returned.
+        let (stored, _) = self.pdbs.entry(&key.namespace, &key.name)?;
+        let members: Vec<&Pod> = self
+            .pdb_index
+            .members(key)?
+            .in_store(&stored.namespace, &self.pods)
+            .pods()
+            .collect();
         debug_assert!(
             {
                 let pdb = self.pdbs.get(key);
@@ -2049,6 +2054,7 @@ impl Cluster {
         let mut short: Vec<(&SmolStr, i64, i64)> = Vec::new();
         self.pdb_index
             .for_each_selecting_tallied(&pod.namespace, labels, |pdb, members, tally| {
+                let members = members.in_store(&pod.namespace, &self.pods);
                 let healthy = tally.ready_not_terminating as i64;
                 let computed =
                     disruption::compute_status_tallied(pdb, members, tally, now, |owner, p| {

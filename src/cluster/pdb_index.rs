@@ -10,7 +10,7 @@
 //! anchored PDBs sit in one hash table keyed by (namespace, label key, label value), so a
 //! pod costs one probe per label, with the namespace hashed once.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 
@@ -18,6 +18,7 @@ use foldhash::fast::{FixedState, FoldHasher};
 use hashbrown::HashTable;
 
 use super::FastMap;
+use super::store::Store;
 use crate::model::short_text::same;
 use crate::model::{
     ObjectKey, OwnerReference, Pod, PodDisruptionBudget, Selector, SmolStr, StringMap, Uid,
@@ -56,38 +57,15 @@ impl Selecting {
     }
 }
 
-/// A PDB's selected pods in name order: the stored objects themselves, ordered by their own
-/// names (no copy of the name is kept). A B-tree, not the pod index's sorted vector: a
-/// member is found on every write of its pod, and the B-tree's scan of a node finds it in
-/// fewer instructions than a binary search over names (measured: 730 more per eviction
-/// with the vector).
+/// A PDB's selected pods, by name in name order: the text of the pods' stored keys,
+/// shared. Names rather than the pods themselves: a pod is written several times with the
+/// same labels (its conditions, its deletion, its phase), and every write would otherwise
+/// have to find and replace its entry; a sync reads the pods from the store
+/// ([`Members::in_store`]). A B-tree, not the pod index's sorted vector: finding a
+/// disrupted pod among the members, or a deleted one, by binary search over names costs
+/// more than the B-tree's scan of a node (measured: 320 instructions per eviction).
 #[derive(Debug, Clone, Default)]
-pub struct Members(std::collections::BTreeSet<Member>);
-
-#[derive(Debug, Clone)]
-struct Member(Arc<Pod>);
-
-impl PartialEq for Member {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.metadata.name == other.0.metadata.name
-    }
-}
-impl Eq for Member {}
-impl PartialOrd for Member {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Member {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.metadata.name.cmp(&other.0.metadata.name)
-    }
-}
-impl std::borrow::Borrow<str> for Member {
-    fn borrow(&self) -> &str {
-        &self.0.metadata.name
-    }
-}
+pub struct Members(BTreeSet<Arc<str>>);
 
 impl Members {
     /// How many pods.
@@ -100,29 +78,51 @@ impl Members {
         self.0.is_empty()
     }
 
-    /// The pods, in name order.
-    pub fn pods(&self) -> impl Iterator<Item = &Pod> {
-        self.0.iter().map(|member| &*member.0)
-    }
-
-    /// The member named `name`.
-    pub fn get(&self, name: &str) -> Option<&Pod> {
-        self.0.get(name).map(|member| &*member.0)
-    }
-
-    /// Adds `pod`, returning the member it replaces.
-    fn insert(&mut self, pod: Arc<Pod>) -> Option<Arc<Pod>> {
-        self.0.replace(Member(pod)).map(|member| member.0)
-    }
-
-    fn remove(&mut self, name: &str) -> Option<Arc<Pod>> {
-        self.0.take(name).map(|member| member.0)
+    /// The members as the pods stored in `namespace` of `pods`.
+    pub fn in_store<'a>(&'a self, namespace: &'a str, pods: &'a Store<Pod>) -> MemberPods<'a> {
+        MemberPods {
+            names: self,
+            namespace,
+            pods,
+        }
     }
 }
 
-impl FromIterator<Arc<Pod>> for Members {
-    fn from_iter<I: IntoIterator<Item = Arc<Pod>>>(pods: I) -> Self {
-        Members(pods.into_iter().map(Member).collect())
+/// A PDB's members read from the store ([`Members::in_store`]).
+#[derive(Clone, Copy)]
+pub struct MemberPods<'a> {
+    names: &'a Members,
+    namespace: &'a str,
+    pods: &'a Store<Pod>,
+}
+
+impl<'a> MemberPods<'a> {
+    /// How many pods.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// The pods, in name order.
+    pub fn pods(&self) -> impl Iterator<Item = &'a Pod> + use<'a> {
+        let (namespace, pods) = (self.namespace, self.pods);
+        self.names
+            .0
+            .iter()
+            .filter_map(move |name| pods.get_by_name(namespace, name))
+    }
+
+    /// The member named `name`.
+    pub fn get(&self, name: &str) -> Option<&'a Pod> {
+        if self.names.0.contains(name) {
+            self.pods.get_by_name(self.namespace, name)
+        } else {
+            None
+        }
     }
 }
 
@@ -140,14 +140,6 @@ pub struct Tally {
 }
 
 impl Tally {
-    fn of<'a>(pods: impl IntoIterator<Item = &'a Pod>) -> Tally {
-        let mut tally = Tally::default();
-        for pod in pods {
-            tally.add(pod);
-        }
-        tally
-    }
-
     fn add(&mut self, pod: &Pod) {
         self.ready_not_terminating += usize::from(!pod.is_terminating() && pod.is_ready());
         match pod.metadata.controller_ref() {
@@ -474,11 +466,23 @@ impl PdbIndex {
             + self.unanchored.values().map(filed).sum::<usize>()
     }
 
-    /// Gives the PDB at `key` its members (after [`PdbIndex::insert`] asked for them).
-    pub fn set_members(&mut self, key: &ObjectKey, members: Members) {
+    /// Gives the PDB at `key` its members (after [`PdbIndex::insert`] asked for them): the
+    /// selected pods, each with its stored key's name.
+    pub fn set_members<'a>(
+        &mut self,
+        key: &ObjectKey,
+        pods: impl IntoIterator<Item = (Arc<str>, &'a Pod)>,
+    ) {
         if let Some(filed) = self.filed_mut(key) {
-            filed.tally = Tally::of(members.pods());
-            filed.members = members;
+            let mut members = BTreeSet::new();
+            let mut tally = Tally::default();
+            for (name, pod) in pods {
+                if members.insert(name) {
+                    tally.add(pod);
+                }
+            }
+            filed.members = Members(members);
+            filed.tally = tally;
         }
     }
 
@@ -487,38 +491,50 @@ impl PdbIndex {
         self.filed(key).map(|filed| (&filed.members, &filed.tally))
     }
 
-    /// The pods the filed PDB at `key` selects, in name order; `None` when it is not filed
-    /// (no PDB, or a null or invalid selector).
-    pub fn members(&self, key: &ObjectKey) -> Option<impl Iterator<Item = &Pod>> {
-        self.filed(key).map(|filed| filed.members.pods())
+    /// The names of the pods the filed PDB at `key` selects, in order; `None` when it is not
+    /// filed (no PDB, or a null or invalid selector).
+    pub fn members(&self, key: &ObjectKey) -> Option<&Members> {
+        self.filed(key).map(|filed| &filed.members)
     }
 
-    /// Moves a pod between member sets as it is written: out of every PDB its `old` labels
-    /// matched, into every PDB its `new` labels match (the stored object, shared). Returns
-    /// the PDBs that select the pod as written (as deleted, when `new` is `None`): the
-    /// first by name and how many, which is what C3 needs, found on the same pass.
-    pub fn pod_written(&mut self, old: Option<&Pod>, new: Option<&Arc<Pod>>) -> Selecting {
-        let same_labels =
-            matches!((old, new), (Some(o), Some(n)) if o.metadata.labels == n.metadata.labels);
+    /// Moves the pod at `key` (the key as stored, whose name the member sets share) between
+    /// member sets as it is written: out of every PDB its `old` labels matched, into every
+    /// PDB its `new` labels match; a write that keeps the labels moves only the tallies.
+    /// Returns the PDBs that select the pod as written (as deleted, when `new` is `None`):
+    /// the first by name and how many, which is what C3 needs, found on the same pass.
+    pub fn pod_written(
+        &mut self,
+        key: &ObjectKey,
+        old: Option<&Pod>,
+        new: Option<&Pod>,
+    ) -> Selecting {
         let mut selecting = Selecting::default();
-        // With the same labels the pod stays in the same sets: its entries are replaced below.
-        if let Some(old) = old.filter(|_| !same_labels) {
+        if let (Some(old), Some(new)) = (old, new)
+            && old.metadata.labels == new.metadata.labels
+        {
+            self.for_each_selecting_mut(&new.metadata.namespace, &new.metadata.labels, |filed| {
+                selecting.count(&filed.pdb.metadata.name);
+                debug_assert!(filed.members.0.contains(&*key.name), "{key} is a member");
+                filed.tally.replace(old, new);
+            });
+            return selecting;
+        }
+        if let Some(old) = old {
             let count_these = new.is_none();
             self.for_each_selecting_mut(&old.metadata.namespace, &old.metadata.labels, |filed| {
                 if count_these {
                     selecting.count(&filed.pdb.metadata.name);
                 }
-                if let Some(gone) = filed.members.remove(&old.metadata.name) {
-                    filed.tally.remove(&gone);
+                if filed.members.0.remove(&*key.name) {
+                    filed.tally.remove(old);
                 }
             });
         }
         if let Some(new) = new {
             self.for_each_selecting_mut(&new.metadata.namespace, &new.metadata.labels, |filed| {
                 selecting.count(&filed.pdb.metadata.name);
-                match filed.members.insert(Arc::clone(new)) {
-                    Some(previous) => filed.tally.replace(&previous, new),
-                    None => filed.tally.add(new),
+                if filed.members.0.insert(Arc::clone(&key.name)) {
+                    filed.tally.add(new);
                 }
             });
         }

@@ -2,13 +2,14 @@
 //! random sequences: pods created, relabelled, made unready and deleted; PDBs created,
 //! re-pointed to other selectors and deleted; time passing. Each PDB's members must be
 //! exactly the pods a scan of the namespace selects, in name order (the stored objects
-//! themselves, not stale copies), and a PDB synced just now must carry the counts the
-//! disruption controller's arithmetic gives on the scanned pods.
+//! themselves, not stale copies), any selector must select what a scan does (whether the
+//! label index files its anchor's key or not), and a PDB synced just now must carry the
+//! counts the disruption controller's arithmetic gives on the scanned pods.
 
 use evictsim::cluster::disruption::compute_status;
 use evictsim::cluster::eviction::pdb_selects_pod;
 use evictsim::cluster::{Cluster, ClusterConfig};
-use evictsim::model::{Node, ObjectKey, Pod, PodDisruptionBudget};
+use evictsim::model::{Node, ObjectKey, Pod, PodDisruptionBudget, Selector};
 use evictsim::rest;
 use evictsim::time::SimTime;
 use proptest::prelude::*;
@@ -191,6 +192,31 @@ fn apply(cluster: &mut Cluster, now: &mut SimTime, op: &Op) {
 /// that instant. Other statuses may lag as upstream's do: a pod event re-syncs only the PDB
 /// selecting the pod's new labels (C3), never the one it left.
 fn check(cluster: &Cluster, just_synced: Option<&str>) -> Result<(), TestCaseError> {
+    // The label index files pods only under the keys a stored PDB's selector is anchored on
+    // (`tier` only once a PDB anchored on it exists); any selector, filed or scanned,
+    // selects what a scan does.
+    for text in [
+        "app=a",
+        "tier=x",
+        "app=b,tier=y",
+        "app in (a,c)",
+        "tier=y,app notin (b)",
+    ] {
+        let selector = Selector::parse(text).unwrap();
+        let names = |pods: Vec<&Pod>| -> Vec<String> {
+            pods.iter().map(|p| p.metadata.name.to_string()).collect()
+        };
+        let scan: Vec<&Pod> = cluster
+            .list_in::<Pod>(NS)
+            .filter(|pod| selector.matches(&pod.metadata.labels))
+            .collect();
+        prop_assert_eq!(
+            names(cluster.pods_selected(NS, &selector)),
+            names(scan),
+            "{}",
+            text
+        );
+    }
     let pdbs: Vec<&PodDisruptionBudget> = cluster.list_in::<PodDisruptionBudget>(NS).collect();
     for pdb in &pdbs {
         let key = pdb.metadata.key();

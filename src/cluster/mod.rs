@@ -2070,8 +2070,10 @@ impl Cluster {
             return;
         }
         short.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let room = MAX_RECORDED_BUDGET_VIOLATIONS.saturating_sub(self.budget_violations.len());
         let violations: Vec<BudgetViolation> = short
             .into_iter()
+            .take(room)
             .map(|(name, healthy, desired_healthy)| BudgetViolation {
                 at: self.now,
                 pdb: self.pdbs.key(&pod.namespace, name),
@@ -2081,11 +2083,7 @@ impl Cluster {
                 desired_healthy,
             })
             .collect();
-        for violation in violations {
-            if self.budget_violations.len() < MAX_RECORDED_BUDGET_VIOLATIONS {
-                self.budget_violations.push(violation);
-            }
-        }
+        self.budget_violations.extend(violations);
     }
 
     /// POST of an Eviction to `pods/{name}/eviction` in `namespace`, with the request's

@@ -1,9 +1,12 @@
 //! The timer queue: deadlines the state machine has set itself, fired by
 //! [`Cluster::advance_to`](super::Cluster::advance_to) in `(at, seq)` order.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::hash::BuildHasher;
 
-use super::FastMap;
+use foldhash::fast::FixedState;
+use hashbrown::HashTable;
 
 use serde::Serialize;
 
@@ -60,61 +63,294 @@ impl Timer {
     }
 }
 
-/// Pending timers, ordered by deadline then by scheduling order.
+/// Pending timers, fired in deadline order, then scheduling order.
+///
+/// Timers are held in slots, found by their hash, and ordered by a binary heap of
+/// `(deadline, sequence, slot)`: scheduling a timer later than every pending one (the common
+/// case: grace periods and sync delays run forward) adds to the heap without moving
+/// anything, where an ordered map moved 64-byte timers within its nodes. A cancelled or
+/// rescheduled timer leaves its heap entry behind, stale (its slot no longer holds that
+/// sequence number): stale entries are dropped when they reach the top, and the heap is
+/// rebuilt from the live slots when they outnumber the live ones, so memory follows the
+/// pending timers.
 #[derive(Debug, Clone, Default)]
 pub struct TimerQueue {
-    pending: BTreeMap<(SimTime, u64), Timer>,
-    /// Where each pending timer sits, for de-duplication (looked up, never iterated).
-    slots: FastMap<Timer, (SimTime, u64)>,
+    /// Earliest first; may hold stale entries, never at the top.
+    heap: BinaryHeap<Reverse<(SimTime, u64, u32)>>,
+    slots: Vec<Slot>,
+    /// Slots free for reuse.
+    free: Vec<u32>,
+    /// `(hash, slot)` of every pending timer, for de-duplication (looked up, never iterated).
+    by_timer: HashTable<(u64, u32)>,
     next_seq: u64,
+}
+
+/// A timer slot: the timer pending in it, if any, with its deadline and sequence number.
+#[derive(Debug, Clone)]
+struct Slot {
+    timer: Option<Timer>,
+    hash: u64,
+    at: SimTime,
+    seq: u64,
+}
+
+fn hash_of(timer: &Timer) -> u64 {
+    FixedState::default().hash_one(timer)
 }
 
 impl TimerQueue {
     /// Schedules `timer` at `at`, unless the same timer is already due at or before `at`.
     pub fn schedule(&mut self, at: SimTime, timer: Timer) {
-        if let Some(&existing) = self.slots.get(&timer) {
-            if existing.0 <= at {
+        let hash = hash_of(&timer);
+        let seq = self.next_seq;
+        let slots = &self.slots;
+        let found = self.by_timer.find(hash, |&(h, slot)| {
+            h == hash && slots[slot as usize].timer.as_ref() == Some(&timer)
+        });
+        if let Some(&(_, slot)) = found {
+            let pending = &mut self.slots[slot as usize];
+            if pending.at <= at {
                 return;
             }
-            self.pending.remove(&existing);
+            // Earlier: the slot's old heap entry goes stale.
+            pending.at = at;
+            pending.seq = seq;
+            self.next_seq += 1;
+            self.heap.push(Reverse((at, seq, slot)));
+            self.compact_if_mostly_stale();
+            return;
         }
-        let slot = (at, self.next_seq);
         self.next_seq += 1;
-        self.slots.insert(timer.clone(), slot);
-        self.pending.insert(slot, timer);
+        let filled = Slot {
+            timer: Some(timer),
+            hash,
+            at,
+            seq,
+        };
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot as usize] = filled;
+                slot
+            }
+            None => {
+                self.slots.push(filled);
+                u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 pending timers")
+            }
+        };
+        self.by_timer.insert_unique(hash, (hash, slot), |&(h, _)| h);
+        self.heap.push(Reverse((at, seq, slot)));
     }
 
     /// Drops `timer` if it is pending: for timers whose object is gone, so that they
     /// neither hold memory nor count as work still to do.
     pub fn cancel(&mut self, timer: &Timer) {
-        if let Some(slot) = self.slots.remove(timer) {
-            self.pending.remove(&slot);
-        }
+        let hash = hash_of(timer);
+        let slots = &self.slots;
+        let Ok(entry) = self.by_timer.find_entry(hash, |&(h, slot)| {
+            h == hash && slots[slot as usize].timer.as_ref() == Some(timer)
+        }) else {
+            return;
+        };
+        let ((_, slot), _) = entry.remove();
+        self.release(slot);
+        self.drop_stale_top();
+        self.compact_if_mostly_stale();
     }
 
     /// The earliest deadline and its timer.
     pub fn next(&self) -> Option<(SimTime, &Timer)> {
-        self.pending.iter().next().map(|((at, _), t)| (*at, t))
+        let &Reverse((at, _, slot)) = self.heap.peek()?;
+        self.slots[slot as usize].timer.as_ref().map(|t| (at, t))
     }
 
     /// Removes and returns the earliest timer if it is due at or before `now`.
     pub fn pop_due(&mut self, now: SimTime) -> Option<(SimTime, Timer)> {
-        let (&(at, seq), _) = self.pending.iter().next()?;
+        let &Reverse((at, _, slot)) = self.heap.peek()?;
         if at > now {
             return None;
         }
-        let timer = self.pending.remove(&(at, seq))?;
-        self.slots.remove(&timer);
-        Some((at, timer))
+        self.heap.pop();
+        let hash = self.slots[slot as usize].hash;
+        if let Ok(entry) = self.by_timer.find_entry(hash, |&(_, s)| s == slot) {
+            entry.remove();
+        }
+        let timer = self.release(slot);
+        self.drop_stale_top();
+        timer.map(|timer| (at, timer))
     }
 
     /// How many timers are pending.
     pub fn len(&self) -> usize {
-        self.pending.len()
+        self.by_timer.len()
     }
 
     /// Whether no timer is pending.
     pub fn is_empty(&self) -> bool {
-        self.pending.is_empty()
+        self.by_timer.is_empty()
+    }
+
+    /// Empties `slot` for reuse, returning its timer.
+    fn release(&mut self, slot: u32) -> Option<Timer> {
+        let timer = self.slots[slot as usize].timer.take();
+        self.free.push(slot);
+        if self.by_timer.is_empty() {
+            // Nothing pending: start over, so that the vectors do not keep a burst's size
+            // in slots that would only be reused.
+            self.heap.clear();
+            self.slots.clear();
+            self.free.clear();
+        }
+        timer
+    }
+
+    fn is_live(&self, (_, seq, slot): (SimTime, u64, u32)) -> bool {
+        let pending = &self.slots[slot as usize];
+        pending.timer.is_some() && pending.seq == seq
+    }
+
+    /// Keeps the top of the heap live, so that [`TimerQueue::next`] can answer from it.
+    fn drop_stale_top(&mut self) {
+        while let Some(&Reverse(top)) = self.heap.peek() {
+            if self.is_live(top) {
+                return;
+            }
+            self.heap.pop();
+        }
+    }
+
+    /// Rebuilds the heap from the live slots once stale entries outnumber them.
+    fn compact_if_mostly_stale(&mut self) {
+        if self.heap.len() <= 2 * self.by_timer.len() + 16 {
+            return;
+        }
+        let live: Vec<Reverse<(SimTime, u64, u32)>> = self
+            .heap
+            .iter()
+            .copied()
+            .filter(|&Reverse(entry)| self.is_live(entry))
+            .collect();
+        self.heap = BinaryHeap::from(live);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The reference: every pending timer with its `(deadline, sequence)`, searched by
+    /// scanning, fired by the smallest pair — what the queue must answer, without its heap,
+    /// slots or hashes.
+    #[derive(Default)]
+    struct Reference {
+        pending: Vec<(SimTime, u64, Timer)>,
+        next_seq: u64,
+    }
+
+    impl Reference {
+        fn schedule(&mut self, at: SimTime, timer: Timer) {
+            if let Some(i) = self.pending.iter().position(|(_, _, t)| *t == timer) {
+                if self.pending[i].0 <= at {
+                    return;
+                }
+                self.pending.remove(i);
+            }
+            self.pending.push((at, self.next_seq, timer));
+            self.next_seq += 1;
+        }
+        fn cancel(&mut self, timer: &Timer) {
+            self.pending.retain(|(_, _, t)| t != timer);
+        }
+        fn earliest(&self) -> Option<usize> {
+            (0..self.pending.len()).min_by_key(|&i| (self.pending[i].0, self.pending[i].1))
+        }
+        fn next(&self) -> Option<(SimTime, &Timer)> {
+            self.earliest()
+                .map(|i| (self.pending[i].0, &self.pending[i].2))
+        }
+        fn pop_due(&mut self, now: SimTime) -> Option<(SimTime, Timer)> {
+            let i = self.earliest()?;
+            if self.pending[i].0 > now {
+                return None;
+            }
+            let (at, _, timer) = self.pending.remove(i);
+            Some((at, timer))
+        }
+    }
+
+    fn timer(n: usize) -> Timer {
+        let pod = ObjectKey::new("ns", format!("pod-{}", n % 6));
+        match n % 3 {
+            0 => Timer::Kubelet {
+                pod,
+                uid: Uid(format!("uid-{}", n % 2).into()),
+            },
+            1 => Timer::StalePodDisruptionCheck {
+                pod,
+                uid: Uid("uid-0".into()),
+            },
+            _ => Timer::PdbSync { pdb: pod },
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Schedule(u64, usize),
+        Cancel(usize),
+        PopDue(u64),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (0..50u64, 0..36usize).prop_map(|(at, t)| Op::Schedule(at, t)),
+            2 => (0..36usize).prop_map(Op::Cancel),
+            2 => (0..60u64).prop_map(Op::PopDue),
+        ]
+    }
+
+    proptest! {
+        /// After every operation of any sequence the queue answers `next`, `len` and
+        /// `pop_due` as the reference does, and its heap holds at most twice the pending
+        /// timers (plus a constant) however many were cancelled or moved earlier.
+        #[test]
+        fn answers_as_the_reference_does(ops in prop::collection::vec(op(), 0..600)) {
+            let mut queue = TimerQueue::default();
+            let mut reference = Reference::default();
+            for op in ops {
+                match op {
+                    Op::Schedule(at, t) => {
+                        queue.schedule(SimTime::from_secs(at), timer(t));
+                        reference.schedule(SimTime::from_secs(at), timer(t));
+                    }
+                    Op::Cancel(t) => {
+                        queue.cancel(&timer(t));
+                        reference.cancel(&timer(t));
+                    }
+                    Op::PopDue(now) => {
+                        let now = SimTime::from_secs(now);
+                        prop_assert_eq!(queue.pop_due(now), reference.pop_due(now));
+                    }
+                }
+                prop_assert_eq!(queue.next(), reference.next());
+                prop_assert_eq!(queue.len(), reference.pending.len());
+                prop_assert_eq!(queue.is_empty(), reference.pending.is_empty());
+                prop_assert!(queue.heap.len() <= 2 * queue.len() + 17);
+            }
+        }
+    }
+
+    #[test]
+    fn a_timer_moved_earlier_fires_once_at_its_new_deadline() {
+        let mut queue = TimerQueue::default();
+        queue.schedule(SimTime::from_secs(10), timer(0));
+        queue.schedule(SimTime::from_secs(20), timer(0)); // later: ignored
+        queue.schedule(SimTime::from_secs(5), timer(0));
+        assert_eq!(queue.len(), 1);
+        assert_eq!(
+            queue.pop_due(SimTime::from_secs(100)),
+            Some((SimTime::from_secs(5), timer(0)))
+        );
+        assert_eq!(queue.pop_due(SimTime::from_secs(100)), None);
+        assert!(queue.is_empty());
     }
 }

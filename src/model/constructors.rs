@@ -287,8 +287,8 @@ impl Eviction {
     /// ```
     pub fn new(namespace: &str, name: &str) -> Eviction {
         let mut eviction = Eviction {
-            api_version: Some("policy/v1".into()),
-            kind: Some("Eviction".into()),
+            api_version: Some(SmolStr::new_static("policy/v1")),
+            kind: Some(SmolStr::new_static("Eviction")),
             ..Eviction::default()
         };
         eviction.metadata.namespace = namespace.into();

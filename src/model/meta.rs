@@ -322,7 +322,7 @@ impl fmt::Display for ObjectKey {
 }
 
 /// `metav1.ObjectMeta`, with the fields the simulation reads typed and the rest preserved.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectMeta {
     /// The object's name.
@@ -380,6 +380,46 @@ fn is_empty_uid(u: &Uid) -> bool {
 }
 fn is_empty_rv(r: &ResourceVersion) -> bool {
     r.0.is_empty()
+}
+
+/// Field by field, as a derived equality would, but the fields a write changes first
+/// (deletion stamps, generation, labels, finalizers) and the identity of the object last:
+/// the store compares every write with the stored version, and two versions of one object
+/// share their name, namespace and UID, so comparing those first would only delay the
+/// answer. Destructured so that a new field cannot be left out.
+impl PartialEq for ObjectMeta {
+    fn eq(&self, other: &Self) -> bool {
+        let ObjectMeta {
+            name,
+            generate_name,
+            namespace,
+            uid,
+            resource_version,
+            generation,
+            creation_timestamp,
+            deletion_timestamp,
+            deletion_grace_period_seconds,
+            labels,
+            annotations,
+            owner_references,
+            finalizers,
+            unmodeled,
+        } = self;
+        *deletion_timestamp == other.deletion_timestamp
+            && *deletion_grace_period_seconds == other.deletion_grace_period_seconds
+            && *generation == other.generation
+            && *resource_version == other.resource_version
+            && *labels == other.labels
+            && *annotations == other.annotations
+            && *finalizers == other.finalizers
+            && *owner_references == other.owner_references
+            && *creation_timestamp == other.creation_timestamp
+            && *unmodeled == other.unmodeled
+            && *name == other.name
+            && *namespace == other.namespace
+            && *uid == other.uid
+            && *generate_name == other.generate_name
+    }
 }
 
 impl ObjectMeta {

@@ -9,7 +9,7 @@ use super::selector::LabelSelector;
 use crate::time::Time;
 
 /// `policy/v1.PodDisruptionBudget`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PodDisruptionBudget {
     /// Standard metadata.
@@ -21,6 +21,19 @@ pub struct PodDisruptionBudget {
     /// Written by the disruption controller and the eviction handler.
     #[serde(default)]
     pub status: PodDisruptionBudgetStatus,
+}
+
+/// Status first: the disruption controller and the eviction handler write the status, and
+/// the store compares every write with the stored version.
+impl PartialEq for PodDisruptionBudget {
+    fn eq(&self, other: &Self) -> bool {
+        let PodDisruptionBudget {
+            metadata,
+            spec,
+            status,
+        } = self;
+        *status == other.status && *metadata == other.metadata && *spec == other.spec
+    }
 }
 
 /// `policy/v1.PodDisruptionBudgetSpec`.

@@ -6,7 +6,7 @@ use super::meta::{ObjectMeta, SmolStr, Unmodeled};
 use crate::time::Time;
 
 /// `v1.Pod`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Pod {
     /// Standard metadata.
@@ -18,6 +18,19 @@ pub struct Pod {
     /// The pod's observed state.
     #[serde(default)]
     pub status: PodStatus,
+}
+
+/// Status first: most writes of a pod are the kubelet's and controllers' status updates,
+/// which the store compares with the stored version before keeping them.
+impl PartialEq for Pod {
+    fn eq(&self, other: &Self) -> bool {
+        let Pod {
+            metadata,
+            spec,
+            status,
+        } = self;
+        *status == other.status && *metadata == other.metadata && *spec == other.spec
+    }
 }
 
 /// `v1.PodSpec`: the fields read here, the rest kept.

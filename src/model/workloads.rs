@@ -41,7 +41,7 @@ pub struct ReplicationControllerSpec {
 macro_rules! workload {
     ($(#[$doc:meta])* $name:ident, $spec:ty) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Default, Serialize, Deserialize)]
         pub struct $name {
             /// Standard metadata.
             #[serde(default)]
@@ -52,6 +52,19 @@ macro_rules! workload {
             /// The observed state, verbatim.
             #[serde(default)]
             pub status: Unmodeled,
+        }
+
+        /// Status first: controllers write the status, and the store compares every
+        /// write with the stored version.
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                let $name {
+                    metadata,
+                    spec,
+                    status,
+                } = self;
+                *status == other.status && *metadata == other.metadata && *spec == other.spec
+            }
         }
     };
 }

@@ -176,6 +176,7 @@ impl TimerQueue {
         }
         let timer = self.release(slot);
         self.drop_stale_top();
+        self.compact_if_mostly_stale();
         timer.map(|timer| (at, timer))
     }
 

@@ -90,28 +90,85 @@ pub fn plan_pod_delete(
     now: Time,
     version: KubernetesVersion,
 ) -> Result<DeletePlan<Pod>, ApiError> {
+    let stamped = |stamp: DeletionStamp| {
+        let mut updated = pod.clone();
+        stamp.apply(&mut updated.metadata);
+        updated
+    };
+    Ok(match plan_pod_stamp(pod, options, now, version)? {
+        DeletePlan::Pending => DeletePlan::Pending,
+        DeletePlan::Write { updated, shortened } => DeletePlan::Write {
+            updated: stamped(updated),
+            shortened,
+        },
+        DeletePlan::Remove {
+            stamped: stamp,
+            shortened,
+        } => DeletePlan::Remove {
+            stamped: stamp.map(stamped),
+            shortened,
+        },
+    })
+}
+
+/// What a pod DELETE writes into the pod's metadata: the deletion fields and the
+/// generation, all that [`plan_pod_delete`] changes. Applied to the stored pod in place, it
+/// spares copying the pod to change three numbers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct DeletionStamp {
+    deletion_timestamp: Option<Time>,
+    deletion_grace_period_seconds: Option<i64>,
+    generation: i64,
+}
+
+impl DeletionStamp {
+    fn of(meta: &ObjectMeta) -> DeletionStamp {
+        DeletionStamp {
+            deletion_timestamp: meta.deletion_timestamp,
+            deletion_grace_period_seconds: meta.deletion_grace_period_seconds,
+            generation: meta.generation,
+        }
+    }
+
+    /// Writes the stamp into `meta`; returns whether that changed anything.
+    pub(crate) fn apply(self, meta: &mut ObjectMeta) -> bool {
+        let changed = DeletionStamp::of(meta) != self;
+        meta.deletion_timestamp = self.deletion_timestamp;
+        meta.deletion_grace_period_seconds = self.deletion_grace_period_seconds;
+        meta.generation = self.generation;
+        changed
+    }
+}
+
+/// [`plan_pod_delete`] with the writes as [`DeletionStamp`]s.
+pub(crate) fn plan_pod_stamp(
+    pod: &Pod,
+    options: &DeleteOptions,
+    now: Time,
+    version: KubernetesVersion,
+) -> Result<DeletePlan<DeletionStamp>, ApiError> {
     check_preconditions("Pod", &pod.metadata, options.preconditions.as_ref(), false)?;
     // G5.
     let requested = options
         .grace_period_seconds
         .map(|g| if g < 0 { 1 } else { g });
     let has_finalizers = !pod.metadata.finalizers.is_empty();
-    let mut updated = pod.clone();
-    if let Some(g) = updated.metadata.deletion_grace_period_seconds
+    let mut updated = DeletionStamp::of(&pod.metadata);
+    if let Some(g) = updated.deletion_grace_period_seconds
         && g < 0
     {
-        updated.metadata.deletion_grace_period_seconds = Some(1);
+        updated.deletion_grace_period_seconds = Some(1);
     }
-    if let Some(deletion_timestamp) = updated.metadata.deletion_timestamp {
+    if let Some(deletion_timestamp) = updated.deletion_timestamp {
         // G8: already terminating.
-        let stored_grace = updated.metadata.deletion_grace_period_seconds.unwrap_or(0);
+        let stored_grace = updated.deletion_grace_period_seconds.unwrap_or(0);
         if stored_grace == 0 {
             if has_finalizers {
                 // markAsDeleting: keep an earlier timestamp, grace 0.
                 if now < deletion_timestamp {
-                    updated.metadata.deletion_timestamp = Some(now);
+                    updated.deletion_timestamp = Some(now);
                 }
-                updated.metadata.deletion_grace_period_seconds = Some(0);
+                updated.deletion_grace_period_seconds = Some(0);
                 return Ok(DeletePlan::Write {
                     updated,
                     shortened: false,
@@ -136,8 +193,8 @@ pub fn plan_pod_delete(
                 grace = 1;
             }
         }
-        updated.metadata.deletion_timestamp = Some(new_timestamp);
-        updated.metadata.deletion_grace_period_seconds = Some(grace);
+        updated.deletion_timestamp = Some(new_timestamp);
+        updated.deletion_grace_period_seconds = Some(grace);
         if grace == 0 && !has_finalizers {
             return Ok(DeletePlan::Remove {
                 stamped: Some(updated),
@@ -151,10 +208,10 @@ pub fn plan_pod_delete(
     }
     // G6, G7.
     let grace = effective_grace_period(pod, requested);
-    updated.metadata.deletion_timestamp = Some(now.plus_seconds(grace));
-    updated.metadata.deletion_grace_period_seconds = Some(grace);
-    if updated.metadata.generation > 0 {
-        updated.metadata.generation += 1;
+    updated.deletion_timestamp = Some(now.plus_seconds(grace));
+    updated.deletion_grace_period_seconds = Some(grace);
+    if updated.generation > 0 {
+        updated.generation += 1;
     }
     if grace == 0 && !has_finalizers {
         // G10: graceless — remove after the intermediate write.

@@ -381,6 +381,8 @@ pub fn evict(
                 .to_mut()
                 .set_resource_version_precondition(current.metadata.resource_version.clone());
         }
+        // The store changes the pod in place when no one else holds it.
+        drop(current);
         match add_condition_and_delete(store, namespace, name, &options) {
             Ok(()) => {
                 return Ok(EvictionOutcome {
@@ -408,6 +410,7 @@ pub fn evict(
     }
     let mut pdbs = pdbs;
     let Some(pdb) = pdbs.pop() else {
+        drop(pod);
         add_condition_and_delete(store, namespace, name, &original)?;
         return Ok(EvictionOutcome {
             charged_pdb: None,
@@ -433,6 +436,7 @@ pub fn evict(
             options
                 .to_mut()
                 .set_resource_version_precondition(pod.metadata.resource_version.clone());
+            drop(pod);
             return match add_condition_and_delete(store, namespace, name, &options) {
                 Ok(()) => Ok(EvictionOutcome {
                     charged_pdb: None,
@@ -447,6 +451,7 @@ pub fn evict(
     }
 
     // E20–E24: check and decrement under the conflict-retry loop.
+    drop(pod);
     let mut current_pdb = Some(pdb);
     let mut last_error = None;
     let mut decremented = false;

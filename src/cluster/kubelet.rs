@@ -210,7 +210,7 @@ impl Cluster {
             Behaviour::of_with_defaults(&pod.metadata.annotations, self.config.default_behaviour);
         let state = self.kubelet_pods.get(key).cloned();
         if pod.metadata.deletion_timestamp.is_some() {
-            self.kubelet_terminate(key, &pod, state, behaviour);
+            self.kubelet_terminate(key, pod, state, behaviour);
             return;
         }
         match state {
@@ -234,7 +234,9 @@ impl Cluster {
                 );
             }
             Some(KubeletPod::Starting { running_at, .. }) if running_at <= now => {
-                self.kubelet_start(key, Pod::clone(&pod), behaviour);
+                // Started in place: the stored pod is held here no longer.
+                drop(pod);
+                self.kubelet_start(key, behaviour);
             }
             Some(KubeletPod::Starting { running_at, .. }) => {
                 self.timers.schedule(
@@ -249,54 +251,70 @@ impl Cluster {
         }
     }
 
-    fn kubelet_start(&mut self, key: &ObjectKey, pod: Pod, behaviour: Behaviour) {
-        let mut updated = pod;
+    fn kubelet_start(&mut self, key: &ObjectKey, behaviour: Behaviour) {
+        let Some(stored) = self.pods.get(key) else {
+            return;
+        };
         let ready = !behaviour.never_ready;
         let now_wall = self.wall_now();
-        updated.status.phase = phase::RUNNING.into();
-        for (type_, status) in [
-            ("PodScheduled", true),
-            ("Initialized", true),
-            ("ContainersReady", ready),
-            ("Ready", ready),
-        ] {
-            updated.set_condition(condition(type_, status), now_wall);
-        }
-        if !updated.status.unmodeled.contains_key("podIP") {
-            self.next_pod_ip += 1;
-            let ip = pod_ip(self.next_pod_ip);
-            updated.status.unmodeled.insert("podIP".into(), json!(ip));
-            updated
-                .status
-                .unmodeled
-                .insert("podIPs".into(), json!([{"ip": ip}]));
-        }
-        updated
-            .status
-            .unmodeled
-            .insert("startTime".into(), json!(now_wall));
+        // What the start writes that the kubelet works out from its own state: the
+        // containers' statuses (by the spec's containers) and, for a pod without one, an IP.
         let statuses = self.last_container_statuses.of(
-            &updated,
+            stored,
             ContainersAre::Running {
                 ready,
                 since: now_wall,
             },
         );
-        updated.status.container_statuses = Some(statuses);
-        let node = updated.spec.node_name.clone();
-        self.write(key.clone(), Some(updated), Origin::Kubelet);
+        let ip = (!stored.status.unmodeled.contains_key("podIP")).then(|| {
+            self.next_pod_ip += 1;
+            pod_ip(self.next_pod_ip)
+        });
+        let started = self.write_pod_in_place(key, Origin::Kubelet, |pod| {
+            let mut changed = pod.status.phase != phase::RUNNING;
+            pod.status.phase = phase::RUNNING.into();
+            for (type_, status) in [
+                ("PodScheduled", true),
+                ("Initialized", true),
+                ("ContainersReady", ready),
+                ("Ready", ready),
+            ] {
+                changed |= pod.set_condition(condition(type_, status), now_wall);
+            }
+            let fields = &mut pod.status.unmodeled;
+            if let Some(ip) = ip {
+                fields.insert("podIP".into(), json!(ip));
+                fields.insert("podIPs".into(), json!([{"ip": ip}]));
+                changed = true;
+            }
+            let start_time = json!(now_wall);
+            if fields.get("startTime") != Some(&start_time) {
+                fields.insert("startTime".into(), start_time);
+                changed = true;
+            }
+            if pod.status.container_statuses.as_ref() != Some(&statuses) {
+                pod.status.container_statuses = Some(statuses);
+                changed = true;
+            }
+            changed
+        });
+        let Some(started) = started else {
+            return;
+        };
         self.kubelet_pods.remove(key); // started: nothing left to track
         self.log(EventKind::PodStarted {
             pod: key.clone(),
-            node,
+            node: started.spec.node_name.clone(),
             ready,
         });
     }
 
+    /// `pod` is the stored pod's handle, let go of before the pod is written (so that the
+    /// write changes it in place).
     fn kubelet_terminate(
         &mut self,
         key: &ObjectKey,
-        pod: &Pod,
+        pod: Arc<Pod>,
         state: Option<KubeletPod>,
         behaviour: Behaviour,
     ) {
@@ -339,7 +357,8 @@ impl Cluster {
             }
             _ if pod.is_terminal() || never_ran => {
                 // Nothing is running: report and delete at once.
-                self.kubelet_finish(key, pod, None);
+                drop(pod);
+                self.kubelet_finish(key, None);
                 return;
             }
             _ => {
@@ -407,7 +426,8 @@ impl Cluster {
                     exit_code,
                 });
             }
-            self.kubelet_finish(key, pod, Some(exit_code));
+            drop(pod);
+            self.kubelet_finish(key, Some(exit_code));
             return;
         }
         let next = if *sigterm_sent {
@@ -427,36 +447,39 @@ impl Cluster {
 
     /// K4 and K5: the terminal status, then the kubelet's own delete with grace 0 and a UID
     /// precondition. `exit_code` is `None` when no container ever ran.
-    fn kubelet_finish(&mut self, key: &ObjectKey, pod: &Pod, exit_code: Option<i32>) {
+    fn kubelet_finish(&mut self, key: &ObjectKey, exit_code: Option<i32>) {
         let now_wall = self.wall_now();
-        let node = pod.spec.node_name.clone();
-        let uid = pod.metadata.uid.clone();
-        let mut updated = pod.clone();
-        if !pod.is_terminal() {
+        let Some(stored) = self.pods.get(key) else {
+            return;
+        };
+        let node = stored.spec.node_name.clone();
+        let uid = stored.metadata.uid.clone();
+        if !stored.is_terminal() {
             let succeeded = exit_code == Some(0);
-            updated.status.phase = if succeeded {
+            let terminal_phase = if succeeded {
                 phase::SUCCEEDED
             } else {
                 phase::FAILED
-            }
-            .into();
+            };
             let statuses = self.last_container_statuses.of(
-                pod,
+                stored,
                 ContainersAre::Terminated {
                     exit_code,
                     at: now_wall,
                 },
             );
-            updated.status.container_statuses = Some(statuses);
-            for type_ in ["ContainersReady", "Ready"] {
-                updated.set_condition(condition(type_, false), now_wall);
-            }
-            let phase_text = updated.status.phase.clone();
-            self.write(key.clone(), Some(updated), Origin::Kubelet);
+            self.write_pod_in_place(key, Origin::Kubelet, |pod| {
+                pod.status.phase = terminal_phase.into();
+                pod.status.container_statuses = Some(statuses);
+                for type_ in ["ContainersReady", "Ready"] {
+                    pod.set_condition(condition(type_, false), now_wall);
+                }
+                true // a phase that was not terminal now is
+            });
             self.log(EventKind::PodTerminated {
                 pod: key.clone(),
                 node: node.clone(),
-                phase: phase_text,
+                phase: terminal_phase.into(),
             });
         }
         self.kubelet_pods

@@ -25,6 +25,7 @@ pub mod eviction;
 pub mod history;
 pub mod kubelet;
 mod pdb_index;
+mod pod_facts;
 mod pod_index;
 pub mod rate_limit;
 pub mod scheduler;
@@ -61,6 +62,7 @@ use crate::model::{
 };
 use crate::time::{SimTime, Time, WallClock};
 use deletion::DeletePlan;
+use pod_facts::{KeptPodFacts, PodFacts};
 
 /// The cluster's look-up tables: hashbrown with a fixed-seed foldhash, fast on the short
 /// strings keys are made of. Only looked up, never iterated into an output (determinism).
@@ -499,6 +501,17 @@ pub trait StoredKind: Resource + Send + Sync {
             },
         )
     }
+    /// A DELETE (options validated) that changes the stored object in place rather than
+    /// planning on a copy, for kinds that can: `None` to take the planned path.
+    #[doc(hidden)]
+    fn delete_in_place(
+        _cluster: &mut Cluster,
+        _key: &ObjectKey,
+        _options: &DeleteOptions,
+        _log_steps: bool,
+    ) -> Option<Result<DeleteResult<Self>, ApiError>> {
+        None
+    }
 }
 
 macro_rules! workload_kind {
@@ -643,99 +656,8 @@ impl StoredKind for Pod {
         new: Option<&Arc<Self>>,
         origin: Origin,
     ) {
-        let new = new.map(|pod| &**pod);
-        let key = key.clone();
-        if let (Some(gone), None) = (old, new) {
-            let uid = gone.metadata.uid.clone();
-            cluster.timers.cancel(&Timer::Kubelet {
-                pod: key.clone(),
-                uid: uid.clone(),
-            });
-            cluster.timers.cancel(&Timer::StalePodDisruptionCheck {
-                pod: key.clone(),
-                uid,
-            });
-        }
-        cluster.pod_index.update(&key, old, new);
-        let selecting = cluster.pdb_index.pod_written(&key, old, new);
-        let freed = cluster.node_load.pod_changed(old, new);
-        // S6: a node with fewer pods may take a pod that fits nowhere (kube-scheduler moves
-        // unschedulable pods back to its active queue when an assigned pod goes).
-        if freed && cluster.config.controllers.workloads {
-            let pending: Vec<ObjectKey> = cluster
-                .pod_index
-                .on_node("")
-                .filter(|k| **k != key)
-                .cloned()
-                .collect();
-            cluster.schedule_queue.extend(pending);
-        }
-        if origin != Origin::Kubelet && cluster.config.controllers.kubelet {
-            cluster.kubelet_queue.insert(key.clone());
-        }
-        if cluster.config.controllers.workloads {
-            // The controller before and after; once when it is the same one (nearly always).
-            if let Some(old) = old
-                && new.is_none_or(|new| {
-                    new.metadata.controller_ref() != old.metadata.controller_ref()
-                })
-            {
-                cluster.enqueue_owner_of(old);
-            }
-            if let Some(new) = new {
-                cluster.enqueue_owner_of(new);
-            }
-            if let Some(pod) = new
-                && pod.spec.node_name.is_empty()
-            {
-                cluster.schedule_queue.insert(key.clone());
-            }
-        }
-        // N4: the Services selecting the pod before or after the change re-sync.
-        if cluster.config.controllers.endpoints {
-            for pod in [old, new].into_iter().flatten() {
-                let services = cluster.services_selecting(&key.namespace, &pod.metadata.labels);
-                cluster.endpoints_queue.extend(services);
-            }
-        }
-        if !cluster.config.controllers.disruption {
-            return;
-        }
-        // C3: a pod event re-syncs only the first PDB that selects the pod (the PDB index
-        // found them while filing the pod).
-        if let Some(first) = selecting.first {
-            if selecting.count > 1 {
-                cluster.record(
-                    "Warning",
-                    format!("Pod/{key}"),
-                    "MultiplePodDisruptionBudgets",
-                    format!(
-                        "Pod {}/{} matches multiple PodDisruptionBudgets.  Chose {} arbitrarily.",
-                        GoQuoted(&key.namespace),
-                        GoQuoted(&key.name),
-                        GoQuoted(&first)
-                    ),
-                );
-            }
-            let pdb = cluster.pdbs.key(&key.namespace, &first);
-            cluster.disruption_queue.insert(pdb);
-        }
-        // C20: schedule the stale-condition check.
-        if let Some(pod) = new
-            && let Some(deadline) = disruption::stale_disruption_deadline(pod)
-        {
-            let at = deadline
-                .map(|d| cluster.clock.sim_time_of(d))
-                .unwrap_or(cluster.now)
-                .max(cluster.now);
-            cluster.timers.schedule(
-                at,
-                Timer::StalePodDisruptionCheck {
-                    pod: key,
-                    uid: pod.metadata.uid.clone(),
-                },
-            );
-        }
+        let old = old.map(PodFacts::of);
+        cluster.observe_pod(key, old.as_ref(), new.map(|pod| &**pod), origin);
     }
     fn plan_delete(
         object: &Self,
@@ -744,6 +666,14 @@ impl StoredKind for Pod {
         version: KubernetesVersion,
     ) -> Result<DeletePlan<Self>, ApiError> {
         deletion::plan_pod_delete(object, options, now, version)
+    }
+    fn delete_in_place(
+        cluster: &mut Cluster,
+        key: &ObjectKey,
+        options: &DeleteOptions,
+        log_steps: bool,
+    ) -> Option<Result<DeleteResult<Self>, ApiError>> {
+        Some(cluster.delete_pod_in_place(key, options, log_steps))
     }
 }
 
@@ -1492,6 +1422,72 @@ impl Cluster {
         }
     }
 
+    /// Changes the stored pod at `key` in place: the same write as [`Cluster::write`] of a
+    /// changed copy (a new resourceVersion, the event, the reactions), without copying the
+    /// pod to change it and freeing the old version after. `change` edits the pod and says
+    /// whether it changed anything: a change of nothing is no write (no resourceVersion, no
+    /// event, no reaction), as [`Cluster::write`] finds by comparing. It must leave the parts
+    /// written objects share alone (labels, annotations, the spec's unmodeled fields). The
+    /// observers compare the pod with what it was filed by before ([`KeptPodFacts`]), which
+    /// is all they read of an old version. Returns the stored pod, `None` when there is none.
+    pub(crate) fn write_pod_in_place(
+        &mut self,
+        key: &ObjectKey,
+        origin: Origin,
+        change: impl FnOnce(&mut Pod) -> bool,
+    ) -> Option<Arc<Pod>> {
+        let keep_history = self.watch_history.is_enabled();
+        let (stored_key, slot) = self.pods.entry_mut(&key.namespace, &key.name)?;
+        let stored_key = stored_key.clone();
+        let old = KeptPodFacts::of(slot);
+        // A watch keeps the versions it was sent: with the history on, the stored pod is
+        // shared, and `make_mut` changes a copy.
+        let previous = keep_history.then(|| Arc::clone(slot));
+        #[cfg(debug_assertions)]
+        let before = Pod::clone(slot);
+        let pod = Arc::make_mut(slot);
+        let changed = change(pod);
+        #[cfg(debug_assertions)]
+        {
+            debug_assert_eq!(
+                changed,
+                *pod != before,
+                "{key}: the change says what it did"
+            );
+            debug_assert!(
+                pod.metadata.labels == before.metadata.labels
+                    && pod.metadata.annotations == before.metadata.annotations
+                    && pod.spec.unmodeled == before.spec.unmodeled,
+                "{key}: an in-place change leaves the shared parts alone"
+            );
+        }
+        if !changed {
+            return Some(Arc::clone(slot));
+        }
+        self.revision += 1;
+        let revision = revision_text(self.revision);
+        pod.metadata.resource_version = ResourceVersion(revision.clone());
+        let object = Arc::clone(slot);
+        if keep_history {
+            self.watch_history.record(history::HistoryEntry {
+                revision: self.revision,
+                verb: WriteVerb::Updated,
+                object: Arc::clone(&object) as Arc<dyn history::WatchedObject>,
+                previous: previous.map(|o| o as Arc<dyn history::WatchedObject>),
+            });
+        } else {
+            self.watch_history.record_unkept(self.revision);
+        }
+        self.log(EventKind::ObjectWritten {
+            verb: WriteVerb::Updated,
+            kind: Pod::KIND,
+            key: stored_key.clone(),
+            resource_version: revision,
+        });
+        self.observe_pod(&stored_key, Some(&old.view()), Some(&object), origin);
+        Some(object)
+    }
+
     pub(crate) fn write_status_by_controller(&mut self, pdb: PodDisruptionBudget) {
         let key = self.pdbs.key(&pdb.metadata.namespace, &pdb.metadata.name);
         self.write(key, Some(pdb), Origin::DisruptionController);
@@ -1564,7 +1560,10 @@ impl Cluster {
         dry_run: bool,
     ) -> Result<T, ApiError> {
         self.advance_to(now);
-        let result = self.create_inner(object, dry_run, false);
+        // The store keeps its handle: the caller gets a copy.
+        let result = self
+            .create_inner(object, dry_run, false)
+            .map(Arc::unwrap_or_clone);
         self.settle();
         result
     }
@@ -1577,7 +1576,9 @@ impl Cluster {
     /// 422 `Invalid`, 409 `AlreadyExists`.
     pub fn load<T: StoredKind>(&mut self, now: SimTime, object: T) -> Result<T, ApiError> {
         self.advance_to(now);
-        let result = self.create_inner(object, false, true);
+        let result = self
+            .create_inner(object, false, true)
+            .map(Arc::unwrap_or_clone);
         self.settle();
         result
     }
@@ -1642,7 +1643,7 @@ impl Cluster {
         mut object: T,
         dry_run: bool,
         keep_server_fields: bool,
-    ) -> Result<T, ApiError> {
+    ) -> Result<Arc<T>, ApiError> {
         let now = self.wall_now();
         let version = self.config.kubernetes_version;
         {
@@ -1720,11 +1721,10 @@ impl Cluster {
         }
         self.check_room()?;
         if dry_run {
-            return Ok(object);
+            return Ok(Arc::new(object));
         }
-        let mut stored = self
+        let stored = self
             .write(key.clone(), Some(object), Origin::Api)
-            .map(Arc::unwrap_or_clone)
             .ok_or_else(|| ApiError::Internal("write returned nothing".into()))?;
         if let Some(rv) = given_rv {
             // Scenario objects keep a given resourceVersion; later writes still advance.
@@ -1732,14 +1732,12 @@ impl Cluster {
             if let Ok(n) = rv.0.parse::<u64>() {
                 self.revision = self.revision.max(n);
             }
-            stored.metadata_mut().resource_version = rv.clone();
-            if let Some(slot) = T::store(self).shared(&key.namespace, &key.name) {
-                let mut fixed = T::clone(slot);
-                fixed.metadata_mut().resource_version = rv;
-                let fixed = Arc::new(fixed);
-                T::store_mut(self).insert(key, Arc::clone(&fixed));
-                T::replaced_in_place(self, &fixed);
-            }
+            let mut fixed = T::clone(&stored);
+            fixed.metadata_mut().resource_version = rv;
+            let fixed = Arc::new(fixed);
+            T::store_mut(self).insert(key, Arc::clone(&fixed));
+            T::replaced_in_place(self, &fixed);
+            return Ok(fixed);
         }
         Ok(stored)
     }
@@ -1893,6 +1891,9 @@ impl Cluster {
                 errors,
             });
         }
+        if let Some(result) = T::delete_in_place(self, key, options, log_steps) {
+            return result;
+        }
         let Some(existing) = T::store(self).shared(&key.namespace, &key.name).cloned() else {
             return Err(ApiError::not_found(&T::qualified_resource(), &key.name));
         };
@@ -1943,6 +1944,184 @@ impl Cluster {
                     last = stored;
                 }
                 self.write::<T>(key.clone(), None, Origin::Api);
+                Ok(DeleteResult {
+                    object: last,
+                    removed: true,
+                })
+            }
+        }
+    }
+
+    /// The reactions to a pod write: `old` is what the pod was filed by before (`None` for a
+    /// create), `new` the pod as stored (`None` for a removal).
+    fn observe_pod(
+        &mut self,
+        key: &ObjectKey,
+        old: Option<&PodFacts>,
+        new: Option<&Pod>,
+        origin: Origin,
+    ) {
+        let cluster = self;
+        let new_facts = new.map(PodFacts::of);
+        let new_facts = new_facts.as_ref();
+        let key = key.clone();
+        if let (Some(gone), None) = (old, new) {
+            let uid = gone.uid.clone();
+            cluster.timers.cancel(&Timer::Kubelet {
+                pod: key.clone(),
+                uid: uid.clone(),
+            });
+            cluster.timers.cancel(&Timer::StalePodDisruptionCheck {
+                pod: key.clone(),
+                uid,
+            });
+        }
+        cluster.pod_index.update(&key, old, new_facts);
+        let selecting = cluster.pdb_index.pod_written(&key, old, new_facts);
+        let freed = cluster.node_load.facts_changed(old, new_facts);
+        // S6: a node with fewer pods may take a pod that fits nowhere (kube-scheduler moves
+        // unschedulable pods back to its active queue when an assigned pod goes).
+        if freed && cluster.config.controllers.workloads {
+            let pending: Vec<ObjectKey> = cluster
+                .pod_index
+                .on_node("")
+                .filter(|k| **k != key)
+                .cloned()
+                .collect();
+            cluster.schedule_queue.extend(pending);
+        }
+        if origin != Origin::Kubelet && cluster.config.controllers.kubelet {
+            cluster.kubelet_queue.insert(key.clone());
+        }
+        if cluster.config.controllers.workloads {
+            // The controller before and after; once when it is the same one (nearly always).
+            if let Some(old) = old
+                && new_facts.is_none_or(|new| new.controller != old.controller)
+            {
+                cluster.enqueue_owner_of(old);
+            }
+            if let Some(new) = new_facts {
+                cluster.enqueue_owner_of(new);
+            }
+            if let Some(pod) = new_facts
+                && pod.node.is_empty()
+            {
+                cluster.schedule_queue.insert(key.clone());
+            }
+        }
+        // N4: the Services selecting the pod before or after the change re-sync.
+        if cluster.config.controllers.endpoints {
+            for pod in [old, new_facts].into_iter().flatten() {
+                let services = cluster.services_selecting(&key.namespace, pod.labels);
+                cluster.endpoints_queue.extend(services);
+            }
+        }
+        if !cluster.config.controllers.disruption {
+            return;
+        }
+        // C3: a pod event re-syncs only the first PDB that selects the pod (the PDB index
+        // found them while filing the pod).
+        if let Some(first) = selecting.first {
+            if selecting.count > 1 {
+                cluster.record(
+                    "Warning",
+                    format!("Pod/{key}"),
+                    "MultiplePodDisruptionBudgets",
+                    format!(
+                        "Pod {}/{} matches multiple PodDisruptionBudgets.  Chose {} arbitrarily.",
+                        GoQuoted(&key.namespace),
+                        GoQuoted(&key.name),
+                        GoQuoted(&first)
+                    ),
+                );
+            }
+            let pdb = cluster.pdbs.key(&key.namespace, &first);
+            cluster.disruption_queue.insert(pdb);
+        }
+        // C20: schedule the stale-condition check.
+        if let Some(pod) = new
+            && let Some(deadline) = disruption::stale_disruption_deadline(pod)
+        {
+            let at = deadline
+                .map(|d| cluster.clock.sim_time_of(d))
+                .unwrap_or(cluster.now)
+                .max(cluster.now);
+            cluster.timers.schedule(
+                at,
+                Timer::StalePodDisruptionCheck {
+                    pod: key,
+                    uid: pod.metadata.uid.clone(),
+                },
+            );
+        }
+    }
+
+    /// A pod DELETE (G1–G14) as [`deletion::plan_pod_stamp`] plans it, the deletion stamp
+    /// written into the stored pod in place.
+    fn delete_pod_in_place(
+        &mut self,
+        key: &ObjectKey,
+        options: &DeleteOptions,
+        log_steps: bool,
+    ) -> Result<DeleteResult<Pod>, ApiError> {
+        let now = self.wall_now();
+        let Some(existing) = self.pods.shared(&key.namespace, &key.name) else {
+            return Err(ApiError::not_found(&Pod::qualified_resource(), &key.name));
+        };
+        let plan =
+            deletion::plan_pod_stamp(existing, options, now, self.config.kubernetes_version)?;
+        let dry_run = options.is_dry_run();
+        // What a dry run answers: the pod as the stamp would leave it, written nowhere.
+        let stamped_copy = |stamp: deletion::DeletionStamp| {
+            let mut copy = Pod::clone(existing);
+            stamp.apply(&mut copy.metadata);
+            Arc::new(copy)
+        };
+        match plan {
+            DeletePlan::Pending => Ok(DeleteResult {
+                object: Arc::clone(existing),
+                removed: false,
+            }),
+            DeletePlan::Write { updated, shortened } => {
+                if dry_run {
+                    return Ok(DeleteResult {
+                        object: stamped_copy(updated),
+                        removed: false,
+                    });
+                }
+                let stored = self
+                    .write_pod_in_place(key, Origin::Api, |pod| updated.apply(&mut pod.metadata))
+                    .ok_or_else(|| ApiError::Internal("write returned nothing".into()))?;
+                if log_steps {
+                    self.log_deletion_step::<Pod>(key, &stored.metadata, shortened);
+                }
+                Ok(DeleteResult {
+                    object: stored,
+                    removed: false,
+                })
+            }
+            DeletePlan::Remove { stamped, shortened } => {
+                if dry_run {
+                    return Ok(DeleteResult {
+                        object: stamped.map_or_else(|| Arc::clone(existing), stamped_copy),
+                        removed: true,
+                    });
+                }
+                let last = match stamped {
+                    None => Arc::clone(existing),
+                    Some(stamp) => {
+                        let stored = self
+                            .write_pod_in_place(key, Origin::Api, |pod| {
+                                stamp.apply(&mut pod.metadata)
+                            })
+                            .ok_or_else(|| ApiError::Internal("write returned nothing".into()))?;
+                        if log_steps {
+                            self.log_deletion_step::<Pod>(key, &stored.metadata, shortened);
+                        }
+                        stored
+                    }
+                };
+                self.write::<Pod>(key.clone(), None, Origin::Api);
                 Ok(DeleteResult {
                     object: last,
                     removed: true,
@@ -2350,27 +2529,22 @@ impl EvictionStore for ClusterEvictionStore<'_> {
         name: &str,
         preconditions: Option<&Preconditions>,
     ) -> Result<ResourceVersion, ApiError> {
-        let stored = self.get_pod(namespace, name)?;
+        let Some((key, stored)) = self.cluster.pods.entry(namespace, name) else {
+            return Err(ApiError::not_found("pods", name));
+        };
         deletion::check_preconditions("Pod", &stored.metadata, preconditions, true)?;
-        let mut pod = Pod::clone(&stored);
+        let key = key.clone();
         let now = self.cluster.wall_now();
-        let changed = pod.set_condition(
-            PodCondition {
-                type_: DISRUPTION_TARGET.into(),
-                status: "True".into(),
-                reason: EVICTION_BY_EVICTION_API.into(),
-                message: EVICTION_API_MESSAGE.into(),
-                ..PodCondition::default()
-            },
-            now,
-        );
-        if !changed {
-            return Ok(pod.metadata.resource_version);
-        }
-        let key = self.cluster.pods.key(namespace, name);
+        let condition = PodCondition {
+            type_: DISRUPTION_TARGET.into(),
+            status: "True".into(),
+            reason: EVICTION_BY_EVICTION_API.into(),
+            message: EVICTION_API_MESSAGE.into(),
+            ..PodCondition::default()
+        };
         let stored = self
             .cluster
-            .write(key, Some(pod), Origin::Api)
+            .write_pod_in_place(&key, Origin::Api, |pod| pod.set_condition(condition, now))
             .ok_or_else(|| ApiError::Internal("write returned nothing".into()))?;
         Ok(stored.metadata.resource_version.clone())
     }

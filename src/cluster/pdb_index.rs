@@ -18,6 +18,7 @@ use foldhash::fast::{FixedState, FoldHasher};
 use hashbrown::HashTable;
 
 use super::FastMap;
+use super::pod_facts::PodFacts;
 use super::store::Store;
 use crate::model::short_text::same;
 use crate::model::{
@@ -140,17 +141,17 @@ pub struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, pod: &Pod) {
-        self.ready_not_terminating += usize::from(!pod.is_terminating() && pod.is_ready());
-        match pod.metadata.controller_ref() {
+    fn add(&mut self, pod: &PodFacts) {
+        self.ready_not_terminating += usize::from(pod.ready_not_terminating());
+        match pod.controller {
             Some(owner) => *self.owners.entry(owner_key(owner)).or_default() += 1,
             None => self.unmanaged += 1,
         }
     }
 
-    fn remove(&mut self, pod: &Pod) {
-        self.ready_not_terminating -= usize::from(!pod.is_terminating() && pod.is_ready());
-        match pod.metadata.controller_ref() {
+    fn remove(&mut self, pod: &PodFacts) {
+        self.ready_not_terminating -= usize::from(pod.ready_not_terminating());
+        match pod.controller {
             Some(owner) => {
                 let key = owner_key(owner);
                 if let Some(count) = self.owners.get_mut(&key) {
@@ -166,10 +167,10 @@ impl Tally {
 
     /// Replaces `old`'s contribution by `new`'s, touching the owner counts only when the
     /// controller reference changed (a status write leaves it alone).
-    fn replace(&mut self, old: &Pod, new: &Pod) {
-        if old.metadata.controller_ref() == new.metadata.controller_ref() {
-            self.ready_not_terminating -= usize::from(!old.is_terminating() && old.is_ready());
-            self.ready_not_terminating += usize::from(!new.is_terminating() && new.is_ready());
+    fn replace(&mut self, old: &PodFacts, new: &PodFacts) {
+        if old.controller == new.controller {
+            self.ready_not_terminating -= usize::from(old.ready_not_terminating());
+            self.ready_not_terminating += usize::from(new.ready_not_terminating());
         } else {
             self.remove(old);
             self.add(new);
@@ -478,7 +479,7 @@ impl PdbIndex {
             let mut tally = Tally::default();
             for (name, pod) in pods {
                 if members.insert(name) {
-                    tally.add(pod);
+                    tally.add(&PodFacts::of(pod));
                 }
             }
             filed.members = Members(members);
@@ -505,14 +506,14 @@ impl PdbIndex {
     pub fn pod_written(
         &mut self,
         key: &ObjectKey,
-        old: Option<&Pod>,
-        new: Option<&Pod>,
+        old: Option<&PodFacts>,
+        new: Option<&PodFacts>,
     ) -> Selecting {
         let mut selecting = Selecting::default();
         if let (Some(old), Some(new)) = (old, new)
-            && old.metadata.labels == new.metadata.labels
+            && old.labels == new.labels
         {
-            self.for_each_selecting_mut(&new.metadata.namespace, &new.metadata.labels, |filed| {
+            self.for_each_selecting_mut(new.namespace, new.labels, |filed| {
                 selecting.count(&filed.pdb.metadata.name);
                 debug_assert!(filed.members.0.contains(&*key.name), "{key} is a member");
                 filed.tally.replace(old, new);
@@ -521,7 +522,7 @@ impl PdbIndex {
         }
         if let Some(old) = old {
             let count_these = new.is_none();
-            self.for_each_selecting_mut(&old.metadata.namespace, &old.metadata.labels, |filed| {
+            self.for_each_selecting_mut(old.namespace, old.labels, |filed| {
                 if count_these {
                     selecting.count(&filed.pdb.metadata.name);
                 }
@@ -531,7 +532,7 @@ impl PdbIndex {
             });
         }
         if let Some(new) = new {
-            self.for_each_selecting_mut(&new.metadata.namespace, &new.metadata.labels, |filed| {
+            self.for_each_selecting_mut(new.namespace, new.labels, |filed| {
                 selecting.count(&filed.pdb.metadata.name);
                 if filed.members.0.insert(Arc::clone(&key.name)) {
                     filed.tally.add(new);

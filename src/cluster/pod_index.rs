@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 
+use super::pod_facts::PodFacts;
 use super::sorted_set::SortedSet;
 use super::{FastMap, FastSet};
 use crate::model::{ObjectKey, Pod, SmolStr, Uid};
@@ -28,42 +29,37 @@ pub struct PodIndex {
     owner_counts: FastMap<Uid, (usize, usize)>,
 }
 
-fn active(pod: &Pod) -> bool {
-    !pod.is_terminating() && !pod.is_terminal()
+fn node<'a>(pod: Option<&PodFacts<'a>>) -> Option<&'a str> {
+    pod.map(|p| p.node.as_str())
 }
 
-fn node(pod: Option<&Pod>) -> Option<&str> {
-    pod.map(|p| p.spec.node_name.as_str())
+fn owner<'a>(pod: Option<&PodFacts<'a>>) -> Option<&'a Uid> {
+    pod.and_then(|p| p.controller).map(|o| &o.uid)
 }
 
-fn owner(pod: Option<&Pod>) -> Option<&Uid> {
-    pod.and_then(|p| p.metadata.controller_ref())
-        .map(|owner| &owner.uid)
+fn labels<'a>(pod: Option<&PodFacts<'a>>) -> Option<&'a crate::model::StringMap> {
+    pod.map(|p| p.labels)
 }
 
 /// What a pod adds to its controller's counts: its controller, and whether it is Ready;
 /// `None` when it counts for none (no controller, terminating, terminal).
-fn counted(pod: Option<&Pod>) -> Option<(&Uid, usize)> {
-    let pod = pod.filter(|p| active(p))?;
-    Some((owner(Some(pod))?, usize::from(pod.is_ready())))
-}
-
-fn labels(pod: Option<&Pod>) -> Option<&crate::model::StringMap> {
-    pod.map(|p| &p.metadata.labels)
+fn counted<'a>(pod: Option<&PodFacts<'a>>) -> Option<(&'a Uid, usize)> {
+    let pod = pod.filter(|p| p.active())?;
+    Some((&pod.controller?.uid, usize::from(pod.ready)))
 }
 
 impl PodIndex {
     /// Moves the entries of the pod at `key` from its `old` to its `new` state. Each index
     /// is touched only when what it files the pod under changed: most pod writes (status,
     /// conditions, deletion stamps) move nothing, a binding moves only the node entry.
-    pub fn update(&mut self, key: &ObjectKey, old: Option<&Pod>, new: Option<&Pod>) {
+    pub fn update(&mut self, key: &ObjectKey, old: Option<&PodFacts>, new: Option<&PodFacts>) {
         if node(old) != node(new) {
             if let Some(node) = node(old) {
                 remove_entry(&mut self.by_node, node, key);
             }
             if let Some(new) = new {
                 self.by_node
-                    .entry(new.spec.node_name.clone())
+                    .entry(new.node.clone())
                     .or_default()
                     .insert(key.clone());
             }
@@ -98,7 +94,7 @@ impl PodIndex {
         }
         if labels(old) != labels(new) && !self.label_keys.is_empty() {
             if let Some(old) = old {
-                for (k, v) in &old.metadata.labels {
+                for (k, v) in old.labels {
                     if self.label_keys.contains(k.as_str()) {
                         let at = label_key(&key.namespace, k, v);
                         remove_entry(&mut self.by_label, &at, &*key.name);
@@ -106,7 +102,7 @@ impl PodIndex {
                 }
             }
             if let Some(new) = new {
-                for (k, v) in &new.metadata.labels {
+                for (k, v) in new.labels {
                     if self.label_keys.contains(k.as_str()) {
                         self.file_label(key, k, v);
                     }
@@ -312,7 +308,11 @@ mod tests {
                 let next = next.map(|(node, owner, label, ready, terminating)| {
                     pod(names[which], node, owner, label, ready, terminating)
                 });
-                index.update(&key, current[which].as_ref(), next.as_ref());
+                index.update(
+                    &key,
+                    current[which].as_ref().map(PodFacts::of).as_ref(),
+                    next.as_ref().map(PodFacts::of).as_ref(),
+                );
                 current[which] = next;
             }
             if label_filed_at.is_some() && !index.indexes_label_key("app") {
@@ -323,7 +323,11 @@ mod tests {
                 fresh.index_label_key("app", []);
             }
             for (name, pod) in names.iter().zip(&current) {
-                fresh.update(&ObjectKey::new("ns", *name), None, pod.as_ref());
+                fresh.update(
+                    &ObjectKey::new("ns", *name),
+                    None,
+                    pod.as_ref().map(PodFacts::of).as_ref(),
+                );
             }
             prop_assert_eq!(answers(&index), answers(&fresh));
         }

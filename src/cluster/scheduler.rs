@@ -23,9 +23,15 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::FastMap;
+use super::pod_facts::PodFacts;
 use super::shared_parts::PerSpec;
 use super::store::Store;
 use crate::model::{Node, Pod, SmolStr, Unmodeled};
+
+/// Whether a pod counts towards its node's load: bound to it and not terminal.
+fn counts(pod: &PodFacts) -> bool {
+    !pod.node.is_empty() && !pod.terminal
+}
 
 /// Pods a node takes when its `status.allocatable.pods` does not say (the kubelet default).
 pub const DEFAULT_MAX_PODS: usize = 110;
@@ -462,10 +468,6 @@ impl Loaded {
     }
 }
 
-fn counts(pod: &Pod) -> bool {
-    !pod.spec.node_name.is_empty() && !pod.is_terminal()
-}
-
 fn max_pods(node: &Node) -> usize {
     node.status
         .get("allocatable")
@@ -510,8 +512,8 @@ impl NodeLoad {
         }
     }
 
-    fn charge(&mut self, node: &str, pod: &Pod, sign: i128) {
-        let placement = self.placement(pod);
+    fn charge(&mut self, node: &str, spec: &Unmodeled, sign: i128) {
+        let placement = self.placement_of_spec(spec);
         let requests = &placement.requests;
         if requests.is_empty() {
             return;
@@ -530,41 +532,44 @@ impl NodeLoad {
     /// Accounts for a pod write. Returns whether a node's load went down (a pending pod may
     /// fit now).
     pub fn pod_changed(&mut self, old: Option<&Pod>, new: Option<&Pod>) -> bool {
+        self.facts_changed(
+            old.map(PodFacts::of).as_ref(),
+            new.map(PodFacts::of).as_ref(),
+        )
+    }
+
+    /// [`NodeLoad::pod_changed`] from the versions' facts.
+    pub(crate) fn facts_changed(&mut self, old: Option<&PodFacts>, new: Option<&PodFacts>) -> bool {
+        // Counted: bound to a node and not terminal.
         if let (Some(old), Some(new)) = (old, new)
-            && old.spec.node_name == new.spec.node_name
+            && old.node == new.node
             && counts(old) == counts(new)
         {
             return false; // most writes: the same node, counted the same way
         }
         let mut freed = false;
         if let Some(old) = old.filter(|p| counts(p)) {
-            let n = self
-                .pods
-                .get(old.spec.node_name.as_str())
-                .copied()
-                .unwrap_or(0);
-            self.set_count(&old.spec.node_name, n.saturating_sub(1));
-            self.charge(&old.spec.node_name, old, -1);
+            let n = self.pods.get(old.node.as_str()).copied().unwrap_or(0);
+            self.set_count(old.node, n.saturating_sub(1));
+            self.charge(old.node, old.spec, -1);
             freed = true;
         }
         if let Some(new) = new.filter(|p| counts(p)) {
-            let n = self
-                .pods
-                .get(new.spec.node_name.as_str())
-                .copied()
-                .unwrap_or(0);
-            self.set_count(&new.spec.node_name, n + 1);
-            self.charge(&new.spec.node_name, new, 1);
+            let n = self.pods.get(new.node.as_str()).copied().unwrap_or(0);
+            self.set_count(new.node, n + 1);
+            self.charge(new.node, new.spec, 1);
         }
         freed
     }
 
     /// `pod`'s placement, read from its spec once per distinct spec.
     pub fn placement(&mut self, pod: &Pod) -> Arc<Placement> {
+        self.placement_of_spec(&pod.spec.unmodeled)
+    }
+
+    fn placement_of_spec(&mut self, spec: &Unmodeled) -> Arc<Placement> {
         self.placements
-            .get(&pod.spec.unmodeled, |spec| {
-                Arc::new(Placement::of_spec(spec))
-            })
+            .get(spec, |spec| Arc::new(Placement::of_spec(spec)))
             .clone()
     }
 

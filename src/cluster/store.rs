@@ -80,6 +80,20 @@ impl<T: Resource> Store<T> {
             .map(|(key, object)| (key, object))
     }
 
+    /// The stored key and handle of the object named `name` in `namespace`, to change the
+    /// object in place.
+    pub(crate) fn entry_mut(
+        &mut self,
+        namespace: &str,
+        name: &str,
+    ) -> Option<(&ObjectKey, &mut Arc<T>)> {
+        self.by_key
+            .find_mut(hash_key(namespace, name), |(key, _)| {
+                same(&key.name, name) && same(&key.namespace, namespace)
+            })
+            .map(|(key, object)| (&*key, object))
+    }
+
     /// A key for `namespace`/`name`: the stored object's own (sharing its strings) when
     /// there is one.
     pub(crate) fn key(&self, namespace: &str, name: &str) -> ObjectKey {

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use serde::Deserialize as _;
 
+use super::pod_facts::PodFacts;
 use super::shared_parts::PerSpec;
 use super::{Cluster, EventKind, FastMap, Origin};
 use crate::error::ApiError;
@@ -127,8 +128,8 @@ impl Cluster {
     }
 
     /// Queues a workload (and, for a pod event, the pod's controller) for a sync.
-    pub(crate) fn enqueue_owner_of(&mut self, pod: &Pod) {
-        if let Some(owner) = pod.metadata.controller_ref()
+    pub(crate) fn enqueue_owner_of(&mut self, pod: &PodFacts) {
+        if let Some(owner) = pod.controller
             && let Some(kind) = Kind::from_name(&owner.kind)
             && matches!(
                 kind,
@@ -139,7 +140,7 @@ impl Cluster {
             )
         {
             // The owner's stored key, when it is stored, shares its text.
-            let (namespace, name) = (pod.metadata.namespace.as_str(), owner.name.as_str());
+            let (namespace, name) = (pod.namespace.as_str(), owner.name.as_str());
             let key = match kind {
                 Kind::ReplicaSet => self.replica_sets.key(namespace, name),
                 Kind::ReplicationController => self.replication_controllers.key(namespace, name),
@@ -198,9 +199,14 @@ impl Cluster {
         let owner_label = [&*owner.kind, " ", namespace, "/", &*owner.name].concat();
         pod.metadata.owner_references = vec![owner];
         let created = self.create_inner(pod, false, false)?;
+        // The stored key shares the stored text; a key made from the pod's metadata would
+        // copy it.
+        let pod = self
+            .pods
+            .key(&created.metadata.namespace, &created.metadata.name);
         self.log(EventKind::PodCreated {
             owner: owner_label,
-            pod: created.metadata.key(),
+            pod,
         });
         Ok(())
     }
@@ -644,21 +650,24 @@ impl Cluster {
         let placement = self.node_load.placement(pod);
         match self.node_load.place(&placement, &self.nodes) {
             Ok(node) => {
-                let mut bound = pod.clone();
-                bound.spec.node_name = node.as_str().into();
-                // The binding sets PodScheduled=True (registry/core/pod/storage `setPodNodeAndMetadata`).
-                if let Some(condition) = bound
-                    .status
-                    .conditions
-                    .iter_mut()
-                    .find(|c| c.type_ == "PodScheduled")
-                {
-                    condition.status = SmolStr::new_static("True");
-                    condition.reason = SmolStr::default();
-                    condition.message = SmolStr::default();
-                    condition.last_transition_time = Some(self.wall_now());
-                }
-                self.write(key.clone(), Some(bound), Origin::Workloads);
+                let now = self.wall_now();
+                self.write_pod_in_place(key, Origin::Workloads, |bound| {
+                    bound.spec.node_name = node.as_str().into();
+                    // The binding sets PodScheduled=True (registry/core/pod/storage
+                    // `setPodNodeAndMetadata`).
+                    if let Some(condition) = bound
+                        .status
+                        .conditions
+                        .iter_mut()
+                        .find(|c| c.type_ == "PodScheduled")
+                    {
+                        condition.status = SmolStr::new_static("True");
+                        condition.reason = SmolStr::default();
+                        condition.message = SmolStr::default();
+                        condition.last_transition_time = Some(now);
+                    }
+                    true // an unbound pod is bound now
+                });
                 self.log(EventKind::PodScheduled {
                     pod: key.clone(),
                     node: node.into(),

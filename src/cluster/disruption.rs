@@ -630,7 +630,7 @@ impl Cluster {
                         spec: pdb.spec.clone(),
                         status,
                     };
-                    self.write_status_by_controller(updated);
+                    self.write_status_by_controller(key, updated);
                     self.log(super::EventKind::PdbStatusUpdated {
                         pdb: key.clone(),
                         disruptions_allowed: computed.disruptions_allowed,
@@ -655,7 +655,7 @@ impl Cluster {
                 let mut updated = PodDisruptionBudget::clone(&pdb);
                 updated.status = fail_safe(&pdb, &message, now);
                 if updated != *pdb {
-                    self.write_status_by_controller(updated);
+                    self.write_status_by_controller(key, updated);
                 }
                 self.log(super::EventKind::PdbSyncFailed {
                     pdb: key.clone(),

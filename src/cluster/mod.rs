@@ -1488,9 +1488,9 @@ impl Cluster {
         Some(object)
     }
 
-    pub(crate) fn write_status_by_controller(&mut self, pdb: PodDisruptionBudget) {
-        let key = self.pdbs.key(&pdb.metadata.namespace, &pdb.metadata.name);
-        self.write(key, Some(pdb), Origin::DisruptionController);
+    /// The disruption controller's write of the PDB at `key` (its own key).
+    pub(crate) fn write_status_by_controller(&mut self, key: &ObjectKey, pdb: PodDisruptionBudget) {
+        self.write(key.clone(), Some(pdb), Origin::DisruptionController);
     }
 
     fn new_uid(&mut self) -> Uid {
@@ -2031,12 +2031,11 @@ impl Cluster {
                         "Pod {}/{} matches multiple PodDisruptionBudgets.  Chose {} arbitrarily.",
                         GoQuoted(&key.namespace),
                         GoQuoted(&key.name),
-                        GoQuoted(&first)
+                        GoQuoted(&first.name)
                     ),
                 );
             }
-            let pdb = cluster.pdbs.key(&key.namespace, &first);
-            cluster.disruption_queue.insert(pdb);
+            cluster.disruption_queue.insert(first);
         }
         // C20: schedule the stale-condition check.
         if let Some(pod) = new
@@ -2144,7 +2143,7 @@ impl Cluster {
             return;
         };
         let pod = key.clone();
-        let deletion_timestamp = ts.to_string();
+        let deletion_timestamp = ts.text();
         self.log(if shortened {
             EventKind::GracePeriodShortened {
                 pod,
@@ -2501,11 +2500,17 @@ impl EvictionStore for ClusterEvictionStore<'_> {
     }
 
     fn update_pdb_status(&mut self, pdb: PodDisruptionBudget) -> Result<(), ApiError> {
-        let key = self
+        let Some((key, stored)) = self
             .cluster
             .pdbs
-            .key(&pdb.metadata.namespace, &pdb.metadata.name);
-        let stored = self.get_pdb(&key.namespace, &key.name)?;
+            .entry(&pdb.metadata.namespace, &pdb.metadata.name)
+        else {
+            return Err(ApiError::not_found(
+                "poddisruptionbudgets.policy",
+                &pdb.metadata.name,
+            ));
+        };
+        let key = key.clone();
         if stored.metadata.resource_version != pdb.metadata.resource_version {
             return Err(ApiError::Conflict {
                 qualified: "poddisruptionbudgets.policy".into(),

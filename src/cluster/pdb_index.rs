@@ -32,6 +32,8 @@ use crate::model::{
 #[derive(Debug, Clone)]
 struct Filed {
     to_check: Selector,
+    /// The PDB's key as stored: what a pod write queues for a sync (C3).
+    key: ObjectKey,
     pdb: Arc<PodDisruptionBudget>,
     /// The pods the PDB selects, by name (C5's list, kept up to date on every pod write
     /// instead of re-found on every sync), shared with the store.
@@ -43,17 +45,21 @@ struct Filed {
 /// The PDBs that select a pod: the first by name, and how many.
 #[derive(Debug, Default)]
 pub struct Selecting {
-    /// The name that sorts first.
-    pub first: Option<SmolStr>,
+    /// The stored key of the one whose name sorts first.
+    pub first: Option<ObjectKey>,
     /// How many select it.
     pub count: usize,
 }
 
 impl Selecting {
-    fn count(&mut self, name: &SmolStr) {
+    fn count(&mut self, key: &ObjectKey) {
         self.count += 1;
-        if self.first.as_ref().is_none_or(|first| name < first) {
-            self.first = Some(name.clone());
+        if self
+            .first
+            .as_ref()
+            .is_none_or(|first| key.name < first.name)
+        {
+            self.first = Some(key.clone());
         }
     }
 }
@@ -416,6 +422,7 @@ impl PdbIndex {
             key.name.to_string(),
             Filed {
                 to_check,
+                key: key.clone(),
                 pdb: Arc::clone(pdb),
                 members: Members::default(),
                 tally: Tally::default(),
@@ -514,7 +521,7 @@ impl PdbIndex {
             && old.labels == new.labels
         {
             self.for_each_selecting_mut(new.namespace, new.labels, |filed| {
-                selecting.count(&filed.pdb.metadata.name);
+                selecting.count(&filed.key);
                 debug_assert!(filed.members.0.contains(&*key.name), "{key} is a member");
                 filed.tally.replace(old, new);
             });
@@ -524,7 +531,7 @@ impl PdbIndex {
             let count_these = new.is_none();
             self.for_each_selecting_mut(old.namespace, old.labels, |filed| {
                 if count_these {
-                    selecting.count(&filed.pdb.metadata.name);
+                    selecting.count(&filed.key);
                 }
                 if filed.members.0.remove(&*key.name) {
                     filed.tally.remove(old);
@@ -533,7 +540,7 @@ impl PdbIndex {
         }
         if let Some(new) = new {
             self.for_each_selecting_mut(new.namespace, new.labels, |filed| {
-                selecting.count(&filed.pdb.metadata.name);
+                selecting.count(&filed.key);
                 if filed.members.0.insert(Arc::clone(&key.name)) {
                     filed.tally.add(new);
                 }
@@ -689,6 +696,7 @@ mod tests {
         pdb.metadata.name = name.into();
         Filed {
             to_check: Selector::default(),
+            key: ObjectKey::new("ns", name),
             pdb: Arc::new(pdb),
             members: Members::default(),
             tally: Tally::default(),

@@ -166,13 +166,14 @@ impl PodDisruptionBudgetStatus {
         } else {
             ("False", INSUFFICIENT_PODS)
         };
+        // Static texts: every sync that writes a status builds this condition.
         let condition = Condition {
-            type_: DISRUPTION_ALLOWED.into(),
-            status: status.into(),
+            type_: SmolStr::new_static(DISRUPTION_ALLOWED),
+            status: SmolStr::new_static(status),
             observed_generation: self.observed_generation,
             last_transition_time: None,
-            reason: reason.into(),
-            message: String::new().into(),
+            reason: SmolStr::new_static(reason),
+            message: SmolStr::default(),
         };
         self.set_condition(condition, now);
     }

@@ -238,8 +238,9 @@ pub(crate) fn compute_status_tallied(
             return full(&mut find);
         };
         // One entry per distinct controller whose scale counts (two ReplicaSets of one
-        // Deployment count the Deployment once); nearly always one, so a vector.
-        let mut scales: Vec<(Uid, i32)> = Vec::with_capacity(tally.owners.len());
+        // Deployment count the Deployment once); nearly always one, so held inline: every
+        // sync and every budget check after an eviction makes this list.
+        let mut scales: smallvec::SmallVec<[(Uid, i32); 2]> = smallvec::SmallVec::new();
         let mut previous: Option<&Uid> = None;
         for (uid, api_version, kind, name) in tally.owners.keys() {
             if previous == Some(uid) {

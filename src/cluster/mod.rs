@@ -2010,7 +2010,7 @@ impl Cluster {
             }
         }
         // N4: the Services selecting the pod before or after the change re-sync.
-        if cluster.config.controllers.endpoints {
+        if cluster.config.controllers.endpoints && !cluster.services.is_empty() {
             for pod in [old, new_facts].into_iter().flatten() {
                 let services = cluster.services_selecting(&key.namespace, pod.labels);
                 cluster.endpoints_queue.extend(services);
@@ -2289,7 +2289,10 @@ impl Cluster {
         let healthy_labels = self.healthy_pod_labels(&pod);
         let first_event = self.event_count();
         let result = eviction::evict(
-            &mut ClusterEvictionStore { cluster: self },
+            &mut ClusterEvictionStore {
+                cluster: self,
+                pod: &pod,
+            },
             &request,
             version,
         );
@@ -2476,6 +2479,8 @@ impl EvictionStore for DryRunStore<'_> {
 /// The cluster's own storage behind the eviction handler.
 struct ClusterEvictionStore<'a> {
     cluster: &'a mut Cluster,
+    /// The key of the pod being evicted (the stored one's, when it is stored).
+    pod: &'a ObjectKey,
 }
 
 impl EvictionStore for ClusterEvictionStore<'_> {
@@ -2560,8 +2565,14 @@ impl EvictionStore for ClusterEvictionStore<'_> {
         name: &str,
         options: &DeleteOptions,
     ) -> Result<(), ApiError> {
+        let same = crate::model::short_text::same;
+        let key = if same(&self.pod.namespace, namespace) && same(&self.pod.name, name) {
+            self.pod.clone()
+        } else {
+            self.cluster.pods.key(namespace, name)
+        };
         self.cluster
-            .delete_inner::<Pod>(&self.cluster.pods.key(namespace, name), options, true)
+            .delete_inner::<Pod>(&key, options, true)
             .map(|_| ())
     }
 }

@@ -49,6 +49,13 @@ impl<T: Clone + Eq + Hash> WorkQueue<T> {
         }
     }
 
+    /// Whether a short queue (one scanned for duplicates) holds an item for which `is` holds:
+    /// so a caller can skip making an item that is already waiting. `false` for a long
+    /// queue, whose [`WorkQueue::insert`] finds duplicates by hashing.
+    pub fn short_and_holds(&self, is: impl Fn(&T) -> bool) -> bool {
+        self.waiting.is_empty() && self.order.iter().any(is)
+    }
+
     /// Adds every item.
     pub fn extend(&mut self, items: impl IntoIterator<Item = T>) {
         for item in items {
@@ -109,6 +116,14 @@ mod tests {
                 }
                 proptest::prop_assert_eq!(q.order.iter().collect::<Vec<_>>(), model.iter().collect::<Vec<_>>());
                 proptest::prop_assert!(q.waiting.is_empty() || q.waiting.len() == q.order.len());
+                // A "yes" is always right; a short queue never answers "no" for an item it holds.
+                for probe in 0u8..40 {
+                    let holds = q.short_and_holds(|&i| i == probe);
+                    proptest::prop_assert!(!holds || model.contains(&probe));
+                    if q.order.len() <= SCAN_LIMIT && q.waiting.is_empty() {
+                        proptest::prop_assert_eq!(holds, model.contains(&probe));
+                    }
+                }
             }
         }
     }

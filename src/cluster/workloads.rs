@@ -16,6 +16,7 @@ use super::pod_facts::PodFacts;
 use super::shared_parts::PerSpec;
 use super::{Cluster, EventKind, FastMap, Origin};
 use crate::error::ApiError;
+use crate::model::short_text::same;
 use crate::model::{
     DaemonSet, DeleteOptions, Deployment, Kind, LabelSelector, ObjectKey, OwnerReference, Pod,
     PodSpec, ReplicaSet, ReplicationController, SmolStr, StatefulSet, StringMap, Uid, Unmodeled,
@@ -139,8 +140,15 @@ impl Cluster {
                     | Kind::DaemonSet
             )
         {
-            // The owner's stored key, when it is stored, shares its text.
             let (namespace, name) = (pod.namespace.as_str(), owner.name.as_str());
+            // A pod is written several times in a row, and its controller is queued by the
+            // first write: found by text, no key is made for the others.
+            if self.workload_queue.short_and_holds(|(k, key)| {
+                *k == kind && same(&key.name, name) && same(&key.namespace, namespace)
+            }) {
+                return;
+            }
+            // The owner's stored key, when it is stored, shares its text.
             let key = match kind {
                 Kind::ReplicaSet => self.replica_sets.key(namespace, name),
                 Kind::ReplicationController => self.replication_controllers.key(namespace, name),

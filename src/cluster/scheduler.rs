@@ -434,39 +434,24 @@ impl std::fmt::Display for Unfit {
 pub struct NodeLoad {
     pods: FastMap<SmolStr, usize>,
     requested: FastMap<SmolStr, Resources>,
-    /// Open nodes and their pod limit.
-    open: FastMap<SmolStr, usize>,
-    /// Open nodes ordered by (pods, name).
-    by_load: BTreeSet<Loaded>,
+    /// Open nodes: their pod limit and their rank.
+    open: FastMap<SmolStr, (usize, u64)>,
+    /// The open nodes by name, with their ranks: numbers in the names' order, with gaps,
+    /// so that a node opening takes a number between its neighbours' and no other moves
+    /// (until a gap runs out, and the ranks are dealt again).
+    ranks: BTreeMap<SmolStr, u64>,
+    /// Open nodes ordered by (pods, rank), which is (pods, name): two numbers compared, where
+    /// thousands of nodes share a pod count and their names would be compared as text.
+    by_load: BTreeMap<(usize, u64), SmolStr>,
     /// Pods' placements by their shared specs: every pod of a ReplicaSet asks the same.
     placements: PerSpec<Arc<Placement>>,
     /// Nodes that only pods with tolerations can use (cordoned, tainted or not Ready).
     closed: BTreeSet<SmolStr>,
 }
 
-/// An open node filed by its load, ordered by (pods, name). Thousands of nodes share a pod
-/// count, so most comparisons reach the names; the first eight bytes of the name, read as
-/// one big-endian number, order them as the text does wherever they differ, and the text
-/// is compared only where they do not.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct Loaded {
-    pods: usize,
-    name_prefix: u64,
-    name: SmolStr,
-}
-
-impl Loaded {
-    fn new(pods: usize, name: &str) -> Loaded {
-        let mut prefix = [0u8; 8];
-        let head = &name.as_bytes()[..name.len().min(8)];
-        prefix[..head.len()].copy_from_slice(head);
-        Loaded {
-            pods,
-            name_prefix: u64::from_be_bytes(prefix),
-            name: SmolStr::new(name),
-        }
-    }
-}
+/// The distance between consecutive ranks when they are dealt: room for 32 nodes opening
+/// between two others before the ranks are dealt again, and for 2^32 after the last.
+const RANK_STEP: u64 = 1 << 32;
 
 fn max_pods(node: &Node) -> usize {
     node.status
@@ -501,9 +486,10 @@ fn allocatable(node: &Node) -> Resources {
 impl NodeLoad {
     fn set_count(&mut self, node: &str, count: usize) {
         let old = self.pods.get(node).copied().unwrap_or(0);
-        if self.open.contains_key(node) {
-            self.by_load.remove(&Loaded::new(old, node));
-            self.by_load.insert(Loaded::new(count, node));
+        if let Some(&(_, rank)) = self.open.get(node)
+            && let Some(name) = self.by_load.remove(&(old, rank))
+        {
+            self.by_load.insert((count, rank), name);
         }
         if count == 0 {
             self.pods.remove(node);
@@ -575,18 +561,81 @@ impl NodeLoad {
 
     /// Accounts for a Node write (`None` when it was deleted).
     pub fn node_changed(&mut self, name: &str, node: Option<&Node>) {
-        let count = self.pods.get(name).copied().unwrap_or(0);
-        self.by_load.remove(&Loaded::new(count, name));
-        self.open.remove(name);
         self.closed.remove(name);
-        if let Some(node) = node {
-            if !node.spec.unschedulable && blocking_taints(node).is_empty() {
-                self.open.insert(SmolStr::new(name), max_pods(node));
-                self.by_load.insert(Loaded::new(count, name));
-            } else {
-                self.closed.insert(SmolStr::new(name));
+        match node {
+            Some(node) if !node.spec.unschedulable && blocking_taints(node).is_empty() => {
+                let limit = max_pods(node);
+                match self.open.get_mut(name) {
+                    Some(open) => open.0 = limit, // still open: its rank stands
+                    None => self.open_node(SmolStr::new(name), limit),
+                }
+            }
+            _ => {
+                if let Some((_, rank)) = self.open.remove(name) {
+                    let count = self.pods.get(name).copied().unwrap_or(0);
+                    self.by_load.remove(&(count, rank));
+                    self.ranks.remove(name);
+                }
+                if node.is_some() {
+                    self.closed.insert(SmolStr::new(name));
+                }
             }
         }
+    }
+
+    /// Files a node that was not open among the open ones, with a rank between its
+    /// neighbours' by name.
+    fn open_node(&mut self, name: SmolStr, limit: usize) {
+        let rank = match self.free_rank(&name) {
+            Some(rank) => rank,
+            None => {
+                self.deal_ranks();
+                self.free_rank(&name)
+                    .expect("dealt ranks leave room between any two")
+            }
+        };
+        let count = self.pods.get(name.as_str()).copied().unwrap_or(0);
+        self.open.insert(name.clone(), (limit, rank));
+        self.ranks.insert(name.clone(), rank);
+        self.by_load.insert((count, rank), name);
+    }
+
+    /// A rank strictly between those of the open nodes before and after `name`, if one is
+    /// free.
+    fn free_rank(&self, name: &str) -> Option<u64> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let before = self
+            .ranks
+            .range::<str, _>((Unbounded, Excluded(name)))
+            .next_back()
+            .map(|(_, &r)| r);
+        let after = self
+            .ranks
+            .range::<str, _>((Excluded(name), Unbounded))
+            .next()
+            .map(|(_, &r)| r);
+        match (before, after) {
+            (None, None) => Some(RANK_STEP),
+            (Some(low), None) => low.checked_add(RANK_STEP),
+            (low, Some(high)) => {
+                let low = low.unwrap_or(0);
+                (high - low >= 2).then(|| low + (high - low) / 2)
+            }
+        }
+    }
+
+    /// Deals the open nodes' ranks again, `RANK_STEP` apart in name order.
+    fn deal_ranks(&mut self) {
+        let mut by_load = BTreeMap::new();
+        for (i, (name, rank)) in self.ranks.iter_mut().enumerate() {
+            *rank = (i as u64 + 1) * RANK_STEP;
+            if let Some(open) = self.open.get_mut(name) {
+                open.1 = *rank;
+            }
+            let count = self.pods.get(name.as_str()).copied().unwrap_or(0);
+            by_load.insert((count, *rank), name.clone());
+        }
+        self.by_load = by_load;
     }
 
     /// Runs the filters of one node, in kube-scheduler's order, returning the first
@@ -658,8 +707,8 @@ impl NodeLoad {
         let open = self
             .by_load
             .iter()
-            .find(|l| node(&l.name).is_some_and(|n| self.unfit(placement, n).is_empty()))
-            .map(|l| (l.pods, l.name.as_str()));
+            .map(|(&(pods, _), name)| (pods, name.as_str()))
+            .find(|(_, name)| node(name).is_some_and(|n| self.unfit(placement, n).is_empty()));
         let closed = if placement.tolerates_closed_nodes() {
             self.closed
                 .iter()
@@ -712,20 +761,103 @@ impl NodeLoad {
 
 #[cfg(test)]
 mod tests {
-    use super::Loaded;
+    use super::*;
     use proptest::prelude::*;
 
-    proptest! {
-        /// Open nodes are filed in (pods, name) order, names compared as text: short ones,
-        /// ones sharing their first eight bytes, with NUL and non-ASCII bytes.
-        #[test]
-        fn loaded_nodes_order_by_pods_then_name(
-            a in (0usize..3, "(node-1[0-9]{0,3}|[a\u{0}é]{0,10})"),
-            b in (0usize..3, "(node-1[0-9]{0,3}|[a\u{0}é]{0,10})"),
-        ) {
-            let (x, y) = (Loaded::new(a.0, &a.1), Loaded::new(b.0, &b.1));
-            prop_assert_eq!(x.cmp(&y), (a.0, a.1.as_str()).cmp(&(b.0, b.1.as_str())));
-            prop_assert_eq!(x == y, a == b);
+    /// A Ready node, cordoned unless `open`.
+    fn node(name: &str, open: bool) -> Node {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": name},
+            "spec": {"unschedulable": !open},
+            "status": {"conditions": [{"type": "Ready", "status": "True"}]},
+        }))
+        .expect("a valid node")
+    }
+
+    impl NodeLoad {
+        /// The three views of the open nodes agree: each one's rank in `open`, in `ranks`
+        /// and in `by_load` at its pod count.
+        fn holds_its_ranks(&self) -> bool {
+            self.open.len() == self.ranks.len()
+                && self.open.len() == self.by_load.len()
+                && self.open.iter().all(|(name, &(_, rank))| {
+                    let count = self.pods.get(name.as_str()).copied().unwrap_or(0);
+                    self.ranks.get(name) == Some(&rank)
+                        && self.by_load.get(&(count, rank)) == Some(name)
+                })
         }
+    }
+
+    proptest! {
+        /// Through any sequence of nodes opening, closing and going, and pods arriving and
+        /// leaving, the open nodes are ordered by (pods, name), names compared as text
+        /// (short ones, ones sharing a prefix, NUL and non-ASCII): the least loaded first.
+        /// Forty names opening in order between two others run the ranks' gaps out.
+        #[test]
+        fn open_nodes_order_by_pods_then_name(
+            steps in prop::collection::vec((0usize..48, 0u8..4, 0usize..4), 0..200),
+        ) {
+            let mut names: Vec<String> =
+                ["node-1", "node-10", "node-2", "a", "é", "b\u{0}", "", "node-100"]
+                    .map(String::from)
+                    .to_vec();
+            names.extend((0..40).map(|i| format!("m{}", "z".repeat(i))));
+            let mut load = NodeLoad::default();
+            let mut model: BTreeMap<&str, (bool, usize)> = BTreeMap::new();
+            for (which, action, pods) in steps {
+                let name = names[which].as_str();
+                match action {
+                    0 => {
+                        load.node_changed(name, Some(&node(name, true)));
+                        model.entry(name).or_insert((true, 0)).0 = true;
+                    }
+                    1 => {
+                        load.node_changed(name, Some(&node(name, false)));
+                        model.entry(name).or_insert((false, 0)).0 = false;
+                    }
+                    2 => {
+                        load.node_changed(name, None);
+                        if let Some(entry) = model.get_mut(name) {
+                            entry.0 = false;
+                        }
+                    }
+                    _ => {
+                        load.set_count(name, pods);
+                        model.entry(name).or_insert((false, 0)).1 = pods;
+                    }
+                }
+                let got: Vec<(usize, &str)> = load
+                    .by_load
+                    .iter()
+                    .map(|(&(pods, _), name)| (pods, name.as_str()))
+                    .collect();
+                let mut want: Vec<(usize, &str)> = model
+                    .iter()
+                    .filter(|(_, (open, _))| *open)
+                    .map(|(name, (_, pods))| (*pods, *name))
+                    .collect();
+                want.sort();
+                prop_assert_eq!(got, want);
+                prop_assert!(load.holds_its_ranks());
+            }
+        }
+    }
+
+    #[test]
+    fn ranks_are_dealt_again_when_a_gap_runs_out() {
+        let mut load = NodeLoad::default();
+        // Each name sorts just before the previous one's successor: every one halves a gap.
+        let names: Vec<String> = (0..100).map(|i| format!("a{}", "z".repeat(i))).collect();
+        load.node_changed("b", Some(&node("b", true)));
+        for name in &names {
+            load.node_changed(name, Some(&node(name, true)));
+        }
+        assert!(load.holds_its_ranks());
+        // The most loaded last, whatever its rank was when dealt.
+        load.set_count(&names[0], 1);
+        let order: Vec<&str> = load.by_load.values().map(SmolStr::as_str).collect();
+        let mut want: Vec<&str> = names[1..].iter().map(String::as_str).collect();
+        want.extend(["b", &names[0]]);
+        assert_eq!(order, want);
     }
 }

@@ -2209,13 +2209,15 @@ impl Cluster {
     /// The labels of the pod at `key` when it is healthy (Ready, not terminating) and some
     /// PDB exists: what [`Cluster::check_budgets_after`] needs once a client has taken it.
     fn healthy_pod_labels(&self, key: &ObjectKey) -> Option<crate::model::StringMap> {
-        if self.pdbs.is_empty() {
-            return None;
-        }
         self.pods
             .get(key)
-            .filter(|p| p.is_ready() && !p.is_terminating())
-            .map(|p| p.metadata.labels.clone())
+            .and_then(|pod| self.labels_if_healthy(pod))
+    }
+
+    /// `pod`'s labels if it is healthy (Ready, not terminating) and a PDB could count it.
+    fn labels_if_healthy(&self, pod: &Pod) -> Option<crate::model::StringMap> {
+        (!self.pdbs.is_empty() && pod.is_ready() && !pod.is_terminating())
+            .then(|| pod.metadata.labels.clone())
     }
 
     /// After a client took the healthy pod at `pod` (labelled `labels`) away: records a
@@ -2285,8 +2287,11 @@ impl Cluster {
             dry_run: dry_run.to_vec(),
         };
         let version = self.config.kubernetes_version;
-        let pod = self.pods.key(namespace, name);
-        let healthy_labels = self.healthy_pod_labels(&pod);
+        // The stored key and, for the budget monitor, the labels of a healthy pod: one look-up.
+        let (pod, healthy_labels) = match self.pods.entry(namespace, name) {
+            Some((key, stored)) => (key.clone(), self.labels_if_healthy(stored)),
+            None => (ObjectKey::new(namespace, name), None),
+        };
         let first_event = self.event_count();
         let result = eviction::evict(
             &mut ClusterEvictionStore {

@@ -1374,21 +1374,12 @@ impl Cluster {
                 } else {
                     WriteVerb::Created
                 };
-                if self.watch_history.is_enabled() {
-                    self.watch_history.record(history::HistoryEntry {
-                        revision: self.revision,
-                        verb,
-                        object: Arc::clone(&object) as Arc<dyn history::WatchedObject>,
-                        previous: old.clone().map(|o| o as Arc<dyn history::WatchedObject>),
-                    });
-                } else {
-                    self.watch_history.record_unkept(self.revision);
-                }
-                self.log(EventKind::ObjectWritten {
-                    verb,
-                    kind: T::KIND,
-                    key: key.clone(),
-                    resource_version: revision,
+                self.record_write(verb, T::KIND, &key, revision, || {
+                    let previous = old.clone().map(|o| o as Arc<dyn history::WatchedObject>);
+                    (
+                        Arc::clone(&object) as Arc<dyn history::WatchedObject>,
+                        previous,
+                    )
                 });
                 T::observe(self, &key, old.as_deref(), Some(&object), origin);
                 Some(object)
@@ -1396,25 +1387,13 @@ impl Cluster {
             None => {
                 let removed = T::store_mut(self).remove(&key)?;
                 self.revision += 1;
-                if self.watch_history.is_enabled() {
+                let revision = self.revision;
+                let last_version = removed.metadata().resource_version.0.clone();
+                self.record_write(WriteVerb::Deleted, T::KIND, &key, last_version, || {
                     // The watch sends the last state, stamped with the deletion's revision.
                     let mut last = T::clone(&removed);
-                    last.metadata_mut().resource_version =
-                        ResourceVersion(revision_text(self.revision));
-                    self.watch_history.record(history::HistoryEntry {
-                        revision: self.revision,
-                        verb: WriteVerb::Deleted,
-                        object: Arc::new(last),
-                        previous: None,
-                    });
-                } else {
-                    self.watch_history.record_unkept(self.revision);
-                }
-                self.log(EventKind::ObjectWritten {
-                    verb: WriteVerb::Deleted,
-                    kind: T::KIND,
-                    key: key.clone(),
-                    resource_version: removed.metadata().resource_version.0.clone(),
+                    last.metadata_mut().resource_version = ResourceVersion(revision_text(revision));
+                    (Arc::new(last) as Arc<dyn history::WatchedObject>, None)
                 });
                 T::observe(self, &key, Some(&removed), None, origin);
                 None
@@ -1468,24 +1447,48 @@ impl Cluster {
         let revision = revision_text(self.revision);
         pod.metadata.resource_version = ResourceVersion(revision.clone());
         let object = Arc::clone(slot);
-        if keep_history {
+        self.record_write(WriteVerb::Updated, Pod::KIND, &stored_key, revision, || {
+            let previous = previous.map(|o| o as Arc<dyn history::WatchedObject>);
+            (
+                Arc::clone(&object) as Arc<dyn history::WatchedObject>,
+                previous,
+            )
+        });
+        self.observe_pod(&stored_key, Some(&old.view()), Some(&object), origin);
+        Some(object)
+    }
+
+    /// Records the write at the current revision: in the watch history, when one is kept,
+    /// with the versions `watched` gives (the object as written and the one before), and as an
+    /// `ObjectWritten` event.
+    fn record_write(
+        &mut self,
+        verb: WriteVerb,
+        kind: &'static str,
+        key: &ObjectKey,
+        resource_version: SmolStr,
+        watched: impl FnOnce() -> (
+            Arc<dyn history::WatchedObject>,
+            Option<Arc<dyn history::WatchedObject>>,
+        ),
+    ) {
+        if self.watch_history.is_enabled() {
+            let (object, previous) = watched();
             self.watch_history.record(history::HistoryEntry {
                 revision: self.revision,
-                verb: WriteVerb::Updated,
-                object: Arc::clone(&object) as Arc<dyn history::WatchedObject>,
-                previous: previous.map(|o| o as Arc<dyn history::WatchedObject>),
+                verb,
+                object,
+                previous,
             });
         } else {
             self.watch_history.record_unkept(self.revision);
         }
         self.log(EventKind::ObjectWritten {
-            verb: WriteVerb::Updated,
-            kind: Pod::KIND,
-            key: stored_key.clone(),
-            resource_version: revision,
+            verb,
+            kind,
+            key: key.clone(),
+            resource_version,
         });
-        self.observe_pod(&stored_key, Some(&old.view()), Some(&object), origin);
-        Some(object)
     }
 
     /// The disruption controller's write of the PDB at `key` (its own key).

@@ -2,6 +2,26 @@
 //! reads typed and every other field preserved verbatim, plus the [`Resource`] trait that
 //! tells the store and the REST handler how each kind is served.
 
+/// `PartialEq` for a kind of `metadata`, `spec` and `status`, field by field as a derived
+/// one, but the status first: controllers and the kubelet write statuses, and the store
+/// compares every write with the stored version, which shares the object's identity.
+/// Destructured, so that a new field cannot be left out.
+macro_rules! status_first_equality {
+    ($name:ident) => {
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                let $name {
+                    metadata,
+                    spec,
+                    status,
+                } = self;
+                *status == other.status && *metadata == other.metadata && *spec == other.spec
+            }
+        }
+    };
+}
+pub(crate) use status_first_equality;
+
 mod behaviour;
 mod constructors;
 mod eviction;

@@ -23,18 +23,7 @@ pub struct PodDisruptionBudget {
     pub status: PodDisruptionBudgetStatus,
 }
 
-/// Status first: the disruption controller and the eviction handler write the status, and
-/// the store compares every write with the stored version.
-impl PartialEq for PodDisruptionBudget {
-    fn eq(&self, other: &Self) -> bool {
-        let PodDisruptionBudget {
-            metadata,
-            spec,
-            status,
-        } = self;
-        *status == other.status && *metadata == other.metadata && *spec == other.spec
-    }
-}
+super::status_first_equality!(PodDisruptionBudget);
 
 /// `policy/v1.PodDisruptionBudgetSpec`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

@@ -20,18 +20,7 @@ pub struct Pod {
     pub status: PodStatus,
 }
 
-/// Status first: most writes of a pod are the kubelet's and controllers' status updates,
-/// which the store compares with the stored version before keeping them.
-impl PartialEq for Pod {
-    fn eq(&self, other: &Self) -> bool {
-        let Pod {
-            metadata,
-            spec,
-            status,
-        } = self;
-        *status == other.status && *metadata == other.metadata && *spec == other.spec
-    }
-}
+super::status_first_equality!(Pod);
 
 /// `v1.PodSpec`: the fields read here, the rest kept.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

@@ -54,18 +54,7 @@ macro_rules! workload {
             pub status: Unmodeled,
         }
 
-        /// Status first: controllers write the status, and the store compares every
-        /// write with the stored version.
-        impl PartialEq for $name {
-            fn eq(&self, other: &Self) -> bool {
-                let $name {
-                    metadata,
-                    spec,
-                    status,
-                } = self;
-                *status == other.status && *metadata == other.metadata && *spec == other.spec
-            }
-        }
+        super::status_first_equality!($name);
     };
 }
 

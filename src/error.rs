@@ -1,6 +1,8 @@
 //! Errors. [`ApiError`] is everything a client of the simulated API server can see; each
 //! variant maps to one Kubernetes `Status` (reason and code) in [`ApiError::to_status`].
 
+use std::borrow::Cow;
+
 use crate::model::FieldErrorKind;
 use crate::model::GoQuoted;
 use crate::wire::{Status, StatusCause, StatusDetails};
@@ -144,8 +146,9 @@ pub enum ApiError {
     /// 429 `TooManyRequests` from the eviction handler (E21, E25).
     #[error("{message}")]
     TooManyRequests {
-        /// The message.
-        message: String,
+        /// The message (static text for every refusal the handler makes: a drain retries
+        /// them by the thousand).
+        message: Cow<'static, str>,
         /// `Retry-After` seconds; 0 for none.
         retry_after_seconds: i64,
         /// Causes (one `DisruptionBudget` cause for PDB answers).
@@ -261,12 +264,25 @@ impl ApiError {
     /// let e = ApiError::BadRequest("name mismatch".into());
     /// assert_eq!(e.message(), e.to_string());
     /// ```
-    pub fn message(&self) -> std::borrow::Cow<'_, str> {
+    pub fn message(&self) -> Cow<'_, str> {
         match self {
-            ApiError::BadRequest(message)
-            | ApiError::TooManyRequests { message, .. }
-            | ApiError::Unknown { message, .. } => std::borrow::Cow::Borrowed(message),
-            other => std::borrow::Cow::Owned(other.to_string()),
+            ApiError::BadRequest(message) | ApiError::Unknown { message, .. } => {
+                Cow::Borrowed(message)
+            }
+            ApiError::TooManyRequests { message, .. } => Cow::Borrowed(message),
+            other => Cow::Owned(other.to_string()),
+        }
+    }
+
+    /// [`ApiError::message`] for keeping: static text stays borrowed (every 429 of the
+    /// eviction handler), so a log of refusals copies no text.
+    pub(crate) fn kept_message(&self) -> Cow<'static, str> {
+        match self {
+            ApiError::TooManyRequests {
+                message: Cow::Borrowed(text),
+                ..
+            } => Cow::Borrowed(text),
+            other => Cow::Owned(other.message().into_owned()),
         }
     }
 

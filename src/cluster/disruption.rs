@@ -625,13 +625,9 @@ impl Cluster {
                     );
                 }
                 if let Some(status) = status_update(&pdb, &computed, now) {
-                    // The stored budget with the new status: its old status is not copied.
-                    let updated = PodDisruptionBudget {
-                        metadata: pdb.metadata.clone(),
-                        spec: pdb.spec.clone(),
-                        status,
-                    };
-                    self.write_status_by_controller(key, updated);
+                    // Let go of, so that the stored budget is changed in place.
+                    drop(pdb);
+                    self.write_pdb_status_by_controller(key, status);
                     self.log(super::EventKind::PdbStatusUpdated {
                         pdb: key.clone(),
                         disruptions_allowed: computed.disruptions_allowed,
@@ -653,11 +649,9 @@ impl Cluster {
                 }
             }
             Err(message) => {
-                let mut updated = PodDisruptionBudget::clone(&pdb);
-                updated.status = fail_safe(&pdb, &message, now);
-                if updated != *pdb {
-                    self.write_status_by_controller(key, updated);
-                }
+                let status = fail_safe(&pdb, &message, now);
+                drop(pdb);
+                self.write_pdb_status_by_controller(key, status);
                 self.log(super::EventKind::PdbSyncFailed {
                     pdb: key.clone(),
                     message,

@@ -1,5 +1,7 @@
 //! The append-only event log: every thing that happened, in order, read by cursor.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use crate::model::{ObjectKey, SmolStr};
@@ -57,8 +59,9 @@ pub enum EventKind {
         pod: ObjectKey,
         /// The HTTP code.
         code: u16,
-        /// The Status message.
-        message: String,
+        /// The Status message (static text, shared rather than copied, for the handler's
+        /// 429s).
+        message: Cow<'static, str>,
     },
     /// Step 1 of the six: the API server stamped `deletionTimestamp` and the grace period.
     DeletionStarted {

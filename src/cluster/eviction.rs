@@ -716,7 +716,7 @@ mod tests {
                 details
                     .causes
                     .first()
-                    .map_or("DisruptionBudget", |c| c.reason.as_str()),
+                    .map_or("DisruptionBudget", |c| &*c.reason),
                 "DisruptionBudget"
             );
         }

@@ -197,18 +197,18 @@ impl Cluster {
         if node.is_empty() || !self.node_alive(&node) {
             return;
         }
-        if self
-            .kubelet_pods
-            .get(key)
-            .is_some_and(|s| *s.uid() != pod.metadata.uid)
-        {
-            self.kubelet_pods.remove(key); // a new pod under the old name
-        }
+        // One look-up: most syncs find the state and change nothing.
+        let state = match self.kubelet_pods.get(key) {
+            Some(state) if *state.uid() != pod.metadata.uid => {
+                self.kubelet_pods.remove(key); // a new pod under the old name
+                None
+            }
+            state => state.cloned(),
+        };
         let now = self.now;
         let uid = pod.metadata.uid.clone();
         let behaviour =
             Behaviour::of_with_defaults(&pod.metadata.annotations, self.config.default_behaviour);
-        let state = self.kubelet_pods.get(key).cloned();
         if pod.metadata.deletion_timestamp.is_some() {
             self.kubelet_terminate(key, pod, state, behaviour);
             return;

@@ -366,24 +366,11 @@ impl PdbIndex {
     /// returns `false`; otherwise the PDB is filed with no members and `true` says that
     /// they must be given with [`PdbIndex::set_members`].
     pub fn insert(&mut self, key: &ObjectKey, pdb: &Arc<PodDisruptionBudget>) -> bool {
-        if let Some(anchor) = self.anchors.get(key) {
-            let ns = key.namespace.as_ref();
-            let filed = match anchor {
-                Some((k, v)) => self
-                    .anchored
-                    .find_mut(anchor_hash(namespace_state(ns), k, v), |e| e.is(ns, k, v))
-                    .and_then(|e| e.pdbs.get_mut(&key.name)),
-                None => self
-                    .unanchored
-                    .get_mut(ns)
-                    .and_then(|names| names.get_mut(&key.name)),
-            };
-            if let Some(filed) = filed
-                && filed.pdb.spec.selector == pdb.spec.selector
-            {
-                filed.pdb = Arc::clone(pdb);
-                return false;
-            }
+        if let Some(filed) = self.filed_mut(key)
+            && filed.pdb.spec.selector == pdb.spec.selector
+        {
+            filed.pdb = Arc::clone(pdb);
+            return false;
         }
         self.remove(key);
         // E13: a null or invalid selector selects nothing, so it is not filed at all.
@@ -584,6 +571,26 @@ impl PdbIndex {
     }
 
     /// Forgets the PDB at `key`.
+    /// Lets go of the index's share of the PDB at `key`, so that the store can change its
+    /// copy in place, until [`PdbIndex::give_back`]: the entry holds an empty budget
+    /// meanwhile, which nothing may read. Only for a change that leaves the selector as it
+    /// was (a status).
+    pub fn release(&mut self, key: &ObjectKey) {
+        static NONE_HELD: std::sync::OnceLock<Arc<PodDisruptionBudget>> =
+            std::sync::OnceLock::new();
+        if let Some(filed) = self.filed_mut(key) {
+            filed.pdb = Arc::clone(NONE_HELD.get_or_init(Default::default));
+        }
+    }
+
+    /// Ends [`PdbIndex::release`]: the entry shares the stored `pdb` again.
+    pub fn give_back(&mut self, key: &ObjectKey, pdb: &Arc<PodDisruptionBudget>) {
+        if let Some(filed) = self.filed_mut(key) {
+            debug_assert_eq!(filed.pdb.spec, PodDisruptionBudget::default().spec);
+            filed.pdb = Arc::clone(pdb);
+        }
+    }
+
     pub fn remove(&mut self, key: &ObjectKey) {
         let Some(anchor) = self.anchors.remove(key) else {
             return;

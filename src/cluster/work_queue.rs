@@ -64,6 +64,7 @@ impl<T: Clone + Eq + Hash> WorkQueue<T> {
     }
 
     /// Takes the oldest item.
+    #[inline]
     pub fn pop(&mut self) -> Option<T> {
         let item = self.order.pop_front()?;
         if !self.waiting.is_empty() {

@@ -234,7 +234,12 @@ impl Cluster {
         replicas: i32,
     ) -> Result<(usize, usize), ApiError> {
         let want = usize::try_from(replicas.max(0)).unwrap_or(0);
-        let (count, _) = self.pod_index.owner_counts(uid);
+        let counts = self.pod_index.owner_counts(uid);
+        let count = counts.0;
+        if count == want {
+            // Most syncs (one for each write of an owned pod) change nothing.
+            return Ok(counts);
+        }
         if count < want {
             let (owner, workload_spec) = match kind {
                 Kind::ReplicaSet => self
@@ -323,9 +328,13 @@ impl Cluster {
         if let Some(rs) = self.replica_sets.get(key)
             && !replica_status_is(&rs.status, generation, active, ready)
         {
-            let mut updated = rs.clone();
-            updated.status = self.replica_statuses.of(generation, active, ready);
-            self.write(key.clone(), Some(updated), Origin::Workloads);
+            // The controller's own status write: no reaction (a workload reacts to writes
+            // by others), so it is made in place.
+            let status = self.replica_statuses.of(generation, active, ready);
+            self.write_status_in_place(key, |rs: &mut ReplicaSet| {
+                rs.status = status;
+                true
+            });
         }
         // A Deployment's status follows its ReplicaSets.
         if let Some(deployment) = deployment {
@@ -348,9 +357,13 @@ impl Cluster {
         if let Some(rc) = self.replication_controllers.get(key)
             && !replica_status_is(&rc.status, generation, active, ready)
         {
-            let mut updated = rc.clone();
-            updated.status = self.replica_statuses.of(generation, active, ready);
-            self.write(key.clone(), Some(updated), Origin::Workloads);
+            // The controller's own status write: no reaction (a workload reacts to writes
+            // by others), so it is made in place.
+            let status = self.replica_statuses.of(generation, active, ready);
+            self.write_status_in_place(key, |rc: &mut ReplicationController| {
+                rc.status = status;
+                true
+            });
         }
         Ok(())
     }

@@ -2,7 +2,7 @@
 //! (`apimachinery/pkg/api/validation`, `pkg/apis/policy/validation`, C40, G3).
 
 use super::eviction::DeleteOptions;
-use super::meta::{IntOrString, ObjectMeta, ResourceVersion, SmolStr, parse_percent};
+use super::meta::{IntOrString, ObjectMeta, ResourceVersion, parse_percent};
 use super::pdb::PodDisruptionBudgetSpec;
 use super::pdb::{ALWAYS_ALLOW, IF_HEALTHY_BUDGET, PodDisruptionBudgetStatus};
 use super::pod::PodSpec;
@@ -65,25 +65,25 @@ fn validate_owner_references(references: &[super::OwnerReference]) -> Vec<FieldE
         for (field, value, empty, detail) in [
             (
                 "apiVersion",
-                &reference.api_version,
+                reference.api_version.as_str(),
                 version.is_empty(),
                 "version must not be empty",
             ),
             (
                 "kind",
-                &reference.kind,
+                reference.kind.as_str(),
                 reference.kind.is_empty(),
                 "must not be empty",
             ),
             (
                 "name",
-                &reference.name,
+                reference.name.as_str(),
                 reference.name.is_empty(),
                 "must not be empty",
             ),
             (
                 "uid",
-                &SmolStr::from(&*reference.uid.0),
+                &*reference.uid.0,
                 reference.uid.0.is_empty(),
                 "must not be empty",
             ),

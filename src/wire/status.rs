@@ -1,5 +1,7 @@
 //! `metav1.Status`: the body of every error answer and of a successful eviction.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 /// `metav1.Status`.
@@ -64,9 +66,10 @@ fn is_zero(n: &i64) -> bool {
 /// `metav1.StatusCause`; its type serializes as `reason` (E43).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct StatusCause {
-    /// The cause type (`DisruptionBudget`, `FieldValueInvalid`, …).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub reason: String,
+    /// The cause type (`DisruptionBudget`, `FieldValueInvalid`, …): static text when we
+    /// make it.
+    #[serde(default, skip_serializing_if = "str::is_empty")]
+    pub reason: Cow<'static, str>,
     /// Human-readable description.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub message: String,

@@ -343,34 +343,57 @@ pub fn status_update(
     computed: &ComputedStatus,
     now: Time,
 ) -> Option<PodDisruptionBudgetStatus> {
+    if status_is_up_to_date(pdb, computed) {
+        return None;
+    }
+    let mut status = PodDisruptionBudgetStatus {
+        conditions: pdb.status.conditions.clone(),
+        ..PodDisruptionBudgetStatus::default()
+    };
+    write_computed_status(
+        &mut status,
+        pdb.metadata.generation,
+        computed,
+        computed.disrupted_pods.clone(),
+        now,
+    );
+    Some(status)
+}
+
+/// C12's test: whether `pdb`'s stored status already says what `computed` does.
+pub fn status_is_up_to_date(pdb: &PodDisruptionBudget, computed: &ComputedStatus) -> bool {
     let stored = &pdb.status;
     let same_disrupted = match &stored.disrupted_pods {
         Some(stored) => *stored == computed.disrupted_pods,
         None => computed.disrupted_pods.is_empty(),
     };
-    if stored.current_healthy == computed.current_healthy
+    stored.current_healthy == computed.current_healthy
         && stored.desired_healthy == computed.desired_healthy
         && stored.expected_pods == computed.expected_pods
         && stored.disruptions_allowed == computed.disruptions_allowed
         && same_disrupted
         && stored.observed_generation == pdb.metadata.generation
         && conditions_are_up_to_date(pdb)
-    {
-        return None;
-    }
-    let mut status = PodDisruptionBudgetStatus {
-        observed_generation: pdb.metadata.generation,
-        disrupted_pods: (!computed.disrupted_pods.is_empty())
-            .then(|| computed.disrupted_pods.clone()),
-        disruptions_allowed: computed.disruptions_allowed,
-        current_healthy: computed.current_healthy,
-        desired_healthy: computed.desired_healthy,
-        expected_pods: computed.expected_pods,
-        conditions: stored.conditions.clone(),
-        unmodeled: Default::default(),
-    };
+}
+
+/// C12's new status, written over `status` (the stored one, whose conditions it keeps and
+/// updates): the counts of `computed`, its `disrupted` pods (given apart, so that they can
+/// be moved), the PDB's `generation` observed, nothing unmodeled kept.
+fn write_computed_status(
+    status: &mut PodDisruptionBudgetStatus,
+    generation: i64,
+    computed: &ComputedStatus,
+    disrupted: BTreeMap<String, Time>,
+    now: Time,
+) {
+    status.observed_generation = generation;
+    status.disrupted_pods = (!disrupted.is_empty()).then_some(disrupted);
+    status.disruptions_allowed = computed.disruptions_allowed;
+    status.current_healthy = computed.current_healthy;
+    status.desired_healthy = computed.desired_healthy;
+    status.expected_pods = computed.expected_pods;
+    status.unmodeled = Default::default();
     status.update_disruption_allowed_condition(now);
-    Some(status)
 }
 
 /// C15 `failSafe`: DA 0 and a `SyncFailed` condition; everything else as stored.
@@ -601,7 +624,7 @@ impl Cluster {
             self.record(event_type, involved(), reason, message);
         }
         match result {
-            Ok(computed) => {
+            Ok(mut computed) => {
                 if !computed.unmanaged_pods.is_empty() {
                     let selector = pdb
                         .spec
@@ -624,10 +647,21 @@ impl Cluster {
                         ),
                     );
                 }
-                if let Some(status) = status_update(&pdb, &computed, now) {
+                if !status_is_up_to_date(&pdb, &computed) {
+                    #[cfg(debug_assertions)]
+                    let expected = status_update(&pdb, &computed, now);
+                    let generation = pdb.metadata.generation;
                     // Let go of, so that the stored budget is changed in place.
                     drop(pdb);
-                    self.write_pdb_status_by_controller(key, status);
+                    let disrupted = std::mem::take(&mut computed.disrupted_pods);
+                    self.write_pdb_status_by_controller(key, |status| {
+                        write_computed_status(status, generation, &computed, disrupted, now);
+                        #[cfg(debug_assertions)]
+                        debug_assert_eq!(Some(&*status), expected.as_ref());
+                        // A status not up to date differs in a count, the disrupted pods,
+                        // the generation observed or the condition, which this rewrote.
+                        true
+                    });
                     self.log(super::EventKind::PdbStatusUpdated {
                         pdb: key.clone(),
                         disruptions_allowed: computed.disruptions_allowed,
@@ -651,7 +685,11 @@ impl Cluster {
             Err(message) => {
                 let status = fail_safe(&pdb, &message, now);
                 drop(pdb);
-                self.write_pdb_status_by_controller(key, status);
+                self.write_pdb_status_by_controller(key, |stored| {
+                    let changed = *stored != status;
+                    *stored = status;
+                    changed
+                });
                 self.log(super::EventKind::PdbSyncFailed {
                     pdb: key.clone(),
                     message,

@@ -193,17 +193,28 @@ impl Cluster {
             self.kubelet_pods.remove(key);
             return;
         };
-        let node = pod.spec.node_name.clone();
-        if node.is_empty() || !self.node_alive(&node) {
+        let node = &pod.spec.node_name;
+        if node.is_empty() {
             return;
         }
-        // One look-up: most syncs find the state and change nothing.
-        let state = match self.kubelet_pods.get(key) {
+        let tracked = self.kubelet_pods.get(key).cloned();
+        // Most syncs find a running (or finished) pod that the kubelet tracks nothing of:
+        // nothing to do, whatever the node's state.
+        if tracked.is_none()
+            && pod.metadata.deletion_timestamp.is_none()
+            && (pod.status.phase == phase::RUNNING || pod.is_terminal())
+        {
+            return;
+        }
+        if !self.node_alive(node) {
+            return;
+        }
+        let state = match tracked {
             Some(state) if *state.uid() != pod.metadata.uid => {
                 self.kubelet_pods.remove(key); // a new pod under the old name
                 None
             }
-            state => state.cloned(),
+            state => state,
         };
         let now = self.now;
         let uid = pod.metadata.uid.clone();

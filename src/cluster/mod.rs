@@ -725,6 +725,50 @@ impl StoredKind for PodDisruptionBudget {
     }
 }
 
+/// An object changed in place, its write not yet recorded.
+struct ChangedInPlace<T> {
+    /// Its resourceVersion (the next revision).
+    revision: SmolStr,
+    /// The object as stored now.
+    object: Arc<T>,
+    /// The version before, when the watch history keeps versions.
+    previous: Option<Arc<T>>,
+}
+
+/// Applies `change` to the status of the object in `slot` in place, stamping `revision`
+/// when it changed something; `None` when it did not. With `keep_history`, the version
+/// before is kept for the watch history, so the change is made to a copy.
+fn change_status_in_place<T: StoredKind>(
+    slot: &mut Arc<T>,
+    revision: u64,
+    keep_history: bool,
+    change: impl FnOnce(&mut T) -> bool,
+) -> Option<ChangedInPlace<T>> {
+    let previous = keep_history.then(|| Arc::clone(slot));
+    #[cfg(debug_assertions)]
+    let before = T::clone(slot);
+    let object = Arc::make_mut(slot);
+    let changed = change(object);
+    #[cfg(debug_assertions)]
+    {
+        debug_assert_eq!(changed, *object != before, "the change says what it did");
+        debug_assert!(
+            object.metadata() == before.metadata() && !object.spec_differs(&before),
+            "a status change leaves metadata and spec alone"
+        );
+    }
+    if !changed {
+        return None;
+    }
+    let revision = revision_text(revision);
+    object.metadata_mut().resource_version = ResourceVersion(revision.clone());
+    Some(ChangedInPlace {
+        revision,
+        object: Arc::clone(slot),
+        previous,
+    })
+}
+
 /// A revision as the API writes it: decimal text, short enough to live inline (no
 /// allocation), formatted without the formatting machinery.
 fn revision_text(revision: u64) -> SmolStr {
@@ -1464,7 +1508,7 @@ impl Cluster {
 
     /// Changes the status of the stored object at `key` in place and records the write: the
     /// same write as [`Cluster::write`] of a copy with the new status, without copying the
-    /// object to change it and freeing the old version after. `change` edits the status and
+    /// object to change it and freeing the old version after. `change` edits the object and
     /// says whether it changed anything: a change of nothing is no write. It runs no
     /// reactions (the caller runs what a status write needs), and an index that shares the
     /// stored object must have let go of it first, or the change is made to a copy. Returns
@@ -1475,33 +1519,60 @@ impl Cluster {
         change: impl FnOnce(&mut T) -> bool,
     ) -> Option<(ObjectKey, Arc<T>)> {
         let keep_history = self.watch_history.is_enabled();
-        let next_revision = self.revision + 1;
+        let revision = self.revision + 1;
         let (stored_key, slot) = T::store_mut(self).entry_mut(&key.namespace, &key.name)?;
         let stored_key = stored_key.clone();
-        let previous = keep_history.then(|| Arc::clone(slot));
-        #[cfg(debug_assertions)]
-        let before = T::clone(slot);
-        let object = Arc::make_mut(slot);
-        let changed = change(object);
-        #[cfg(debug_assertions)]
-        {
-            debug_assert_eq!(
-                changed,
-                *object != before,
-                "{key}: the change says what it did"
-            );
-            debug_assert!(
-                object.metadata() == before.metadata() && !object.spec_differs(&before),
-                "{key}: a status change leaves metadata and spec alone"
-            );
+        let changed = change_status_in_place(slot, revision, keep_history, change)?;
+        Some(self.record_write_in_place(stored_key, changed))
+    }
+
+    /// The disruption controller's write of a PDB's status (`change` edits it and says
+    /// whether it changed anything), in place: the PDB index lets go of the stored budget
+    /// while it changes. No reaction follows: the index files the budget by its selector,
+    /// which stays, and a re-sync would compute the same status (C2).
+    pub(crate) fn write_pdb_status_by_controller(
+        &mut self,
+        key: &ObjectKey,
+        change: impl FnOnce(&mut crate::model::PodDisruptionBudgetStatus) -> bool,
+    ) {
+        static NONE_HELD: std::sync::OnceLock<Arc<PodDisruptionBudget>> =
+            std::sync::OnceLock::new();
+        let keep_history = self.watch_history.is_enabled();
+        let revision = self.revision + 1;
+        let mut indexed = self.pdb_index.shared_pdb_mut(key);
+        let Some((stored_key, slot)) = self.pdbs.entry_mut(&key.namespace, &key.name) else {
+            return;
+        };
+        if let Some(indexed) = indexed.as_deref_mut() {
+            *indexed = Arc::clone(NONE_HELD.get_or_init(Default::default));
         }
-        if !changed {
-            return None;
+        let changed = change_status_in_place(
+            slot,
+            revision,
+            keep_history,
+            |pdb: &mut PodDisruptionBudget| change(&mut pdb.status),
+        );
+        if let Some(indexed) = indexed {
+            *indexed = Arc::clone(slot);
         }
-        let revision = revision_text(next_revision);
-        object.metadata_mut().resource_version = ResourceVersion(revision.clone());
-        let object = Arc::clone(slot);
-        self.revision = next_revision;
+        let stored_key = stored_key.clone();
+        if let Some(changed) = changed {
+            self.record_write_in_place(stored_key, changed);
+        }
+    }
+
+    /// Records a write made by [`change_status_in_place`].
+    fn record_write_in_place<T: StoredKind>(
+        &mut self,
+        stored_key: ObjectKey,
+        changed: ChangedInPlace<T>,
+    ) -> (ObjectKey, Arc<T>) {
+        let ChangedInPlace {
+            revision,
+            object,
+            previous,
+        } = changed;
+        self.revision += 1;
         self.record_write(WriteVerb::Updated, T::KIND, &stored_key, revision, || {
             let previous = previous.map(|o| o as Arc<dyn history::WatchedObject>);
             (
@@ -1509,7 +1580,7 @@ impl Cluster {
                 previous,
             )
         });
-        Some((stored_key, object))
+        (stored_key, object)
     }
 
     /// Records the write at the current revision: in the watch history, when one is kept,
@@ -1543,29 +1614,6 @@ impl Cluster {
             key: key.clone(),
             resource_version,
         });
-    }
-
-    /// The disruption controller's write of `status` to the PDB at `key`, in place. It
-    /// needs no reaction: the index keeps the selector it filed the PDB by, and a re-sync
-    /// would compute the same status (C2).
-    pub(crate) fn write_pdb_status_by_controller(
-        &mut self,
-        key: &ObjectKey,
-        status: crate::model::PodDisruptionBudgetStatus,
-    ) {
-        self.pdb_index.release(key);
-        let written = self.write_status_in_place(key, |pdb: &mut PodDisruptionBudget| {
-            let changed = pdb.status != status;
-            pdb.status = status;
-            changed
-        });
-        let stored = match &written {
-            Some((_, pdb)) => Some(pdb),
-            None => self.pdbs.shared(&key.namespace, &key.name),
-        };
-        if let Some(stored) = stored {
-            self.pdb_index.give_back(key, stored);
-        }
     }
 
     fn new_uid(&mut self) -> Uid {

@@ -570,27 +570,14 @@ impl PdbIndex {
         }
     }
 
+    /// The index's handle on the stored PDB at `key`, if it is filed: for a status write in
+    /// place, which takes the handle away while it changes the store's copy (so that the
+    /// copy is not shared) and then puts the new version in.
+    pub fn shared_pdb_mut(&mut self, key: &ObjectKey) -> Option<&mut Arc<PodDisruptionBudget>> {
+        self.filed_mut(key).map(|filed| &mut filed.pdb)
+    }
+
     /// Forgets the PDB at `key`.
-    /// Lets go of the index's share of the PDB at `key`, so that the store can change its
-    /// copy in place, until [`PdbIndex::give_back`]: the entry holds an empty budget
-    /// meanwhile, which nothing may read. Only for a change that leaves the selector as it
-    /// was (a status).
-    pub fn release(&mut self, key: &ObjectKey) {
-        static NONE_HELD: std::sync::OnceLock<Arc<PodDisruptionBudget>> =
-            std::sync::OnceLock::new();
-        if let Some(filed) = self.filed_mut(key) {
-            filed.pdb = Arc::clone(NONE_HELD.get_or_init(Default::default));
-        }
-    }
-
-    /// Ends [`PdbIndex::release`]: the entry shares the stored `pdb` again.
-    pub fn give_back(&mut self, key: &ObjectKey, pdb: &Arc<PodDisruptionBudget>) {
-        if let Some(filed) = self.filed_mut(key) {
-            debug_assert_eq!(filed.pdb.spec, PodDisruptionBudget::default().spec);
-            filed.pdb = Arc::clone(pdb);
-        }
-    }
-
     pub fn remove(&mut self, key: &ObjectKey) {
         let Some(anchor) = self.anchors.remove(key) else {
             return;

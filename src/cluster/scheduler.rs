@@ -484,17 +484,36 @@ fn allocatable(node: &Node) -> Resources {
 }
 
 impl NodeLoad {
-    fn set_count(&mut self, node: &str, count: usize) {
-        let old = self.pods.get(node).copied().unwrap_or(0);
+    /// One pod more (`up`) or fewer on `node`, with one look-up of its count (every bind and
+    /// every pod that finishes runs this).
+    fn shift_count(&mut self, node: &str, up: bool) {
+        let (old, count) = match self.pods.get_mut(node) {
+            Some(n) => {
+                let old = *n;
+                *n = if up { old + 1 } else { old.saturating_sub(1) };
+                (old, *n)
+            }
+            None if up => {
+                self.pods.insert(SmolStr::new(node), 1);
+                (0, 1)
+            }
+            None => (0, 0),
+        };
+        if count == 0 && old != 0 {
+            self.pods.remove(node);
+        }
+        self.move_in_order(node, old, count);
+    }
+
+    /// Files an open `node` under its new pod count.
+    fn move_in_order(&mut self, node: &str, old: usize, count: usize) {
+        if old == count {
+            return;
+        }
         if let Some(&(_, rank)) = self.open.get(node)
             && let Some(name) = self.by_load.remove(&(old, rank))
         {
             self.by_load.insert((count, rank), name);
-        }
-        if count == 0 {
-            self.pods.remove(node);
-        } else {
-            self.pods.insert(SmolStr::new(node), count);
         }
     }
 
@@ -535,14 +554,12 @@ impl NodeLoad {
         }
         let mut freed = false;
         if let Some(old) = old.filter(|p| counts(p)) {
-            let n = self.pods.get(old.node.as_str()).copied().unwrap_or(0);
-            self.set_count(old.node, n.saturating_sub(1));
+            self.shift_count(old.node, false);
             self.charge(old.node, old.spec, -1);
             freed = true;
         }
         if let Some(new) = new.filter(|p| counts(p)) {
-            let n = self.pods.get(new.node.as_str()).copied().unwrap_or(0);
-            self.set_count(new.node, n + 1);
+            self.shift_count(new.node, true);
             self.charge(new.node, new.spec, 1);
         }
         freed
@@ -822,8 +839,11 @@ mod tests {
                         }
                     }
                     _ => {
-                        load.set_count(name, pods);
-                        model.entry(name).or_insert((false, 0)).1 = pods;
+                        // A pod arrives (on even draws) or leaves.
+                        let up = pods % 2 == 0;
+                        load.shift_count(name, up);
+                        let count = &mut model.entry(name).or_insert((false, 0)).1;
+                        *count = if up { *count + 1 } else { count.saturating_sub(1) };
                     }
                 }
                 let got: Vec<(usize, &str)> = load
@@ -854,7 +874,7 @@ mod tests {
         }
         assert!(load.holds_its_ranks());
         // The most loaded last, whatever its rank was when dealt.
-        load.set_count(&names[0], 1);
+        load.shift_count(&names[0], true);
         let order: Vec<&str> = load.by_load.values().map(SmolStr::as_str).collect();
         let mut want: Vec<&str> = names[1..].iter().map(String::as_str).collect();
         want.extend(["b", &names[0]]);

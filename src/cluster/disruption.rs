@@ -222,11 +222,14 @@ pub(crate) fn compute_status_tallied(
     members: super::pdb_index::MemberPods<'_>,
     tally: &super::pdb_index::Tally,
     now: Time,
-    mut find: impl FnMut(&OwnerReference, &Pod) -> FinderResult,
+    mut find: impl FnMut(&OwnerReference, &str) -> FinderResult,
 ) -> Result<ComputedStatus, String> {
-    let full = |find: &mut dyn FnMut(&OwnerReference, &Pod) -> FinderResult| {
+    let namespace = members.namespace();
+    let full = |find: &mut dyn FnMut(&OwnerReference, &str) -> FinderResult| {
         let pods: Vec<&Pod> = members.pods().collect();
-        compute_status(pdb, &pods, now, find)
+        compute_status(pdb, &pods, now, |owner, pod| {
+            find(owner, &pod.metadata.namespace)
+        })
     };
     let needs_scale = pdb.spec.max_unavailable.is_some()
         || matches!(pdb.spec.min_available, Some(IntOrString::String(_)));
@@ -234,9 +237,10 @@ pub(crate) fn compute_status_tallied(
     let mut expected_scale = 0i64;
     let mut unmanaged_pods = Vec::new();
     if needs_scale {
-        let Some(any_pod) = members.pods().next() else {
+        // The finder looks in the members' namespace: no pod is read for it.
+        if members.is_empty() {
             return full(&mut find);
-        };
+        }
         // One entry per distinct controller whose scale counts (two ReplicaSets of one
         // Deployment count the Deployment once); nearly always one, so held inline: every
         // sync and every budget check after an eviction makes this list.
@@ -255,7 +259,7 @@ pub(crate) fn compute_status_tallied(
                 controller: Some(true),
                 block_owner_deletion: None,
             };
-            match find(&owner, any_pod) {
+            match find(&owner, namespace) {
                 Ok(Some(scale)) => scales.push((scale.uid, scale.replicas)),
                 _ => return full(&mut find),
             }
@@ -596,7 +600,9 @@ impl Cluster {
                 if members.is_empty() {
                     records.push(("Normal", "NoPods", "No matching pods found".into()));
                 }
-                let tallied = compute_status_tallied(&pdb, members, tally, now, find);
+                let tallied = compute_status_tallied(&pdb, members, tally, now, |owner, ns| {
+                    self.find_controller(owner, ns)
+                });
                 debug_assert_eq!(
                     tallied,
                     compute_status(&pdb, &members.pods().collect::<Vec<_>>(), now, find),

@@ -2360,8 +2360,8 @@ impl Cluster {
                 let members = members.in_store(&pod.namespace, &self.pods);
                 let healthy = tally.ready_not_terminating as i64;
                 let computed =
-                    disruption::compute_status_tallied(pdb, members, tally, now, |owner, p| {
-                        self.find_controller(owner, &p.metadata.namespace)
+                    disruption::compute_status_tallied(pdb, members, tally, now, |owner, ns| {
+                        self.find_controller(owner, ns)
                     });
                 if let Ok(computed) = computed
                     && healthy < computed.desired_healthy

@@ -104,6 +104,11 @@ pub struct MemberPods<'a> {
 }
 
 impl<'a> MemberPods<'a> {
+    /// The namespace the pods are in.
+    pub fn namespace(&self) -> &'a str {
+        self.namespace
+    }
+
     /// How many pods.
     pub fn len(&self) -> usize {
         self.names.len()

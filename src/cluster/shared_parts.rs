@@ -17,6 +17,7 @@ use foldhash::fast::FixedState;
 use hashbrown::HashTable;
 use serde_json::Value;
 
+use crate::cluster::FastSet;
 use crate::model::{StringMap, Unmodeled};
 
 /// Values read out of shared specs, each kept while its spec lives. Pods made from one
@@ -71,7 +72,8 @@ impl SharedParts {
         if map.is_empty() || before.is_some_and(|b| b.shares(map)) {
             return;
         }
-        self.string_maps.share(map, |m| m.strong_count(), hash_map);
+        self.string_maps
+            .share(map, StringMap::address, StringMap::strong_count, hash_map);
     }
 
     /// As [`share_map`](Self::share_map), for a spec's unmodeled fields.
@@ -79,7 +81,12 @@ impl SharedParts {
         if spec.is_empty() || before.is_some_and(|b| b.shares(spec)) {
             return;
         }
-        self.specs.share(spec, |s| s.strong_count(), hash_fields);
+        self.specs.share(
+            spec,
+            Unmodeled::address,
+            Unmodeled::strong_count,
+            hash_fields,
+        );
     }
 }
 
@@ -87,6 +94,11 @@ impl SharedParts {
 #[derive(Debug, Clone)]
 struct Table<T> {
     values: HashTable<(u64, T)>,
+    /// Where each stored value lives. A value already shared from the table (the labels
+    /// and spec of a pod made from a template, which are the table's own) is known by its
+    /// address, without hashing it: an address here is the table's value, which the table
+    /// keeps alive so that no other value can be given the address meanwhile.
+    addresses: FastSet<usize>,
     /// The size at which the next clean-up runs: twice the size the last one left.
     clean_at: usize,
 }
@@ -95,13 +107,23 @@ impl<T> Default for Table<T> {
     fn default() -> Self {
         Table {
             values: HashTable::new(),
+            addresses: FastSet::default(),
             clean_at: 1_024,
         }
     }
 }
 
 impl<T: Clone + PartialEq> Table<T> {
-    fn share(&mut self, value: &mut T, holders: fn(&T) -> usize, hash: fn(&T) -> u64) {
+    fn share(
+        &mut self,
+        value: &mut T,
+        address: fn(&T) -> usize,
+        holders: fn(&T) -> usize,
+        hash: fn(&T) -> u64,
+    ) {
+        if self.addresses.contains(&address(value)) {
+            return;
+        }
         let h = hash(value);
         if let Some((_, stored)) = self.values.find(h, |(sh, s)| *sh == h && s == value) {
             *value = stored.clone();
@@ -109,9 +131,17 @@ impl<T: Clone + PartialEq> Table<T> {
         }
         if self.values.len() >= self.clean_at {
             // Amortised O(1): a clean-up runs after the table has doubled since the last.
-            self.values.retain(|(_, stored)| holders(stored) > 1);
+            let addresses = &mut self.addresses;
+            self.values.retain(|(_, stored)| {
+                let held = holders(stored) > 1;
+                if !held {
+                    addresses.remove(&address(stored));
+                }
+                held
+            });
             self.clean_at = (2 * self.values.len()).max(1_024);
         }
+        self.addresses.insert(address(value));
         self.values
             .insert_unique(h, (h, value.clone()), |(sh, _)| *sh);
     }

@@ -219,6 +219,22 @@ impl Cluster {
         Ok(())
     }
 
+    /// The pod template in `workload_spec`, decoded once per spec. Its labels, annotations
+    /// and pod spec are the store's shared copies, so the pods made from it are stored
+    /// without hashing them to find those.
+    fn pod_template(&mut self, workload_spec: &Unmodeled) -> PodTemplateParts {
+        let parts = &mut self.shared_parts;
+        self.pod_templates
+            .get(workload_spec, |spec| {
+                let mut template = PodTemplateParts::decode(spec);
+                parts.share_map(&mut template.labels, None);
+                parts.share_map(&mut template.annotations, None);
+                parts.share_spec(&mut template.spec.unmodeled, None);
+                template
+            })
+            .clone()
+    }
+
     /// Deletes a pod the way controllers do: a plain DELETE with the pod's own grace period.
     fn controller_delete(&mut self, pod: &ObjectKey) {
         let _ = self.delete_inner::<Pod>(pod, &DeleteOptions::default(), true);
@@ -252,10 +268,7 @@ impl Cluster {
                     .map(|o| (OwnerReference::controller_of(o), o.spec.unmodeled.clone())),
             }
             .ok_or_else(|| ApiError::not_found(&kind.to_string(), &key.name))?;
-            let template = self
-                .pod_templates
-                .get(&workload_spec, PodTemplateParts::decode)
-                .clone();
+            let template = self.pod_template(&workload_spec);
             for _ in count..want.min(count + BURST_REPLICAS) {
                 self.create_from_template(
                     owner.clone(),
@@ -508,10 +521,7 @@ impl Cluster {
         };
         let replicas = usize::try_from(sts.spec.replicas.unwrap_or(1).max(0)).unwrap_or(0);
         let owner = OwnerReference::controller_of(&sts);
-        let pod_template = self
-            .pod_templates
-            .get(&sts.spec.unmodeled, PodTemplateParts::decode)
-            .clone();
+        let pod_template = self.pod_template(&sts.spec.unmodeled);
         // OrderedReady: ordinals are created in order, each once the one before is Running
         // and Ready; a replacement only once the old pod is gone (it keeps the name).
         for ordinal in 0..replicas {
@@ -579,10 +589,7 @@ impl Cluster {
             return Ok(());
         };
         let owner = OwnerReference::controller_of(&ds);
-        let pod_template = self
-            .pod_templates
-            .get(&ds.spec.unmodeled, PodTemplateParts::decode)
-            .clone();
+        let pod_template = self.pod_template(&ds.spec.unmodeled);
         let nodes: Vec<SmolStr> = self.nodes.iter().map(|n| n.metadata.name.clone()).collect();
         // One pass over the DaemonSet's pods, grouped by node, then one over the nodes.
         let mut by_node: std::collections::BTreeMap<&str, Vec<ObjectKey>> =

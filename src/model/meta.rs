@@ -53,6 +53,11 @@ impl StringMap {
     }
 
     /// How many values share this map.
+    /// Where the shared map lives: equal for copies that share it.
+    pub(crate) fn address(&self) -> usize {
+        Arc::as_ptr(&self.0) as usize
+    }
+
     pub(crate) fn strong_count(&self) -> usize {
         Arc::strong_count(&self.0)
     }

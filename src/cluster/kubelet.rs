@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use super::{Cluster, EventKind, Origin, Timer};
 use crate::model::{
     Behaviour, DeleteOptions, Node, ObjectKey, Pod, PodCondition, Preconditions, Shutdown, Uid,
-    Unmodeled, phase,
+    Unmodeled, phase, scanned_field,
 };
 use crate::time::SimTime;
 use crate::time::Time;
@@ -277,10 +277,12 @@ impl Cluster {
                 since: now_wall,
             },
         );
-        let ip = (!stored.status.unmodeled.contains_key("podIP")).then(|| {
-            self.next_pod_ip += 1;
-            pod_ip(self.next_pod_ip)
-        });
+        let ip = scanned_field(&stored.status.unmodeled, "podIP")
+            .is_none()
+            .then(|| {
+                self.next_pod_ip += 1;
+                pod_ip(self.next_pod_ip)
+            });
         let started = self.write_pod_in_place(key, Origin::Kubelet, |pod| {
             let mut changed = pod.status.phase != phase::RUNNING;
             pod.status.phase = phase::RUNNING.into();
@@ -299,7 +301,7 @@ impl Cluster {
                 changed = true;
             }
             let start_time = json!(now_wall);
-            if fields.get("startTime") != Some(&start_time) {
+            if scanned_field(fields, "startTime") != Some(&start_time) {
                 fields.insert("startTime".into(), start_time);
                 changed = true;
             }
@@ -514,10 +516,7 @@ impl Cluster {
 
 /// Whether a Node's `Ready` condition is `True`.
 pub fn node_ready(node: &Node) -> bool {
-    // Scans rather than looks up: the maps are small, and a lookup hashes every name.
-    fn field<'a>(map: &'a serde_json::Map<String, Value>, name: &str) -> Option<&'a Value> {
-        map.iter().find(|(k, _)| *k == name).map(|(_, v)| v)
-    }
+    let field = scanned_field;
     field(&node.status, "conditions")
         .and_then(Value::as_array)
         .is_some_and(|cs| {

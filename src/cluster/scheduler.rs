@@ -26,7 +26,7 @@ use super::FastMap;
 use super::pod_facts::PodFacts;
 use super::shared_parts::PerSpec;
 use super::store::Store;
-use crate::model::{Node, Pod, SmolStr, Unmodeled};
+use crate::model::{Node, Pod, SmolStr, Unmodeled, scanned, scanned_field};
 
 /// Whether a pod counts towards its node's load: bound to it and not terminal.
 fn counts(pod: &PodFacts) -> bool {
@@ -215,10 +215,7 @@ pub struct Taint {
 /// the not-ready/unreachable taint its Ready condition implies when the node does not list it
 /// (the node lifecycle controller adds them within seconds on a real cluster).
 pub fn blocking_taints(node: &Node) -> Vec<Taint> {
-    let mut taints: Vec<Taint> = node
-        .spec
-        .unmodeled
-        .get("taints")
+    let mut taints: Vec<Taint> = scanned_field(&node.spec.unmodeled, "taints")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
@@ -247,18 +244,17 @@ pub fn blocking_taints(node: &Node) -> Vec<Taint> {
 }
 
 fn ready_status(node: &Node) -> &str {
-    node.status
-        .get("conditions")
+    scanned_field(&node.status, "conditions")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .find(|c| c.get("type").and_then(Value::as_str) == Some("Ready"))
-        .and_then(|c| c.get("status").and_then(Value::as_str))
+        .find(|c| scanned(c, "type").and_then(Value::as_str) == Some("Ready"))
+        .and_then(|c| scanned(c, "status").and_then(Value::as_str))
         .unwrap_or("Unknown")
 }
 
 fn str_field<'a>(value: &'a Value, name: &str) -> &'a str {
-    value.get(name).and_then(Value::as_str).unwrap_or("")
+    scanned(value, name).and_then(Value::as_str).unwrap_or("")
 }
 
 /// Whether one of `tolerations` tolerates `taint` (`v1.Toleration.ToleratesTaint`).
@@ -454,9 +450,8 @@ pub struct NodeLoad {
 const RANK_STEP: u64 = 1 << 32;
 
 fn max_pods(node: &Node) -> usize {
-    node.status
-        .get("allocatable")
-        .and_then(|a| a.get("pods"))
+    scanned_field(&node.status, "allocatable")
+        .and_then(|a| scanned(a, "pods"))
         .and_then(|p| match p {
             Value::String(s) => parse_quantity(s).and_then(|m| usize::try_from(m / 1000).ok()),
             Value::Number(n) => n.as_u64().and_then(|n| usize::try_from(n).ok()),

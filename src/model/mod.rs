@@ -71,6 +71,26 @@ pub use workloads::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+/// The field `name` of a JSON object, found by scanning its fields: the objects the
+/// controllers read on every pass (a node's status and its conditions, a taint, a
+/// toleration) hold a few fields each, and a look-up hashes every name it is given.
+pub(crate) fn scanned_field<'a>(
+    object: &'a serde_json::Map<String, serde_json::Value>,
+    name: &str,
+) -> Option<&'a serde_json::Value> {
+    object.iter().find(|(k, _)| *k == name).map(|(_, v)| v)
+}
+
+/// [`scanned_field`] of `value`, when it is an object.
+pub(crate) fn scanned<'a>(
+    value: &'a serde_json::Value,
+    name: &str,
+) -> Option<&'a serde_json::Value> {
+    value
+        .as_object()
+        .and_then(|object| scanned_field(object, name))
+}
+
 use crate::cluster::KubernetesVersion;
 use crate::error::FieldError;
 

@@ -2403,9 +2403,17 @@ impl Cluster {
         dry_run: &[String],
     ) -> Result<EvictionOutcome, ApiError> {
         self.advance_to(now);
+        // The body names the pod as the path does (E4 checks it): its text is reused.
+        let text = |given: &str, in_body: &SmolStr| {
+            if in_body == given {
+                in_body.clone()
+            } else {
+                SmolStr::new(given)
+            }
+        };
         let request = EvictionRequest {
-            namespace: namespace.into(),
-            name: name.into(),
+            namespace: text(namespace, &eviction.metadata.namespace),
+            name: text(name, &eviction.metadata.name),
             eviction,
             dry_run: dry_run.to_vec(),
         };

@@ -248,6 +248,44 @@ mod tests {
         assert_eq!(x, spec("a"));
     }
 
+    /// The table knows each stored copy by its address, and only those: a copy it forgot in
+    /// a clean-up is forgotten by address too, so a value later given that address is
+    /// looked up and shared like any other.
+    #[test]
+    fn stored_copies_are_known_by_their_address_only() {
+        let table_addresses = |parts: &SharedParts| -> std::collections::BTreeSet<usize> {
+            parts.string_maps.addresses.iter().copied().collect()
+        };
+        let stored = |parts: &SharedParts| -> std::collections::BTreeSet<usize> {
+            parts
+                .string_maps
+                .values
+                .iter()
+                .map(|(_, m)| m.address())
+                .collect()
+        };
+        let mut parts = SharedParts::default();
+        let mut kept: StringMap = [("app", "kept")].into();
+        parts.share_map(&mut kept, None);
+        // Sharing the stored copy again changes nothing.
+        let mut again = kept.clone();
+        parts.share_map(&mut again, None);
+        assert!(again.shares(&kept));
+        for i in 0..3_000 {
+            let mut m: StringMap = [("app", format!("app-{i}"))].into();
+            parts.share_map(&mut m, None);
+            if i % 64 == 0 {
+                assert_eq!(table_addresses(&parts), stored(&parts));
+            }
+        }
+        assert_eq!(table_addresses(&parts), stored(&parts));
+        assert!(parts.string_maps.values.len() < 3_000, "clean-ups ran");
+        // A fresh copy equal to a kept one is pointed at the stored one.
+        let mut fresh: StringMap = [("app", "kept")].into();
+        parts.share_map(&mut fresh, None);
+        assert!(fresh.shares(&kept));
+    }
+
     /// Budgets with equal `matchLabels` in different namespaces share one copy once stored,
     /// and a budget updated to another selector holds that one.
     #[test]

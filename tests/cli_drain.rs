@@ -17,11 +17,10 @@ fn evictsim(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-fn temp_file(label: &str, text: &str) -> PathBuf {
-    let path = std::env::temp_dir().join(format!(
-        "evictsim-cli-drain-{label}-{}.yaml",
-        std::process::id()
-    ));
+/// Writes `text` to `<label>.yaml` in `dir`, a directory the test holds and that goes
+/// with it.
+fn temp_file(dir: &tempfile::TempDir, label: &str, text: &str) -> PathBuf {
+    let path = dir.path().join(format!("{label}.yaml"));
     std::fs::write(&path, text).unwrap();
     path
 }
@@ -154,6 +153,7 @@ fn the_assumed_timings_come_from_the_flags() {
 
 #[test]
 fn invalid_input_exits_2_naming_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
     let cases: Vec<(Vec<String>, &str)> = vec![
         (
             vec!["drain".into(), "nope".into(), "--from".into(), SHOP.into()],
@@ -189,6 +189,7 @@ fn invalid_input_exits_2_naming_the_problem() {
                 "x".into(),
                 "--from".into(),
                 temp_file(
+                    &dir,
                     "bad",
                     "objects: [{kind: Pod, apiVersion: v1, metadata: {name: p}, spec: {bogus: 1}}]",
                 )

@@ -75,11 +75,10 @@ fn cli(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// Writes `text` to `name` in `dir`, a directory the test holds and that goes with it.
 #[cfg(feature = "cli")]
-fn temp_file(name: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("evictsim-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
+fn temp_file(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
+    let path = dir.path().join(name);
     std::fs::write(&path, text).unwrap();
     path
 }
@@ -87,12 +86,14 @@ fn temp_file(name: &str, text: &str) -> PathBuf {
 #[cfg(feature = "cli")]
 #[test]
 fn cli_exit_codes_follow_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
     let ok = examples()[0].clone();
     let (code, stdout, _) = cli(&["run", ok.to_str().unwrap()]);
     assert_eq!(code, 0, "{stdout}");
     assert!(stdout.contains("passed, 0 failed"));
 
     let failing = temp_file(
+        &dir,
         "failing.yaml",
         "objects:\n  - {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {nodeName: n}, status: {phase: Running}}\nsteps:\n  - evict: {metadata: {name: p, namespace: default}}\n    expect: {code: 429}\n  - assert: {apiVersion: v1, kind: Pod, metadata: {name: p, deletionGracePeriodSeconds: 5}}\n",
     );
@@ -105,6 +106,7 @@ fn cli_exit_codes_follow_the_contract() {
     );
 
     let invalid = temp_file(
+        &dir,
         "invalid.yaml",
         "steps:\n  - advance: 1s\n  - advance: later\n",
     );
@@ -116,6 +118,7 @@ fn cli_exit_codes_follow_the_contract() {
     );
 
     let invalid_object = temp_file(
+        &dir,
         "invalid-object.yaml",
         "objects:\n  - {apiVersion: policy/v1, kind: PodDisruptionBudget, metadata: {name: p}, spec: {minAvailable: 1, maxUnavailable: 1}}\n",
     );
@@ -226,11 +229,13 @@ fn realistic_latencies_are_one_setting_away() {
 #[cfg(feature = "cli")]
 #[test]
 fn serve_refuses_bad_input_before_serving() {
+    let dir = tempfile::tempdir().unwrap();
     let failing = temp_file(
+        &dir,
         "serve-failing.yaml",
         "objects:\n  - {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {nodeName: n}, status: {phase: Running}}\nsteps:\n  - evict: {metadata: {name: p, namespace: default}}\n    expect: {code: 429}\n",
     );
-    let invalid = temp_file("serve-invalid.yaml", "steps:\n  - advance: later\n");
+    let invalid = temp_file(&dir, "serve-invalid.yaml", "steps:\n  - advance: later\n");
     for (args, code, message) in [
         (vec!["serve", "--speed", "0"], 2, "--speed"),
         (

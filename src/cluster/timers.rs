@@ -94,6 +94,12 @@ struct Slot {
     seq: u64,
 }
 
+/// Whether a heap entry still stands for its slot's timer (not cancelled, not moved).
+fn is_live_in(slots: &[Slot], (_, seq, slot): (SimTime, u64, u32)) -> bool {
+    let pending = &slots[slot as usize];
+    pending.timer.is_some() && pending.seq == seq
+}
+
 fn hash_of(timer: &Timer) -> u64 {
     FixedState::default().hash_one(timer)
 }
@@ -204,9 +210,8 @@ impl TimerQueue {
         timer
     }
 
-    fn is_live(&self, (_, seq, slot): (SimTime, u64, u32)) -> bool {
-        let pending = &self.slots[slot as usize];
-        pending.timer.is_some() && pending.seq == seq
+    fn is_live(&self, entry: (SimTime, u64, u32)) -> bool {
+        is_live_in(&self.slots, entry)
     }
 
     /// Keeps the top of the heap live, so that [`TimerQueue::next`] can answer from it.
@@ -219,18 +224,16 @@ impl TimerQueue {
         }
     }
 
-    /// Rebuilds the heap from the live slots once stale entries outnumber them.
+    /// Rebuilds the heap, in place, from its live entries once stale ones outnumber them.
+    /// In place because at scale the heap is large: a new one allocated beside it and the
+    /// old freed cost the allocator more than the rebuild (a free of a large block makes
+    /// glibc's malloc consolidate every small free chunk it holds).
     fn compact_if_mostly_stale(&mut self) {
         if self.heap.len() <= 2 * self.by_timer.len() + 16 {
             return;
         }
-        let live: Vec<Reverse<(SimTime, u64, u32)>> = self
-            .heap
-            .iter()
-            .copied()
-            .filter(|&Reverse(entry)| self.is_live(entry))
-            .collect();
-        self.heap = BinaryHeap::from(live);
+        let slots = &self.slots;
+        self.heap.retain(|&Reverse(entry)| is_live_in(slots, entry));
     }
 }
 

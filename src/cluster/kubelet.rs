@@ -176,10 +176,13 @@ fn condition(type_: &str, status: bool) -> PodCondition {
 impl Cluster {
     /// Whether the kubelet of `node` is alive (see the module docs).
     pub fn node_alive(&self, node: &str) -> bool {
-        match self.nodes.get_by_name("", node) {
-            None => true,
-            Some(n) => node_ready(n),
-        }
+        let alive = !self.unready_nodes.contains(node);
+        debug_assert_eq!(
+            alive,
+            self.nodes.get_by_name("", node).is_none_or(node_ready),
+            "the unready nodes follow the stored nodes' Ready conditions"
+        );
+        alive
     }
 
     /// Lets the kubelet of `pod`'s node act on it now: what is due happens, and the next

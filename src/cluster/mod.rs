@@ -419,6 +419,10 @@ pub struct Cluster {
     garbage_queue: work_queue::WorkQueue<Uid>,
     /// What each kubelet is doing with its pods; looked up by key, never iterated.
     pub(crate) kubelet_pods: FastMap<ObjectKey, kubelet::KubeletPod>,
+    /// The stored nodes whose `Ready` condition is not `True`, whose kubelets are down:
+    /// kept by the node observer so that a kubelet sync asks a set (empty in a healthy
+    /// cluster) instead of reading the node's conditions. Looked up, never iterated.
+    pub(crate) unready_nodes: FastSet<SmolStr>,
     pub(crate) next_pod_ip: u32,
     rate_limiter: Option<TokenBucket>,
     budget_violations: Vec<BudgetViolation>,
@@ -579,6 +583,11 @@ impl StoredKind for Node {
         let new = new.map(|object| &**object);
         if let Some(node) = new.or(old) {
             cluster.node_load.node_changed(&node.metadata.name, new);
+            if new.is_some_and(|node| !kubelet::node_ready(node)) {
+                cluster.unready_nodes.insert(node.metadata.name.clone());
+            } else {
+                cluster.unready_nodes.remove(&node.metadata.name);
+            }
         }
         // A node that comes back (or goes) changes what its kubelet can do.
         if let Some(node) = new.or(old) {
@@ -824,6 +833,7 @@ impl Cluster {
             schedule_queue: work_queue::WorkQueue::default(),
             garbage_queue: work_queue::WorkQueue::default(),
             kubelet_pods: FastMap::default(),
+            unready_nodes: FastSet::default(),
             next_pod_ip: 0,
             rate_limiter: config.rate_limit.map(TokenBucket::new),
             budget_violations: Vec::new(),
@@ -1122,6 +1132,7 @@ impl Cluster {
             schedule_queue: self.schedule_queue.clone(),
             garbage_queue: self.garbage_queue.clone(),
             kubelet_pods: self.kubelet_pods.clone(),
+            unready_nodes: self.unready_nodes.clone(),
             next_pod_ip: self.next_pod_ip,
             rate_limiter: self.rate_limiter.clone(),
             budget_violations: self.budget_violations.clone(),

@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 
 use super::{Cluster, EventKind, Origin, Timer};
 use crate::model::{
-    Behaviour, DeleteOptions, Node, ObjectKey, Pod, PodCondition, Preconditions, Shutdown, Uid,
-    Unmodeled, phase, scanned_field,
+    Behaviour, DeleteOptions, Node, ObjectKey, Pod, PodCondition, Preconditions, Shutdown, SmolStr,
+    Uid, Unmodeled, phase, scanned_field,
 };
 use crate::time::SimTime;
 use crate::time::Time;
@@ -165,10 +165,11 @@ fn pod_ip(n: u32) -> String {
     ip
 }
 
-fn condition(type_: &str, status: bool) -> PodCondition {
+fn condition(type_: &'static str, status: bool) -> PodCondition {
+    // Static texts: a kubelet sets four of these on every pod it starts.
     PodCondition {
-        type_: type_.into(),
-        status: if status { "True" } else { "False" }.into(),
+        type_: SmolStr::new_static(type_),
+        status: SmolStr::new_static(if status { "True" } else { "False" }),
         ..PodCondition::default()
     }
 }
@@ -288,7 +289,7 @@ impl Cluster {
             });
         let started = self.write_pod_in_place(key, Origin::Kubelet, |pod| {
             let mut changed = pod.status.phase != phase::RUNNING;
-            pod.status.phase = phase::RUNNING.into();
+            pod.status.phase = SmolStr::new_static(phase::RUNNING);
             for (type_, status) in [
                 ("PodScheduled", true),
                 ("Initialized", true),
@@ -485,7 +486,7 @@ impl Cluster {
                 },
             );
             self.write_pod_in_place(key, Origin::Kubelet, |pod| {
-                pod.status.phase = terminal_phase.into();
+                pod.status.phase = SmolStr::new_static(terminal_phase);
                 pod.status.container_statuses = Some(statuses);
                 for type_ in ["ContainersReady", "Ready"] {
                     pod.set_condition(condition(type_, false), now_wall);
@@ -495,7 +496,7 @@ impl Cluster {
             self.log(EventKind::PodTerminated {
                 pod: key.clone(),
                 node: node.clone(),
-                phase: terminal_phase.into(),
+                phase: SmolStr::new_static(terminal_phase),
             });
         }
         self.kubelet_pods

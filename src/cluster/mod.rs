@@ -2705,10 +2705,10 @@ impl EvictionStore for ClusterEvictionStore<'_> {
         let key = key.clone();
         let now = self.cluster.wall_now();
         let condition = PodCondition {
-            type_: DISRUPTION_TARGET.into(),
-            status: "True".into(),
-            reason: EVICTION_BY_EVICTION_API.into(),
-            message: EVICTION_API_MESSAGE.into(),
+            type_: SmolStr::new_static(DISRUPTION_TARGET),
+            status: SmolStr::new_static("True"),
+            reason: SmolStr::new_static(EVICTION_BY_EVICTION_API),
+            message: SmolStr::new_static(EVICTION_API_MESSAGE),
             ..PodCondition::default()
         };
         let stored = self

@@ -96,7 +96,7 @@ impl PodIndex {
             if let Some(old) = old {
                 for (k, v) in old.labels {
                     if self.label_keys.contains(k.as_str()) {
-                        let at = label_key(&key.namespace, k, v);
+                        let at = LabelAt(&key.namespace, k, v);
                         remove_entry(&mut self.by_label, &at, &*key.name);
                     }
                 }
@@ -112,10 +112,22 @@ impl PodIndex {
     }
 
     fn file_label(&mut self, key: &ObjectKey, label: &str, value: &str) {
-        self.by_label
-            .entry(label_key(&key.namespace, label, value))
-            .or_default()
-            .insert(Arc::clone(&key.name));
+        let name = Arc::clone(&key.name);
+        // Looked up by the borrowed texts: the set nearly always exists (a workload's
+        // replacement pod joins its siblings).
+        if let Some(set) = self
+            .by_label
+            .get_mut(&LabelAt(&key.namespace, label, value))
+        {
+            set.insert(name);
+            return;
+        }
+        let at = (
+            SmolStr::new(&key.namespace),
+            SmolStr::new(label),
+            SmolStr::new(value),
+        );
+        self.by_label.entry(at).or_default().insert(name);
     }
 
     /// Whether pods are filed under their `label` values.
@@ -178,7 +190,7 @@ impl PodIndex {
         }
         Some(
             self.by_label
-                .get(&label_key(namespace, key, value))
+                .get(&LabelAt(namespace, key, value))
                 .into_iter()
                 .flatten()
                 .map(|name| &**name),
@@ -189,8 +201,8 @@ impl PodIndex {
 /// Takes `key` out of the set filed under `at`, and the set out of `index` once empty.
 fn remove_entry<K, Q, E, R>(index: &mut FastMap<K, SortedSet<E>>, at: &Q, key: &R)
 where
-    K: std::borrow::Borrow<Q> + Eq + std::hash::Hash,
-    Q: Eq + std::hash::Hash + ?Sized,
+    K: Eq + std::hash::Hash,
+    Q: hashbrown::Equivalent<K> + std::hash::Hash + ?Sized,
     E: std::borrow::Borrow<R> + Ord,
     R: Ord + ?Sized,
 {
@@ -202,14 +214,16 @@ where
     }
 }
 
-/// The label index's key: short text lives inline, so building one to look up or to file
-/// a pod allocates nothing.
-fn label_key(namespace: &str, key: &str, value: &str) -> (SmolStr, SmolStr, SmolStr) {
-    (
-        SmolStr::new(namespace),
-        SmolStr::new(key),
-        SmolStr::new(value),
-    )
+/// A key of the label index, `(namespace, label key, value)`, borrowed to look up by: it
+/// hashes and compares as the stored `(SmolStr, SmolStr, SmolStr)` does (a `SmolStr`
+/// hashes as its text), so a look-up builds no key.
+#[derive(Hash)]
+struct LabelAt<'a>(&'a str, &'a str, &'a str);
+
+impl hashbrown::Equivalent<(SmolStr, SmolStr, SmolStr)> for LabelAt<'_> {
+    fn equivalent(&self, (namespace, key, value): &(SmolStr, SmolStr, SmolStr)) -> bool {
+        self.0 == namespace && self.1 == key && self.2 == value
+    }
 }
 
 #[cfg(test)]
@@ -217,6 +231,26 @@ mod tests {
     use super::*;
     use crate::model::{OwnerReference, PodCondition};
     use proptest::prelude::*;
+
+    /// The borrowed key finds what the stored key files: same hash, same equality.
+    #[test]
+    fn a_borrowed_label_key_hashes_and_compares_as_the_stored_one() {
+        use std::hash::BuildHasher;
+        let state = foldhash::fast::FixedState::default();
+        let stored = (SmolStr::new("ns"), SmolStr::new("app"), SmolStr::new("web"));
+        let borrowed = LabelAt("ns", "app", "web");
+        assert_eq!(state.hash_one(&borrowed), state.hash_one(&stored));
+        assert!(hashbrown::Equivalent::equivalent(&borrowed, &stored));
+        // The parts are not run together: ("n", "sapp") is another key.
+        assert!(!hashbrown::Equivalent::equivalent(
+            &LabelAt("n", "sapp", "web"),
+            &stored
+        ));
+        assert_ne!(
+            state.hash_one(LabelAt("n", "sapp", "web")),
+            state.hash_one(&stored)
+        );
+    }
 
     /// A pod in one of the states the indexes tell apart.
     fn pod(name: &str, node: u8, owner: u8, label: u8, ready: bool, terminating: bool) -> Pod {

@@ -298,15 +298,22 @@ impl Cluster {
             ] {
                 changed |= pod.set_condition(condition(type_, status), now_wall);
             }
-            let fields = &mut pod.status.unmodeled;
-            if let Some(ip) = ip {
-                fields.insert("podIP".into(), json!(ip));
-                fields.insert("podIPs".into(), json!([{"ip": ip}]));
-                changed = true;
-            }
             let start_time = json!(now_wall);
-            if scanned_field(fields, "startTime") != Some(&start_time) {
-                fields.insert("startTime".into(), start_time);
+            let stamp_start =
+                scanned_field(&pod.status.unmodeled, "startTime") != Some(&start_time);
+            if ip.is_some() || stamp_start {
+                // One copy-on-write check for the fields written, and the address text
+                // moved into its two places rather than converted twice.
+                let fields: &mut serde_json::Map<String, Value> = &mut pod.status.unmodeled;
+                if let Some(ip) = ip {
+                    let mut address = serde_json::Map::new();
+                    address.insert("ip".into(), Value::String(ip.clone()));
+                    fields.insert("podIP".into(), Value::String(ip));
+                    fields.insert("podIPs".into(), Value::Array(vec![Value::Object(address)]));
+                }
+                if stamp_start {
+                    fields.insert("startTime".into(), start_time);
+                }
                 changed = true;
             }
             if pod.status.container_statuses.as_ref() != Some(&statuses) {

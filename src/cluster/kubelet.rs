@@ -192,24 +192,28 @@ impl Cluster {
         if !self.config.controllers.kubelet {
             return;
         }
-        // A second handle on the stored pod, not a copy: most syncs change nothing.
-        let Some(pod) = self.pods.shared(&key.namespace, &key.name).cloned() else {
+        let Some(stored) = self.pods.shared(&key.namespace, &key.name) else {
             self.kubelet_pods.remove(key);
             return;
         };
-        let node = &pod.spec.node_name;
-        if node.is_empty() {
+        if stored.spec.node_name.is_empty() {
             return;
         }
-        let tracked = self.kubelet_pods.get(key).cloned();
+        let tracked = self.kubelet_pods.get(key);
         // Most syncs find a running (or finished) pod that the kubelet tracks nothing of:
-        // nothing to do, whatever the node's state.
+        // nothing to do, whatever the node's state. Asked of the borrowed pod and entry:
+        // such a sync takes no handle (each an atomic count on a cold line) and copies
+        // nothing.
         if tracked.is_none()
-            && pod.metadata.deletion_timestamp.is_none()
-            && (pod.status.phase == phase::RUNNING || pod.is_terminal())
+            && stored.metadata.deletion_timestamp.is_none()
+            && (stored.status.phase == phase::RUNNING || stored.is_terminal())
         {
             return;
         }
+        // A second handle on the stored pod, not a copy: the sync may still change nothing.
+        let pod = Arc::clone(stored);
+        let tracked = tracked.cloned();
+        let node = &pod.spec.node_name;
         if !self.node_alive(node) {
             return;
         }

@@ -62,7 +62,7 @@ use crate::model::{
 };
 use crate::time::{SimTime, Time, WallClock};
 use deletion::DeletePlan;
-use pod_facts::{KeptPodFacts, PodFacts};
+use pod_facts::{FactsBeforeChange, PodFacts};
 
 /// The cluster's look-up tables: hashbrown with a fixed-seed foldhash, fast on the short
 /// strings keys are made of. Only looked up, never iterated into an output (determinism).
@@ -1466,8 +1466,9 @@ impl Cluster {
     /// whether it changed anything: a change of nothing is no write (no resourceVersion, no
     /// event, no reaction), as [`Cluster::write`] finds by comparing. It must leave the parts
     /// written objects share alone (labels, annotations, the spec's unmodeled fields). The
-    /// observers compare the pod with what it was filed by before ([`KeptPodFacts`]), which
-    /// is all they read of an old version. Returns the stored pod, `None` when there is none.
+    /// observers compare the pod with what it was filed by before ([`FactsBeforeChange`]),
+    /// which is all they read of an old version. Nor may it change the pod's uid or
+    /// controller reference: no in-place writer does (debug builds check all of this). Returns the stored pod, `None` when there is none.
     pub(crate) fn write_pod_in_place(
         &mut self,
         key: &ObjectKey,
@@ -1477,7 +1478,7 @@ impl Cluster {
         let keep_history = self.watch_history.is_enabled();
         let (stored_key, slot) = self.pods.entry_mut(&key.namespace, &key.name)?;
         let stored_key = stored_key.clone();
-        let old = KeptPodFacts::of(slot);
+        let old = FactsBeforeChange::of(slot);
         // A watch keeps the versions it was sent: with the history on, the stored pod is
         // shared, and `make_mut` changes a copy.
         let previous = keep_history.then(|| Arc::clone(slot));
@@ -1498,6 +1499,10 @@ impl Cluster {
                     && pod.spec.unmodeled == before.spec.unmodeled,
                 "{key}: an in-place change leaves the shared parts alone"
             );
+            debug_assert!(
+                FactsBeforeChange::unchanged_parts_kept(&before, pod),
+                "{key}: an in-place change leaves the uid and controller alone"
+            );
         }
         if !changed {
             return Some(Arc::clone(slot));
@@ -1513,7 +1518,7 @@ impl Cluster {
                 previous,
             )
         });
-        self.observe_pod(&stored_key, Some(&old.view()), Some(&object), origin);
+        self.observe_pod(&stored_key, Some(&old.view(&object)), Some(&object), origin);
         Some(object)
     }
 
@@ -2098,7 +2103,6 @@ impl Cluster {
         let cluster = self;
         let new_facts = new.map(PodFacts::of);
         let new_facts = new_facts.as_ref();
-        let key = key.clone();
         if let (Some(gone), None) = (old, new) {
             let uid = gone.uid.clone();
             cluster.timers.cancel(&Timer::Kubelet {
@@ -2110,8 +2114,8 @@ impl Cluster {
                 uid,
             });
         }
-        cluster.pod_index.update(&key, old, new_facts);
-        let selecting = cluster.pdb_index.pod_written(&key, old, new_facts);
+        cluster.pod_index.update(key, old, new_facts);
+        let selecting = cluster.pdb_index.pod_written(key, old, new_facts);
         let freed = cluster.node_load.facts_changed(old, new_facts);
         // S6: a node with fewer pods may take a pod that fits nowhere (kube-scheduler moves
         // unschedulable pods back to its active queue when an assigned pod goes).
@@ -2119,13 +2123,13 @@ impl Cluster {
             let pending: Vec<ObjectKey> = cluster
                 .pod_index
                 .on_node("")
-                .filter(|k| **k != key)
+                .filter(|k| *k != key)
                 .cloned()
                 .collect();
             cluster.schedule_queue.extend(pending);
         }
         if origin != Origin::Kubelet && cluster.config.controllers.kubelet {
-            cluster.kubelet_queue.insert(key.clone());
+            cluster.kubelet_queue.insert_copy(key);
         }
         if cluster.config.controllers.workloads {
             // The controller before and after; once when it is the same one (nearly always).
@@ -2140,7 +2144,7 @@ impl Cluster {
             if let Some(pod) = new_facts
                 && pod.node.is_empty()
             {
-                cluster.schedule_queue.insert(key.clone());
+                cluster.schedule_queue.insert_copy(key);
             }
         }
         // N4: the Services selecting the pod before or after the change re-sync.
@@ -2182,7 +2186,7 @@ impl Cluster {
             cluster.timers.schedule(
                 at,
                 Timer::StalePodDisruptionCheck {
-                    pod: key,
+                    pod: key.clone(),
                     uid: pod.metadata.uid.clone(),
                 },
             );

@@ -49,6 +49,19 @@ impl<T: Clone + Eq + Hash> WorkQueue<T> {
         }
     }
 
+    /// [`WorkQueue::insert`] of a copy of `item`, made only when it is not already waiting:
+    /// a pod written several times in a row is queued once, and its key copied once.
+    pub fn insert_copy(&mut self, item: &T) {
+        let waiting = if self.waiting.is_empty() {
+            self.order.contains(item)
+        } else {
+            self.waiting.contains(item)
+        };
+        if !waiting {
+            self.insert(item.clone());
+        }
+    }
+
     /// Whether a short queue (one scanned for duplicates) holds an item for which `is` holds:
     /// so a caller can skip making an item that is already waiting. `false` for a long
     /// queue, whose [`WorkQueue::insert`] finds duplicates by hashing.

@@ -510,21 +510,25 @@ impl Cluster {
                 phase: SmolStr::new_static(terminal_phase),
             });
         }
-        self.kubelet_pods
-            .insert(key.clone(), KubeletPod::Terminated { uid: uid.clone() });
         let options = DeleteOptions {
             grace_period_seconds: Some(0),
             preconditions: Some(Preconditions {
-                uid: Some(uid),
+                uid: Some(uid.clone()),
                 resource_version: None,
             }),
             ..DeleteOptions::default()
         };
+        // Nothing in the delete reads the kubelet's table (its reactions are only queued),
+        // so the pod's entry is settled after it: gone with the pod (nearly always), or
+        // `Terminated` while finalizers hold the object.
         match self.delete_inner::<Pod>(key, &options, false) {
             Ok(result) if result.removed => {
                 self.kubelet_pods.remove(key);
             }
-            Ok(_) | Err(_) => {}
+            Ok(_) | Err(_) => {
+                self.kubelet_pods
+                    .insert(key.clone(), KubeletPod::Terminated { uid });
+            }
         }
     }
 }

@@ -327,6 +327,19 @@ impl Cluster {
         let Some(rs) = self.replica_sets.get(key) else {
             return Ok(());
         };
+        // Most syncs (one for each write of an owned pod) find the replicas it wants and the
+        // status up to date: answered on the one look-up, nothing copied.
+        let want = usize::try_from(rs.spec.replicas.unwrap_or(1).max(0)).unwrap_or(0);
+        let (active, ready) = self.pod_index.owner_counts(&rs.metadata.uid);
+        if active == want
+            && replica_status_is(&rs.status, rs.metadata.generation, active, ready)
+            && rs
+                .metadata
+                .controller_ref()
+                .is_none_or(|o| o.kind != "Deployment")
+        {
+            return Ok(());
+        }
         let (uid, replicas, generation) = (
             rs.metadata.uid.clone(),
             rs.spec.replicas.unwrap_or(1),

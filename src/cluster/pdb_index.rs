@@ -42,6 +42,16 @@ struct Filed {
     tally: Tally,
 }
 
+impl Filed {
+    fn members_with<'a>(&'a self, anchor: Option<(&'a str, &'a str)>) -> FiledMembers<'a> {
+        FiledMembers {
+            names: &self.members,
+            anchor,
+            rest: &self.to_check,
+        }
+    }
+}
+
 /// The PDBs that select a pod: the first by name, and how many.
 #[derive(Debug, Default)]
 pub struct Selecting {
@@ -79,26 +89,32 @@ impl Members {
     pub fn len(&self) -> usize {
         self.0.len()
     }
+}
 
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
+/// A filed PDB's members with what selects them: the label its entry is filed under (the
+/// anchor) and the rest of its selector.
+#[derive(Clone, Copy)]
+pub struct FiledMembers<'a> {
+    names: &'a Members,
+    anchor: Option<(&'a str, &'a str)>,
+    rest: &'a Selector,
+}
 
+impl<'a> FiledMembers<'a> {
     /// The members as the pods stored in `namespace` of `pods`.
-    pub fn in_store<'a>(&'a self, namespace: &'a str, pods: &'a Store<Pod>) -> MemberPods<'a> {
+    pub fn in_store(self, namespace: &'a str, pods: &'a Store<Pod>) -> MemberPods<'a> {
         MemberPods {
-            names: self,
+            filed: self,
             namespace,
             pods,
         }
     }
 }
 
-/// A PDB's members read from the store ([`Members::in_store`]).
+/// A PDB's members read from the store ([`FiledMembers::in_store`]).
 #[derive(Clone, Copy)]
 pub struct MemberPods<'a> {
-    names: &'a Members,
+    filed: FiledMembers<'a>,
     namespace: &'a str,
     pods: &'a Store<Pod>,
 }
@@ -111,30 +127,42 @@ impl<'a> MemberPods<'a> {
 
     /// How many pods.
     pub fn len(&self) -> usize {
-        self.names.len()
+        self.filed.names.0.len()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
+        self.filed.names.0.is_empty()
     }
 
     /// The pods, in name order.
     pub fn pods(&self) -> impl Iterator<Item = &'a Pod> + use<'a> {
         let (namespace, pods) = (self.namespace, self.pods);
-        self.names
+        self.filed
+            .names
             .0
             .iter()
             .filter_map(move |name| pods.get_by_name(namespace, name))
     }
 
-    /// The member named `name`.
+    /// The member named `name`: the stored pod, if the PDB selects it. Asked of the pod's
+    /// labels (the anchor's value, then the rest of the selector, which is nearly always
+    /// empty) rather than searched for among the members' names: the members are exactly
+    /// the stored pods the selector matches, and one look-up of the pod is needed anyway.
     pub fn get(&self, name: &str) -> Option<&'a Pod> {
-        if self.names.0.contains(name) {
-            self.pods.get_by_name(self.namespace, name)
-        } else {
-            None
-        }
+        let pod = self.pods.get_by_name(self.namespace, name)?;
+        let labels = &pod.metadata.labels;
+        let FiledMembers { anchor, rest, .. } = self.filed;
+        let selected = anchor
+            .is_none_or(|(key, value)| labels.get(key).is_some_and(|v| v == value))
+            && (rest.is_empty() || rest.matches(labels));
+        debug_assert_eq!(
+            selected,
+            self.filed.names.0.contains(name),
+            "{}/{name}: selected by its labels exactly when it is a member",
+            self.namespace
+        );
+        selected.then_some(pod)
     }
 }
 
@@ -444,15 +472,19 @@ impl PdbIndex {
         }
     }
 
-    fn filed(&self, key: &ObjectKey) -> Option<&Filed> {
+    /// The filed PDB at `key` and the label it is filed under.
+    fn filed_with_anchor(&self, key: &ObjectKey) -> Option<(&Filed, Option<(&str, &str)>)> {
         let ns = key.namespace.as_ref();
         match self.anchors.get(key)? {
-            Some((k, v)) => self
-                .anchored
-                .find(anchor_hash(namespace_state(ns), k, v), |e| e.is(ns, k, v))?
-                .pdbs
-                .get(&key.name),
-            None => self.unanchored.get(ns)?.get(&key.name),
+            Some((k, v)) => {
+                let filed = self
+                    .anchored
+                    .find(anchor_hash(namespace_state(ns), k, v), |e| e.is(ns, k, v))?
+                    .pdbs
+                    .get(&key.name)?;
+                Some((filed, Some((k.as_str(), v.as_str()))))
+            }
+            None => Some((self.unanchored.get(ns)?.get(&key.name)?, None)),
         }
     }
 
@@ -489,14 +521,16 @@ impl PdbIndex {
     }
 
     /// The filed PDB at `key`: its members by name and their tally.
-    pub fn tallied(&self, key: &ObjectKey) -> Option<(&Members, &Tally)> {
-        self.filed(key).map(|filed| (&filed.members, &filed.tally))
+    pub fn tallied(&self, key: &ObjectKey) -> Option<(FiledMembers<'_>, &Tally)> {
+        self.filed_with_anchor(key)
+            .map(|(filed, anchor)| (filed.members_with(anchor), &filed.tally))
     }
 
     /// The names of the pods the filed PDB at `key` selects, in order; `None` when it is not
     /// filed (no PDB, or a null or invalid selector).
-    pub fn members(&self, key: &ObjectKey) -> Option<&Members> {
-        self.filed(key).map(|filed| &filed.members)
+    pub fn members(&self, key: &ObjectKey) -> Option<FiledMembers<'_>> {
+        self.filed_with_anchor(key)
+            .map(|(filed, anchor)| filed.members_with(anchor))
     }
 
     /// Moves the pod at `key` (the key as stored, whose name the member sets share) between
@@ -636,7 +670,7 @@ impl PdbIndex {
         labels: &StringMap,
         mut found: impl FnMut(&'a Arc<PodDisruptionBudget>),
     ) {
-        self.for_each_selecting_filed(namespace, labels, |filed| found(&filed.pdb));
+        self.for_each_selecting_filed(namespace, labels, |filed, _| found(&filed.pdb));
     }
 
     /// [`PdbIndex::for_each_selecting`] with each PDB's members and their tally.
@@ -644,10 +678,10 @@ impl PdbIndex {
         &'a self,
         namespace: &str,
         labels: &StringMap,
-        mut found: impl FnMut(&'a Arc<PodDisruptionBudget>, &'a Members, &'a Tally),
+        mut found: impl FnMut(&'a Arc<PodDisruptionBudget>, FiledMembers<'a>, &'a Tally),
     ) {
-        self.for_each_selecting_filed(namespace, labels, |filed| {
-            found(&filed.pdb, &filed.members, &filed.tally)
+        self.for_each_selecting_filed(namespace, labels, |filed, anchor| {
+            found(&filed.pdb, filed.members_with(anchor), &filed.tally)
         });
     }
 
@@ -656,12 +690,12 @@ impl PdbIndex {
         &'a self,
         namespace: &str,
         labels: &StringMap,
-        mut found: impl FnMut(&'a Filed),
+        mut found: impl FnMut(&'a Filed, Option<(&'a str, &'a str)>),
     ) {
-        let mut consider = |filed: &'a ByName| {
+        let mut consider = |filed: &'a ByName, anchor: Option<(&'a str, &'a str)>| {
             for entry in filed.values() {
                 if entry.to_check.is_empty() || entry.to_check.matches(labels) {
-                    found(entry);
+                    found(entry, anchor);
                 }
             }
         };
@@ -675,14 +709,14 @@ impl PdbIndex {
                 let state = state.get_or_insert_with(|| namespace_state(namespace));
                 let hash = anchor_hash(state.clone(), k, v);
                 if let Some(entry) = self.anchored.find(hash, |e| e.is(namespace, k, v)) {
-                    consider(&entry.pdbs);
+                    consider(&entry.pdbs, Some((&entry.key, &entry.value)));
                 }
             }
         }
         if !self.unanchored.is_empty()
             && let Some(filed) = self.unanchored.get(namespace)
         {
-            consider(filed);
+            consider(filed, None);
         }
     }
 }

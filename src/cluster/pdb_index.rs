@@ -78,9 +78,9 @@ impl Selecting {
 /// shared. Names rather than the pods themselves: a pod is written several times with the
 /// same labels (its conditions, its deletion, its phase), and every write would otherwise
 /// have to find and replace its entry; a sync reads the pods from the store
-/// ([`Members::in_store`]). A B-tree, not the pod index's sorted vector: finding a
-/// disrupted pod among the members, or a deleted one, by binary search over names costs
-/// more than the B-tree's scan of a node (measured: 320 instructions per eviction).
+/// ([`FiledMembers::in_store`]). A B-tree, not the pod index's sorted vector: a pod that
+/// joins or leaves is found by the B-tree's scan of a node, where a binary search over
+/// names costs more (measured: 320 instructions per eviction).
 #[derive(Debug, Clone, Default)]
 pub struct Members(BTreeSet<Arc<str>>);
 

@@ -35,30 +35,36 @@ impl<T> Default for WorkQueue<T> {
 impl<T: Clone + Eq + Hash> WorkQueue<T> {
     /// Adds `item` unless it is already waiting.
     pub fn insert(&mut self, item: T) {
-        if self.waiting.is_empty() {
-            if self.order.contains(&item) {
-                return;
-            }
-            if self.order.len() == SCAN_LIMIT {
-                self.waiting.extend(self.order.iter().cloned());
-                self.waiting.insert(item.clone());
-            }
-            self.order.push_back(item);
-        } else if self.waiting.insert(item.clone()) {
-            self.order.push_back(item);
+        if !self.holds(&item) {
+            self.push_new(item);
         }
+    }
+
+    /// Whether `item` is waiting.
+    fn holds(&self, item: &T) -> bool {
+        if self.waiting.is_empty() {
+            self.order.contains(item)
+        } else {
+            self.waiting.contains(item)
+        }
+    }
+
+    /// Adds `item`, which is not waiting.
+    fn push_new(&mut self, item: T) {
+        if !self.waiting.is_empty() || self.order.len() == SCAN_LIMIT {
+            if self.waiting.is_empty() {
+                self.waiting.extend(self.order.iter().cloned());
+            }
+            self.waiting.insert(item.clone());
+        }
+        self.order.push_back(item);
     }
 
     /// [`WorkQueue::insert`] of a copy of `item`, made only when it is not already waiting:
     /// a pod written several times in a row is queued once, and its key copied once.
     pub fn insert_copy(&mut self, item: &T) {
-        let waiting = if self.waiting.is_empty() {
-            self.order.contains(item)
-        } else {
-            self.waiting.contains(item)
-        };
-        if !waiting {
-            self.insert(item.clone());
+        if !self.holds(item) {
+            self.push_new(item.clone());
         }
     }
 
@@ -77,7 +83,7 @@ impl<T: Clone + Eq + Hash> WorkQueue<T> {
     }
 
     /// Takes the oldest item.
-    #[inline]
+    #[inline(always)]
     pub fn pop(&mut self) -> Option<T> {
         let item = self.order.pop_front()?;
         if !self.waiting.is_empty() {

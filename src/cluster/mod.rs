@@ -2134,7 +2134,7 @@ impl Cluster {
         if cluster.config.controllers.workloads {
             // The controller before and after; once when it is the same one (nearly always).
             if let Some(old) = old
-                && new_facts.is_none_or(|new| new.controller != old.controller)
+                && new_facts.is_none_or(|new| !new.same_controller(old))
             {
                 cluster.enqueue_owner_of(old);
             }

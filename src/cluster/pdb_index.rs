@@ -207,7 +207,7 @@ impl Tally {
     /// Replaces `old`'s contribution by `new`'s, touching the owner counts only when the
     /// controller reference changed (a status write leaves it alone).
     fn replace(&mut self, old: &PodFacts, new: &PodFacts) {
-        if old.controller == new.controller {
+        if old.same_controller(new) {
             self.ready_not_terminating -= usize::from(old.ready_not_terminating());
             self.ready_not_terminating += usize::from(new.ready_not_terminating());
         } else {

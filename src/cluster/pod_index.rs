@@ -64,7 +64,11 @@ impl PodIndex {
                     .insert(key.clone());
             }
         }
-        if owner(old) != owner(new) {
+        let same_owner = match (old, new) {
+            (Some(old), Some(new)) => old.same_controller(new),
+            _ => owner(old) == owner(new),
+        };
+        if !same_owner {
             if let Some(uid) = owner(old) {
                 remove_entry(&mut self.by_owner, uid, key);
             }
@@ -76,7 +80,13 @@ impl PodIndex {
             }
         }
         let (before, after) = (counted(old), counted(new));
-        if before != after {
+        let same_count = match (before, after) {
+            (Some((a, ready_a)), Some((b, ready_b))) => {
+                ready_a == ready_b && (same_owner || a == b)
+            }
+            (a, b) => a.is_none() && b.is_none(),
+        };
+        if !same_count {
             if let Some((uid, ready)) = before
                 && let Some(counts) = self.owner_counts.get_mut(uid)
             {

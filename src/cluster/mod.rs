@@ -781,7 +781,9 @@ fn change_status_in_place<T: StoredKind>(
 /// A revision as the API writes it: decimal text, short enough to live inline (no
 /// allocation), formatted without the formatting machinery.
 fn revision_text(revision: u64) -> SmolStr {
-    SmolStr::new(itoa::Buffer::new().format(revision))
+    // At most 20 digits, always inline: `new_inline` copies them without `new`'s search for
+    // a whitespace-only text (every write makes one).
+    SmolStr::new_inline(itoa::Buffer::new().format(revision))
 }
 
 const NAME_SUFFIX_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";

@@ -468,8 +468,11 @@ pub struct OwnerReference {
 impl OwnerReference {
     /// The API group of `api_version` (`""` for the core group).
     pub fn group(&self) -> &str {
-        match self.api_version.split_once('/') {
-            Some((group, _)) => group,
+        // A plain scan of a few bytes: `split_once` goes through the general character
+        // searcher, several times the cost, and every PDB sync asks this of each owner.
+        let version = self.api_version.as_str();
+        match version.bytes().position(|b| b == b'/') {
+            Some(slash) => &version[..slash],
             None => "",
         }
     }

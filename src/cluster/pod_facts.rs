@@ -2,12 +2,12 @@
 //! is terminating, terminal or Ready. The indexes, the node load, the PDB tallies and the
 //! controllers' queues each compare these between a pod's version before a write and after
 //! it, and read nothing else of the old version; so a write that changes a stored pod in
-//! place (see `Cluster::write_pod_in_place`) keeps only these of the old version rather than
-//! a copy of the whole pod.
+//! place (see `Cluster::write_pod_in_place`) keeps only those of the old version that such a
+//! change may alter, rather than a copy of the whole pod.
 
 use crate::model::{OwnerReference, Pod, SmolStr, StringMap, Uid, Unmodeled};
 
-/// A pod's facts, borrowed from the pod (or from [`KeptPodFacts`]).
+/// A pod's facts, borrowed from the pod (or partly from [`FactsBeforeChange`]).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PodFacts<'a> {
     pub namespace: &'a SmolStr,

@@ -1470,7 +1470,8 @@ impl Cluster {
     /// written objects share alone (labels, annotations, the spec's unmodeled fields). The
     /// observers compare the pod with what it was filed by before ([`FactsBeforeChange`]),
     /// which is all they read of an old version. Nor may it change the pod's uid or
-    /// controller reference: no in-place writer does (debug builds check all of this). Returns the stored pod, `None` when there is none.
+    /// controller reference: no in-place writer does (debug builds check all of this).
+    /// Returns the stored pod, `None` when there is none.
     pub(crate) fn write_pod_in_place(
         &mut self,
         key: &ObjectKey,

@@ -100,7 +100,7 @@ impl FactsBeforeChange {
     }
 
     /// Whether `changed` kept what an in-place change must leave alone, as `before` had it.
-    #[cfg(debug_assertions)]
+    #[cfg(any(debug_assertions, test))]
     pub fn unchanged_parts_kept(before: &Pod, changed: &Pod) -> bool {
         let (a, b) = (PodFacts::of(before), PodFacts::of(changed));
         a.namespace == b.namespace

@@ -481,6 +481,44 @@ fn test_update_disrupted_pods() {
     assert_eq!(ps(&c), (1, 2, 1, 3, none()));
 }
 
+/// C10 over the PDB's selected pods only (upstream's `buildDisruptedPodMap` walks the pods
+/// the selector matches): an entry naming a stored pod the selector does not match is
+/// dropped and holds nothing back, whichever part of the selector it fails — the label the
+/// index files the PDB under, or the rest.
+#[test]
+fn a_disrupted_entry_for_a_pod_not_selected_is_dropped_c10() {
+    let mut c = cluster(true);
+    let at = SimTime::from_secs(600);
+    let now = c.clock().at(at);
+    let labelled = |name: &str, foo: &str, tier: &str| {
+        pod(
+            name,
+            json!({"foo": foo, "tier": tier}),
+            json!({}),
+            json!({"conditions": ready()}),
+        )
+    };
+    for p in [
+        labelled("p1", "bar", "b"),
+        labelled("p2", "bar", "a"),
+        labelled("p3", "bar", "a"),
+        labelled("p4", "baz", "a"),
+    ] {
+        c.load(at, p).unwrap();
+    }
+    let selector = json!({"matchLabels": {"foo": "bar"}, "matchExpressions": [{"key": "tier", "operator": "In", "values": ["a"]}]});
+    let disrupted = json!({"p1": now.to_string(), "p2": now.to_string(), "p4": now.to_string()});
+    let p = pdb(
+        "foobar",
+        json!({"minAvailable": 1, "selector": selector}),
+        json!({"disruptedPods": disrupted}),
+    );
+    c.load(at, p).unwrap();
+    // Selected: p2 and p3, both Ready; p2's entry holds it back; p1 and p4 are gone from
+    // the map.
+    assert_eq!(ps(&c), (0, 1, 1, 2, vec!["p2".to_string()]));
+}
+
 #[test]
 fn test_basic_finder_functions() {
     let mut c = cluster(false);

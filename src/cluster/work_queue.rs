@@ -117,7 +117,8 @@ mod tests {
 
     proptest::proptest! {
         /// Across the switch between scanning and the set, in both directions, the queue
-        /// behaves as the plain model: FIFO, each waiting item once.
+        /// behaves as the plain model: FIFO, each waiting item once, whether items come in
+        /// by value or as copies.
         #[test]
         fn behaves_as_a_deduplicating_fifo(
             ops in proptest::collection::vec(proptest::option::weighted(0.8, 0u8..40), 0..200)
@@ -127,7 +128,12 @@ mod tests {
             for op in ops {
                 match op {
                     Some(item) => {
-                        q.insert(item);
+                        // Both ways in: by value, and by reference (copied only if new).
+                        if item % 2 == 0 {
+                            q.insert(item);
+                        } else {
+                            q.insert_copy(&item);
+                        }
                         if !model.contains(&item) {
                             model.push_back(item);
                         }

@@ -189,13 +189,26 @@ impl Cluster {
     /// Lets the kubelet of `pod`'s node act on it now: what is due happens, and the next
     /// deadline is scheduled.
     pub(crate) fn kubelet_sync(&mut self, key: &ObjectKey) {
+        self.kubelet_sync_for(key, None);
+    }
+
+    /// [`Cluster::kubelet_sync`], or with `timer_uid` a kubelet timer's: the sync of the pod
+    /// the timer was set for, and of no other (a pod gone, or a new one under the same
+    /// name, is left alone). One look-up of the pod serves both the check and the sync: a
+    /// roll fires six such timers per evicted pod, each on a pod long out of the caches.
+    pub(crate) fn kubelet_sync_for(&mut self, key: &ObjectKey, timer_uid: Option<&Uid>) {
         if !self.config.controllers.kubelet {
             return;
         }
         let Some(stored) = self.pods.shared(&key.namespace, &key.name) else {
-            self.kubelet_pods.remove(key);
+            if timer_uid.is_none() {
+                self.kubelet_pods.remove(key);
+            }
             return;
         };
+        if timer_uid.is_some_and(|uid| stored.metadata.uid != *uid) {
+            return;
+        }
         if stored.spec.node_name.is_empty() {
             return;
         }

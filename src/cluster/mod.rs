@@ -1228,11 +1228,7 @@ impl Cluster {
                     self.sync_endpoints(&service);
                 }
             }
-            Timer::Kubelet { pod, uid } => {
-                if self.pods.get(&pod).is_some_and(|p| p.metadata.uid == uid) {
-                    self.kubelet_sync(&pod);
-                }
-            }
+            Timer::Kubelet { pod, uid } => self.kubelet_sync_for(&pod, Some(&uid)),
         }
     }
 

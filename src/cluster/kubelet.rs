@@ -195,7 +195,8 @@ impl Cluster {
     /// [`Cluster::kubelet_sync`], or with `timer_uid` a kubelet timer's: the sync of the pod
     /// the timer was set for, and of no other (a pod gone, or a new one under the same
     /// name, is left alone). One look-up of the pod serves both the check and the sync: a
-    /// roll fires six such timers per evicted pod, each on a pod long out of the caches.
+    /// roll fires two such timers per evicted pod (the end of its grace period, its
+    /// replacement's start), each on a pod long out of the caches.
     pub(crate) fn kubelet_sync_for(&mut self, key: &ObjectKey, timer_uid: Option<&Uid>) {
         if !self.config.controllers.kubelet {
             return;

@@ -373,12 +373,17 @@ fn pending_pods_start_on_their_node() {
     c.advance_to(secs(3));
     let ok = c.pod(&key("ok")).unwrap();
     assert_eq!((ok.status.phase.as_str(), ok.is_ready()), ("Running", true));
-    assert!(
-        ok.status.unmodeled["podIP"]
-            .as_str()
-            .unwrap()
-            .starts_with("10.244.")
-    );
+    assert!(ok.status.pod_ip().unwrap().starts_with("10.244."));
+    // A client's copy, decoded from the JSON it read, holds what the kubelet wrote
+    // verbatim; written back unchanged it is the same object: no write, no event.
+    let copy: Pod = serde_json::from_value(serde_json::to_value(ok).unwrap()).unwrap();
+    assert_eq!(copy.status.pod_ip(), ok.status.pod_ip());
+    let (version, events) = (ok.metadata.resource_version.clone(), c.event_count());
+    for subresource in [Subresource::Main, Subresource::Status] {
+        let written = c.update(secs(3), copy.clone(), subresource, false).unwrap();
+        assert_eq!(written.metadata.resource_version, version);
+    }
+    assert_eq!(c.event_count(), events);
 }
 
 #[test]

@@ -43,12 +43,7 @@ fn publish_not_ready(service: &Service) -> bool {
 }
 
 fn pod_ip(pod: &Pod) -> Option<String> {
-    pod.status
-        .unmodeled
-        .get("podIP")
-        .and_then(Value::as_str)
-        .filter(|ip| !ip.is_empty())
-        .map(String::from)
+    pod.status.pod_ip().map(String::from)
 }
 
 fn ports(service: &Service) -> Vec<Value> {

@@ -7,6 +7,7 @@
 //! is not `True` has a dead kubelet, and nothing on it progresses until the node recovers (a
 //! pod bound to a node that has no Node object is served by an implicit, live kubelet).
 
+use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -150,19 +151,9 @@ fn container_names(pod: &Pod) -> Vec<String> {
 
 /// The `n`th address the simulated pod network hands out: 10.244.0.1, 10.244.0.2, … over
 /// eight /16s, as a cluster's pod CIDR would.
-fn pod_ip(n: u32) -> String {
-    let mut ip = String::with_capacity(15);
-    ip.push_str("10.");
-    for (part, byte) in [244 + (n >> 16) % 8, (n >> 8) & 0xff, n & 0xff]
-        .into_iter()
-        .enumerate()
-    {
-        if part > 0 {
-            ip.push('.');
-        }
-        ip.push_str(itoa::Buffer::new().format(byte));
-    }
-    ip
+fn pod_ip(n: u32) -> Ipv4Addr {
+    let byte = |b: u32| (b & 0xff) as u8;
+    Ipv4Addr::new(10, byte(244 + (n >> 16) % 8), byte(n >> 8), byte(n))
 }
 
 fn condition(type_: &'static str, status: bool) -> PodCondition {
@@ -299,12 +290,10 @@ impl Cluster {
                 since: now_wall,
             },
         );
-        let ip = scanned_field(&stored.status.unmodeled, "podIP")
-            .is_none()
-            .then(|| {
-                self.next_pod_ip += 1;
-                pod_ip(self.next_pod_ip)
-            });
+        let ip = (!stored.status.has_pod_ip_field()).then(|| {
+            self.next_pod_ip += 1;
+            pod_ip(self.next_pod_ip)
+        });
         let started = self.write_pod_in_place(key, Origin::Kubelet, |pod| {
             let mut changed = pod.status.phase != phase::RUNNING;
             pod.status.phase = SmolStr::new_static(phase::RUNNING);
@@ -316,22 +305,9 @@ impl Cluster {
             ] {
                 changed |= pod.set_condition(condition(type_, status), now_wall);
             }
-            let start_time = json!(now_wall);
-            let stamp_start =
-                scanned_field(&pod.status.unmodeled, "startTime") != Some(&start_time);
+            let stamp_start = !pod.status.started_at(now_wall);
             if ip.is_some() || stamp_start {
-                // One copy-on-write check for the fields written, and the address text
-                // moved into its two places rather than converted twice.
-                let fields: &mut serde_json::Map<String, Value> = &mut pod.status.unmodeled;
-                if let Some(ip) = ip {
-                    let mut address = serde_json::Map::new();
-                    address.insert("ip".into(), Value::String(ip.clone()));
-                    fields.insert("podIP".into(), Value::String(ip));
-                    fields.insert("podIPs".into(), Value::Array(vec![Value::Object(address)]));
-                }
-                if stamp_start {
-                    fields.insert("startTime".into(), start_time);
-                }
+                pod.status.record_start(ip, stamp_start.then_some(now_wall));
                 changed = true;
             }
             if pod.status.container_statuses.as_ref() != Some(&statuses) {
@@ -564,9 +540,9 @@ pub fn node_ready(node: &Node) -> bool {
 mod tests {
     #[test]
     fn pod_ips_count_through_eight_networks() {
-        assert_eq!(super::pod_ip(1), "10.244.0.1");
-        assert_eq!(super::pod_ip(256 + 7), "10.244.1.7");
-        assert_eq!(super::pod_ip(3 << 16), "10.247.0.0");
-        assert_eq!(super::pod_ip((8 << 16) + 5), "10.244.0.5");
+        assert_eq!(super::pod_ip(1).to_string(), "10.244.0.1");
+        assert_eq!(super::pod_ip(256 + 7).to_string(), "10.244.1.7");
+        assert_eq!(super::pod_ip(3 << 16).to_string(), "10.247.0.0");
+        assert_eq!(super::pod_ip((8 << 16) + 5).to_string(), "10.244.0.5");
     }
 }

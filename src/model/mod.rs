@@ -52,9 +52,10 @@ pub use pdb::{
     MAX_DISRUPTED_POD_SIZE, PodDisruptionBudget, PodDisruptionBudgetSpec,
     PodDisruptionBudgetStatus, SUFFICIENT_PODS, SYNC_FAILED,
 };
+pub(crate) use pod::StatusField;
 pub use pod::{
     DISRUPTION_TARGET, EVICTION_API_MESSAGE, EVICTION_BY_EVICTION_API, Pod, PodCondition, PodSpec,
-    PodStatus, TERMINATION_BY_KUBELET, phase,
+    PodStatus, StartStamp, TERMINATION_BY_KUBELET, phase,
 };
 pub use selector::{
     FieldErrorKind, FieldRequirement, FieldSelector, LabelSelector, LabelSelectorRequirement,

@@ -2,6 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use std::net::Ipv4Addr;
+use std::num::NonZeroU32;
+
 use super::meta::{ObjectMeta, SmolStr, Unmodeled};
 use crate::time::Time;
 
@@ -40,9 +43,15 @@ pub struct PodSpec {
 /// `v1.PodStatus`: the fields read here, the rest kept.
 ///
 /// Written as the API writes it: `phase`, `conditions`, then the other fields in the order
-/// they came, with `containerStatuses` in its place among them by the order of upstream's
-/// `PodStatus` (before `qosClass` and the fields after it).
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+/// they came, with `containerStatuses` and the simulated kubelet's [`StartStamp`] in their
+/// places among them by the order of upstream's `PodStatus`: `containerStatuses` before
+/// `qosClass` and the fields after it, the stamp's `podIP`, `podIPs` and `startTime`
+/// before those and `initContainerStatuses`.
+///
+/// Equality is equality of what is written, whichever of the two forms holds `podIP`,
+/// `podIPs` and `startTime`: a status decoded from a started pod's JSON holds them
+/// verbatim, and equals the stamped one it was read from.
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PodStatus {
     /// `Pending`, `Running`, `Succeeded`, `Failed`, `Unknown`, or empty.
@@ -60,6 +69,108 @@ pub struct PodStatus {
     /// Everything else, verbatim.
     #[serde(flatten)]
     pub unmodeled: Unmodeled,
+    /// What the simulated kubelet added when it started the pod and the status had no such
+    /// fields. Decoding never fills it: a decoded status keeps all its fields in
+    /// `unmodeled`. Read the address with [`PodStatus::pod_ip`], which looks in both.
+    #[serde(skip)]
+    pub start_stamp: StartStamp,
+}
+
+/// The `podIP`, `podIPs` and `startTime` that the simulated kubelet adds to a pod's status
+/// when it starts the pod's containers, held as two numbers: as JSON they would be a dozen
+/// separate allocations per started pod (three field names, the address twice, the list,
+/// its object and field name, the time's text, the map that holds them), the largest share
+/// of what a rolling replacement allocates. Written, and compared, as the JSON fields
+/// `"podIP":"10.244.0.7","podIPs":[{"ip":"10.244.0.7"}],"startTime":"…"` they stand for,
+/// in that order, where upstream's `PodStatus` declares them (see [`PodStatus`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StartStamp {
+    /// The IPv4 address, as its 32 bits (the simulated addresses are never 0.0.0.0).
+    ip: Option<NonZeroU32>,
+    /// The start, in seconds since the epoch (the stamp is not used for a start at the
+    /// epoch itself or after 2106).
+    start: Option<NonZeroU32>,
+}
+
+impl StartStamp {
+    /// `podIP` (and the one entry of `podIPs`), if stamped.
+    pub fn pod_ip(&self) -> Option<Ipv4Addr> {
+        self.ip.map(|bits| Ipv4Addr::from(bits.get()))
+    }
+
+    /// `startTime`, if stamped.
+    pub fn start_time(&self) -> Option<Time> {
+        self.start
+            .and_then(|seconds| Time::from_unix_seconds(i64::from(seconds.get())).ok())
+    }
+
+    /// Whether nothing is stamped.
+    pub fn is_empty(&self) -> bool {
+        self.ip.is_none() && self.start.is_none()
+    }
+
+    /// The stamped fields as the JSON fields they stand for, in their order.
+    fn fields<'a>(&self) -> impl Iterator<Item = (&'a str, StatusField<'a>)> + use<'a> {
+        let ip = self.pod_ip();
+        let start = self.start_time();
+        [
+            ip.map(|ip| ("podIP", StatusField::PodIp(ip))),
+            ip.map(|ip| ("podIPs", StatusField::PodIps(ip))),
+            start.map(|time| ("startTime", StatusField::StartTime(time))),
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
+/// One of a status's fields after `phase` and `conditions`: verbatim JSON, or a field of
+/// the [`StartStamp`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum StatusField<'a> {
+    /// A field kept as it came (or `containerStatuses`).
+    Verbatim(&'a serde_json::Value),
+    /// `podIP`: the address as a string.
+    PodIp(Ipv4Addr),
+    /// `podIPs`: `[{"ip": <the address>}]`.
+    PodIps(Ipv4Addr),
+    /// `startTime`.
+    StartTime(Time),
+}
+
+impl StatusField<'_> {
+    /// The field as a JSON value.
+    fn to_value(self) -> serde_json::Value {
+        match self {
+            StatusField::Verbatim(value) => value.clone(),
+            StatusField::PodIp(ip) => serde_json::Value::String(ip.to_string()),
+            StatusField::PodIps(ip) => serde_json::json!([{ "ip": ip.to_string() }]),
+            StatusField::StartTime(time) => serde_json::json!(time),
+        }
+    }
+}
+
+impl Serialize for StatusField<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self {
+            StatusField::Verbatim(value) => value.serialize(serializer),
+            StatusField::PodIp(ip) => serializer.collect_str(ip),
+            StatusField::PodIps(ip) => {
+                struct Address(Ipv4Addr);
+                impl Serialize for Address {
+                    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                        let mut map = s.serialize_map(Some(1))?;
+                        map.serialize_entry("ip", &format_args!("{}", self.0))?;
+                        map.end()
+                    }
+                }
+                let mut list = serializer.serialize_seq(Some(1))?;
+                list.serialize_element(&Address(*ip))?;
+                list.end()
+            }
+            StatusField::StartTime(time) => time.serialize(serializer),
+        }
+    }
 }
 
 /// The fields upstream's `PodStatus` declares after `containerStatuses`, which the API
@@ -78,22 +189,122 @@ const AFTER_CONTAINER_STATUSES: [&str; 9] = [
 
 impl PodStatus {
     /// The fields after the typed `phase` and `conditions`, in the order they are written:
-    /// the verbatim ones with `containerStatuses` in its place.
-    pub(crate) fn other_fields(&self) -> impl Iterator<Item = (&str, &serde_json::Value)> {
+    /// the verbatim ones with `containerStatuses` and the start stamp's in their places.
+    pub(crate) fn other_fields(&self) -> impl Iterator<Item = (&str, StatusField<'_>)> {
         let mut statuses = self.container_statuses.as_deref();
+        let mut stamped = Some(self.start_stamp.fields()).filter(|_| !self.start_stamp.is_empty());
         let mut fields = self.unmodeled.iter().peekable();
         std::iter::from_fn(move || {
-            if let Some(value) = statuses {
-                let comes_first = fields
-                    .peek()
-                    .is_none_or(|(name, _)| AFTER_CONTAINER_STATUSES.contains(&name.as_str()));
-                if comes_first {
-                    statuses = None;
-                    return Some(("containerStatuses", value));
+            let next = fields.peek().map(|(name, _)| name.as_str());
+            if let Some(stamp) = &mut stamped
+                && next.is_none_or(|name| {
+                    name == "initContainerStatuses" || AFTER_CONTAINER_STATUSES.contains(&name)
+                })
+            {
+                match stamp.next() {
+                    Some(field) => return Some(field),
+                    None => stamped = None,
                 }
             }
-            fields.next().map(|(name, value)| (name.as_str(), value))
+            if let Some(value) = statuses
+                && next.is_none_or(|name| AFTER_CONTAINER_STATUSES.contains(&name))
+            {
+                statuses = None;
+                return Some(("containerStatuses", StatusField::Verbatim(value)));
+            }
+            fields
+                .next()
+                .map(|(name, value)| (name.as_str(), StatusField::Verbatim(value)))
         })
+    }
+
+    /// `podIP`, wherever the status holds it (empty text counts as none).
+    pub fn pod_ip(&self) -> Option<std::borrow::Cow<'_, str>> {
+        match super::scanned_field(&self.unmodeled, "podIP") {
+            Some(serde_json::Value::String(ip)) if !ip.is_empty() => Some(ip.as_str().into()),
+            Some(_) => None,
+            None => self.start_stamp.pod_ip().map(|ip| ip.to_string().into()),
+        }
+    }
+
+    /// Whether the status has a `podIP` field at all, in either form.
+    pub(crate) fn has_pod_ip_field(&self) -> bool {
+        self.start_stamp.ip.is_some() || super::scanned_field(&self.unmodeled, "podIP").is_some()
+    }
+
+    /// Whether the status's `startTime` is `time`, in either form.
+    pub(crate) fn started_at(&self, time: Time) -> bool {
+        match super::scanned_field(&self.unmodeled, "startTime") {
+            Some(value) => *value == serde_json::json!(time),
+            None => self.start_stamp.start_time() == Some(time),
+        }
+    }
+
+    /// Records what the kubelet writes when it starts the pod: `ip` as `podIP` and `podIPs`
+    /// (given only when the status has no `podIP`) and `start` as `startTime`, into the
+    /// [`StartStamp`]. A start the status holds verbatim is changed where it is, and one
+    /// the stamp cannot hold goes to the end of the verbatim fields, the address with it:
+    /// what the kubelet wrote before there was a stamp.
+    pub(crate) fn record_start(&mut self, ip: Option<Ipv4Addr>, start: Option<Time>) {
+        if let Some(ip) = ip {
+            match NonZeroU32::new(u32::from(ip)) {
+                Some(bits) => self.start_stamp.ip = Some(bits),
+                None => {
+                    let fields: &mut serde_json::Map<String, serde_json::Value> =
+                        &mut self.unmodeled;
+                    fields.insert("podIP".into(), StatusField::PodIp(ip).to_value());
+                    fields.insert("podIPs".into(), StatusField::PodIps(ip).to_value());
+                }
+            }
+        }
+        if let Some(time) = start {
+            let seconds = u32::try_from(time.unix_seconds())
+                .ok()
+                .and_then(NonZeroU32::new)
+                .filter(|_| super::scanned_field(&self.unmodeled, "startTime").is_none());
+            match seconds {
+                Some(seconds) => self.start_stamp.start = Some(seconds),
+                None => {
+                    // Verbatim, after the stamp's address if it holds one: where the
+                    // kubelet's additions go when they cannot all be stamped.
+                    let ip = self.start_stamp.pod_ip();
+                    self.start_stamp = StartStamp::default();
+                    let fields: &mut serde_json::Map<String, serde_json::Value> =
+                        &mut self.unmodeled;
+                    if let Some(ip) = ip {
+                        fields.insert("podIP".into(), StatusField::PodIp(ip).to_value());
+                        fields.insert("podIPs".into(), StatusField::PodIps(ip).to_value());
+                    }
+                    fields.insert("startTime".into(), StatusField::StartTime(time).to_value());
+                }
+            }
+        }
+    }
+
+    /// The fields after `phase`, `conditions` and `containerStatuses` as one JSON map: the
+    /// verbatim ones with the stamped ones added.
+    fn verbatim_with_stamp(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut fields = (*self.unmodeled).clone();
+        for (name, field) in self.start_stamp.fields() {
+            fields.insert(name.into(), field.to_value());
+        }
+        fields
+    }
+}
+
+impl PartialEq for PodStatus {
+    fn eq(&self, other: &Self) -> bool {
+        let same_other_fields = if self.start_stamp == other.start_stamp {
+            self.unmodeled == other.unmodeled
+        } else {
+            // The same JSON held in the two forms: a stored pod the kubelet started, and a
+            // client's copy of it decoded from what it read.
+            self.verbatim_with_stamp() == other.verbatim_with_stamp()
+        };
+        self.phase == other.phase
+            && self.conditions == other.conditions
+            && self.container_statuses == other.container_statuses
+            && same_other_fields
     }
 }
 
@@ -108,7 +319,7 @@ impl Serialize for PodStatus {
             map.serialize_entry("conditions", &self.conditions)?;
         }
         for (name, value) in self.other_fields() {
-            map.serialize_entry(name, value)?;
+            map.serialize_entry(name, &value)?;
         }
         map.end()
     }
@@ -239,7 +450,15 @@ impl Pod {
                 if v.is_empty() { "false".into() } else { v }
             }
             "status.phase" => self.status.phase.to_string(),
-            "status.podIP" => from_unmodeled(&self.status.unmodeled, "podIP"),
+            "status.podIP" => match super::scanned_field(&self.status.unmodeled, "podIP") {
+                Some(_) => from_unmodeled(&self.status.unmodeled, "podIP"),
+                None => self
+                    .status
+                    .start_stamp
+                    .pod_ip()
+                    .map(|ip| ip.to_string())
+                    .unwrap_or_default(),
+            },
             "status.nominatedNodeName" => {
                 from_unmodeled(&self.status.unmodeled, "nominatedNodeName")
             }
@@ -285,6 +504,76 @@ mod tests {
         assert_eq!(
             status_text(json!({"containerStatuses": null, "podIP": "x"})),
             r#"{"podIP":"x"}"#
+        );
+    }
+
+    fn started(status: serde_json::Value) -> super::PodStatus {
+        let mut status: super::PodStatus = serde_json::from_value(status).unwrap();
+        let start = crate::time::Time::parse("2025-01-01T00:00:07Z").unwrap();
+        status.record_start(Some(std::net::Ipv4Addr::new(10, 244, 0, 7)), Some(start));
+        status
+    }
+
+    /// The stamp is written where upstream's `PodStatus` declares its fields (after
+    /// `hostIP`, before `initContainerStatuses`, `containerStatuses` and `qosClass`), in
+    /// the JSON the same fields held verbatim make, and reads back equal to the stamped
+    /// status.
+    #[test]
+    fn the_start_stamp_takes_its_upstream_place() {
+        let stamp = r#""podIP":"10.244.0.7","podIPs":[{"ip":"10.244.0.7"}],"startTime":"2025-01-01T00:00:07Z""#;
+        for (before, after) in [
+            (json!({}), format!("{{{stamp}}}")),
+            (
+                json!({"hostIP": "10.0.0.1", "qosClass": "BestEffort", "x": 1}),
+                format!(r#"{{"hostIP":"10.0.0.1",{stamp},"qosClass":"BestEffort","x":1}}"#),
+            ),
+            (
+                json!({"containerStatuses": [], "initContainerStatuses": []}),
+                format!(r#"{{{stamp},"initContainerStatuses":[],"containerStatuses":[]}}"#),
+            ),
+        ] {
+            let status = started(before);
+            assert!(
+                status.unmodeled.get("podIP").is_none(),
+                "stamped, not verbatim"
+            );
+            let text = serde_json::to_string(&status).unwrap();
+            assert_eq!(text, after);
+            let pod: Pod = serde_json::from_value(json!({"status": status})).unwrap();
+            assert_eq!(serde_json::to_string(&pod.status).unwrap(), after);
+            assert!(pod.status.start_stamp.is_empty());
+            assert_eq!(pod.status, status, "the two forms of one JSON are equal");
+            assert_eq!(status, pod.status);
+            let mut other = pod.status.clone();
+            other.unmodeled.insert("podIP".into(), json!("10.244.0.8"));
+            assert_ne!(other, status);
+            assert_eq!(status.pod_ip().as_deref(), Some("10.244.0.7"));
+            assert_eq!(pod.status.pod_ip().as_deref(), Some("10.244.0.7"));
+        }
+    }
+
+    /// A start the status already holds verbatim is changed in place, and one the stamp
+    /// cannot hold (before 1970 or after 2106) goes to the end of the verbatim fields; the
+    /// address then goes verbatim too, before it: the JSON is the one the kubelet wrote
+    /// before there was a stamp.
+    #[test]
+    fn a_verbatim_start_time_is_changed_where_it_is() {
+        let status = started(json!({"startTime": "2020-01-01T00:00:00Z", "qosClass": "Burstable"}));
+        assert_eq!(
+            serde_json::to_string(&status).unwrap(),
+            r#"{"startTime":"2025-01-01T00:00:07Z","qosClass":"Burstable","podIP":"10.244.0.7","podIPs":[{"ip":"10.244.0.7"}]}"#
+        );
+        assert!(status.started_at(crate::time::Time::parse("2025-01-01T00:00:07Z").unwrap()));
+        assert!(status.has_pod_ip_field());
+        // A start before the epoch, which the stamp cannot hold, goes to the end verbatim.
+        let mut status = started(json!({}));
+        let long_ago = crate::time::Time::parse("1960-01-01T00:00:00Z").unwrap();
+        status.record_start(None, Some(long_ago));
+        assert_eq!(status.start_stamp.start_time(), None);
+        assert!(status.started_at(long_ago));
+        assert_eq!(
+            serde_json::to_string(&status).unwrap(),
+            r#"{"podIP":"10.244.0.7","podIPs":[{"ip":"10.244.0.7"}],"startTime":"1960-01-01T00:00:00Z"}"#
         );
     }
 }

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 use crate::model::FieldErrorKind;
 use crate::model::GoQuoted;
+use crate::model::SmolStr;
 use crate::wire::{Status, StatusCause, StatusDetails};
 
 /// One field-validation problem (`field.Error`), as it appears in a 422 answer.
@@ -154,6 +155,14 @@ pub enum ApiError {
         /// Causes (one `DisruptionBudget` cause for PDB answers).
         causes: Vec<StatusCause>,
     },
+    /// 429 `TooManyRequests` from the eviction handler when the pod's budget allows no
+    /// disruption now (E21.4): upstream's `Cannot evict pod as it would violate the pod's
+    /// disruption budget.`, with one `DisruptionBudget` cause, [`BudgetCause`], saying why.
+    /// Its own variant, rather than [`ApiError::TooManyRequests`] with the cause's text,
+    /// because it is the answer a drain gets by the thousand and reads only the code of:
+    /// the cause is kept as data and written when the `Status` is.
+    #[error("{}", BUDGET_EXHAUSTED)]
+    DisruptionBudgetExhausted(BudgetCause),
     /// 413 `RequestEntityTooLarge`: `Request entity too large: <what>` (upstream's
     /// `errors.NewRequestEntityTooLargeError`).
     #[error("Request entity too large: {what}")]
@@ -210,6 +219,91 @@ fn invalid_message(kind: &str, group: &str, name: &str, errors: &[FieldError]) -
     format!("{qualified} {} is invalid: {list}", GoQuoted(name))
 }
 
+/// The message of every 429 the eviction handler answers for a budget (E21.4, E25).
+pub const BUDGET_EXHAUSTED: &str =
+    "Cannot evict pod as it would violate the pod's disruption budget.";
+
+/// Why a PDB allows no disruption now: the `DisruptionBudget` cause of
+/// [`ApiError::DisruptionBudgetExhausted`]. `Display` writes upstream's text for it
+/// (`checkAndDecrement` in upstream's `pkg/registry/core/pod/storage/eviction.go`); which
+/// form applies depends on the Kubernetes version and the PDB's `DisruptionAllowed`
+/// condition, and was decided when the refusal was made.
+///
+/// # Examples
+/// ```
+/// use evictsim::error::BudgetCause;
+/// let cause = BudgetCause::Counts { budget: "web".into(), desired_healthy: 3, current_healthy: 3 };
+/// assert_eq!(cause.to_string(), "The disruption budget web needs 3 healthy pods and has 3 currently");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BudgetCause {
+    /// `The disruption budget <budget> needs <desired> healthy pods and has <current>
+    /// currently` (before 1.35 always; from 1.35 when the counts show it).
+    Counts {
+        /// The PDB's name.
+        budget: SmolStr,
+        /// `status.desiredHealthy`.
+        desired_healthy: i64,
+        /// `status.currentHealthy`.
+        current_healthy: i64,
+    },
+    /// `The disruption budget <budget> does not allow evicting pods currently because it
+    /// failed sync: <message>` (from 1.35: the condition's reason is `SyncFailed`).
+    SyncFailed {
+        /// The PDB's name.
+        budget: SmolStr,
+        /// The condition's message.
+        message: SmolStr,
+    },
+    /// `The disruption budget <budget> does not allow evicting pods currently (<reason>):
+    /// <message>` (from 1.35: another False `DisruptionAllowed` condition with a message).
+    Condition {
+        /// The PDB's name.
+        budget: SmolStr,
+        /// The condition's reason.
+        reason: SmolStr,
+        /// The condition's message.
+        message: SmolStr,
+    },
+    /// `The disruption budget <budget> does not allow evicting pods currently` (from 1.35:
+    /// none of the above).
+    Refused {
+        /// The PDB's name.
+        budget: SmolStr,
+    },
+}
+
+impl std::fmt::Display for BudgetCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BudgetCause::Counts {
+                budget,
+                desired_healthy,
+                current_healthy,
+            } => write!(
+                f,
+                "The disruption budget {budget} needs {desired_healthy} healthy pods and has {current_healthy} currently"
+            ),
+            BudgetCause::SyncFailed { budget, message } => write!(
+                f,
+                "The disruption budget {budget} does not allow evicting pods currently because it failed sync: {message}"
+            ),
+            BudgetCause::Condition {
+                budget,
+                reason,
+                message,
+            } => write!(
+                f,
+                "The disruption budget {budget} does not allow evicting pods currently ({reason}): {message}"
+            ),
+            BudgetCause::Refused { budget } => write!(
+                f,
+                "The disruption budget {budget} does not allow evicting pods currently"
+            ),
+        }
+    }
+}
+
 impl ApiError {
     /// The HTTP status code.
     pub fn code(&self) -> u16 {
@@ -224,7 +318,7 @@ impl ApiError {
             | ApiError::Conflict { .. } => 409,
             ApiError::Forbidden { .. } => 403,
             ApiError::Invalid { .. } => 422,
-            ApiError::TooManyRequests { .. } => 429,
+            ApiError::TooManyRequests { .. } | ApiError::DisruptionBudgetExhausted(_) => 429,
             ApiError::RequestEntityTooLarge { .. } => 413,
             ApiError::UnsupportedMediaType => 415,
             ApiError::Unknown { code, .. } => *code,
@@ -246,7 +340,9 @@ impl ApiError {
             ApiError::Conflict { .. } => "Conflict",
             ApiError::Forbidden { .. } => "Forbidden",
             ApiError::Invalid { .. } => "Invalid",
-            ApiError::TooManyRequests { .. } => "TooManyRequests",
+            ApiError::TooManyRequests { .. } | ApiError::DisruptionBudgetExhausted(_) => {
+                "TooManyRequests"
+            }
             ApiError::RequestEntityTooLarge { .. } => "RequestEntityTooLarge",
             ApiError::UnsupportedMediaType => "UnsupportedMediaType",
             ApiError::Unknown { .. } => "",
@@ -270,6 +366,7 @@ impl ApiError {
                 Cow::Borrowed(message)
             }
             ApiError::TooManyRequests { message, .. } => Cow::Borrowed(message),
+            ApiError::DisruptionBudgetExhausted(_) => Cow::Borrowed(BUDGET_EXHAUSTED),
             other => Cow::Owned(other.to_string()),
         }
     }
@@ -282,6 +379,7 @@ impl ApiError {
                 message: Cow::Borrowed(text),
                 ..
             } => Cow::Borrowed(text),
+            ApiError::DisruptionBudgetExhausted(_) => Cow::Borrowed(BUDGET_EXHAUSTED),
             other => Cow::Owned(other.message().into_owned()),
         }
     }
@@ -378,6 +476,14 @@ impl ApiError {
             } => Some(StatusDetails {
                 causes: causes.clone(),
                 retry_after_seconds: *retry_after_seconds,
+                ..StatusDetails::default()
+            }),
+            ApiError::DisruptionBudgetExhausted(cause) => Some(StatusDetails {
+                causes: vec![StatusCause {
+                    reason: "DisruptionBudget".into(),
+                    message: cause.to_string(),
+                    field: String::new(),
+                }],
                 ..StatusDetails::default()
             }),
             ApiError::BadRequest(_)
@@ -562,6 +668,13 @@ mod tests {
                 429,
                 "TooManyRequests",
             ),
+            (
+                ApiError::DisruptionBudgetExhausted(BudgetCause::Refused {
+                    budget: "foo".into(),
+                }),
+                429,
+                "TooManyRequests",
+            ),
             (ApiError::body_too_large(3), 413, "RequestEntityTooLarge"),
             (ApiError::UnsupportedMediaType, 415, "UnsupportedMediaType"),
             (
@@ -611,5 +724,22 @@ mod tests {
         }
         .to_status();
         assert!(multi.details.is_none() && multi.reason.is_empty());
+        // A budget's 429: upstream's message, one DisruptionBudget cause written from the
+        // data kept, no Retry-After.
+        let exhausted = ApiError::DisruptionBudgetExhausted(BudgetCause::Counts {
+            budget: "foo".into(),
+            desired_healthy: 2,
+            current_healthy: 2,
+        });
+        assert_eq!(exhausted.message(), BUDGET_EXHAUSTED);
+        assert_eq!(exhausted.retry_after_seconds(), 0);
+        let details = exhausted.to_status().details.unwrap();
+        assert_eq!(details.causes.len(), 1);
+        assert_eq!(details.causes[0].reason, "DisruptionBudget");
+        assert_eq!(
+            details.causes[0].message,
+            "The disruption budget foo needs 2 healthy pods and has 2 currently"
+        );
+        assert_eq!(details.retry_after_seconds, 0);
     }
 }

@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::cluster::KubernetesVersion;
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, BUDGET_EXHAUSTED, BudgetCause, FieldError};
 use crate::model::short_text::same;
 use crate::model::{
     ALWAYS_ALLOW, DISRUPTION_ALLOWED, DeleteOptions, Eviction, FieldErrorKind, IF_HEALTHY_BUDGET,
@@ -134,7 +134,7 @@ fn should_enforce_resource_version(pod: &Pod) -> bool {
 /// E25: the "still being processed" 429, Retry-After 10.
 pub fn still_being_processed(pdb_name: &str) -> ApiError {
     ApiError::TooManyRequests {
-        message: "Cannot evict pod as it would violate the pod's disruption budget.".into(),
+        message: BUDGET_EXHAUSTED.into(),
         retry_after_seconds: 10,
         causes: vec![StatusCause {
             reason: "DisruptionBudget".into(),
@@ -169,40 +169,38 @@ fn pdb_forbidden(pdb: &str, message: &str, cause: &str, version: KubernetesVersi
     }
 }
 
-/// E21.4's cause text. Up to 1.34 always the counts; from 1.35 (V7) the PDB's
+/// E21.4's cause. Up to 1.34 always the counts; from 1.35 (V7) the PDB's
 /// `DisruptionAllowed` condition decides, first rule that holds: a failed sync names its
 /// error; counts at or below the desired ones give the counts; another False condition
-/// with a message names its reason and message; else a plain refusal.
-fn budget_exhausted_cause(pdb: &PodDisruptionBudget, version: KubernetesVersion) -> String {
-    let name = &pdb.metadata.name;
+/// with a message names its reason and message; else a plain refusal. Kept as data (names
+/// and messages are shared text): the refusal is answered far more often than its cause
+/// is read.
+fn budget_exhausted_cause(pdb: &PodDisruptionBudget, version: KubernetesVersion) -> BudgetCause {
+    let budget = pdb.metadata.name.clone();
     let status = &pdb.status;
-    // Built by pieces: every refused eviction writes this, and `format!` costs several
-    // times as much for it.
-    let mut counts = String::with_capacity(80 + name.len());
-    counts.push_str("The disruption budget ");
-    counts.push_str(name);
-    counts.push_str(" needs ");
-    counts.push_str(itoa::Buffer::new().format(status.desired_healthy));
-    counts.push_str(" healthy pods and has ");
-    counts.push_str(itoa::Buffer::new().format(status.current_healthy));
-    counts.push_str(" currently");
+    let counts = || BudgetCause::Counts {
+        budget: budget.clone(),
+        desired_healthy: status.desired_healthy,
+        current_healthy: status.current_healthy,
+    };
     if version < KubernetesVersion::V1_35 {
-        return counts;
+        return counts();
     }
     let condition = status
         .condition(DISRUPTION_ALLOWED)
         .filter(|c| c.status == "False" && !c.message.is_empty());
     match condition {
-        Some(c) if c.reason == "SyncFailed" => format!(
-            "The disruption budget {name} does not allow evicting pods currently because it failed sync: {}",
-            c.message
-        ),
-        _ if status.current_healthy <= status.desired_healthy => counts,
-        Some(c) => format!(
-            "The disruption budget {name} does not allow evicting pods currently ({}): {}",
-            c.reason, c.message
-        ),
-        None => format!("The disruption budget {name} does not allow evicting pods currently"),
+        Some(c) if c.reason == "SyncFailed" => BudgetCause::SyncFailed {
+            budget,
+            message: c.message.clone(),
+        },
+        _ if status.current_healthy <= status.desired_healthy => counts(),
+        Some(c) => BudgetCause::Condition {
+            budget,
+            reason: c.reason.clone(),
+            message: c.message.clone(),
+        },
+        None => BudgetCause::Refused { budget },
     }
 }
 
@@ -246,15 +244,9 @@ pub fn check_and_decrement(
         ));
     }
     if pdb.status.disruptions_allowed == 0 {
-        return Err(ApiError::TooManyRequests {
-            message: "Cannot evict pod as it would violate the pod's disruption budget.".into(),
-            retry_after_seconds: 0,
-            causes: vec![StatusCause {
-                reason: "DisruptionBudget".into(),
-                message: budget_exhausted_cause(pdb, version),
-                field: String::new(),
-            }],
-        });
+        return Err(ApiError::DisruptionBudgetExhausted(budget_exhausted_cause(
+            pdb, version,
+        )));
     }
     if dry_run {
         // The decrement and E22's condition would be discarded unwritten.

@@ -78,7 +78,7 @@ pub fn label_selector() -> impl Strategy<Value = LabelSelector> {
 pub fn int_or_percent() -> impl Strategy<Value = IntOrString> {
     prop_oneof![
         (0i32..=6).prop_map(IntOrString::Int),
-        (0i64..=100).prop_map(|p| IntOrString::String(format!("{p}%"))),
+        (0i64..=100).prop_map(|p| IntOrString::String(format!("{p}%").into())),
     ]
 }
 

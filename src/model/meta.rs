@@ -485,8 +485,9 @@ impl OwnerReference {
 pub enum IntOrString {
     /// An integer.
     Int(i32),
-    /// A string, normally a percentage.
-    String(String),
+    /// A string, normally a percentage (inline: a PDB is copied at every eviction it
+    /// admits, and its `"10%"` with it).
+    String(SmolStr),
 }
 
 impl<'de> Deserialize<'de> for IntOrString {

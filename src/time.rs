@@ -225,19 +225,6 @@ impl Time {
 }
 
 impl Time {
-    /// The RFC 3339 text (as `Display` writes it), made without a formatter: the event log
-    /// records a deletion's timestamp as text for every pod deleted.
-    pub(crate) fn text(self) -> String {
-        match self
-            .rfc3339()
-            .as_ref()
-            .map(|text| std::str::from_utf8(text))
-        {
-            Some(Ok(text)) => text.to_owned(),
-            _ => self.to_string(),
-        }
-    }
-
     /// `YYYY-MM-DDTHH:MM:SSZ` for years 0–9999, computed directly (every object carries a
     /// timestamp or more, and a formatter costs ten times as much); `None` before year 0,
     /// which jiff formats.
@@ -395,7 +382,6 @@ mod tests {
         for s in seconds {
             let time = Time::from_unix_seconds(s).unwrap();
             assert_eq!(time.to_string(), jiff_text(time), "{s}");
-            assert_eq!(time.text(), jiff_text(time), "{s}");
             assert_eq!(
                 serde_json::to_string(&time).unwrap(),
                 format!("\"{}\"", jiff_text(time))
@@ -404,7 +390,6 @@ mod tests {
         // Before year 0, jiff's own text.
         let early = Time::from_unix_seconds(-62_167_219_201).unwrap();
         assert_eq!(early.to_string(), jiff_text(early));
-        assert_eq!(early.text(), jiff_text(early));
     }
     use super::*;
 

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use serde::Serialize;
 
 use crate::model::{ObjectKey, SmolStr};
-use crate::time::SimTime;
+use crate::time::{SimTime, Time};
 
 /// One entry of the event log.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -70,7 +70,7 @@ pub enum EventKind {
         /// The grace period written.
         grace_period_seconds: i64,
         /// The `deletionTimestamp` written.
-        deletion_timestamp: String,
+        deletion_timestamp: Time,
     },
     /// A terminating pod's grace period was shortened by a later DELETE (G8, G9).
     GracePeriodShortened {
@@ -79,7 +79,7 @@ pub enum EventKind {
         /// The new grace period.
         grace_period_seconds: i64,
         /// The new `deletionTimestamp`.
-        deletion_timestamp: String,
+        deletion_timestamp: Time,
     },
     /// The disruption controller wrote a PDB's status.
     PdbStatusUpdated {

@@ -1843,20 +1843,21 @@ impl Cluster {
         if !errors.is_empty() {
             return Err(Self::invalid::<T>(&object.metadata().name, errors));
         }
-        let key = object.metadata().key();
-        if T::store(self).get(&key).is_some() {
+        let meta = object.metadata();
+        let Some(key) = T::store(self).vacant_key(&meta.namespace, &meta.name) else {
+            let name = meta.name.to_string();
             return Err(if generated {
                 ApiError::GenerateNameConflict {
                     resource: T::qualified_resource(),
-                    name: key.name.to_string(),
+                    name,
                 }
             } else {
                 ApiError::AlreadyExists {
                     resource: T::qualified_resource(),
-                    name: key.name.to_string(),
+                    name,
                 }
             });
-        }
+        };
         self.check_room()?;
         if dry_run {
             return Ok(Arc::new(object));
@@ -2280,7 +2281,7 @@ impl Cluster {
             return;
         };
         let pod = key.clone();
-        let deletion_timestamp = ts.text();
+        let deletion_timestamp = ts;
         self.log(if shortened {
             EventKind::GracePeriodShortened {
                 pod,

@@ -103,6 +103,20 @@ impl<T: Resource> Store<T> {
         }
     }
 
+    /// A key for `namespace`/`name` when nothing is stored there (`None` when something
+    /// is), sharing the namespace's text with the stored keys when the namespace has any: a
+    /// create then allocates only the name.
+    pub(crate) fn vacant_key(&self, namespace: &str, name: &str) -> Option<ObjectKey> {
+        if self.entry(namespace, name).is_some() {
+            return None;
+        }
+        let namespace = match self.ordered.get_key_value(namespace) {
+            Some((shared, _)) => Arc::clone(shared),
+            None => Arc::from(namespace),
+        };
+        Some(ObjectKey::new(namespace, name))
+    }
+
     /// Every object, in key order.
     pub fn iter(&self) -> impl Iterator<Item = &T> {
         self.entries().map(|(_, object)| object)

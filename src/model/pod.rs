@@ -192,7 +192,15 @@ impl PodStatus {
     /// the verbatim ones with `containerStatuses` and the start stamp's in their places.
     pub(crate) fn other_fields(&self) -> impl Iterator<Item = (&str, StatusField<'_>)> {
         let mut statuses = self.container_statuses.as_deref();
-        let mut stamped = Some(self.start_stamp.fields()).filter(|_| !self.start_stamp.is_empty());
+        // A field the status also holds verbatim (put there through `unmodeled` after the
+        // start) is written once, as it is there.
+        let verbatim = &self.unmodeled;
+        let mut stamped = Some(
+            self.start_stamp
+                .fields()
+                .filter(move |(name, _)| super::scanned_field(verbatim, name).is_none()),
+        )
+        .filter(|_| !self.start_stamp.is_empty());
         let mut fields = self.unmodeled.iter().peekable();
         std::iter::from_fn(move || {
             let next = fields.peek().map(|(name, _)| name.as_str());
@@ -286,7 +294,7 @@ impl PodStatus {
     fn verbatim_with_stamp(&self) -> serde_json::Map<String, serde_json::Value> {
         let mut fields = (*self.unmodeled).clone();
         for (name, field) in self.start_stamp.fields() {
-            fields.insert(name.into(), field.to_value());
+            fields.entry(name).or_insert_with(|| field.to_value());
         }
         fields
     }
@@ -550,6 +558,17 @@ mod tests {
             assert_eq!(status.pod_ip().as_deref(), Some("10.244.0.7"));
             assert_eq!(pod.status.pod_ip().as_deref(), Some("10.244.0.7"));
         }
+        // A field set verbatim after the start is written once, as set.
+        let mut status = started(json!({}));
+        status.unmodeled.insert("podIP".into(), json!("10.0.0.9"));
+        assert_eq!(
+            serde_json::to_string(&status).unwrap(),
+            r#"{"podIP":"10.0.0.9","podIPs":[{"ip":"10.244.0.7"}],"startTime":"2025-01-01T00:00:07Z"}"#
+        );
+        assert_eq!(status.pod_ip().as_deref(), Some("10.0.0.9"));
+        let back: super::PodStatus =
+            serde_json::from_str(&serde_json::to_string(&status).unwrap()).unwrap();
+        assert_eq!(back, status);
     }
 
     /// A start the status already holds verbatim is changed in place, and one the stamp

@@ -724,8 +724,8 @@ mod tests {
         }
         .to_status();
         assert!(multi.details.is_none() && multi.reason.is_empty());
-        // A budget's 429: upstream's message, one DisruptionBudget cause written from the
-        // data kept, no Retry-After.
+        // E21.4, a budget's 429: upstream's message, one DisruptionBudget cause written
+        // from the data kept, no Retry-After.
         let exhausted = ApiError::DisruptionBudgetExhausted(BudgetCause::Counts {
             budget: "foo".into(),
             desired_healthy: 2,

@@ -257,12 +257,7 @@ impl PodStatus {
         if let Some(ip) = ip {
             match NonZeroU32::new(u32::from(ip)) {
                 Some(bits) => self.start_stamp.ip = Some(bits),
-                None => {
-                    let fields: &mut serde_json::Map<String, serde_json::Value> =
-                        &mut self.unmodeled;
-                    fields.insert("podIP".into(), StatusField::PodIp(ip).to_value());
-                    fields.insert("podIPs".into(), StatusField::PodIps(ip).to_value());
-                }
+                None => self.insert_verbatim_address(ip),
             }
         }
         if let Some(time) = start {
@@ -275,18 +270,22 @@ impl PodStatus {
                 None => {
                     // Verbatim, after the stamp's address if it holds one: where the
                     // kubelet's additions go when they cannot all be stamped.
-                    let ip = self.start_stamp.pod_ip();
-                    self.start_stamp = StartStamp::default();
-                    let fields: &mut serde_json::Map<String, serde_json::Value> =
-                        &mut self.unmodeled;
-                    if let Some(ip) = ip {
-                        fields.insert("podIP".into(), StatusField::PodIp(ip).to_value());
-                        fields.insert("podIPs".into(), StatusField::PodIps(ip).to_value());
+                    if let Some(ip) = self.start_stamp.pod_ip() {
+                        self.insert_verbatim_address(ip);
                     }
-                    fields.insert("startTime".into(), StatusField::StartTime(time).to_value());
+                    self.start_stamp = StartStamp::default();
+                    self.unmodeled
+                        .insert("startTime".into(), StatusField::StartTime(time).to_value());
                 }
             }
         }
+    }
+
+    /// `podIP` and `podIPs` for `ip`, added verbatim (at the end, as any new field).
+    fn insert_verbatim_address(&mut self, ip: Ipv4Addr) {
+        let fields: &mut serde_json::Map<String, serde_json::Value> = &mut self.unmodeled;
+        fields.insert("podIP".into(), StatusField::PodIp(ip).to_value());
+        fields.insert("podIPs".into(), StatusField::PodIps(ip).to_value());
     }
 
     /// The fields after `phase`, `conditions` and `containerStatuses` as one JSON map: the

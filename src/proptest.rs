@@ -249,7 +249,7 @@ impl ClusterSnapshot {
         let now = cluster.wall_now();
         for i in 0..self.pods.len() {
             cluster
-                .load(SimTime::ZERO, self.pod(i, &rs.metadata.uid.0, now))
+                .load(SimTime::ZERO, self.pod(i, &rs.metadata.uid.text(), now))
                 .expect("valid pod");
         }
         for i in 0..self.pdbs.len() {

@@ -194,7 +194,7 @@ fn test_unsupported_controller_pod() {
             "apps.test.io/v1",
             "TestWorkload",
             "w",
-            &Uid("u".into()),
+            &Uid::from("u"),
         ),
     )
     .unwrap();
@@ -266,7 +266,7 @@ fn test_scale_finder_no_resource_resource_implements_scale() {
         api_version: "apps/v1".into(),
         kind: "ReplicaSet".into(),
         name: "gone".into(),
-        uid: Uid("u".into()),
+        uid: Uid::from("u"),
         controller: Some(true),
         block_owner_deletion: None,
     };
@@ -281,7 +281,7 @@ fn test_scale_finder_no_resource_resource_does_not_implement_scale() {
         api_version: "apps/v1".into(),
         kind: "DaemonSet".into(),
         name: "ds".into(),
-        uid: Uid("u".into()),
+        uid: Uid::from("u"),
         controller: Some(true),
         block_owner_deletion: None,
     };

@@ -49,7 +49,7 @@ pub fn check_preconditions(
         message,
     };
     if let Some(uid) = &p.uid
-        && !(skip_empty_resource_version && uid.0.is_empty())
+        && !(skip_empty_resource_version && uid.is_empty())
         && *uid != meta.uid
     {
         return Err(conflict(format!(
@@ -415,10 +415,10 @@ mod tests {
     #[test]
     fn preconditions_g4() {
         let mut pod = running_pod(Some(30));
-        pod.metadata.uid = crate::model::Uid("u1".into());
+        pod.metadata.uid = crate::model::Uid::from("u1");
         let o = DeleteOptions {
             preconditions: Some(Preconditions {
-                uid: Some(crate::model::Uid("u2".into())),
+                uid: Some(crate::model::Uid::from("u2")),
                 resource_version: None,
             }),
             ..DeleteOptions::default()

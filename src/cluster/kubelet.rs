@@ -297,14 +297,15 @@ impl Cluster {
         let started = self.write_pod_in_place(key, Origin::Kubelet, |pod| {
             let mut changed = pod.status.phase != phase::RUNNING;
             pod.status.phase = SmolStr::new_static(phase::RUNNING);
-            for (type_, status) in [
-                ("PodScheduled", true),
-                ("Initialized", true),
-                ("ContainersReady", ready),
-                ("Ready", ready),
-            ] {
-                changed |= pod.set_condition(condition(type_, status), now_wall);
-            }
+            changed |= pod.set_conditions(
+                [
+                    condition("PodScheduled", true),
+                    condition("Initialized", true),
+                    condition("ContainersReady", ready),
+                    condition("Ready", ready),
+                ],
+                now_wall,
+            );
             let stamp_start = !pod.status.started_at(now_wall);
             if ip.is_some() || stamp_start {
                 pod.status.record_start(ip, stamp_start.then_some(now_wall));
@@ -489,9 +490,13 @@ impl Cluster {
             self.write_pod_in_place(key, Origin::Kubelet, |pod| {
                 pod.status.phase = SmolStr::new_static(terminal_phase);
                 pod.status.container_statuses = Some(statuses);
-                for type_ in ["ContainersReady", "Ready"] {
-                    pod.set_condition(condition(type_, false), now_wall);
-                }
+                pod.set_conditions(
+                    [
+                        condition("ContainersReady", false),
+                        condition("Ready", false),
+                    ],
+                    now_wall,
+                );
                 true // a phase that was not terminal now is
             });
             self.log(EventKind::PodTerminated {

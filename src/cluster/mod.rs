@@ -480,6 +480,17 @@ pub trait StoredKind: Resource + Send + Sync {
     fn selector_labels_mut(&mut self) -> Option<&mut crate::model::StringMap> {
         None
     }
+    /// A pod's conditions, which the store keeps one copy of per distinct list (the pods
+    /// started together report the same). Default: none.
+    #[doc(hidden)]
+    fn common_conditions(&self) -> Option<&crate::model::PodConditions> {
+        None
+    }
+    /// [`common_conditions`](Self::common_conditions), to point it at the stored copy.
+    #[doc(hidden)]
+    fn common_conditions_mut(&mut self) -> Option<&mut crate::model::PodConditions> {
+        None
+    }
     /// Plans a DELETE. Default: immediate removal unless finalizers keep the object.
     #[doc(hidden)]
     fn plan_delete(
@@ -657,6 +668,12 @@ impl StoredKind for Pod {
     }
     fn common_spec_mut(&mut self) -> Option<&mut Unmodeled> {
         Some(&mut self.spec.unmodeled)
+    }
+    fn common_conditions(&self) -> Option<&crate::model::PodConditions> {
+        Some(&self.status.conditions)
+    }
+    fn common_conditions_mut(&mut self) -> Option<&mut crate::model::PodConditions> {
+        Some(&mut self.status.conditions)
     }
     fn observe(
         cluster: &mut Cluster,
@@ -1413,6 +1430,9 @@ impl Cluster {
                 if let Some(selector) = object.selector_labels_mut() {
                     parts.share_map(selector, before.and_then(T::selector_labels));
                 }
+                if let Some(conditions) = object.common_conditions_mut() {
+                    parts.share_conditions(conditions, before.and_then(T::common_conditions));
+                }
                 if let Some(old) = &old {
                     object.metadata_mut().resource_version =
                         old.metadata().resource_version.clone();
@@ -1484,6 +1504,7 @@ impl Cluster {
         #[cfg(debug_assertions)]
         let before = Pod::clone(slot);
         let pod = Arc::make_mut(slot);
+        let conditions_before = pod.status.conditions.address();
         let changed = change(pod);
         #[cfg(debug_assertions)]
         {
@@ -1505,6 +1526,12 @@ impl Cluster {
         }
         if !changed {
             return Some(Arc::clone(slot));
+        }
+        // The stored conditions are the shared table's copy, which a change copies first: a
+        // list at another address is a changed one, to be looked up.
+        if pod.status.conditions.address() != conditions_before {
+            self.shared_parts
+                .share_conditions(&mut pod.status.conditions, None);
         }
         self.revision += 1;
         let revision = revision_text(self.revision);
@@ -1634,17 +1661,12 @@ impl Cluster {
     fn new_uid(&mut self) -> Uid {
         let mut bytes = [0u8; 16];
         self.rng.fill_bytes(&mut bytes);
-        let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
-        Uid(uuid::Builder::from_random_bytes(bytes)
-            .into_uuid()
-            .hyphenated()
-            .encode_lower(&mut text)
-            .into())
+        Uid::from_random_bytes(bytes)
     }
 
     /// Fills the metadata the API server sets on create, for objects controllers create.
     pub(crate) fn fill_server_metadata(&mut self, meta: &mut crate::model::ObjectMeta) {
-        if meta.uid.0.is_empty() {
+        if meta.uid.is_empty() {
             meta.uid = self.new_uid();
         }
         if meta.creation_timestamp.is_none() {
@@ -1738,7 +1760,7 @@ impl Cluster {
             });
         }
         self.check_room()?;
-        if object.metadata().uid.0.is_empty() {
+        if object.metadata().uid.is_empty() {
             object.metadata_mut().uid = self.new_uid();
         }
         if object.metadata().creation_timestamp.is_none() {
@@ -1817,7 +1839,7 @@ impl Cluster {
         }
         let uid = self.new_uid();
         let meta = object.metadata_mut();
-        if !keep_server_fields || meta.uid.0.is_empty() {
+        if !keep_server_fields || meta.uid.is_empty() {
             meta.uid = uid;
         }
         if !keep_server_fields || meta.creation_timestamp.is_none() {
@@ -1921,7 +1943,7 @@ impl Cluster {
         {
             return Err(conflict("the object has been modified; please apply your changes to the latest version and try again".into()));
         }
-        if !given.uid.0.is_empty() && given.uid != existing.metadata().uid {
+        if !given.uid.is_empty() && given.uid != existing.metadata().uid {
             return Err(conflict(format!(
                 "Precondition failed: UID in precondition: {}, UID in object meta: {}",
                 given.uid,

@@ -120,7 +120,7 @@ mod tests {
     fn kept_facts_read_as_the_pods_own() {
         let mut pod = Pod::default();
         pod.metadata.namespace = "ns".into();
-        pod.metadata.uid = Uid("u-1".into());
+        pod.metadata.uid = Uid::from("u-1");
         pod.metadata.labels.insert("app".into(), "web".into());
         pod.metadata.owner_references = vec![
             OwnerReference {

@@ -275,7 +275,7 @@ mod tests {
         }
         if owner > 0 {
             pod.metadata.owner_references = vec![OwnerReference {
-                uid: Uid(format!("uid-{owner}").into()),
+                uid: Uid::from(format!("uid-{owner}")),
                 controller: Some(true),
                 ..OwnerReference::default()
             }];
@@ -284,7 +284,8 @@ mod tests {
             type_: "Ready".into(),
             status: if ready { "True" } else { "False" }.into(),
             ..PodCondition::default()
-        }];
+        }]
+        .into();
         if terminating {
             pod.metadata.deletion_timestamp = crate::time::Time::from_unix_seconds(0).ok();
         }
@@ -310,7 +311,7 @@ mod tests {
                 "node {node}: {:?}",
                 index.on_node(&node).collect::<Vec<_>>()
             ));
-            let uid = Uid(format!("uid-{n}").into());
+            let uid = Uid::from(format!("uid-{n}"));
             out.push(format!(
                 "owner {n}: {:?} {:?}",
                 index.owned_by(&uid).collect::<Vec<_>>(),

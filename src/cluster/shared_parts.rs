@@ -1,10 +1,11 @@
-//! One copy of each label set, annotation set and pod spec the store holds.
+//! One copy of each label set, annotation set, pod spec and pod condition list the store holds.
 //!
 //! The pods of one ReplicaSet carry the same labels and the same containers, volumes and
-//! tolerations: in a real cluster and in the benches alike, most of what a pod's object holds
-//! is held by hundreds of others. Both parts are shared copy-on-write values
-//! ([`StringMap`], [`Unmodeled`]), so the store keeps one copy of each distinct value and every
-//! object stored with an equal one shares it. A write whose part is the very one the object
+//! tolerations, and those the kubelets start in the same second report the same conditions:
+//! in a real cluster and in the benches alike, most of what a pod's object holds is held by
+//! hundreds of others. These parts are shared copy-on-write values ([`StringMap`],
+//! [`Unmodeled`], [`PodConditions`]), so the store keeps one copy of each distinct value and
+//! every object stored with an equal one shares it. A write whose part is the very one the object
 //! already had (the usual status or condition write) costs a pointer comparison; only a new
 //! part is hashed and looked up.
 //!
@@ -18,7 +19,7 @@ use hashbrown::HashTable;
 use serde_json::Value;
 
 use crate::cluster::FastSet;
-use crate::model::{StringMap, Unmodeled};
+use crate::model::{PodConditions, StringMap, Unmodeled};
 
 /// Values read out of shared specs, each kept while its spec lives. Pods made from one
 /// template share one spec (see [`SharedParts`]), and a workload's spec is shared by every
@@ -63,6 +64,7 @@ impl<V> PerSpec<V> {
 pub(crate) struct SharedParts {
     string_maps: Table<StringMap>,
     specs: Table<Unmodeled>,
+    conditions: Table<PodConditions>,
 }
 
 impl SharedParts {
@@ -86,6 +88,23 @@ impl SharedParts {
             Unmodeled::address,
             Unmodeled::strong_count,
             hash_fields,
+        );
+    }
+
+    /// As [`share_map`](Self::share_map), for a pod's conditions.
+    pub(crate) fn share_conditions(
+        &mut self,
+        conditions: &mut PodConditions,
+        before: Option<&PodConditions>,
+    ) {
+        if conditions.is_empty() || before.is_some_and(|b| b.shares(conditions)) {
+            return;
+        }
+        self.conditions.share(
+            conditions,
+            PodConditions::address,
+            PodConditions::strong_count,
+            hash_conditions,
         );
     }
 }
@@ -165,6 +184,21 @@ fn hash_fields(fields: &Unmodeled) -> u64 {
     for (k, v) in fields.iter() {
         k.hash(&mut h);
         hash_value(v, &mut h);
+    }
+    h.finish()
+}
+
+/// A hash of the parts that tell condition lists apart in practice — each condition's type,
+/// status and transition time — so that a list is hashed in a few instructions per condition
+/// (the kubelet writes one per pod it starts or stops). Equal lists hash equally; lists that
+/// differ only in reasons or messages collide, and equality tells them apart.
+fn hash_conditions(conditions: &PodConditions) -> u64 {
+    let mut h = hasher();
+    h.write_usize(conditions.len());
+    for condition in conditions.iter() {
+        h.write_usize(condition.type_.len());
+        h.write_u8(condition.status.as_bytes().first().copied().unwrap_or(0));
+        condition.last_transition_time.hash(&mut h);
     }
     h.finish()
 }
@@ -313,5 +347,41 @@ mod tests {
         let b = stored(&cluster, "b");
         assert_eq!(labels(&b).unwrap()["app"], "db");
         assert!(!labels(&a).unwrap().shares(&labels(&b).unwrap()));
+    }
+
+    /// Pods stored with equal conditions share one list; the eviction's in-place
+    /// `DisruptionTarget` changes the evicted pod's copy only, and a second pod evicted in
+    /// the same second shares the first one's new list.
+    #[test]
+    fn stored_pods_share_equal_conditions() {
+        use crate::cluster::Cluster;
+        use crate::model::{Eviction, ObjectKey, Pod};
+        use crate::time::SimTime;
+        let mut cluster = Cluster::default();
+        for name in ["a", "b", "c"] {
+            cluster
+                .load(SimTime::ZERO, Pod::running("default", name, "node-1"))
+                .unwrap();
+        }
+        let conditions = |cluster: &Cluster, name: &str| {
+            let pod = cluster.pod(&ObjectKey::new("default", name)).unwrap();
+            pod.status.conditions.clone()
+        };
+        assert!(conditions(&cluster, "a").shares(&conditions(&cluster, "b")));
+        let evict = |cluster: &mut Cluster, name: &str| {
+            let eviction: Eviction = serde_json::from_value(
+                serde_json::json!({"metadata": {"name": name, "namespace": "default"}}),
+            )
+            .unwrap();
+            cluster
+                .evict(SimTime::ZERO, "default", name, eviction, &[])
+                .unwrap();
+        };
+        evict(&mut cluster, "a");
+        let (a, b) = (conditions(&cluster, "a"), conditions(&cluster, "b"));
+        assert_eq!((a.len(), b.len()), (2, 1), "b's list left as it was");
+        assert!(!a.shares(&b) && b.shares(&conditions(&cluster, "c")));
+        evict(&mut cluster, "b");
+        assert!(conditions(&cluster, "b").shares(&conditions(&cluster, "a")));
     }
 }

@@ -287,11 +287,11 @@ mod tests {
         match n % 3 {
             0 => Timer::Kubelet {
                 pod,
-                uid: Uid(format!("uid-{}", n % 2).into()),
+                uid: Uid::from(format!("uid-{}", n % 2)),
             },
             1 => Timer::StalePodDisruptionCheck {
                 pod,
-                uid: Uid("uid-0".into()),
+                uid: Uid::from("uid-0"),
             },
             _ => Timer::PdbSync { pdb: pod },
         }

@@ -144,7 +144,7 @@ impl Pod {
 
     /// The same pod with `Ready=False` (running, but not counted as healthy by a PDB).
     pub fn unready(mut self) -> Pod {
-        for condition in &mut self.status.conditions {
+        for condition in self.status.conditions.iter_mut() {
             if condition.type_ == "Ready" {
                 condition.status = "False".into();
             }

@@ -52,12 +52,12 @@ impl StringMap {
         Arc::ptr_eq(&self.0, &other.0)
     }
 
-    /// How many values share this map.
     /// Where the shared map lives: equal for copies that share it.
     pub(crate) fn address(&self) -> usize {
         Arc::as_ptr(&self.0) as usize
     }
 
+    /// How many values share this map.
     pub(crate) fn strong_count(&self) -> usize {
         Arc::strong_count(&self.0)
     }
@@ -244,13 +244,173 @@ impl<'de> Deserialize<'de> for Unmodeled {
 }
 
 /// A Kubernetes object UID.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Uid(pub Arc<str>);
+///
+/// Held as its 16 bytes when it is a UUID written as the API server writes them (36
+/// characters, lowercase hexadecimal, hyphenated), as every UID the simulator makes is, and
+/// as its text otherwise (a client may send any string). Either way it is its text: it
+/// reads, compares, orders, hashes and writes as that text.
+///
+/// ```
+/// use evictsim::model::Uid;
+///
+/// let uid = Uid::from("0f8fad5b-d9cb-469f-a165-70867728950e");
+/// assert_eq!(uid.to_string(), "0f8fad5b-d9cb-469f-a165-70867728950e");
+/// assert_eq!(&*uid.text(), "0f8fad5b-d9cb-469f-a165-70867728950e");
+/// assert!(Uid::from("any text") > uid);
+/// assert!(Uid::default().is_empty());
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Uid(UidForm);
+
+/// The two forms; a text that reads as a UUID written the API server's way is always held
+/// as the UUID, so that equality and hashing of the forms agree with the text's.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum UidForm {
+    Uuid(uuid::Uuid),
+    Text(SmolStr),
+}
+
+impl Uid {
+    /// The UID of the UUID made of `bytes` (random ones: version 4).
+    pub(crate) fn from_random_bytes(bytes: [u8; 16]) -> Uid {
+        Uid(UidForm::Uuid(
+            uuid::Builder::from_random_bytes(bytes).into_uuid(),
+        ))
+    }
+
+    /// The UID's text, without allocating.
+    pub fn text(&self) -> UidText<'_> {
+        UidText(match &self.0 {
+            UidForm::Uuid(uuid) => {
+                let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+                uuid.hyphenated().encode_lower(&mut text);
+                UidTextForm::Uuid(text)
+            }
+            UidForm::Text(text) => UidTextForm::Text(text),
+        })
+    }
+
+    /// Whether the UID is empty (an object not stored yet).
+    pub fn is_empty(&self) -> bool {
+        matches!(&self.0, UidForm::Text(text) if text.is_empty())
+    }
+}
+
+/// The UID's text if it is a UUID written as the API server writes them.
+fn api_server_uuid(text: &str) -> Option<uuid::Uuid> {
+    let canonical = text.len() == uuid::fmt::Hyphenated::LENGTH
+        && text.bytes().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == b'-',
+            _ => c.is_ascii_digit() || (b'a'..=b'f').contains(&c),
+        });
+    canonical
+        .then(|| uuid::Uuid::try_parse(text).ok())
+        .flatten()
+}
+
+impl From<&str> for Uid {
+    fn from(text: &str) -> Uid {
+        match api_server_uuid(text) {
+            Some(uuid) => Uid(UidForm::Uuid(uuid)),
+            None => Uid(UidForm::Text(text.into())),
+        }
+    }
+}
+
+impl From<String> for Uid {
+    fn from(text: String) -> Uid {
+        Uid::from(text.as_str())
+    }
+}
+
+impl From<SmolStr> for Uid {
+    fn from(text: SmolStr) -> Uid {
+        match api_server_uuid(&text) {
+            Some(uuid) => Uid(UidForm::Uuid(uuid)),
+            None => Uid(UidForm::Text(text)),
+        }
+    }
+}
+
+impl Default for Uid {
+    fn default() -> Uid {
+        Uid(UidForm::Text(SmolStr::default()))
+    }
+}
+
+impl Ord for Uid {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        match (&self.0, &other.0) {
+            // Byte order is the text's order: hexadecimal digits in order, hyphens in
+            // fixed places.
+            (UidForm::Uuid(a), UidForm::Uuid(b)) => a.as_bytes().cmp(b.as_bytes()),
+            _ => (*self.text()).cmp(&*other.text()),
+        }
+    }
+}
+
+impl PartialOrd for Uid {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 impl fmt::Display for Uid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.text())
+    }
+}
+
+impl fmt::Debug for Uid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Uid").field(&&*self.text()).finish()
+    }
+}
+
+impl Serialize for Uid {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text())
+    }
+}
+
+impl<'de> Deserialize<'de> for Uid {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct UidVisitor;
+        impl serde::de::Visitor<'_> for UidVisitor {
+            type Value = Uid;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Uid, E> {
+                Ok(Uid::from(text))
+            }
+        }
+        deserializer.deserialize_str(UidVisitor)
+    }
+}
+
+/// A [`Uid`]'s text, made without allocating: it reads as a `&str`.
+pub struct UidText<'a>(UidTextForm<'a>);
+
+enum UidTextForm<'a> {
+    Uuid([u8; uuid::fmt::Hyphenated::LENGTH]),
+    Text(&'a str),
+}
+
+impl std::ops::Deref for UidText<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        match &self.0 {
+            // Always ASCII: written by the encoder just above.
+            UidTextForm::Uuid(text) => std::str::from_utf8(text).unwrap_or_default(),
+            UidTextForm::Text(text) => text,
+        }
+    }
+}
+
+impl fmt::Display for UidText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self)
     }
 }
 
@@ -381,7 +541,7 @@ fn is_zero(n: &i64) -> bool {
     *n == 0
 }
 fn is_empty_uid(u: &Uid) -> bool {
-    u.0.is_empty()
+    u.is_empty()
 }
 fn is_empty_rv(r: &ResourceVersion) -> bool {
     r.0.is_empty()
@@ -574,6 +734,7 @@ pub(crate) fn parse_percent(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy as _;
 
     /// Empty maps, however made, share one allocation; changing one copies it first.
     #[test]
@@ -585,6 +746,52 @@ mod tests {
         changed.insert("app".into(), "web".into());
         assert!(!changed.shares(&decoded));
         assert!(StringMap::default().is_empty() && decoded.is_empty());
+    }
+
+    proptest::proptest! {
+        /// A UID is its text whichever form holds it: it writes back and displays as the
+        /// text it was made from, and two UIDs compare, order and hash as their texts do —
+        /// UUIDs written the API server's way (held as bytes) beside near misses held as
+        /// text (uppercase, braced, short, other characters) and arbitrary strings.
+        #[test]
+        fn uids_are_their_text(
+            texts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::array::uniform16(proptest::num::u8::ANY)
+                        .prop_map(|b| uuid::Uuid::from_bytes(b).hyphenated().to_string()),
+                    proptest::array::uniform16(proptest::num::u8::ANY)
+                        .prop_map(|b| uuid::Uuid::from_bytes(b).hyphenated().to_string().to_uppercase()),
+                    proptest::array::uniform16(proptest::num::u8::ANY)
+                        .prop_map(|b| uuid::Uuid::from_bytes(b).braced().to_string()),
+                    "[0-9a-f-]{34,37}",
+                    ".{0,40}",
+                ],
+                2..6,
+            ),
+        ) {
+            use proptest::prop_assert_eq;
+            use std::hash::BuildHasher;
+            let state = std::collections::hash_map::RandomState::new();
+            let hash_with = |uid: &Uid| state.hash_one(uid);
+            let uids: Vec<Uid> = texts.iter().map(|t| Uid::from(t.as_str())).collect();
+            for (text, uid) in texts.iter().zip(&uids) {
+                prop_assert_eq!(&*uid.text(), text.as_str());
+                prop_assert_eq!(uid.to_string(), text.clone());
+                prop_assert_eq!(serde_json::to_value(uid).unwrap(), Value::from(text.as_str()));
+                let decoded: Uid = serde_json::from_value(Value::from(text.as_str())).unwrap();
+                prop_assert_eq!(&decoded, uid);
+                prop_assert_eq!(Uid::from(SmolStr::from(text.as_str())), uid.clone());
+            }
+            for (a, x) in texts.iter().zip(&uids) {
+                for (b, y) in texts.iter().zip(&uids) {
+                    prop_assert_eq!(x.cmp(y), a.cmp(b));
+                    prop_assert_eq!(x == y, a == b);
+                    if a == b {
+                        prop_assert_eq!(hash_with(x), hash_with(y));
+                    }
+                }
+            }
+        }
     }
 
     proptest::proptest! {

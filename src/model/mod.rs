@@ -45,7 +45,7 @@ pub use kind::Kind;
 pub use known_fields::unknown_fields;
 pub use meta::{
     IntOrString, ObjectKey, ObjectMeta, OwnerReference, ResourceVersion, SmolStr, StringMap, Uid,
-    Unmodeled, percent_of_rounded_up,
+    UidText, Unmodeled, percent_of_rounded_up,
 };
 pub use pdb::{
     ALWAYS_ALLOW, Condition, DISRUPTION_ALLOWED, IF_HEALTHY_BUDGET, INSUFFICIENT_PODS,
@@ -54,8 +54,8 @@ pub use pdb::{
 };
 pub(crate) use pod::StatusField;
 pub use pod::{
-    DISRUPTION_TARGET, EVICTION_API_MESSAGE, EVICTION_BY_EVICTION_API, Pod, PodCondition, PodSpec,
-    PodStatus, StartStamp, TERMINATION_BY_KUBELET, phase,
+    DISRUPTION_TARGET, EVICTION_API_MESSAGE, EVICTION_BY_EVICTION_API, Pod, PodCondition,
+    PodConditions, PodSpec, PodStatus, StartStamp, TERMINATION_BY_KUBELET, phase,
 };
 pub use selector::{
     FieldErrorKind, FieldRequirement, FieldSelector, LabelSelector, LabelSelectorRequirement,

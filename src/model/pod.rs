@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use std::net::Ipv4Addr;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 
 use super::meta::{ObjectMeta, SmolStr, Unmodeled};
 use crate::time::Time;
@@ -57,9 +58,10 @@ pub struct PodStatus {
     /// `Pending`, `Running`, `Succeeded`, `Failed`, `Unknown`, or empty.
     #[serde(default)]
     pub phase: SmolStr,
-    /// Pod conditions (`Ready`, `DisruptionTarget`, …).
+    /// Pod conditions (`Ready`, `DisruptionTarget`, …), shared copy-on-write: the pods a
+    /// controller starts together report the very same list.
     #[serde(default)]
-    pub conditions: Vec<PodCondition>,
+    pub conditions: PodConditions,
     /// `containerStatuses`, verbatim (`null` reads as none, as upstream's decoder gives an
     /// empty list that it then omits). Shared: the kubelets report the very same statuses
     /// for the many pods of one template that start or stop in the same second, and a pod
@@ -332,8 +334,143 @@ impl Serialize for PodStatus {
     }
 }
 
+/// A pod's conditions, shared copy-on-write.
+///
+/// The pods of one workload that the kubelets start in the same second carry equal
+/// conditions, and a cluster's Running pods mostly carry one of a handful of lists: the store
+/// keeps one copy of each distinct list and every pod stored with an equal one shares it
+/// (as labels and specs are shared). The list lives in one allocation with its reference
+/// counts, so reading a pod's readiness follows one pointer, as a `Vec`'s would. Reads see
+/// the list through `Deref`; a change through `DerefMut` copies it first if another pod
+/// still shares it, and [`push`](Self::push) and [`retain`](Self::retain) make a new list.
+///
+/// ```
+/// use evictsim::model::{PodCondition, PodConditions};
+///
+/// let ready: PodConditions = vec![PodCondition {
+///     type_: "Ready".into(),
+///     status: "True".into(),
+///     ..Default::default()
+/// }]
+/// .into();
+/// let mut copy = ready.clone(); // shares the list
+/// copy[0].status = "False".into(); // copies it, then changes the copy
+/// assert_eq!(ready[0].status, "True");
+/// assert_eq!(copy[0].status, "False");
+/// ```
+#[derive(Clone)]
+pub struct PodConditions(Arc<[PodCondition]>);
+
+impl Default for PodConditions {
+    /// The empty list, shared by every pod that has none: no allocation until one is added.
+    fn default() -> Self {
+        static EMPTY: std::sync::OnceLock<Arc<[PodCondition]>> = std::sync::OnceLock::new();
+        PodConditions(Arc::clone(EMPTY.get_or_init(|| Arc::new([]))))
+    }
+}
+
+impl PodConditions {
+    /// Whether both share one list (a copy not changed since): equal without comparing.
+    pub fn shares(&self, other: &PodConditions) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// Adds `condition` at the end.
+    pub fn push(&mut self, condition: PodCondition) {
+        let mut added = Some(condition);
+        let len = self.len();
+        self.0 = (0..=len)
+            .map(|i| match self.0.get(i) {
+                Some(kept) => kept.clone(),
+                None => added.take().unwrap_or_default(),
+            })
+            .collect();
+    }
+
+    /// Keeps only the conditions `keep` says to keep.
+    pub fn retain(&mut self, mut keep: impl FnMut(&PodCondition) -> bool) {
+        *self = self.iter().filter(|c| keep(c)).cloned().collect();
+    }
+
+    /// Removes every condition.
+    pub fn clear(&mut self) {
+        *self = PodConditions::default();
+    }
+
+    /// Where the shared list lives: equal for copies that share it.
+    pub(crate) fn address(&self) -> usize {
+        Arc::as_ptr(&self.0).cast::<PodCondition>() as usize
+    }
+
+    /// How many values share this list.
+    pub(crate) fn strong_count(&self) -> usize {
+        Arc::strong_count(&self.0)
+    }
+}
+
+impl std::ops::Deref for PodConditions {
+    type Target = [PodCondition];
+    fn deref(&self) -> &[PodCondition] {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for PodConditions {
+    fn deref_mut(&mut self) -> &mut [PodCondition] {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+impl PartialEq for PodConditions {
+    fn eq(&self, other: &Self) -> bool {
+        self.shares(other) || self.0 == other.0
+    }
+}
+
+impl std::fmt::Debug for PodConditions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl From<Vec<PodCondition>> for PodConditions {
+    fn from(list: Vec<PodCondition>) -> Self {
+        if list.is_empty() {
+            PodConditions::default()
+        } else {
+            PodConditions(list.into())
+        }
+    }
+}
+
+impl FromIterator<PodCondition> for PodConditions {
+    fn from_iter<I: IntoIterator<Item = PodCondition>>(iter: I) -> Self {
+        iter.into_iter().collect::<Vec<_>>().into()
+    }
+}
+
+impl<'a> IntoIterator for &'a PodConditions {
+    type Item = &'a PodCondition;
+    type IntoIter = std::slice::Iter<'a, PodCondition>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl Serialize for PodConditions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for PodConditions {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Vec::deserialize(deserializer).map(PodConditions::from)
+    }
+}
+
 /// `v1.PodCondition`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PodCondition {
     /// The condition type.
@@ -358,6 +495,30 @@ pub struct PodCondition {
     /// A human-readable message.
     #[serde(default, skip_serializing_if = "SmolStr::is_empty")]
     pub message: SmolStr,
+}
+
+impl PartialEq for PodCondition {
+    /// Field by field, the transition time first: the conditions of one type that differ
+    /// mostly differ there (the list lookups of shared conditions compare many).
+    fn eq(&self, other: &Self) -> bool {
+        // Destructured, so that a field added to the type is not left out here.
+        let PodCondition {
+            type_,
+            status,
+            observed_generation,
+            last_probe_time,
+            last_transition_time,
+            reason,
+            message,
+        } = self;
+        *last_transition_time == other.last_transition_time
+            && *status == other.status
+            && *type_ == other.type_
+            && *reason == other.reason
+            && *message == other.message
+            && *observed_generation == other.observed_generation
+            && *last_probe_time == other.last_probe_time
+    }
 }
 
 /// Pod phases.
@@ -406,32 +567,72 @@ impl Pod {
     /// Sets a condition with upstream's `UpdatePodCondition` merge rule (E31): the
     /// `lastTransitionTime` is kept when the status is unchanged, else set to `now`; other
     /// fields are overwritten. Returns whether anything changed.
-    pub fn set_condition(&mut self, mut condition: PodCondition, now: Time) -> bool {
-        match self
-            .status
-            .conditions
-            .iter_mut()
-            .find(|c| c.type_ == condition.type_)
-        {
-            Some(existing) => {
-                condition.last_transition_time = if existing.status == condition.status {
-                    existing.last_transition_time
-                } else {
-                    Some(now)
-                };
-                if condition.last_probe_time.is_none() {
-                    condition.last_probe_time = existing.last_probe_time.clone();
+    pub fn set_condition(&mut self, condition: PodCondition, now: Time) -> bool {
+        self.set_conditions([condition], now)
+    }
+
+    /// Sets each of `conditions` (of distinct types) as [`set_condition`](Self::set_condition)
+    /// would one after the other, making the new list once. Returns whether anything changed.
+    pub fn set_conditions<const N: usize>(
+        &mut self,
+        conditions: [PodCondition; N],
+        now: Time,
+    ) -> bool {
+        let existing = &self.status.conditions;
+        // Each condition merged with the one of its type, and where it goes: the place of
+        // the one it replaces, or the end.
+        let mut changes: [Option<(Option<usize>, PodCondition)>; N] =
+            conditions.map(|mut condition| {
+                match existing.iter().position(|c| c.type_ == condition.type_) {
+                    Some(at) => {
+                        let old = &existing[at];
+                        condition.last_transition_time = if old.status == condition.status {
+                            old.last_transition_time
+                        } else {
+                            Some(now)
+                        };
+                        if condition.last_probe_time.is_none() {
+                            condition.last_probe_time = old.last_probe_time.clone();
+                        }
+                        (*old != condition).then_some((Some(at), condition))
+                    }
+                    None => {
+                        condition.last_transition_time = Some(now);
+                        Some((None, condition))
+                    }
                 }
-                let changed = *existing != condition;
-                *existing = condition;
-                changed
-            }
-            None => {
-                condition.last_transition_time = Some(now);
-                self.status.conditions.push(condition);
-                true
-            }
+            });
+        let added = changes
+            .iter()
+            .filter(|c| matches!(c, Some((None, _))))
+            .count();
+        if added == 0 && changes.iter().all(Option::is_none) {
+            return false;
         }
+        let len = existing.len();
+        // One allocation: the list's length is known before it is made.
+        let list: Arc<[PodCondition]> = (0..len + added)
+            .map(|i| {
+                let wanted = |change: &Option<(Option<usize>, PodCondition)>| match change {
+                    Some((Some(at), _)) => *at == i,
+                    _ => false,
+                };
+                if let Some(replaced) = changes.iter_mut().find(|c| wanted(c)) {
+                    return replaced.take().map(|(_, c)| c).unwrap_or_default();
+                }
+                match existing.get(i) {
+                    Some(kept) => kept.clone(),
+                    None => changes
+                        .iter_mut()
+                        .find(|c| matches!(c, Some((None, _))))
+                        .and_then(Option::take)
+                        .map(|(_, c)| c)
+                        .unwrap_or_default(),
+                }
+            })
+            .collect();
+        self.status.conditions = PodConditions(list);
+        true
     }
 
     /// The value of a field-selector field (`metadata.name`, `spec.nodeName`,
@@ -478,6 +679,104 @@ impl Pod {
 mod tests {
     use super::Pod;
     use serde_json::json;
+
+    /// `set_conditions` gives what `UpdatePodCondition` applied to each condition in turn
+    /// gives (the rule as written before lists were shared, kept here as the reference), for
+    /// every list of up to three conditions in two orders and every batch of up to three,
+    /// and changes nothing, not even the list's address, when nothing changes.
+    #[test]
+    fn set_conditions_is_set_condition_in_turn() {
+        use super::{PodCondition, PodConditions};
+        use crate::time::Time;
+        let (before, now) = (
+            Time::parse("2025-01-01T00:00:00Z").unwrap(),
+            Time::parse("2025-01-01T00:01:00Z").unwrap(),
+        );
+        let condition = |type_: &str, status: &str, reason: &str| PodCondition {
+            type_: type_.into(),
+            status: status.into(),
+            reason: reason.into(),
+            last_transition_time: Some(before),
+            ..PodCondition::default()
+        };
+        let reference = |list: &mut Vec<PodCondition>, mut c: PodCondition| -> bool {
+            match list.iter_mut().find(|e| e.type_ == c.type_) {
+                Some(existing) => {
+                    c.last_transition_time = if existing.status == c.status {
+                        existing.last_transition_time
+                    } else {
+                        Some(now)
+                    };
+                    if c.last_probe_time.is_none() {
+                        c.last_probe_time = existing.last_probe_time.clone();
+                    }
+                    let changed = *existing != c;
+                    *existing = c;
+                    changed
+                }
+                None => {
+                    c.last_transition_time = Some(now);
+                    list.push(c);
+                    true
+                }
+            }
+        };
+        // Each type absent, True or False; with a reason or without.
+        let states = [
+            None,
+            Some(("True", "")),
+            Some(("False", "")),
+            Some(("True", "R")),
+        ];
+        let mut cases = 0;
+        for order in [["A", "B", "C"], ["C", "A", "B"]] {
+            for a in states {
+                for b in states {
+                    for c in states {
+                        let start: Vec<PodCondition> = order
+                            .iter()
+                            .zip([a, b, c])
+                            .filter_map(|(t, s)| s.map(|(st, r)| condition(t, st, r)))
+                            .collect();
+                        for x in states {
+                            for y in states {
+                                let batch: Vec<PodCondition> = [("B", x), ("D", y)]
+                                    .into_iter()
+                                    .filter_map(|(t, s)| s.map(|(st, r)| condition(t, st, r)))
+                                    .collect();
+                                let mut expected = start.clone();
+                                let mut expected_changed = false;
+                                for c in batch.clone() {
+                                    expected_changed |= reference(&mut expected, c);
+                                }
+                                let mut pod = Pod::default();
+                                pod.status.conditions = PodConditions::from(start.clone());
+                                let address = pod.status.conditions.address();
+                                let changed = match batch.as_slice() {
+                                    [] => pod.set_conditions([], now),
+                                    [one] => pod.set_condition(one.clone(), now),
+                                    [one, two] => {
+                                        pod.set_conditions([one.clone(), two.clone()], now)
+                                    }
+                                    _ => unreachable!(),
+                                };
+                                assert_eq!(changed, expected_changed, "{start:?} + {batch:?}");
+                                assert_eq!(
+                                    *pod.status.conditions, *expected,
+                                    "{start:?} + {batch:?}"
+                                );
+                                if !changed {
+                                    assert_eq!(pod.status.conditions.address(), address);
+                                }
+                                cases += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(cases, 2 * 64 * 16);
+    }
 
     fn status_text(status: serde_json::Value) -> String {
         let pod: Pod = serde_json::from_value(json!({"status": status})).unwrap();

@@ -83,8 +83,8 @@ fn validate_owner_references(references: &[super::OwnerReference]) -> Vec<FieldE
             ),
             (
                 "uid",
-                &*reference.uid.0,
-                reference.uid.0.is_empty(),
+                &*reference.uid.text(),
+                reference.uid.is_empty(),
                 "must not be empty",
             ),
         ] {

@@ -452,7 +452,7 @@ pub fn delete_options_protobuf(
     let mut options = DeleteOptions {
         grace_period_seconds: message.grace_period_seconds,
         preconditions: message.preconditions.map(|p| crate::model::Preconditions {
-            uid: p.uid.map(|uid| crate::model::Uid(uid.into())),
+            uid: p.uid.map(crate::model::Uid::from),
             resource_version: p
                 .resource_version
                 .map(|rv| crate::model::ResourceVersion(rv.into())),

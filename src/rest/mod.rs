@@ -600,7 +600,7 @@ fn object<T: StoredKind>(
                     name: name.into(),
                     group: T::GROUP.into(),
                     kind: T::PLURAL.into(),
-                    uid: result.object.metadata().uid.0.to_string(),
+                    uid: result.object.metadata().uid.to_string(),
                     ..StatusDetails::default()
                 }),
                 code: 0,

@@ -75,7 +75,7 @@ fn write_meta(meta: &ObjectMeta, out: &mut Vec<u8>) {
         (&br#""name":"#[..], meta.name.as_str()),
         (br#""generateName":"#, &meta.generate_name),
         (br#""namespace":"#, &meta.namespace),
-        (br#""uid":"#, &meta.uid.0),
+        (br#""uid":"#, &meta.uid.text()),
         (br#""resourceVersion":"#, &meta.resource_version.0),
     ] {
         if !text.is_empty() {
@@ -133,7 +133,7 @@ fn write_owner(owner: &OwnerReference, out: &mut Vec<u8>) {
     out.extend_from_slice(br#","name":"#);
     string(out, &owner.name);
     out.extend_from_slice(br#","uid":"#);
-    string(out, &owner.uid.0);
+    string(out, &owner.uid.text());
     if let Some(controller) = owner.controller {
         out.extend_from_slice(br#","controller":"#);
         boolean(out, controller);
@@ -401,7 +401,7 @@ mod tests {
             meta.name = names[0].as_str().into();
             meta.generate_name = names[1].as_str().into();
             meta.namespace = names[2].as_str().into();
-            meta.uid = crate::model::Uid(names[3].as_str().into());
+            meta.uid = crate::model::Uid::from(names[3].as_str());
             meta.resource_version = crate::model::ResourceVersion(names[4].as_str().into());
             meta.generation = numbers.0;
             meta.deletion_grace_period_seconds = numbers.1;
@@ -411,7 +411,7 @@ mod tests {
             meta.annotations = maps[1].clone().into_iter().collect();
             meta.owner_references = owners.into_iter().map(|(name, controller, block)| OwnerReference {
                 api_version: "apps/v1".into(), kind: "ReplicaSet".into(), name: name.as_str().into(),
-                uid: crate::model::Uid(name.as_str().into()), controller, block_owner_deletion: block,
+                uid: crate::model::Uid::from(name.as_str()), controller, block_owner_deletion: block,
             }).collect();
             meta.finalizers = finalizers;
             for (field, value) in &extra {

@@ -408,6 +408,17 @@ impl std::ops::Deref for UidText<'_> {
     }
 }
 
+impl UidText<'_> {
+    /// The text's bytes when they are a UUID's, which JSON takes as they are (hexadecimal
+    /// digits and hyphens): a writer copies them without checking them.
+    pub(crate) fn uuid_ascii(&self) -> Option<&[u8]> {
+        match &self.0 {
+            UidTextForm::Uuid(text) => Some(text),
+            UidTextForm::Text(_) => None,
+        }
+    }
+}
+
 impl fmt::Display for UidText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self)

@@ -75,13 +75,19 @@ fn write_meta(meta: &ObjectMeta, out: &mut Vec<u8>) {
         (&br#""name":"#[..], meta.name.as_str()),
         (br#""generateName":"#, &meta.generate_name),
         (br#""namespace":"#, &meta.namespace),
-        (br#""uid":"#, &meta.uid.text()),
-        (br#""resourceVersion":"#, &meta.resource_version.0),
     ] {
         if !text.is_empty() {
             fields.key(key);
             string(fields.out, text);
         }
+    }
+    if !meta.uid.is_empty() {
+        fields.key(br#""uid":"#);
+        uid(fields.out, &meta.uid);
+    }
+    if !meta.resource_version.0.is_empty() {
+        fields.key(br#""resourceVersion":"#);
+        string(fields.out, &meta.resource_version.0);
     }
     if meta.generation != 0 {
         fields.key(br#""generation":"#);
@@ -133,7 +139,7 @@ fn write_owner(owner: &OwnerReference, out: &mut Vec<u8>) {
     out.extend_from_slice(br#","name":"#);
     string(out, &owner.name);
     out.extend_from_slice(br#","uid":"#);
-    string(out, &owner.uid.text());
+    uid(out, &owner.uid);
     if let Some(controller) = owner.controller {
         out.extend_from_slice(br#","controller":"#);
         boolean(out, controller);
@@ -271,6 +277,19 @@ fn string(out: &mut Vec<u8>, text: &str) {
     }
 }
 
+/// A UID as a JSON string; a UUID's text is copied without looking for characters to escape.
+fn uid(out: &mut Vec<u8>, uid: &crate::model::Uid) {
+    let text = uid.text();
+    match text.uuid_ascii() {
+        Some(ascii) => {
+            out.push(b'"');
+            out.extend_from_slice(ascii);
+            out.push(b'"');
+        }
+        None => string(out, &text),
+    }
+}
+
 /// An IPv4 address as a JSON string.
 fn address(out: &mut Vec<u8>, ip: Ipv4Addr) {
     out.push(b'"');
@@ -385,6 +404,8 @@ mod tests {
             numbers in (any::<i64>(), optional(any::<i64>()), optional(-100_000_000_000i64..300_000_000_000)),
             maps in prop::collection::vec(prop::collection::btree_map(text(), text(), 0..3), 2),
             owners in prop::collection::vec((text(), optional(any::<bool>()), optional(any::<bool>())), 0..3),
+            // UIDs as the API server writes them (held as 16 bytes) or any text.
+            uuids in prop::collection::vec(optional(any::<[u8; 16]>()), 4),
             finalizers in prop::collection::vec(text(), 0..3),
             conditions in prop::collection::vec((text(), text(), optional(any::<i64>()), any::<bool>(), optional(0i64..4_000_000_000), text()), 0..3),
             spec in (text(), optional(any::<i64>())),
@@ -401,7 +422,11 @@ mod tests {
             meta.name = names[0].as_str().into();
             meta.generate_name = names[1].as_str().into();
             meta.namespace = names[2].as_str().into();
-            meta.uid = crate::model::Uid::from(names[3].as_str());
+            let uid = |i: usize, text: &str| match uuids[i % 4] {
+                Some(bytes) => crate::model::Uid::from(uuid::Uuid::from_bytes(bytes).hyphenated().to_string()),
+                None => crate::model::Uid::from(text),
+            };
+            meta.uid = uid(0, names[3].as_str());
             meta.resource_version = crate::model::ResourceVersion(names[4].as_str().into());
             meta.generation = numbers.0;
             meta.deletion_grace_period_seconds = numbers.1;
@@ -409,9 +434,9 @@ mod tests {
             meta.deletion_timestamp = numbers.2.and_then(|s| Time::from_unix_seconds(s / 2).ok());
             meta.labels = maps[0].clone().into_iter().collect();
             meta.annotations = maps[1].clone().into_iter().collect();
-            meta.owner_references = owners.into_iter().map(|(name, controller, block)| OwnerReference {
+            meta.owner_references = owners.into_iter().enumerate().map(|(i, (name, controller, block))| OwnerReference {
                 api_version: "apps/v1".into(), kind: "ReplicaSet".into(), name: name.as_str().into(),
-                uid: crate::model::Uid::from(name.as_str()), controller, block_owner_deletion: block,
+                uid: uid(i + 1, name.as_str()), controller, block_owner_deletion: block,
             }).collect();
             meta.finalizers = finalizers;
             for (field, value) in &extra {

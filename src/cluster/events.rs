@@ -119,8 +119,9 @@ pub enum EventKind {
     },
     /// A workload controller created a pod.
     PodCreated {
-        /// `Kind namespace/name` of the controller.
-        owner: String,
+        /// `Kind namespace/name` of the controller (short enough, most often, to be held
+        /// inline: the event costs no allocation).
+        owner: SmolStr,
         /// The pod.
         pod: ObjectKey,
     },

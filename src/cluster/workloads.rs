@@ -204,7 +204,7 @@ impl Cluster {
             Some(n) => pod.metadata.name = n.into(),
             None => pod.metadata.generate_name = SmolStr::from_iter([owner.name.as_str(), "-"]),
         }
-        let owner_label = [&*owner.kind, " ", namespace, "/", &*owner.name].concat();
+        let owner_label = SmolStr::from_iter([&*owner.kind, " ", namespace, "/", &*owner.name]);
         pod.metadata.owner_references = vec![owner];
         let created = self.create_inner(pod, false, false)?;
         // The stored key shares the stored text; a key made from the pod's metadata would

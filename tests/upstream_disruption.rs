@@ -38,7 +38,8 @@ fn owned(mut p: Pod, api_version: &str, kind: &str, name: &str, uid: &Uid) -> Po
         uid: uid.clone(),
         controller: Some(true),
         block_owner_deletion: None,
-    }];
+    }]
+    .into();
     p
 }
 
@@ -627,7 +628,8 @@ fn test_deployment_finder_function() {
             uid: d.metadata.uid.clone(),
             controller: Some(true),
             block_owner_deletion: None,
-        }];
+        }]
+        .into();
         let rs = c.load(t0(), rs).unwrap();
         let owner = OwnerReference {
             api_version: pod_api.into(),

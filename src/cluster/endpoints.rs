@@ -235,7 +235,8 @@ impl Cluster {
                     uid: service.metadata.uid.clone(),
                     controller: Some(true),
                     block_owner_deletion: Some(true),
-                }];
+                }]
+                .into();
                 self.fill_server_metadata(&mut s.metadata);
                 s
             }

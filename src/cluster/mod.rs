@@ -1424,6 +1424,10 @@ impl Cluster {
                     &mut meta.annotations,
                     before.map(|o| &o.metadata().annotations),
                 );
+                parts.share_owners(
+                    &mut meta.owner_references,
+                    before.map(|o| &o.metadata().owner_references),
+                );
                 if let Some(spec) = object.common_spec_mut() {
                     parts.share_spec(spec, before.and_then(T::common_spec));
                 }

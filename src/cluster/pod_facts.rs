@@ -45,7 +45,7 @@ impl<'a> PodFacts<'a> {
 
     /// Whether `other` has the same controller reference. The facts of a pod before and
     /// after an in-place write borrow it from the same pod, so it is first compared by
-    /// address: most writes then compare no text (a uid is 36 bytes).
+    /// address: most writes then compare no text (the owner's kind, name and API version).
     pub fn same_controller(&self, other: &PodFacts) -> bool {
         match (self.controller, other.controller) {
             (Some(a), Some(b)) => std::ptr::eq(a, b) || a == b,
@@ -132,7 +132,8 @@ mod tests {
                 controller: Some(true),
                 ..OwnerReference::default()
             },
-        ];
+        ]
+        .into();
         pod.spec.node_name = "node-1".into();
         pod.status.conditions.push(PodCondition {
             type_: "Ready".into(),

@@ -278,7 +278,8 @@ mod tests {
                 uid: Uid::from(format!("uid-{owner}")),
                 controller: Some(true),
                 ..OwnerReference::default()
-            }];
+            }]
+            .into();
         }
         pod.status.conditions = vec![PodCondition {
             type_: "Ready".into(),

@@ -1,10 +1,11 @@
-//! One copy of each label set, annotation set, pod spec and pod condition list the store holds.
+//! One copy of each label set, annotation set, owner reference list, pod spec and pod
+//! condition list the store holds.
 //!
-//! The pods of one ReplicaSet carry the same labels and the same containers, volumes and
+//! The pods of one ReplicaSet carry the same labels, owner and containers, volumes and
 //! tolerations, and those the kubelets start in the same second report the same conditions:
 //! in a real cluster and in the benches alike, most of what a pod's object holds is held by
 //! hundreds of others. These parts are shared copy-on-write values ([`StringMap`],
-//! [`Unmodeled`], [`PodConditions`]), so the store keeps one copy of each distinct value and
+//! [`Unmodeled`], [`SharedList`](crate::model::SharedList)), so the store keeps one copy of each distinct value and
 //! every object stored with an equal one shares it. A write whose part is the very one the object
 //! already had (the usual status or condition write) costs a pointer comparison; only a new
 //! part is hashed and looked up.
@@ -19,7 +20,7 @@ use hashbrown::HashTable;
 use serde_json::Value;
 
 use crate::cluster::FastSet;
-use crate::model::{PodConditions, StringMap, Unmodeled};
+use crate::model::{OwnerReference, OwnerReferences, PodConditions, StringMap, Unmodeled};
 
 /// Values read out of shared specs, each kept while its spec lives. Pods made from one
 /// template share one spec (see [`SharedParts`]), and a workload's spec is shared by every
@@ -65,6 +66,7 @@ pub(crate) struct SharedParts {
     string_maps: Table<StringMap>,
     specs: Table<Unmodeled>,
     conditions: Table<PodConditions>,
+    owners: Table<OwnerReferences>,
 }
 
 impl SharedParts {
@@ -89,6 +91,39 @@ impl SharedParts {
             Unmodeled::strong_count,
             hash_fields,
         );
+    }
+
+    /// As [`share_map`](Self::share_map), for an object's owner references.
+    pub(crate) fn share_owners(
+        &mut self,
+        owners: &mut OwnerReferences,
+        before: Option<&OwnerReferences>,
+    ) {
+        if owners.is_empty() || before.is_some_and(|b| b.shares(owners)) {
+            return;
+        }
+        self.owners.share(
+            owners,
+            OwnerReferences::address,
+            OwnerReferences::strong_count,
+            |owners| hash_owners(owners.iter()),
+        );
+    }
+
+    /// The stored list of `owner` alone, found without making one when it is stored (a
+    /// workload's every pod holds it), stored if it is the first.
+    pub(crate) fn sole_owner(&mut self, owner: OwnerReference) -> OwnerReferences {
+        let h = hash_owners(std::iter::once(&owner));
+        if let Some((_, stored)) = self
+            .owners
+            .values
+            .find(h, |(sh, s)| *sh == h && s.len() == 1 && s[0] == owner)
+        {
+            return stored.clone();
+        }
+        let mut list = OwnerReferences::from(vec![owner]);
+        self.share_owners(&mut list, None);
+        list
     }
 
     /// As [`share_map`](Self::share_map), for a pod's conditions.
@@ -184,6 +219,17 @@ fn hash_fields(fields: &Unmodeled) -> u64 {
     for (k, v) in fields.iter() {
         k.hash(&mut h);
         hash_value(v, &mut h);
+    }
+    h.finish()
+}
+
+/// A hash of the parts that tell owner lists apart — each owner's UID and name — cheap
+/// and consistent with equality, as [`hash_conditions`]'s.
+fn hash_owners<'a>(owners: impl Iterator<Item = &'a OwnerReference>) -> u64 {
+    let mut h = hasher();
+    for owner in owners {
+        owner.uid.hash(&mut h);
+        owner.name.hash(&mut h);
     }
     h.finish()
 }
@@ -383,5 +429,53 @@ mod tests {
         assert!(!a.shares(&b) && b.shares(&conditions(&cluster, "c")));
         evict(&mut cluster, "b");
         assert!(conditions(&cluster, "b").shares(&conditions(&cluster, "a")));
+    }
+
+    /// A ReplicaSet's pods hold one owner list, found without making one; pods loaded with
+    /// an equal owner share it too, and a pod of another owner holds its own.
+    #[test]
+    fn a_workloads_pods_share_one_owner_list() {
+        use crate::cluster::Cluster;
+        use crate::model::{ObjectKey, Pod, ReplicaSet};
+        use crate::time::SimTime;
+        let mut cluster = Cluster::default();
+        let rs: ReplicaSet = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web", "namespace": "default"},
+            "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+                "template": {"metadata": {"labels": {"app": "web"}},
+                    "spec": {"containers": [{"name": "web", "image": "web"}]}}}
+        }))
+        .unwrap();
+        let rs = cluster.load(SimTime::ZERO, rs).unwrap();
+        cluster.advance_to(SimTime::ZERO);
+        let owners: Vec<_> = cluster
+            .list::<Pod>()
+            .map(|pod| pod.metadata.owner_references.clone())
+            .collect();
+        assert_eq!(owners.len(), 3);
+        assert!(owners.iter().all(|o| o.shares(&owners[0])));
+        assert_eq!(owners[0][0].uid, rs.metadata.uid);
+        let loaded = Pod::running("default", "loaded", "node-1").controlled_by(&rs);
+        let loaded = cluster.load(SimTime::ZERO, loaded).unwrap();
+        assert!(loaded.metadata.owner_references.shares(&owners[0]));
+        let mut other = rs.clone();
+        other.metadata.name = "db".into();
+        other.metadata.uid = "another".into();
+        let apart = cluster
+            .load(
+                SimTime::ZERO,
+                Pod::running("default", "apart", "node-1").controlled_by(&other),
+            )
+            .unwrap();
+        assert!(!apart.metadata.owner_references.shares(&owners[0]));
+        assert_eq!(
+            cluster
+                .pod(&ObjectKey::new("default", "apart"))
+                .unwrap()
+                .metadata
+                .owner_references[0]
+                .name,
+            "db"
+        );
     }
 }

@@ -205,7 +205,7 @@ impl Cluster {
             None => pod.metadata.generate_name = SmolStr::from_iter([owner.name.as_str(), "-"]),
         }
         let owner_label = SmolStr::from_iter([&*owner.kind, " ", namespace, "/", &*owner.name]);
-        pod.metadata.owner_references = vec![owner];
+        pod.metadata.owner_references = self.shared_parts.sole_owner(owner);
         let created = self.create_inner(pod, false, false)?;
         // The stored key shares the stored text; a key made from the pod's metadata would
         // copy it.
@@ -473,7 +473,8 @@ impl Cluster {
                         .unwrap_or(json!({})),
                 )
                 .unwrap_or_default();
-                rs.metadata.owner_references = vec![OwnerReference::controller_of(&deployment)];
+                rs.metadata.owner_references =
+                    vec![OwnerReference::controller_of(&deployment)].into();
                 rs.spec.replicas = Some(replicas);
                 rs.spec.selector = Some(selector);
                 rs.spec.unmodeled.insert("template".into(), pod_template);

@@ -168,7 +168,7 @@ impl Pod {
     /// The same pod, controlled by `owner` (an owner reference with `controller: true`;
     /// `owner` must carry the UID the cluster gave it).
     pub fn controlled_by<T: Resource>(mut self, owner: &T) -> Pod {
-        self.metadata.owner_references = vec![OwnerReference::controller_of(owner)];
+        self.metadata.owner_references = vec![OwnerReference::controller_of(owner)].into();
         self
     }
 }

@@ -534,9 +534,10 @@ pub struct ObjectMeta {
     /// Annotations (evictsim reads its `evictsim.io/*` behaviour annotations from here).
     #[serde(default, skip_serializing_if = "is_empty_map")]
     pub annotations: StringMap,
-    /// Owners; at most one with `controller: true`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub owner_references: Vec<OwnerReference>,
+    /// Owners; at most one with `controller: true`. Shared copy-on-write: the pods of one
+    /// workload hold one list.
+    #[serde(default, skip_serializing_if = "is_empty_list")]
+    pub owner_references: OwnerReferences,
     /// Finalizers that keep the object until they are removed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub finalizers: Vec<String>,
@@ -547,6 +548,9 @@ pub struct ObjectMeta {
 
 fn is_empty_map(map: &StringMap) -> bool {
     map.is_empty()
+}
+fn is_empty_list(list: &OwnerReferences) -> bool {
+    list.is_empty()
 }
 fn is_zero(n: &i64) -> bool {
     *n == 0
@@ -611,6 +615,9 @@ impl ObjectMeta {
             .find(|r| r.controller == Some(true))
     }
 }
+
+/// An object's owner references, shared copy-on-write ([`SharedList`](super::SharedList)).
+pub type OwnerReferences = super::SharedList<OwnerReference>;
 
 /// `metav1.OwnerReference`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

@@ -32,6 +32,7 @@ mod meta;
 mod pdb;
 mod pod;
 mod selector;
+mod shared_list;
 pub(crate) mod short_text;
 mod validation;
 mod workloads;
@@ -44,8 +45,8 @@ pub use go_quote::{GoQuoted, go_quote};
 pub use kind::Kind;
 pub use known_fields::unknown_fields;
 pub use meta::{
-    IntOrString, ObjectKey, ObjectMeta, OwnerReference, ResourceVersion, SmolStr, StringMap, Uid,
-    UidText, Unmodeled, percent_of_rounded_up,
+    IntOrString, ObjectKey, ObjectMeta, OwnerReference, OwnerReferences, ResourceVersion, SmolStr,
+    StringMap, Uid, UidText, Unmodeled, percent_of_rounded_up,
 };
 pub use pdb::{
     ALWAYS_ALLOW, Condition, DISRUPTION_ALLOWED, IF_HEALTHY_BUDGET, INSUFFICIENT_PODS,
@@ -61,6 +62,7 @@ pub use selector::{
     FieldErrorKind, FieldRequirement, FieldSelector, LabelSelector, LabelSelectorRequirement,
     Operator, Requirement, Selector, SelectorFieldError, label_value_errors, qualified_name_errors,
 };
+pub use shared_list::SharedList;
 pub use validation::{
     validate_delete_options, validate_loaded_resource_version, validate_object_meta,
 };

@@ -7,6 +7,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use super::meta::{ObjectMeta, SmolStr, Unmodeled};
+use super::shared_list::SharedList;
 use crate::time::Time;
 
 /// `v1.Pod`.
@@ -334,140 +335,10 @@ impl Serialize for PodStatus {
     }
 }
 
-/// A pod's conditions, shared copy-on-write.
-///
-/// The pods of one workload that the kubelets start in the same second carry equal
-/// conditions, and a cluster's Running pods mostly carry one of a handful of lists: the store
-/// keeps one copy of each distinct list and every pod stored with an equal one shares it
-/// (as labels and specs are shared). The list lives in one allocation with its reference
-/// counts, so reading a pod's readiness follows one pointer, as a `Vec`'s would. Reads see
-/// the list through `Deref`; a change through `DerefMut` copies it first if another pod
-/// still shares it, and [`push`](Self::push) and [`retain`](Self::retain) make a new list.
-///
-/// ```
-/// use evictsim::model::{PodCondition, PodConditions};
-///
-/// let ready: PodConditions = vec![PodCondition {
-///     type_: "Ready".into(),
-///     status: "True".into(),
-///     ..Default::default()
-/// }]
-/// .into();
-/// let mut copy = ready.clone(); // shares the list
-/// copy[0].status = "False".into(); // copies it, then changes the copy
-/// assert_eq!(ready[0].status, "True");
-/// assert_eq!(copy[0].status, "False");
-/// ```
-#[derive(Clone)]
-pub struct PodConditions(Arc<[PodCondition]>);
-
-impl Default for PodConditions {
-    /// The empty list, shared by every pod that has none: no allocation until one is added.
-    fn default() -> Self {
-        static EMPTY: std::sync::OnceLock<Arc<[PodCondition]>> = std::sync::OnceLock::new();
-        PodConditions(Arc::clone(EMPTY.get_or_init(|| Arc::new([]))))
-    }
-}
-
-impl PodConditions {
-    /// Whether both share one list (a copy not changed since): equal without comparing.
-    pub fn shares(&self, other: &PodConditions) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
-    }
-
-    /// Adds `condition` at the end.
-    pub fn push(&mut self, condition: PodCondition) {
-        let mut added = Some(condition);
-        let len = self.len();
-        self.0 = (0..=len)
-            .map(|i| match self.0.get(i) {
-                Some(kept) => kept.clone(),
-                None => added.take().unwrap_or_default(),
-            })
-            .collect();
-    }
-
-    /// Keeps only the conditions `keep` says to keep.
-    pub fn retain(&mut self, mut keep: impl FnMut(&PodCondition) -> bool) {
-        *self = self.iter().filter(|c| keep(c)).cloned().collect();
-    }
-
-    /// Removes every condition.
-    pub fn clear(&mut self) {
-        *self = PodConditions::default();
-    }
-
-    /// Where the shared list lives: equal for copies that share it.
-    pub(crate) fn address(&self) -> usize {
-        Arc::as_ptr(&self.0).cast::<PodCondition>() as usize
-    }
-
-    /// How many values share this list.
-    pub(crate) fn strong_count(&self) -> usize {
-        Arc::strong_count(&self.0)
-    }
-}
-
-impl std::ops::Deref for PodConditions {
-    type Target = [PodCondition];
-    fn deref(&self) -> &[PodCondition] {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for PodConditions {
-    fn deref_mut(&mut self) -> &mut [PodCondition] {
-        Arc::make_mut(&mut self.0)
-    }
-}
-
-impl PartialEq for PodConditions {
-    fn eq(&self, other: &Self) -> bool {
-        self.shares(other) || self.0 == other.0
-    }
-}
-
-impl std::fmt::Debug for PodConditions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl From<Vec<PodCondition>> for PodConditions {
-    fn from(list: Vec<PodCondition>) -> Self {
-        if list.is_empty() {
-            PodConditions::default()
-        } else {
-            PodConditions(list.into())
-        }
-    }
-}
-
-impl FromIterator<PodCondition> for PodConditions {
-    fn from_iter<I: IntoIterator<Item = PodCondition>>(iter: I) -> Self {
-        iter.into_iter().collect::<Vec<_>>().into()
-    }
-}
-
-impl<'a> IntoIterator for &'a PodConditions {
-    type Item = &'a PodCondition;
-    type IntoIter = std::slice::Iter<'a, PodCondition>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
-    }
-}
-
-impl Serialize for PodConditions {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(serializer)
-    }
-}
-
-impl<'de> Deserialize<'de> for PodConditions {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Vec::deserialize(deserializer).map(PodConditions::from)
-    }
-}
+/// A pod's conditions, shared copy-on-write ([`SharedList`]): the pods of one workload that
+/// the kubelets start in the same second carry equal conditions, and a cluster's Running pods
+/// mostly carry one of a handful of lists, of which the store keeps one copy each.
+pub type PodConditions = SharedList<PodCondition>;
 
 /// `v1.PodCondition`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -631,7 +502,7 @@ impl Pod {
                 }
             })
             .collect();
-        self.status.conditions = PodConditions(list);
+        self.status.conditions = PodConditions::from_shared(list);
         true
     }
 

@@ -43,7 +43,7 @@ pub struct ComputedStatus {
     /// `disruptionsAllowed`.
     pub disruptions_allowed: i64,
     /// The new `disruptedPods`.
-    pub disrupted_pods: BTreeMap<String, Time>,
+    pub disrupted_pods: BTreeMap<SmolStr, Time>,
     /// Pods selected but unmanaged (C8).
     pub unmanaged_pods: Vec<SmolStr>,
     /// When the earliest kept `disruptedPods` entry expires (C13).
@@ -59,7 +59,7 @@ impl ComputedStatus {
         expected_pods: i64,
         desired_healthy: i64,
         current_healthy: i64,
-        disrupted_pods: BTreeMap<String, Time>,
+        disrupted_pods: BTreeMap<SmolStr, Time>,
         unmanaged_pods: Vec<SmolStr>,
         recheck_at: Option<Time>,
         not_deleted: Vec<SmolStr>,
@@ -181,7 +181,7 @@ pub fn compute_status(
                 not_deleted.push(pod.metadata.name.clone());
             } else {
                 recheck_at = Some(recheck_at.map_or(expires, |r| r.min(expires)));
-                disrupted_pods.insert(pod.metadata.name.to_string(), *disrupted_at);
+                disrupted_pods.insert(pod.metadata.name.clone(), *disrupted_at);
             }
         }
     }
@@ -387,7 +387,7 @@ fn write_computed_status(
     status: &mut PodDisruptionBudgetStatus,
     generation: i64,
     computed: &ComputedStatus,
-    disrupted: BTreeMap<String, Time>,
+    disrupted: BTreeMap<SmolStr, Time>,
     now: Time,
 ) {
     status.observed_generation = generation;

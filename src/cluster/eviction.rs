@@ -267,7 +267,7 @@ pub fn check_and_decrement(
     pdb.status
         .disrupted_pods
         .get_or_insert_with(Default::default)
-        .insert(pod_name.to_string(), now);
+        .insert(pod_name.into(), now);
     Ok(Some(pdb))
 }
 
@@ -575,7 +575,8 @@ mod tests {
         let negative = check_and_decrement("p", &pdb(-1, 0, 0), false, || now, V34).unwrap_err();
         assert_eq!(negative.code(), 403);
         let mut big = pdb(0, 0, 0);
-        big.status.disrupted_pods = Some((0..=2000).map(|i| (format!("p{i}"), now)).collect());
+        big.status.disrupted_pods =
+            Some((0..=2000).map(|i| (format!("p{i}").into(), now)).collect());
         assert!(
             check_and_decrement("p", &big, false, || now, V34)
                 .unwrap_err()
@@ -583,7 +584,8 @@ mod tests {
                 .contains("DisruptedPods map too big")
         );
         let mut at_limit = pdb(1, 0, 0);
-        at_limit.status.disrupted_pods = Some((0..2000).map(|i| (format!("p{i}"), now)).collect());
+        at_limit.status.disrupted_pods =
+            Some((0..2000).map(|i| (format!("p{i}").into(), now)).collect());
         assert!(check_and_decrement("p", &at_limit, false, || now, V34).is_ok());
         let exhausted = check_and_decrement("p", &pdb(0, 2, 2), false, || now, V34).unwrap_err();
         assert_eq!(
@@ -713,7 +715,8 @@ mod tests {
             );
         }
         let mut big = pdb(1, 0, 0);
-        big.status.disrupted_pods = Some((0..=2000).map(|i| (format!("p{i}"), now)).collect());
+        big.status.disrupted_pods =
+            Some((0..=2000).map(|i| (format!("p{i}").into(), now)).collect());
         let error =
             check_and_decrement("p", &big, false, || now, KubernetesVersion::V1_37).unwrap_err();
         assert!(error.to_string().ends_with(

@@ -714,7 +714,7 @@ impl NodeLoad {
         &self,
         placement: &Placement,
         nodes: &Store<Node>,
-    ) -> Result<String, String> {
+    ) -> Result<SmolStr, String> {
         let node = |name: &str| nodes.get_by_name("", name);
         let open = self
             .by_load
@@ -731,8 +731,9 @@ impl NodeLoad {
             None
         };
         match (open, closed) {
-            (Some(a), Some(b)) => return Ok(a.min(b).1.to_string()),
-            (Some((_, name)), None) | (None, Some((_, name))) => return Ok(name.to_string()),
+            // A node's name is short enough, most often, to be held inline: no allocation.
+            (Some(a), Some(b)) => return Ok(a.min(b).1.into()),
+            (Some((_, name)), None) | (None, Some((_, name))) => return Ok(name.into()),
             (None, None) => {}
         }
         Err(self.fit_error(placement, nodes))

@@ -694,15 +694,13 @@ impl Cluster {
             Ok(node) => {
                 let now = self.wall_now();
                 self.write_pod_in_place(key, Origin::Workloads, |bound| {
-                    bound.spec.node_name = node.as_str().into();
+                    bound.spec.node_name = node.clone();
                     // The binding sets PodScheduled=True (registry/core/pod/storage
-                    // `setPodNodeAndMetadata`).
-                    if let Some(condition) = bound
-                        .status
-                        .conditions
-                        .iter_mut()
-                        .find(|c| c.type_ == "PodScheduled")
-                    {
+                    // `setPodNodeAndMetadata`). Found before it is changed: a shared list
+                    // without the condition is not copied.
+                    let conditions = &bound.status.conditions;
+                    if let Some(at) = conditions.iter().position(|c| c.type_ == "PodScheduled") {
+                        let condition = &mut bound.status.conditions[at];
                         condition.status = SmolStr::new_static("True");
                         condition.reason = SmolStr::default();
                         condition.message = SmolStr::default();
@@ -712,7 +710,7 @@ impl Cluster {
                 });
                 self.log(EventKind::PodScheduled {
                     pod: key.clone(),
-                    node: node.into(),
+                    node,
                 });
             }
             Err(message) => {

@@ -55,7 +55,7 @@ pub struct PodDisruptionBudgetStatus {
     pub observed_generation: i64,
     /// Evicted pods not yet seen terminating by the controller: pod name → eviction time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub disrupted_pods: Option<BTreeMap<String, Time>>,
+    pub disrupted_pods: Option<BTreeMap<SmolStr, Time>>,
     /// Evictions allowed now.
     #[serde(default)]
     pub disruptions_allowed: i64,
@@ -68,9 +68,10 @@ pub struct PodDisruptionBudgetStatus {
     /// Pods counted by the budget.
     #[serde(default)]
     pub expected_pods: i64,
-    /// `DisruptionAllowed` and any other conditions.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub conditions: Vec<Condition>,
+    /// `DisruptionAllowed` and any other conditions, shared copy-on-write: the copy of a
+    /// budget that an eviction charges keeps them without copying them.
+    #[serde(default, skip_serializing_if = "<[Condition]>::is_empty")]
+    pub conditions: super::SharedList<Condition>,
     /// Unmodeled fields, verbatim.
     #[serde(flatten)]
     pub unmodeled: Unmodeled,
@@ -126,23 +127,25 @@ impl PodDisruptionBudgetStatus {
     pub fn set_condition(&mut self, mut condition: Condition, now: Time) {
         match self
             .conditions
-            .iter_mut()
-            .find(|c| c.type_ == condition.type_)
+            .iter()
+            .position(|c| c.type_ == condition.type_)
         {
-            Some(existing) => {
-                if existing.status != condition.status {
-                    existing.status = condition.status;
-                    existing.last_transition_time = Some(now);
+            Some(at) => {
+                let existing = &self.conditions[at];
+                condition.last_transition_time = if existing.status == condition.status {
+                    existing.last_transition_time
+                } else {
+                    Some(now)
+                };
+                // Compared before written: a list another copy shares is copied only to
+                // change it.
+                if *existing != condition {
+                    self.conditions[at] = condition;
                 }
-                existing.reason = condition.reason;
-                existing.message = condition.message;
-                existing.observed_generation = condition.observed_generation;
             }
             None => {
                 condition.last_transition_time = Some(now);
-                // Room for this one only: a budget has one or two conditions, and a pushed
-                // vector would reserve four (10,000 PDBs hold 3 MB more for nothing).
-                self.conditions.reserve_exact(1);
+                // A list made to its size: a budget has one or two conditions.
                 self.conditions.push(condition);
             }
         }

@@ -107,6 +107,7 @@ pub fn status_tuple(cluster: &Cluster, name: &str) -> (i64, i64, i64, i64, Vec<S
             .clone()
             .unwrap_or_default()
             .into_keys()
+            .map(String::from)
             .collect(),
     )
 }

@@ -5,7 +5,7 @@
 //! tolerations, and those the kubelets start in the same second report the same conditions:
 //! in a real cluster and in the benches alike, most of what a pod's object holds is held by
 //! hundreds of others. These parts are shared copy-on-write values ([`StringMap`],
-//! [`Unmodeled`], [`SharedList`](crate::model::SharedList)), so the store keeps one copy of each distinct value and
+//! [`Unmodeled`], [`SharedList`]), so the store keeps one copy of each distinct value and
 //! every object stored with an equal one shares it. A write whose part is the very one the object
 //! already had (the usual status or condition write) costs a pointer comparison; only a new
 //! part is hashed and looked up.
@@ -20,7 +20,9 @@ use hashbrown::HashTable;
 use serde_json::Value;
 
 use crate::cluster::FastSet;
-use crate::model::{OwnerReference, OwnerReferences, PodConditions, StringMap, Unmodeled};
+use crate::model::{
+    OwnerReference, OwnerReferences, PodConditions, SharedList, StringMap, Unmodeled,
+};
 
 /// Values read out of shared specs, each kept while its spec lives. Pods made from one
 /// template share one spec (see [`SharedParts`]), and a workload's spec is shared by every
@@ -99,15 +101,9 @@ impl SharedParts {
         owners: &mut OwnerReferences,
         before: Option<&OwnerReferences>,
     ) {
-        if owners.is_empty() || before.is_some_and(|b| b.shares(owners)) {
-            return;
-        }
-        self.owners.share(
-            owners,
-            OwnerReferences::address,
-            OwnerReferences::strong_count,
-            |owners| hash_owners(owners.iter()),
-        );
+        share_list(&mut self.owners, owners, before, |owners| {
+            hash_owners(owners.iter())
+        });
     }
 
     /// The stored list of `owner` alone, found without making one when it is stored (a
@@ -132,16 +128,22 @@ impl SharedParts {
         conditions: &mut PodConditions,
         before: Option<&PodConditions>,
     ) {
-        if conditions.is_empty() || before.is_some_and(|b| b.shares(conditions)) {
-            return;
-        }
-        self.conditions.share(
-            conditions,
-            PodConditions::address,
-            PodConditions::strong_count,
-            hash_conditions,
-        );
+        share_list(&mut self.conditions, conditions, before, hash_conditions);
     }
+}
+
+/// Points `list` at the stored copy in `table` equal to it, storing it if it is the first;
+/// nothing is looked up when it is empty or still `before`.
+fn share_list<T: Clone + PartialEq>(
+    table: &mut Table<SharedList<T>>,
+    list: &mut SharedList<T>,
+    before: Option<&SharedList<T>>,
+    hash: fn(&SharedList<T>) -> u64,
+) {
+    if list.is_empty() || before.is_some_and(|b| b.shares(list)) {
+        return;
+    }
+    table.share(list, SharedList::address, SharedList::strong_count, hash);
 }
 
 /// One table of distinct values, with its clean-up schedule.

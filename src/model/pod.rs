@@ -477,7 +477,7 @@ impl Pod {
             .iter()
             .filter(|c| matches!(c, Some((None, _))))
             .count();
-        if added == 0 && changes.iter().all(Option::is_none) {
+        if changes.iter().all(Option::is_none) {
             return false;
         }
         let len = existing.len();

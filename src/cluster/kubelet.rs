@@ -294,18 +294,24 @@ impl Cluster {
             self.next_pod_ip += 1;
             pod_ip(self.next_pod_ip)
         });
+        // The conditions the start sets, as the stored list equal to them when there is one.
+        let conditions = self.shared_parts.conditions_set(
+            &stored.status.conditions,
+            [
+                condition("PodScheduled", true),
+                condition("Initialized", true),
+                condition("ContainersReady", ready),
+                condition("Ready", ready),
+            ],
+            now_wall,
+        );
         let started = self.write_pod_in_place(key, Origin::Kubelet, |pod| {
             let mut changed = pod.status.phase != phase::RUNNING;
             pod.status.phase = SmolStr::new_static(phase::RUNNING);
-            changed |= pod.set_conditions(
-                [
-                    condition("PodScheduled", true),
-                    condition("Initialized", true),
-                    condition("ContainersReady", ready),
-                    condition("Ready", ready),
-                ],
-                now_wall,
-            );
+            if let Some(conditions) = conditions {
+                pod.status.conditions = conditions;
+                changed = true;
+            }
             let stamp_start = !pod.status.started_at(now_wall);
             if ip.is_some() || stamp_start {
                 pod.status.record_start(ip, stamp_start.then_some(now_wall));
@@ -487,16 +493,20 @@ impl Cluster {
                     at: now_wall,
                 },
             );
+            let conditions = self.shared_parts.conditions_set(
+                &stored.status.conditions,
+                [
+                    condition("ContainersReady", false),
+                    condition("Ready", false),
+                ],
+                now_wall,
+            );
             self.write_pod_in_place(key, Origin::Kubelet, |pod| {
                 pod.status.phase = SmolStr::new_static(terminal_phase);
                 pod.status.container_statuses = Some(statuses);
-                pod.set_conditions(
-                    [
-                        condition("ContainersReady", false),
-                        condition("Ready", false),
-                    ],
-                    now_wall,
-                );
+                if let Some(conditions) = conditions {
+                    pod.status.conditions = conditions;
+                }
                 true // a phase that was not terminal now is
             });
             self.log(EventKind::PodTerminated {

@@ -2741,9 +2741,21 @@ impl EvictionStore for ClusterEvictionStore<'_> {
             message: SmolStr::new_static(EVICTION_API_MESSAGE),
             ..PodCondition::default()
         };
+        // The stored list equal to the new one, when there is one: evictions in one second
+        // arrive at the same lists.
+        let conditions =
+            self.cluster
+                .shared_parts
+                .conditions_set(&stored.status.conditions, [condition], now);
         let stored = self
             .cluster
-            .write_pod_in_place(&key, Origin::Api, |pod| pod.set_condition(condition, now))
+            .write_pod_in_place(&key, Origin::Api, |pod| match conditions {
+                Some(conditions) => {
+                    pod.status.conditions = conditions;
+                    true
+                }
+                None => false,
+            })
             .ok_or_else(|| ApiError::Internal("write returned nothing".into()))?;
         Ok(stored.metadata.resource_version.clone())
     }

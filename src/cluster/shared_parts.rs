@@ -21,8 +21,9 @@ use serde_json::Value;
 
 use crate::cluster::FastSet;
 use crate::model::{
-    OwnerReference, OwnerReferences, PodConditions, SharedList, StringMap, Unmodeled,
+    OwnerReference, OwnerReferences, PodCondition, PodConditions, SharedList, StringMap, Unmodeled,
 };
+use crate::time::Time;
 
 /// Values read out of shared specs, each kept while its spec lives. Pods made from one
 /// template share one spec (see [`SharedParts`]), and a workload's spec is shared by every
@@ -122,13 +123,40 @@ impl SharedParts {
         list
     }
 
+    /// The stored list equal to `existing` with each of `conditions` set as
+    /// [`Pod::set_conditions`](crate::model::Pod::set_conditions) sets them, found without
+    /// making it when it is stored (the pods the kubelets start or stop in one second, the
+    /// pods evicted in one second, arrive at the same lists); stored if it is the first.
+    /// `None` when nothing would change.
+    pub(crate) fn conditions_set<const N: usize>(
+        &mut self,
+        existing: &PodConditions,
+        conditions: [PodCondition; N],
+        now: Time,
+    ) -> Option<PodConditions> {
+        let merged = crate::model::conditions_set(existing, conditions, now)?;
+        let h = hash_conditions(&merged);
+        if let Some((_, stored)) = self
+            .conditions
+            .values
+            .find(h, |(sh, s)| *sh == h && **s == merged[..])
+        {
+            return Some(stored.clone());
+        }
+        let mut list = PodConditions::from_exact(merged);
+        self.share_conditions(&mut list, None);
+        Some(list)
+    }
+
     /// As [`share_map`](Self::share_map), for a pod's conditions.
     pub(crate) fn share_conditions(
         &mut self,
         conditions: &mut PodConditions,
         before: Option<&PodConditions>,
     ) {
-        share_list(&mut self.conditions, conditions, before, hash_conditions);
+        share_list(&mut self.conditions, conditions, before, |list| {
+            hash_conditions(list)
+        });
     }
 }
 
@@ -240,7 +268,7 @@ fn hash_owners<'a>(owners: impl Iterator<Item = &'a OwnerReference>) -> u64 {
 /// status and transition time — so that a list is hashed in a few instructions per condition
 /// (the kubelet writes one per pod it starts or stops). Equal lists hash equally; lists that
 /// differ only in reasons or messages collide, and equality tells them apart.
-fn hash_conditions(conditions: &PodConditions) -> u64 {
+fn hash_conditions(conditions: &[PodCondition]) -> u64 {
     let mut h = hasher();
     h.write_usize(conditions.len());
     for condition in conditions.iter() {
@@ -479,5 +507,46 @@ mod tests {
                 .name,
             "db"
         );
+    }
+
+    /// The pods a ReplicaSet's kubelet starts in one second end up with one shared
+    /// condition list, stored once.
+    #[test]
+    fn pods_started_together_share_their_conditions() {
+        use crate::cluster::Cluster;
+        use crate::model::{Node, Pod, ReplicaSet};
+        use crate::time::SimTime;
+        let mut cluster = Cluster::default();
+        cluster.load(SimTime::ZERO, Node::ready("node-1")).unwrap();
+        let rs: ReplicaSet = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web", "namespace": "default"},
+            "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+                "template": {"metadata": {"labels": {"app": "web"}},
+                    "spec": {"containers": [{"name": "web", "image": "web"}]}}}
+        }))
+        .unwrap();
+        cluster.load(SimTime::ZERO, rs).unwrap();
+        cluster.advance_to(SimTime::from_millis(60_000));
+        let pods: Vec<_> = cluster.list::<Pod>().collect();
+        assert_eq!(pods.len(), 3);
+        let first = &pods[0].status.conditions;
+        assert!(pods.iter().all(|p| p.is_ready()), "started: {first:?}");
+        assert!(first.len() >= 4);
+        assert!(pods.iter().all(|p| p.status.conditions.shares(first)));
+        assert_eq!(
+            parts_holding(&cluster, first),
+            1,
+            "one stored list for the three pods"
+        );
+    }
+
+    fn parts_holding(cluster: &crate::cluster::Cluster, list: &PodConditions) -> usize {
+        cluster
+            .shared_parts
+            .conditions
+            .values
+            .iter()
+            .filter(|(_, stored)| stored == list)
+            .count()
     }
 }

@@ -53,11 +53,11 @@ pub use pdb::{
     MAX_DISRUPTED_POD_SIZE, PodDisruptionBudget, PodDisruptionBudgetSpec,
     PodDisruptionBudgetStatus, SUFFICIENT_PODS, SYNC_FAILED,
 };
-pub(crate) use pod::StatusField;
 pub use pod::{
     DISRUPTION_TARGET, EVICTION_API_MESSAGE, EVICTION_BY_EVICTION_API, Pod, PodCondition,
     PodConditions, PodSpec, PodStatus, StartStamp, TERMINATION_BY_KUBELET, phase,
 };
+pub(crate) use pod::{StatusField, conditions_set};
 pub use selector::{
     FieldErrorKind, FieldRequirement, FieldSelector, LabelSelector, LabelSelectorRequirement,
     Operator, Requirement, Selector, SelectorFieldError, label_value_errors, qualified_name_errors,

@@ -4,7 +4,6 @@ use serde::{Deserialize, Serialize};
 
 use std::net::Ipv4Addr;
 use std::num::NonZeroU32;
-use std::sync::Arc;
 
 use super::meta::{ObjectMeta, SmolStr, Unmodeled};
 use super::shared_list::SharedList;
@@ -340,6 +339,48 @@ impl Serialize for PodStatus {
 /// mostly carry one of a handful of lists, of which the store keeps one copy each.
 pub type PodConditions = SharedList<PodCondition>;
 
+/// A pod's conditions while they are worked on, on the stack: a pod has at most six or so.
+pub(crate) type ConditionsOnStack = smallvec::SmallVec<[PodCondition; 8]>;
+
+/// `existing` with each of `conditions` (of distinct types) set in turn by upstream's
+/// `UpdatePodCondition` rule (E31): the `lastTransitionTime` is kept when the status is
+/// unchanged, else set to `now`; other fields are overwritten; a new type goes at the end.
+/// Worked out on the stack, so that a caller can look the result up among the stored lists
+/// before it makes one. `None` when nothing would change.
+pub(crate) fn conditions_set<const N: usize>(
+    existing: &[PodCondition],
+    conditions: [PodCondition; N],
+    now: Time,
+) -> Option<ConditionsOnStack> {
+    let mut list: ConditionsOnStack = existing.iter().cloned().collect();
+    let mut changed = false;
+    for mut condition in conditions {
+        match list.iter().position(|c| c.type_ == condition.type_) {
+            Some(at) => {
+                let old = &list[at];
+                condition.last_transition_time = if old.status == condition.status {
+                    old.last_transition_time
+                } else {
+                    Some(now)
+                };
+                if condition.last_probe_time.is_none() {
+                    condition.last_probe_time = old.last_probe_time.clone();
+                }
+                if *old != condition {
+                    list[at] = condition;
+                    changed = true;
+                }
+            }
+            None => {
+                condition.last_transition_time = Some(now);
+                list.push(condition);
+                changed = true;
+            }
+        }
+    }
+    changed.then_some(list)
+}
+
 /// `v1.PodCondition`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -449,61 +490,13 @@ impl Pod {
         conditions: [PodCondition; N],
         now: Time,
     ) -> bool {
-        let existing = &self.status.conditions;
-        // Each condition merged with the one of its type, and where it goes: the place of
-        // the one it replaces, or the end.
-        let mut changes: [Option<(Option<usize>, PodCondition)>; N] =
-            conditions.map(|mut condition| {
-                match existing.iter().position(|c| c.type_ == condition.type_) {
-                    Some(at) => {
-                        let old = &existing[at];
-                        condition.last_transition_time = if old.status == condition.status {
-                            old.last_transition_time
-                        } else {
-                            Some(now)
-                        };
-                        if condition.last_probe_time.is_none() {
-                            condition.last_probe_time = old.last_probe_time.clone();
-                        }
-                        (*old != condition).then_some((Some(at), condition))
-                    }
-                    None => {
-                        condition.last_transition_time = Some(now);
-                        Some((None, condition))
-                    }
-                }
-            });
-        let added = changes
-            .iter()
-            .filter(|c| matches!(c, Some((None, _))))
-            .count();
-        if changes.iter().all(Option::is_none) {
-            return false;
+        match conditions_set(&self.status.conditions, conditions, now) {
+            Some(list) => {
+                self.status.conditions = PodConditions::from_exact(list);
+                true
+            }
+            None => false,
         }
-        let len = existing.len();
-        // One allocation: the list's length is known before it is made.
-        let list: Arc<[PodCondition]> = (0..len + added)
-            .map(|i| {
-                let wanted = |change: &Option<(Option<usize>, PodCondition)>| match change {
-                    Some((Some(at), _)) => *at == i,
-                    _ => false,
-                };
-                if let Some(replaced) = changes.iter_mut().find(|c| wanted(c)) {
-                    return replaced.take().map(|(_, c)| c).unwrap_or_default();
-                }
-                match existing.get(i) {
-                    Some(kept) => kept.clone(),
-                    None => changes
-                        .iter_mut()
-                        .find(|c| matches!(c, Some((None, _))))
-                        .and_then(Option::take)
-                        .map(|(_, c)| c)
-                        .unwrap_or_default(),
-                }
-            })
-            .collect();
-        self.status.conditions = PodConditions::from_shared(list);
-        true
     }
 
     /// The value of a field-selector field (`metadata.name`, `spec.nodeName`,

@@ -62,6 +62,21 @@ impl<T> SharedList<T> {
     }
 }
 
+impl<T: Default> SharedList<T> {
+    /// The list of `items`, moved into one allocation made at their number.
+    pub(crate) fn from_exact<I: IntoIterator<Item = T, IntoIter: ExactSizeIterator>>(
+        items: I,
+    ) -> Self {
+        let mut items = items.into_iter();
+        // A `Map` of a range is of known length, so the list is allocated once, at its size
+        // (an iterator of another kind would be collected twice).
+        let list: Arc<[T]> = (0..items.len())
+            .map(|_| items.next().unwrap_or_default())
+            .collect();
+        Self::from_shared(list)
+    }
+}
+
 impl<T: Clone> SharedList<T> {
     /// Adds `item` at the end.
     pub fn push(&mut self, item: T) {

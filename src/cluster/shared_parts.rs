@@ -466,17 +466,10 @@ mod tests {
     #[test]
     fn a_workloads_pods_share_one_owner_list() {
         use crate::cluster::Cluster;
-        use crate::model::{ObjectKey, Pod, ReplicaSet};
+        use crate::model::{ObjectKey, Pod};
         use crate::time::SimTime;
         let mut cluster = Cluster::default();
-        let rs: ReplicaSet = serde_json::from_value(serde_json::json!({
-            "metadata": {"name": "web", "namespace": "default"},
-            "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
-                "template": {"metadata": {"labels": {"app": "web"}},
-                    "spec": {"containers": [{"name": "web", "image": "web"}]}}}
-        }))
-        .unwrap();
-        let rs = cluster.load(SimTime::ZERO, rs).unwrap();
+        let rs = cluster.load(SimTime::ZERO, web_replica_set()).unwrap();
         cluster.advance_to(SimTime::ZERO);
         let owners: Vec<_> = cluster
             .list::<Pod>()
@@ -514,18 +507,11 @@ mod tests {
     #[test]
     fn pods_started_together_share_their_conditions() {
         use crate::cluster::Cluster;
-        use crate::model::{Node, Pod, ReplicaSet};
+        use crate::model::{Node, Pod};
         use crate::time::SimTime;
         let mut cluster = Cluster::default();
         cluster.load(SimTime::ZERO, Node::ready("node-1")).unwrap();
-        let rs: ReplicaSet = serde_json::from_value(serde_json::json!({
-            "metadata": {"name": "web", "namespace": "default"},
-            "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
-                "template": {"metadata": {"labels": {"app": "web"}},
-                    "spec": {"containers": [{"name": "web", "image": "web"}]}}}
-        }))
-        .unwrap();
-        cluster.load(SimTime::ZERO, rs).unwrap();
+        cluster.load(SimTime::ZERO, web_replica_set()).unwrap();
         cluster.advance_to(SimTime::from_millis(60_000));
         let pods: Vec<_> = cluster.list::<Pod>().collect();
         assert_eq!(pods.len(), 3);
@@ -538,6 +524,17 @@ mod tests {
             1,
             "one stored list for the three pods"
         );
+    }
+
+    /// A ReplicaSet of three `app: web` pods in `default`.
+    fn web_replica_set() -> crate::model::ReplicaSet {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web", "namespace": "default"},
+            "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+                "template": {"metadata": {"labels": {"app": "web"}},
+                    "spec": {"containers": [{"name": "web", "image": "web"}]}}}
+        }))
+        .unwrap()
     }
 
     fn parts_holding(cluster: &crate::cluster::Cluster, list: &PodConditions) -> usize {

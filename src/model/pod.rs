@@ -544,10 +544,11 @@ mod tests {
     use super::Pod;
     use serde_json::json;
 
-    /// `set_conditions` gives what `UpdatePodCondition` applied to each condition in turn
-    /// gives (the rule as written before lists were shared, kept here as the reference), for
-    /// every list of up to three conditions in two orders and every batch of up to three,
-    /// and changes nothing, not even the list's address, when nothing changes.
+    /// E31: `set_conditions` gives what `UpdatePodCondition` applied to each condition in
+    /// turn gives (the rule as written before lists were shared, kept here as the
+    /// reference), for every list of up to three conditions in two orders and every batch of
+    /// up to two (one replacing, one added), and changes nothing, not even the list's
+    /// address, when nothing changes.
     #[test]
     fn set_conditions_is_set_condition_in_turn() {
         use super::{PodCondition, PodConditions};

@@ -55,11 +55,6 @@ impl<T> SharedList<T> {
     pub(crate) fn strong_count(&self) -> usize {
         self.0.as_ref().map_or(0, Arc::strong_count)
     }
-
-    /// The list held by `list` (made by the caller in one allocation).
-    pub(crate) fn from_shared(list: Arc<[T]>) -> Self {
-        SharedList((!list.is_empty()).then_some(list))
-    }
 }
 
 impl<T: Default> SharedList<T> {
@@ -73,7 +68,7 @@ impl<T: Default> SharedList<T> {
         let list: Arc<[T]> = (0..items.len())
             .map(|_| items.next().unwrap_or_default())
             .collect();
-        Self::from_shared(list)
+        SharedList((!list.is_empty()).then_some(list))
     }
 }
 

@@ -4,27 +4,33 @@
 //! and the watch history keeps the very object that was stored. A hash table holds each
 //! object with its key, for point lookups by namespace and name (what every GET, eviction,
 //! write and controller sync does); B-trees hold the names alone, per namespace, in key
-//! order, for LISTs, which etcd returns ordered by key. An update touches the hash table only.
+//! order, for LISTs, which etcd returns ordered by key. An update touches the hash table only;
+//! a create or a delete finds its namespace's names by hash, not by walking the namespaces.
 
-use std::collections::{BTreeMap, BTreeSet, btree_map};
+use std::collections::BTreeSet;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 
 use foldhash::fast::FixedState;
 use hashbrown::HashTable;
 
+use super::FastMap;
 use crate::model::short_text::same;
 use crate::model::{ObjectKey, Resource};
 
 /// The stored objects of one kind, keyed by namespace and name.
 #[derive(Debug, Clone)]
 pub struct Store<T> {
-    /// The names in order under each namespace in order, for LISTs: a name is half a
-    /// key, and names compare without their namespace. Only a create or a delete changes
-    /// it: an update (most writes) replaces the object in the hash table alone. Its
-    /// namespaces are the one copy of their text that the stored keys share: a namespace
-    /// holds thousands of objects, and each key would otherwise keep its own.
-    ordered: BTreeMap<Arc<str>, BTreeSet<Arc<str>>>,
+    /// Each namespace's names in order, for LISTs: a name is half a key, and names compare
+    /// without their namespace. Only a create or a delete changes it: an update (most
+    /// writes) replaces the object in the hash table alone. Found by hash: at 1,000
+    /// namespaces a walk down a B-tree of them compared a dozen texts on every create and
+    /// delete. Its namespaces are the one copy of their text that the stored keys share: a
+    /// namespace holds thousands of objects, and each key would otherwise keep its own.
+    names: FastMap<Arc<str>, BTreeSet<Arc<str>>>,
+    /// The namespaces holding objects, in order (LISTs of every namespace go through them);
+    /// changed only when a namespace gets its first object or loses its last.
+    namespaces: BTreeSet<Arc<str>>,
     /// Each object with its key, so that a caller holding only text gets a key that shares
     /// the stored one's strings instead of allocating its own.
     by_key: HashTable<(ObjectKey, Arc<T>)>,
@@ -33,7 +39,8 @@ pub struct Store<T> {
 impl<T> Default for Store<T> {
     fn default() -> Self {
         Store {
-            ordered: BTreeMap::new(),
+            names: FastMap::default(),
+            namespaces: BTreeSet::new(),
             by_key: HashTable::new(),
         }
     }
@@ -110,7 +117,7 @@ impl<T: Resource> Store<T> {
         if self.entry(namespace, name).is_some() {
             return None;
         }
-        let namespace = match self.ordered.get_key_value(namespace) {
+        let namespace = match self.names.get_key_value(namespace) {
             Some((shared, _)) => Arc::clone(shared),
             None => Arc::from(namespace),
         };
@@ -124,9 +131,11 @@ impl<T: Resource> Store<T> {
 
     /// Every object with its stored key, in key order.
     pub(crate) fn entries(&self) -> impl Iterator<Item = (&ObjectKey, &T)> {
-        self.ordered.iter().flat_map(move |(namespace, names)| {
-            names
-                .iter()
+        self.namespaces.iter().flat_map(move |namespace| {
+            self.names
+                .get(namespace)
+                .into_iter()
+                .flatten()
                 .filter_map(move |name| self.entry(namespace, name))
                 .map(|(key, object)| (key, &**object))
         })
@@ -138,7 +147,7 @@ impl<T: Resource> Store<T> {
         &'a self,
         namespace: &'n str,
     ) -> impl Iterator<Item = &'a T> + use<'a, 'n, T> {
-        self.ordered
+        self.names
             .get(namespace)
             .into_iter()
             .flatten()
@@ -174,12 +183,12 @@ impl<T: Resource> Store<T> {
                 (Some(std::mem::replace(held, object)), stored.clone())
             }
             hashbrown::hash_table::Entry::Vacant(slot) => {
-                let (namespace, names) = match self.ordered.entry(key.namespace) {
-                    btree_map::Entry::Occupied(filed) => {
-                        (Arc::clone(filed.key()), filed.into_mut())
-                    }
-                    btree_map::Entry::Vacant(new) => {
-                        (Arc::clone(new.key()), new.insert(BTreeSet::new()))
+                let (namespace, names) = match self.names.get_key_value_mut(&*key.namespace) {
+                    Some((filed, names)) => (Arc::clone(filed), names),
+                    None => {
+                        self.namespaces.insert(Arc::clone(&key.namespace));
+                        let names = self.names.entry(Arc::clone(&key.namespace)).or_default();
+                        (key.namespace, names)
                     }
                 };
                 names.insert(Arc::clone(&key.name));
@@ -201,10 +210,11 @@ impl<T: Resource> Store<T> {
             })
             .ok()?;
         let ((stored_key, removed), _) = slot.remove();
-        if let Some(names) = self.ordered.get_mut(&*stored_key.namespace) {
+        if let Some(names) = self.names.get_mut(&*stored_key.namespace) {
             names.remove(&*stored_key.name);
             if names.is_empty() {
-                self.ordered.remove(&*stored_key.namespace);
+                self.names.remove(&*stored_key.namespace);
+                self.namespaces.remove(&*stored_key.namespace);
             }
         }
         Some(removed)

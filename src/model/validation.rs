@@ -83,7 +83,8 @@ fn validate_owner_references(references: &[super::OwnerReference]) -> Vec<FieldE
             ),
             (
                 "uid",
-                &*reference.uid.text(),
+                // Only ever shown empty: its text is not made for a UID that is there.
+                "",
                 reference.uid.is_empty(),
                 "must not be empty",
             ),

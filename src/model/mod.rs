@@ -35,6 +35,7 @@ mod selector;
 mod shared_list;
 pub(crate) mod short_text;
 mod validation;
+mod version;
 mod workloads;
 
 pub use behaviour::{
@@ -66,6 +67,7 @@ pub use shared_list::SharedList;
 pub use validation::{
     validate_delete_options, validate_loaded_resource_version, validate_object_meta,
 };
+pub use version::KubernetesVersion;
 pub use workloads::{
     AppsSpec, DaemonSet, Deployment, EndpointSlice, Endpoints, Node, NodeSpec, ReplicaSet,
     ReplicationController, ReplicationControllerSpec, Service, StatefulSet,
@@ -94,7 +96,6 @@ pub(crate) fn scanned<'a>(
         .and_then(|object| scanned_field(object, name))
 }
 
-use crate::cluster::KubernetesVersion;
 use crate::error::FieldError;
 
 /// How a kind is served: its names, scope and the strategy hooks the store calls.

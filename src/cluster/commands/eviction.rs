@@ -1,0 +1,475 @@
+//! The eviction commands: the `pods/{name}/eviction` POST (E4–E35) run against the cluster's
+//! own storage, the dry-run check behind it, and the budget monitor that records a
+//! disruption a PDB could not afford.
+
+use std::sync::Arc;
+
+use crate::cluster::deletion::{self};
+use crate::cluster::eviction::{self, EvictionOutcome, EvictionRequest, EvictionStore};
+use crate::cluster::{
+    BudgetViolation, Cluster, Disruption, EventKind, MAX_RECORDED_BUDGET_VIOLATIONS, Origin,
+    disruption,
+};
+use crate::error::ApiError;
+use crate::model::{
+    DISRUPTION_TARGET, DeleteOptions, EVICTION_API_MESSAGE, EVICTION_BY_EVICTION_API, Eviction,
+    ObjectKey, Pod, PodCondition, PodDisruptionBudget, Preconditions, ResourceVersion, SmolStr,
+    validate_delete_options,
+};
+use crate::time::{SimTime, Time};
+
+impl Cluster {
+    /// What a dry-run eviction of the pod would answer now (every check of E4–E33), without
+    /// writing or logging anything: "would this eviction be admitted?".
+    ///
+    /// # Errors
+    /// The answer a dry-run POST would get, as an [`ApiError`].
+    pub fn check_eviction(
+        &self,
+        namespace: &str,
+        name: &str,
+        mut eviction: Eviction,
+    ) -> Result<EvictionOutcome, ApiError> {
+        eviction
+            .delete_options
+            .get_or_insert_with(DeleteOptions::default)
+            .dry_run = Some(vec!["All".to_string()]);
+        let request = EvictionRequest {
+            namespace: namespace.into(),
+            name: name.into(),
+            eviction,
+            dry_run: Vec::new(),
+        };
+        eviction::evict(
+            &mut DryRunStore::new(self, PdbLookup::Indexed),
+            &request,
+            self.config.kubernetes_version,
+        )
+    }
+
+    /// [`Cluster::evict`] of the pod the Eviction names (`metadata.namespace`, empty meaning
+    /// `default`, and `metadata.name`), without `?dryRun=` query values.
+    ///
+    /// # Errors
+    /// As [`Cluster::evict`].
+    pub fn evict_pod(
+        &mut self,
+        now: SimTime,
+        eviction: Eviction,
+    ) -> Result<EvictionOutcome, ApiError> {
+        let namespace = if eviction.metadata.namespace.is_empty() {
+            SmolStr::new_static("default")
+        } else {
+            eviction.metadata.namespace.clone()
+        };
+        let name = eviction.metadata.name.clone();
+        self.evict(now, &namespace, &name, eviction, &[])
+    }
+
+    /// The labels of the pod at `key` when it is healthy (Ready, not terminating) and some
+    /// PDB exists: what [`Cluster::check_budgets_after`] needs once a client has taken it.
+    pub(crate) fn healthy_pod_labels(&self, key: &ObjectKey) -> Option<crate::model::StringMap> {
+        self.pods
+            .get(key)
+            .and_then(|pod| self.labels_if_healthy(pod))
+    }
+
+    /// `pod`'s labels if it is healthy (Ready, not terminating) and a PDB could count it.
+    fn labels_if_healthy(&self, pod: &Pod) -> Option<crate::model::StringMap> {
+        (!self.pdbs.is_empty() && pod.is_ready() && !pod.is_terminating())
+            .then(|| pod.metadata.labels.clone())
+    }
+
+    /// After a client took the healthy pod at `pod` (labelled `labels`) away: records a
+    /// [`BudgetViolation`] for each PDB selecting it that is now short.
+    pub(crate) fn check_budgets_after(
+        &mut self,
+        pod: &ObjectKey,
+        labels: &crate::model::StringMap,
+        disruption: Disruption,
+    ) {
+        let now = self.wall_now();
+        // Found and computed in one pass over the index, without a look-up per PDB: every
+        // eviction and DELETE of a healthy pod runs this. Short budgets are rare.
+        let mut short: Vec<(&SmolStr, i64, i64)> = Vec::new();
+        self.pdb_index
+            .for_each_selecting_tallied(&pod.namespace, labels, |pdb, members, tally| {
+                let members = members.in_store(&pod.namespace, &self.pods);
+                let healthy = tally.ready_not_terminating as i64;
+                let computed =
+                    disruption::compute_status_tallied(pdb, members, tally, now, |owner, ns| {
+                        self.find_controller(owner, ns)
+                    });
+                if let Ok(computed) = computed
+                    && healthy < computed.desired_healthy
+                {
+                    short.push((&pdb.metadata.name, healthy, computed.desired_healthy));
+                }
+            });
+        if short.is_empty() {
+            return;
+        }
+        short.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let room = MAX_RECORDED_BUDGET_VIOLATIONS.saturating_sub(self.budget_violations.len());
+        let violations: Vec<BudgetViolation> = short
+            .into_iter()
+            .take(room)
+            .map(|(name, healthy, desired_healthy)| BudgetViolation {
+                at: self.now,
+                pdb: self.pdbs.key(&pod.namespace, name),
+                pod: pod.clone(),
+                disruption,
+                healthy,
+                desired_healthy,
+            })
+            .collect();
+        self.budget_violations.extend(violations);
+    }
+
+    /// POST of an Eviction to `pods/{name}/eviction` in `namespace`, with the request's
+    /// `?dryRun=` values (E4–E35).
+    ///
+    /// # Errors
+    /// Every non-201 answer of the E rules (`docs/rules.md`).
+    pub fn evict(
+        &mut self,
+        now: SimTime,
+        namespace: &str,
+        name: &str,
+        eviction: Eviction,
+        dry_run: &[String],
+    ) -> Result<EvictionOutcome, ApiError> {
+        self.advance_to(now);
+        // The body names the pod as the path does (E4 checks it): its text is reused.
+        let text = |given: &str, in_body: &SmolStr| {
+            if in_body == given {
+                in_body.clone()
+            } else {
+                SmolStr::new(given)
+            }
+        };
+        let request = EvictionRequest {
+            namespace: text(namespace, &eviction.metadata.namespace),
+            name: text(name, &eviction.metadata.name),
+            eviction,
+            dry_run: dry_run.to_vec(),
+        };
+        let version = self.config.kubernetes_version;
+        // The stored key and, for the budget monitor, the labels of a healthy pod: one look-up.
+        let (pod, healthy_labels, first_read) = match self.pods.entry(namespace, name) {
+            Some((key, stored)) => (
+                key.clone(),
+                self.labels_if_healthy(stored),
+                Some(Arc::clone(stored)),
+            ),
+            None => (ObjectKey::new(namespace, name), None, None),
+        };
+        let first_event = self.event_count();
+        let result = eviction::evict(
+            &mut ClusterEvictionStore {
+                cluster: self,
+                pod: &pod,
+                first_read,
+            },
+            &request,
+            version,
+        );
+        match &result {
+            Ok(outcome) => {
+                // The admission came before the deletion it led to: the timeline shows it
+                // ahead of step 1.
+                self.log_before(
+                    first_event,
+                    EventKind::EvictionAdmitted {
+                        pod: pod.clone(),
+                        pdb: outcome
+                            .charged_pdb
+                            .as_ref()
+                            .map(|pdb| pdb.metadata.name.clone()),
+                        dry_run: outcome.dry_run,
+                    },
+                );
+                if let Some(labels) = healthy_labels.filter(|_| !outcome.dry_run) {
+                    self.check_budgets_after(&pod, &labels, Disruption::Eviction);
+                }
+            }
+            Err(e) => self.log(EventKind::EvictionRefused {
+                pod,
+                code: e.code(),
+                message: e.kept_message(),
+            }),
+        }
+        self.settle();
+        result
+    }
+}
+
+impl Cluster {
+    fn read_pod(&self, namespace: &str, name: &str) -> Result<Arc<Pod>, ApiError> {
+        self.pods
+            .shared(namespace, name)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found("pods", name))
+    }
+
+    fn read_pdb(&self, namespace: &str, name: &str) -> Result<Arc<PodDisruptionBudget>, ApiError> {
+        self.pdbs
+            .shared(namespace, name)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found("poddisruptionbudgets.policy", name))
+    }
+
+    /// The PDBs that select `pod` under E13's matching, found by `lookup`, in name order.
+    fn pdbs_for(&self, pod: &Pod, lookup: PdbLookup) -> eviction::MatchingPdbs {
+        let namespace = pod.metadata.namespace.as_str();
+        match lookup {
+            PdbLookup::Indexed => {
+                let mut found = eviction::MatchingPdbs::new();
+                self.pdb_index
+                    .for_each_selecting(namespace, &pod.metadata.labels, |pdb| {
+                        debug_assert!(
+                            self.pdbs
+                                .shared(namespace, &pdb.metadata.name)
+                                .is_some_and(|stored| Arc::ptr_eq(stored, pdb)),
+                            "the PDB index holds the stored object"
+                        );
+                        found.push(Arc::clone(pdb));
+                    });
+                if found.len() > 1 {
+                    found.sort_unstable_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+                }
+                found
+            }
+            PdbLookup::NamespaceScan => {
+                // Upstream lists (copies) every PDB in the namespace, then matches each.
+                let listed: Vec<PodDisruptionBudget> =
+                    self.pdbs.in_namespace(namespace).cloned().collect();
+                listed
+                    .into_iter()
+                    .filter(|pdb| eviction::pdb_selects_pod(pdb, pod))
+                    .map(Arc::new)
+                    .collect()
+            }
+        }
+    }
+}
+
+/// How a [`DryRunStore`] finds the PDBs that might select a pod.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PdbLookup {
+    /// Through the cluster's label index (what the cluster itself uses).
+    Indexed,
+    /// As upstream does (E13): list (and copy) every PDB in the pod's namespace, then match.
+    NamespaceScan,
+}
+
+/// A read-only [`EvictionStore`] over a cluster: answers what a dry-run eviction would,
+/// writing nothing and logging nothing. Used by [`Cluster::check_eviction`] and by the
+/// benchmarks, which compare the two [`PdbLookup`] strategies.
+#[derive(Debug, Clone)]
+pub struct DryRunStore<'a> {
+    cluster: &'a Cluster,
+    lookup: PdbLookup,
+    /// The pod last read. Nothing writes through this store, so the dry-run delete that
+    /// ends a decision re-reads it from here instead of from the cluster.
+    last_pod: Option<Arc<Pod>>,
+}
+
+impl<'a> DryRunStore<'a> {
+    /// A store over `cluster` using `lookup`.
+    pub fn new(cluster: &'a Cluster, lookup: PdbLookup) -> Self {
+        DryRunStore {
+            cluster,
+            lookup,
+            last_pod: None,
+        }
+    }
+}
+
+impl EvictionStore for DryRunStore<'_> {
+    fn now(&self) -> Time {
+        self.cluster.wall_now()
+    }
+
+    fn get_pod(&mut self, namespace: &str, name: &str) -> Result<Arc<Pod>, ApiError> {
+        let pod = self.cluster.read_pod(namespace, name)?;
+        self.last_pod = Some(Arc::clone(&pod));
+        Ok(pod)
+    }
+
+    fn list_pdbs(&mut self, pod: &Pod) -> Result<eviction::MatchingPdbs, ApiError> {
+        Ok(self.cluster.pdbs_for(pod, self.lookup))
+    }
+
+    fn get_pdb(
+        &mut self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Arc<PodDisruptionBudget>, ApiError> {
+        self.cluster.read_pdb(namespace, name)
+    }
+
+    fn update_pdb_status(&mut self, _pdb: PodDisruptionBudget) -> Result<(), ApiError> {
+        Err(ApiError::Internal("a dry run writes no PDB status".into()))
+    }
+
+    fn add_disruption_condition(
+        &mut self,
+        _: &str,
+        _: &str,
+        _: Option<&Preconditions>,
+    ) -> Result<ResourceVersion, ApiError> {
+        Err(ApiError::Internal(
+            "a dry run writes no pod condition".into(),
+        ))
+    }
+
+    fn delete_pod(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        options: &DeleteOptions,
+    ) -> Result<(), ApiError> {
+        let errors = validate_delete_options(options);
+        if !errors.is_empty() {
+            return Err(ApiError::Invalid {
+                kind: "DeleteOptions",
+                group: "meta.k8s.io",
+                name: String::new(),
+                errors,
+            });
+        }
+        // A pod DELETE fails only on its preconditions (G4); everything after is the plan
+        // of a write that a dry run never makes.
+        let pod = match &self.last_pod {
+            Some(pod)
+                if crate::model::short_text::same(&pod.metadata.name, name)
+                    && crate::model::short_text::same(&pod.metadata.namespace, namespace) =>
+            {
+                Arc::clone(pod)
+            }
+            _ => self.get_pod(namespace, name)?,
+        };
+        deletion::check_preconditions("Pod", &pod.metadata, options.preconditions.as_ref(), false)
+    }
+}
+
+/// The cluster's own storage behind the eviction handler.
+struct ClusterEvictionStore<'a> {
+    cluster: &'a mut Cluster,
+    /// The key of the pod being evicted (the stored one's, when it is stored).
+    pod: &'a ObjectKey,
+    /// The pod as the handler found it, for its first read: its key came from the same
+    /// look-up. Taken by that read, so no write finds it shared.
+    first_read: Option<Arc<Pod>>,
+}
+
+impl EvictionStore for ClusterEvictionStore<'_> {
+    fn now(&self) -> Time {
+        self.cluster.wall_now()
+    }
+
+    fn get_pod(&mut self, namespace: &str, name: &str) -> Result<Arc<Pod>, ApiError> {
+        if let Some(pod) = self.first_read.take() {
+            debug_assert!(namespace == &*self.pod.namespace && name == &*self.pod.name);
+            return Ok(pod);
+        }
+        self.cluster.read_pod(namespace, name)
+    }
+
+    fn list_pdbs(&mut self, pod: &Pod) -> Result<eviction::MatchingPdbs, ApiError> {
+        Ok(self.cluster.pdbs_for(pod, PdbLookup::Indexed))
+    }
+
+    fn get_pdb(
+        &mut self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Arc<PodDisruptionBudget>, ApiError> {
+        self.cluster.read_pdb(namespace, name)
+    }
+
+    fn update_pdb_status(&mut self, pdb: PodDisruptionBudget) -> Result<(), ApiError> {
+        let Some((key, stored)) = self
+            .cluster
+            .pdbs
+            .entry(&pdb.metadata.namespace, &pdb.metadata.name)
+        else {
+            return Err(ApiError::not_found(
+                "poddisruptionbudgets.policy",
+                &pdb.metadata.name,
+            ));
+        };
+        let key = key.clone();
+        if stored.metadata.resource_version != pdb.metadata.resource_version {
+            return Err(ApiError::Conflict {
+                qualified: "poddisruptionbudgets.policy".into(),
+                group: "policy",
+                kind: "poddisruptionbudgets",
+                name: key.name.to_string(),
+                message: "the object has been modified; please apply your changes to the latest version and try again".into(),
+            });
+        }
+        // The status subresource writes the status alone. The handler's PDB is the stored
+        // one at this very resourceVersion with only its status changed, so it is written
+        // as it is, without a second copy of the stored object.
+        debug_assert!(stored.spec == pdb.spec && stored.metadata == pdb.metadata);
+        self.cluster.write(key, Some(pdb), Origin::Api);
+        Ok(())
+    }
+
+    fn add_disruption_condition(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        preconditions: Option<&Preconditions>,
+    ) -> Result<ResourceVersion, ApiError> {
+        let Some((key, stored)) = self.cluster.pods.entry(namespace, name) else {
+            return Err(ApiError::not_found("pods", name));
+        };
+        deletion::check_preconditions("Pod", &stored.metadata, preconditions, true)?;
+        let key = key.clone();
+        let now = self.cluster.wall_now();
+        let condition = PodCondition {
+            type_: SmolStr::new_static(DISRUPTION_TARGET),
+            status: SmolStr::new_static("True"),
+            reason: SmolStr::new_static(EVICTION_BY_EVICTION_API),
+            message: SmolStr::new_static(EVICTION_API_MESSAGE),
+            ..PodCondition::default()
+        };
+        // The stored list equal to the new one, when there is one: evictions in one second
+        // arrive at the same lists.
+        let conditions =
+            self.cluster
+                .shared_parts
+                .conditions_set(&stored.status.conditions, [condition], now);
+        let stored = self
+            .cluster
+            .write_pod_in_place(&key, Origin::Api, |pod| match conditions {
+                Some(conditions) => {
+                    pod.status.conditions = conditions;
+                    true
+                }
+                None => false,
+            })
+            .ok_or_else(|| ApiError::Internal("write returned nothing".into()))?;
+        Ok(stored.metadata.resource_version.clone())
+    }
+
+    fn delete_pod(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        options: &DeleteOptions,
+    ) -> Result<(), ApiError> {
+        let same = crate::model::short_text::same;
+        let key = if same(&self.pod.namespace, namespace) && same(&self.pod.name, name) {
+            self.pod.clone()
+        } else {
+            self.cluster.pods.key(namespace, name)
+        };
+        self.cluster
+            .delete_inner::<Pod>(&key, options, true)
+            .map(|_| ())
+    }
+}

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::cluster::commands::check_delete_options;
 use crate::cluster::deletion::{self};
 use crate::cluster::eviction::{self, EvictionOutcome, EvictionRequest, EvictionStore};
 use crate::cluster::{
@@ -14,7 +15,6 @@ use crate::error::ApiError;
 use crate::model::{
     DISRUPTION_TARGET, DeleteOptions, EVICTION_API_MESSAGE, EVICTION_BY_EVICTION_API, Eviction,
     ObjectKey, Pod, PodCondition, PodDisruptionBudget, Preconditions, ResourceVersion, SmolStr,
-    validate_delete_options,
 };
 use crate::time::{SimTime, Time};
 
@@ -330,15 +330,7 @@ impl EvictionStore for DryRunStore<'_> {
         name: &str,
         options: &DeleteOptions,
     ) -> Result<(), ApiError> {
-        let errors = validate_delete_options(options);
-        if !errors.is_empty() {
-            return Err(ApiError::Invalid {
-                kind: "DeleteOptions",
-                group: "meta.k8s.io",
-                name: String::new(),
-                errors,
-            });
-        }
+        check_delete_options(options)?;
         // A pod DELETE fails only on its preconditions (G4); everything after is the plan
         // of a write that a dry run never makes.
         let pod = match &self.last_pod {

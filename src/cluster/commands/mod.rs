@@ -6,6 +6,7 @@ mod eviction;
 mod objects;
 
 pub use eviction::{DryRunStore, PdbLookup};
+pub(crate) use objects::check_delete_options;
 
 use crate::cluster::{Cluster, EventKind};
 use crate::time::SimTime;

@@ -359,15 +359,7 @@ impl Cluster {
         options: &DeleteOptions,
         log_steps: bool,
     ) -> Result<DeleteResult<T>, ApiError> {
-        let errors = validate_delete_options(options);
-        if !errors.is_empty() {
-            return Err(ApiError::Invalid {
-                kind: "DeleteOptions",
-                group: "meta.k8s.io",
-                name: String::new(),
-                errors,
-            });
-        }
+        check_delete_options(options)?;
         if let Some(result) = T::delete_in_place(self, key, options, log_steps) {
             return result;
         }
@@ -532,4 +524,19 @@ impl Cluster {
             }
         });
     }
+}
+
+/// G3: a DELETE's options, checked before anything is read; the 422 names `DeleteOptions`
+/// of `meta.k8s.io`, as upstream's `ValidateDeleteOptions` failure does.
+pub(crate) fn check_delete_options(options: &DeleteOptions) -> Result<(), ApiError> {
+    let errors = validate_delete_options(options);
+    if errors.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::Invalid {
+        kind: "DeleteOptions",
+        group: "meta.k8s.io",
+        name: String::new(),
+        errors,
+    })
 }

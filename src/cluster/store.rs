@@ -264,4 +264,90 @@ mod tests {
             &stored[0].namespace
         ));
     }
+
+    /// What a store must answer after any sequence of creates, updates and deletes, by a
+    /// B-tree of the keys: every object in key order, a namespace's in name order, the count,
+    /// and nothing kept for a namespace once its last object is gone.
+    mod against_a_btree {
+        use super::*;
+        use proptest::prelude::*;
+        use std::collections::BTreeMap;
+
+        #[derive(Debug, Clone)]
+        enum Op {
+            Put(usize, usize, String),
+            Remove(usize, usize),
+        }
+
+        const NAMESPACES: [&str; 4] = ["", "a", "kube-system", "ns-0001"];
+        const NAMES: [&str; 5] = [
+            "web-1",
+            "web-10",
+            "web-2",
+            "db",
+            "a-very-long-name-past-23-bytes",
+        ];
+
+        fn op() -> impl Strategy<Value = Op> {
+            prop_oneof![
+                3 => (0..NAMESPACES.len(), 0..NAMES.len(), "[a-z]{1,3}")
+                    .prop_map(|(ns, name, node)| Op::Put(ns, name, node)),
+                2 => (0..NAMESPACES.len(), 0..NAMES.len()).prop_map(|(ns, name)| Op::Remove(ns, name)),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn lists_in_key_order(ops in proptest::collection::vec(op(), 0..60)) {
+                let mut store = Store::<Pod>::default();
+                let mut reference: BTreeMap<(String, String), String> = BTreeMap::new();
+                for op in ops {
+                    match op {
+                        Op::Put(ns, name, node) => {
+                            let (ns, name) = (NAMESPACES[ns], NAMES[name]);
+                            let (replaced, key) = store.insert(
+                                ObjectKey::new(ns, name),
+                                Arc::new(Pod::running(ns, name, &node)),
+                            );
+                            let before = reference.insert((ns.into(), name.into()), node);
+                            prop_assert_eq!(replaced.is_some(), before.is_some());
+                            prop_assert_eq!((&*key.namespace, &*key.name), (ns, name));
+                        }
+                        Op::Remove(ns, name) => {
+                            let (ns, name) = (NAMESPACES[ns], NAMES[name]);
+                            let removed = store.remove(&ObjectKey::new(ns, name));
+                            let before = reference.remove(&(ns.to_string(), name.to_string()));
+                            prop_assert_eq!(removed.is_some(), before.is_some());
+                        }
+                    }
+                    let listed: Vec<(String, String, String)> = store
+                        .iter()
+                        .map(|p| (
+                            p.metadata.namespace.to_string(),
+                            p.metadata.name.to_string(),
+                            p.spec.node_name.to_string(),
+                        ))
+                        .collect();
+                    let expected: Vec<(String, String, String)> = reference
+                        .iter()
+                        .map(|((ns, name), node)| (ns.clone(), name.clone(), node.clone()))
+                        .collect();
+                    prop_assert_eq!(listed, expected);
+                    prop_assert_eq!(store.len(), reference.len());
+                    for ns in NAMESPACES {
+                        let names: Vec<&str> =
+                            store.in_namespace(ns).map(|p| p.metadata.name.as_str()).collect();
+                        let expected: Vec<&str> = reference
+                            .keys()
+                            .filter(|(n, _)| n == ns)
+                            .map(|(_, name)| name.as_str())
+                            .collect();
+                        prop_assert_eq!(names, expected);
+                    }
+                    prop_assert_eq!(store.names.len(), store.namespaces.len());
+                    prop_assert!(store.names.values().all(|names| !names.is_empty()));
+                }
+            }
+        }
+    }
 }

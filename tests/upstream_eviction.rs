@@ -1104,3 +1104,67 @@ fn dry_run_mismatch_is_a_500_without_reason_e6() {
         .unwrap_err();
     assert_eq!((err.code(), err.reason()), (500, ""));
 }
+
+/// `Cluster::check_eviction` answers what the same eviction POSTed as a dry run answers —
+/// the 201 with the budget it would charge, the 429 of an exhausted budget, and G3's 422 for
+/// invalid delete options — and writes nothing, logs nothing.
+#[test]
+fn check_eviction_answers_as_a_dry_run_post_and_writes_nothing_e23_g3() {
+    let cases = [
+        (1, json!(null), Ok(())),
+        (0, json!(null), Err(429)),
+        (1, json!({"propagationPolicy": "Sideways"}), Err(422)),
+    ];
+    for (allowed, options, expected) in cases {
+        let mut c = cluster(false);
+        c.load(t0(), ready_pod_p()).unwrap();
+        c.load(
+            t0(),
+            pdb(
+                "foo",
+                json!({"selector": a_true()}),
+                json!({"disruptionsAllowed": allowed}),
+            ),
+        )
+        .unwrap();
+        let (revision, events) = (c.revision(), c.event_count());
+        let checked = c.check_eviction(NS, "p", eviction("p", options.clone()));
+        assert_eq!(
+            (c.revision(), c.event_count()),
+            (revision, events),
+            "{options}"
+        );
+        let posted = c.evict(
+            t0(),
+            NS,
+            "p",
+            eviction("p", options.clone()),
+            &["All".to_string()],
+        );
+        match (&checked, &posted, expected) {
+            (Ok(a), Ok(b), Ok(())) => {
+                assert!(a.dry_run && b.dry_run);
+                let charged = |o: &evictsim::cluster::EvictionOutcome| {
+                    o.charged_pdb.as_ref().map(|p| p.metadata.name.to_string())
+                };
+                assert_eq!(charged(a), Some("foo".to_string()));
+                assert_eq!(charged(a), charged(b));
+            }
+            (Err(a), Err(b), Err(code)) => {
+                assert_eq!((a.code(), b.code()), (code, code), "{options}");
+                assert_eq!(a.to_string(), b.to_string());
+            }
+            _ => panic!("{options}: checked {checked:?}, posted {posted:?}"),
+        }
+        assert_eq!(
+            c.pdb(&key("foo")).unwrap().status.disruptions_allowed,
+            allowed
+        );
+        assert!(
+            c.pod(&key("p"))
+                .unwrap()
+                .condition("DisruptionTarget")
+                .is_none()
+        );
+    }
+}

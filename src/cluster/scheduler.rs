@@ -720,7 +720,15 @@ impl NodeLoad {
             .by_load
             .iter()
             .map(|(&(pods, _), name)| (pods, name.as_str()))
-            .find(|(_, name)| node(name).is_some_and(|n| self.unfit(placement, n).is_empty()));
+            .find(|&(pods, name)| {
+                let fits = self.open_node_fits(placement, name, pods, node);
+                debug_assert_eq!(
+                    fits,
+                    node(name).is_some_and(|n| self.unfit(placement, n).is_empty()),
+                    "an open node's filters, run from what opened it"
+                );
+                fits
+            });
         let closed = if placement.tolerates_closed_nodes() {
             self.closed
                 .iter()
@@ -737,6 +745,32 @@ impl NodeLoad {
             (None, None) => {}
         }
         Err(self.fit_error(placement, nodes))
+    }
+
+    /// Whether the open node `name`, holding `pods` pods, passes `placement`'s filters: what
+    /// [`NodeLoad::unfit`] answers, without what is known of an open node. It is neither
+    /// cordoned nor tainted (or it would be closed), and its pod limit is the one filed when
+    /// it was last written; so only a pod that asks something of the node (a selector,
+    /// affinity, requests) needs the node itself. A roll places every replacement, and
+    /// reading a node's taints, conditions and limit out of its JSON cost more than the rest
+    /// of the placement.
+    fn open_node_fits<'n>(
+        &self,
+        placement: &Placement,
+        name: &str,
+        pods: usize,
+        node: impl Fn(&str) -> Option<&'n Node>,
+    ) -> bool {
+        let Some(&(limit, _)) = self.open.get(name) else {
+            return false;
+        };
+        if pods + 1 > limit {
+            return false;
+        }
+        let asks_of_node = !placement.node_selector.is_empty()
+            || placement.affinity_terms.is_some()
+            || !placement.requests.is_empty();
+        !asks_of_node || node(name).is_some_and(|n| self.unfit(placement, n).is_empty())
     }
 
     fn fit_error(&self, placement: &Placement, nodes: &Store<Node>) -> String {

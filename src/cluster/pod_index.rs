@@ -1,6 +1,16 @@
 //! Secondary indexes over stored pods: by node (`spec.nodeName`) and by label, so that the
 //! disruption controller's "pods selected by this PDB" (C5) and a node's pods are found
-//! without scanning. Look-ups return name-ordered sets, the order a namespace scan gives.
+//! without scanning. Look-ups return the pods in name order, the order a namespace scan
+//! gives.
+//!
+//! A controller's and a label's pods are hash sets, put in order when read. Every pod create
+//! and delete files and unfiles the pod in them, while their readers are few (a PDB created,
+//! a workload scaled down): at a ReplicaSet's size an ordered set found the place by a
+//! binary search whose every step followed a pointer to a name no longer cached, and moved
+//! the entries after it, where a hash set hashes the pod's own key and compares it with the
+//! one entry it finds. A node's pods, a few dozen, stay an ordered set: its search is short,
+//! and a hash set's empty buckets would cost more memory, over thousands of nodes, than it
+//! saves time.
 //!
 //! Labels are filed only under the keys some selector is anchored on (see
 //! [`PodIndex::index_label_key`]): a pod carries labels no selector asks for
@@ -15,16 +25,16 @@ use super::{FastMap, FastSet};
 use crate::model::{ObjectKey, Pod, SmolStr, Uid};
 
 /// The pod indexes. Only looked up, never iterated into an output except through the
-/// ordered sets they hold.
+/// ordered sets they hold or [`in_order`].
 #[derive(Debug, Clone, Default)]
 pub struct PodIndex {
     by_node: FastMap<SmolStr, SortedSet<ObjectKey>>,
     /// Names only: a label's pods share the namespace it is filed under.
-    by_label: FastMap<(SmolStr, SmolStr, SmolStr), SortedSet<Arc<str>>>,
+    by_label: FastMap<(SmolStr, SmolStr, SmolStr), FastSet<Arc<str>>>,
     /// The label keys `by_label` files pods under. It only grows: a key once anchored on is
     /// likely to be again (the next ReplicaSet's PDB), and there are few of them.
     label_keys: FastSet<SmolStr>,
-    by_owner: FastMap<Uid, SortedSet<ObjectKey>>,
+    by_owner: FastMap<Uid, FastSet<ObjectKey>>,
     /// Per controller: (active pods, active Ready pods); active = not terminating, not terminal.
     owner_counts: FastMap<Uid, (usize, usize)>,
 }
@@ -54,8 +64,13 @@ impl PodIndex {
     /// conditions, deletion stamps) move nothing, a binding moves only the node entry.
     pub fn update(&mut self, key: &ObjectKey, old: Option<&PodFacts>, new: Option<&PodFacts>) {
         if node(old) != node(new) {
-            if let Some(node) = node(old) {
-                remove_entry(&mut self.by_node, node, key);
+            if let Some(node) = node(old)
+                && let Some(set) = self.by_node.get_mut(node)
+            {
+                set.remove(key);
+                if set.is_empty() {
+                    self.by_node.remove(node);
+                }
             }
             if let Some(new) = new {
                 self.by_node
@@ -166,8 +181,8 @@ impl PodIndex {
     /// How many entries the indexes hold, all together.
     pub fn entries(&self) -> usize {
         self.by_node.values().map(SortedSet::len).sum::<usize>()
-            + self.by_label.values().map(SortedSet::len).sum::<usize>()
-            + self.by_owner.values().map(SortedSet::len).sum::<usize>()
+            + self.by_label.values().map(FastSet::len).sum::<usize>()
+            + self.by_owner.values().map(FastSet::len).sum::<usize>()
             + self.owner_counts.len()
     }
 
@@ -178,7 +193,7 @@ impl PodIndex {
 
     /// The pods whose controller is the object with `uid`, in key order.
     pub fn owned_by(&self, uid: &Uid) -> impl Iterator<Item = &ObjectKey> {
-        self.by_owner.get(uid).into_iter().flatten()
+        in_order(self.by_owner.get(uid))
     }
 
     /// How many of a controller's pods are active (not terminating, not terminal), and how
@@ -198,23 +213,24 @@ impl PodIndex {
         if !self.label_keys.contains(key) {
             return None;
         }
-        Some(
-            self.by_label
-                .get(&LabelAt(namespace, key, value))
-                .into_iter()
-                .flatten()
-                .map(|name| &**name),
-        )
+        Some(in_order(self.by_label.get(&LabelAt(namespace, key, value))).map(|name| &**name))
     }
 }
 
+/// The items of `set` (none when there is no set) in order.
+fn in_order<T: Ord>(set: Option<&FastSet<T>>) -> std::vec::IntoIter<&T> {
+    let mut items: Vec<&T> = set.into_iter().flatten().collect();
+    items.sort_unstable();
+    items.into_iter()
+}
+
 /// Takes `key` out of the set filed under `at`, and the set out of `index` once empty.
-fn remove_entry<K, Q, E, R>(index: &mut FastMap<K, SortedSet<E>>, at: &Q, key: &R)
+fn remove_entry<K, Q, E, R>(index: &mut FastMap<K, FastSet<E>>, at: &Q, key: &R)
 where
     K: Eq + std::hash::Hash,
     Q: hashbrown::Equivalent<K> + std::hash::Hash + ?Sized,
-    E: std::borrow::Borrow<R> + Ord,
-    R: Ord + ?Sized,
+    E: Eq + std::hash::Hash,
+    R: hashbrown::Equivalent<E> + std::hash::Hash + ?Sized,
 {
     if let Some(set) = index.get_mut(at) {
         set.remove(key);
@@ -327,6 +343,29 @@ mod tests {
             ));
         }
         out
+    }
+
+    /// Pods filed in any order are read back in name order, from the hash sets as from the
+    /// ordered ones.
+    #[test]
+    fn reads_come_in_name_order_whatever_the_filing_order() {
+        let mut index = PodIndex::default();
+        index.index_label_key("app", []);
+        let names = [
+            "web-q", "web-b", "web-zz", "db-0", "web-a", "web-10", "web-9",
+        ];
+        for name in names {
+            let new = pod(name, 1, 1, 1, true, false);
+            index.update(&ObjectKey::new("ns", name), None, Some(&PodFacts::of(&new)));
+        }
+        let mut sorted = names.to_vec();
+        sorted.sort();
+        let keys =
+            |keys: Vec<&ObjectKey>| keys.iter().map(|k| k.name.to_string()).collect::<Vec<_>>();
+        assert_eq!(keys(index.on_node("node-1").collect()), sorted);
+        assert_eq!(keys(index.owned_by(&Uid::from("uid-1")).collect()), sorted);
+        let labelled: Vec<&str> = index.labelled("ns", "app", "app-1").unwrap().collect();
+        assert_eq!(labelled, sorted);
     }
 
     proptest! {

@@ -1,11 +1,11 @@
-//! An ordered set for the pod index's many small sets (a node's pods, a label's pods, a
-//! controller's pods): a sorted vector while it is small, a B-tree once it is not.
+//! An ordered set for the pod index's many small sets (a node's pods): a sorted vector while
+//! it is small, a B-tree once it is not.
 //!
 //! A B-tree allocates nodes of eleven entries plus an internal node as soon as it holds
 //! twelve, so a set of a few dozen keys costs about twice its entries; a sorted vector costs
 //! its entries, finds by binary search in contiguous memory, and an insert moves at most
 //! [`SortedSet::MOST_IN_A_VECTOR`] entries. Past that (the pending pods of a cluster with
-//! no room, a label every pod carries) a B-tree, where a vector's moves would grow with the
+//! no room, a node whose pod limit was raised) a B-tree, where a vector's moves would grow with the
 //! set.
 
 use std::borrow::Borrow;

@@ -16,7 +16,7 @@ use hashbrown::HashTable;
 
 use super::FastMap;
 use crate::model::short_text::same;
-use crate::model::{ObjectKey, Resource};
+use crate::model::{ObjectKey, Resource, SmolStr};
 
 /// The stored objects of one kind, keyed by namespace and name.
 #[derive(Debug, Clone)]
@@ -27,7 +27,9 @@ pub struct Store<T> {
     /// namespaces a walk down a B-tree of them compared a dozen texts on every create and
     /// delete. Its namespaces are the one copy of their text that the stored keys share: a
     /// namespace holds thousands of objects, and each key would otherwise keep its own.
-    names: FastMap<Arc<str>, BTreeSet<Arc<str>>>,
+    /// The names are held inline when short (most are), so that a create's or a delete's
+    /// walk down the B-tree compares them without following a pointer to each.
+    names: FastMap<Arc<str>, BTreeSet<SmolStr>>,
     /// The namespaces holding objects, in order (LISTs of every namespace go through them);
     /// changed only when a namespace gets its first object or loses its last.
     namespaces: BTreeSet<Arc<str>>,
@@ -191,7 +193,8 @@ impl<T: Resource> Store<T> {
                         (key.namespace, names)
                     }
                 };
-                names.insert(Arc::clone(&key.name));
+                // Inline when short; a long name shares the key's text.
+                names.insert(SmolStr::from(Arc::clone(&key.name)));
                 let key = ObjectKey {
                     namespace,
                     name: key.name,

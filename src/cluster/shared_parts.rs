@@ -21,7 +21,8 @@ use serde_json::Value;
 
 use crate::cluster::FastSet;
 use crate::model::{
-    OwnerReference, OwnerReferences, PodCondition, PodConditions, SharedList, StringMap, Unmodeled,
+    Merged, OwnerReference, OwnerReferences, PodCondition, PodConditions, SharedList, StringMap,
+    Unmodeled,
 };
 use crate::time::Time;
 
@@ -128,23 +129,44 @@ impl SharedParts {
     /// making it when it is stored (the pods the kubelets start or stop in one second, the
     /// pods evicted in one second, arrive at the same lists); stored if it is the first.
     /// `None` when nothing would change.
+    ///
+    /// The merged list is worked out as where each of its conditions comes from (one of
+    /// `existing`, kept, or one of `conditions`, set), not copied: it is hashed and compared
+    /// with the stored lists as that, and made only when no stored list equals it.
     pub(crate) fn conditions_set<const N: usize>(
         &mut self,
         existing: &PodConditions,
-        conditions: [PodCondition; N],
+        mut conditions: [PodCondition; N],
         now: Time,
     ) -> Option<PodConditions> {
-        let merged = crate::model::conditions_set(existing, conditions, now)?;
-        let h = hash_conditions(&merged);
-        if let Some((_, stored)) = self
-            .conditions
-            .values
-            .find(h, |(sh, s)| *sh == h && **s == merged[..])
-        {
-            return Some(stored.clone());
-        }
-        let mut list = PodConditions::from_exact(merged);
-        self.share_conditions(&mut list, None);
+        #[cfg(debug_assertions)]
+        let expected = crate::model::conditions_set(existing, conditions.clone(), now);
+        let merged = crate::model::merge_conditions(existing, &mut conditions, now)?;
+        let condition = |from: &Merged| match *from {
+            Merged::Kept(at) => &existing[at],
+            Merged::Set(at) => &conditions[at],
+        };
+        let h = hash_conditions(merged.iter().map(condition));
+        let found = self.conditions.values.find(h, |(sh, s)| {
+            *sh == h
+                && s.len() == merged.len()
+                && s.iter().zip(&merged).all(|(c, from)| c == condition(from))
+        });
+        let list = match found {
+            Some((_, stored)) => stored.clone(),
+            None => {
+                let made = crate::model::merged_list(existing, &mut conditions, &merged);
+                let mut list = PodConditions::from_exact(made);
+                self.share_conditions(&mut list, None);
+                list
+            }
+        };
+        #[cfg(debug_assertions)]
+        debug_assert_eq!(
+            expected.as_deref(),
+            Some(&list[..]),
+            "the merge as Pod::set_conditions makes it"
+        );
         Some(list)
     }
 
@@ -155,7 +177,7 @@ impl SharedParts {
         before: Option<&PodConditions>,
     ) {
         share_list(&mut self.conditions, conditions, before, |list| {
-            hash_conditions(list)
+            hash_conditions(list.iter())
         });
     }
 }
@@ -268,10 +290,10 @@ fn hash_owners<'a>(owners: impl Iterator<Item = &'a OwnerReference>) -> u64 {
 /// status and transition time — so that a list is hashed in a few instructions per condition
 /// (the kubelet writes one per pod it starts or stops). Equal lists hash equally; lists that
 /// differ only in reasons or messages collide, and equality tells them apart.
-fn hash_conditions(conditions: &[PodCondition]) -> u64 {
+fn hash_conditions<'a>(conditions: impl ExactSizeIterator<Item = &'a PodCondition>) -> u64 {
     let mut h = hasher();
     h.write_usize(conditions.len());
-    for condition in conditions.iter() {
+    for condition in conditions {
         h.write_usize(condition.type_.len());
         h.write_u8(condition.status.as_bytes().first().copied().unwrap_or(0));
         condition.last_transition_time.hash(&mut h);
@@ -523,6 +545,52 @@ mod tests {
             parts_holding(&cluster, first),
             1,
             "one stored list for the three pods"
+        );
+    }
+
+    /// Setting conditions through the shared parts makes the list `Pod::set_conditions`
+    /// makes; the second time (another pod, the same list and conditions) it is the stored
+    /// copy, found without making one; and nothing is made when nothing changes.
+    #[test]
+    fn conditions_set_is_set_conditions_and_finds_the_stored_copy() {
+        use crate::model::{Pod, PodCondition};
+        let condition = |type_: &str, status: &str| PodCondition {
+            type_: type_.into(),
+            status: status.into(),
+            ..PodCondition::default()
+        };
+        let (then, now) = (
+            Time::parse("2025-01-01T00:00:00Z").unwrap(),
+            Time::parse("2025-01-01T00:01:00Z").unwrap(),
+        );
+        let mut pod = Pod::running("default", "web-0", "node-1");
+        pod.set_conditions(
+            [
+                condition("Ready", "True"),
+                condition("PodScheduled", "True"),
+            ],
+            then,
+        );
+        let mut parts = SharedParts::default();
+        let setting = || {
+            [
+                condition("Ready", "False"),
+                condition("DisruptionTarget", "True"),
+            ]
+        };
+        let first = parts
+            .conditions_set(&pod.status.conditions, setting(), now)
+            .expect("a change");
+        let mut expected = pod.clone();
+        assert!(expected.set_conditions(setting(), now));
+        assert_eq!(first[..], expected.status.conditions[..]);
+        let again = parts
+            .conditions_set(&pod.status.conditions, setting(), now)
+            .expect("a change");
+        assert!(again.shares(&first), "the stored copy");
+        assert!(
+            parts.conditions_set(&first, setting(), now).is_none(),
+            "nothing changes"
         );
     }
 

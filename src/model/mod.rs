@@ -58,7 +58,7 @@ pub use pod::{
     DISRUPTION_TARGET, EVICTION_API_MESSAGE, EVICTION_BY_EVICTION_API, Pod, PodCondition,
     PodConditions, PodSpec, PodStatus, StartStamp, TERMINATION_BY_KUBELET, phase,
 };
-pub(crate) use pod::{StatusField, conditions_set};
+pub(crate) use pod::{Merged, StatusField, conditions_set, merge_conditions, merged_list};
 pub use selector::{
     FieldErrorKind, FieldRequirement, FieldSelector, LabelSelector, LabelSelectorRequirement,
     Operator, Requirement, Selector, SelectorFieldError, label_value_errors, qualified_name_errors,

@@ -7,6 +7,7 @@ use std::num::NonZeroU32;
 
 use super::meta::{ObjectMeta, SmolStr, Unmodeled};
 use super::shared_list::SharedList;
+use super::short_text::same;
 use crate::time::Time;
 
 /// `v1.Pod`.
@@ -342,22 +343,53 @@ pub type PodConditions = SharedList<PodCondition>;
 /// A pod's conditions while they are worked on, on the stack: a pod has at most six or so.
 pub(crate) type ConditionsOnStack = smallvec::SmallVec<[PodCondition; 8]>;
 
-/// `existing` with each of `conditions` (of distinct types) set in turn by upstream's
+/// Where a condition of a merged list ([`merge_conditions`]) comes from: the existing
+/// list's condition at an index, kept, or the one set at an index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Merged {
+    /// `existing[i]`, unchanged.
+    Kept(usize),
+    /// `conditions[i]`, with the times the rule gave it.
+    Set(usize),
+}
+
+/// The list `existing` becomes with each of `conditions` set in turn by upstream's
 /// `UpdatePodCondition` rule (E31): the `lastTransitionTime` is kept when the status is
 /// unchanged, else set to `now`; other fields are overwritten; a new type goes at the end.
-/// Worked out on the stack, so that a caller can look the result up among the stored lists
-/// before it makes one. `None` when nothing would change.
-pub(crate) fn conditions_set<const N: usize>(
+/// Told as where each of the list's conditions comes from, so that a caller can look the
+/// list up among the stored ones without making it; `conditions` get the transition (and
+/// probe) times the rule gives them. `None` when nothing would change.
+pub(crate) fn merge_conditions<const N: usize>(
     existing: &[PodCondition],
-    conditions: [PodCondition; N],
+    conditions: &mut [PodCondition; N],
     now: Time,
-) -> Option<ConditionsOnStack> {
-    let mut list: ConditionsOnStack = existing.iter().cloned().collect();
+) -> Option<smallvec::SmallVec<[Merged; 8]>> {
+    let mut merged: smallvec::SmallVec<[Merged; 8]> =
+        (0..existing.len()).map(Merged::Kept).collect();
     let mut changed = false;
-    for mut condition in conditions {
-        match list.iter().position(|c| c.type_ == condition.type_) {
+    for set in 0..N {
+        let (earlier, rest) = conditions.split_at_mut(set);
+        let condition = &mut rest[0];
+        let of = |from: &Merged| match *from {
+            Merged::Kept(at) => &existing[at],
+            Merged::Set(at) => &earlier[at],
+        };
+        // A condition set in place of another has its type: the types of the list's first
+        // `existing.len()` conditions are those of `existing`, and only the appended ones
+        // need resolving.
+        let position = existing
+            .iter()
+            .position(|c| c.type_ == condition.type_)
+            .or_else(|| {
+                let appended = &merged[existing.len()..];
+                let at = appended
+                    .iter()
+                    .position(|from| of(from).type_ == condition.type_)?;
+                Some(existing.len() + at)
+            });
+        match position {
             Some(at) => {
-                let old = &list[at];
+                let old = of(&merged[at]);
                 condition.last_transition_time = if old.status == condition.status {
                     old.last_transition_time
                 } else {
@@ -366,19 +398,43 @@ pub(crate) fn conditions_set<const N: usize>(
                 if condition.last_probe_time.is_none() {
                     condition.last_probe_time = old.last_probe_time.clone();
                 }
-                if *old != condition {
-                    list[at] = condition;
+                if old != condition {
+                    merged[at] = Merged::Set(set);
                     changed = true;
                 }
             }
             None => {
                 condition.last_transition_time = Some(now);
-                list.push(condition);
+                merged.push(Merged::Set(set));
                 changed = true;
             }
         }
     }
-    changed.then_some(list)
+    changed.then_some(merged)
+}
+
+/// `existing` with each of `conditions` set in turn ([`merge_conditions`]), made on the
+/// stack. `None` when nothing would change.
+pub(crate) fn conditions_set<const N: usize>(
+    existing: &[PodCondition],
+    mut conditions: [PodCondition; N],
+    now: Time,
+) -> Option<ConditionsOnStack> {
+    let merged = merge_conditions(existing, &mut conditions, now)?;
+    Some(merged_list(existing, &mut conditions, &merged).collect())
+}
+
+/// The conditions of the list `merged` tells of ([`merge_conditions`]), in order: copies of
+/// the kept ones, the set ones moved out of `conditions`.
+pub(crate) fn merged_list<'a>(
+    existing: &'a [PodCondition],
+    conditions: &'a mut [PodCondition],
+    merged: &'a [Merged],
+) -> impl ExactSizeIterator<Item = PodCondition> + 'a {
+    merged.iter().map(move |from| match *from {
+        Merged::Kept(at) => existing[at].clone(),
+        Merged::Set(at) => std::mem::take(&mut conditions[at]),
+    })
 }
 
 /// `v1.PodCondition`.
@@ -423,11 +479,12 @@ impl PartialEq for PodCondition {
             reason,
             message,
         } = self;
+        // The texts are short: compared without a call to `memcmp` each.
         *last_transition_time == other.last_transition_time
-            && *status == other.status
-            && *type_ == other.type_
-            && *reason == other.reason
-            && *message == other.message
+            && same(status, &other.status)
+            && same(type_, &other.type_)
+            && same(reason, &other.reason)
+            && same(message, &other.message)
             && *observed_generation == other.observed_generation
             && *last_probe_time == other.last_probe_time
     }
@@ -543,6 +600,37 @@ impl Pod {
 mod tests {
     use super::Pod;
     use serde_json::json;
+
+    /// Two conditions of one type set at once act as two `set_condition`s in turn: the
+    /// second sets the first's slot, whether the type was there before or not.
+    #[test]
+    fn set_conditions_of_one_type_twice_is_set_condition_twice() {
+        use super::PodCondition;
+        use crate::time::Time;
+        let (before, now) = (
+            Time::parse("2025-01-01T00:00:00Z").unwrap(),
+            Time::parse("2025-01-01T00:01:00Z").unwrap(),
+        );
+        let condition = |type_: &str, status: &str| PodCondition {
+            type_: type_.into(),
+            status: status.into(),
+            ..PodCondition::default()
+        };
+        for had_it in [false, true] {
+            let mut start = Pod::running("default", "web-0", "node-1");
+            start.set_conditions([condition("Ready", "True")], before);
+            if had_it {
+                start.set_conditions([condition("A", "True")], before);
+            }
+            let mut at_once = start.clone();
+            at_once.set_conditions([condition("A", "False"), condition("A", "True")], now);
+            let mut in_turn = start.clone();
+            in_turn.set_condition(condition("A", "False"), now);
+            in_turn.set_condition(condition("A", "True"), now);
+            assert_eq!(at_once.status.conditions[..], in_turn.status.conditions[..]);
+            assert_eq!(at_once.status.conditions.len(), 2, "one A");
+        }
+    }
 
     /// E31: `set_conditions` gives what `UpdatePodCondition` applied to each condition in
     /// turn gives (the rule as written before lists were shared, kept here as the

@@ -5,8 +5,8 @@
 //! twelve, so a set of a few dozen keys costs about twice its entries; a sorted vector costs
 //! its entries, finds by binary search in contiguous memory, and an insert moves at most
 //! [`SortedSet::MOST_IN_A_VECTOR`] entries. Past that (the pending pods of a cluster with
-//! no room, a node whose pod limit was raised) a B-tree, where a vector's moves would grow with the
-//! set.
+//! no room, a node whose pod limit was raised) a B-tree, where a vector's moves would grow
+//! with the set.
 
 use std::borrow::Borrow;
 use std::collections::{BTreeSet, btree_set};

@@ -747,7 +747,7 @@ impl NodeLoad {
         Err(self.fit_error(placement, nodes))
     }
 
-    /// Whether the open node `name`, holding `pods` pods, passes `placement`'s filters: what
+    /// S5: whether the open node `name`, holding `pods` pods, passes `placement`'s filters: what
     /// [`NodeLoad::unfit`] answers, without what is known of an open node. It is neither
     /// cordoned nor tainted (or it would be closed), and its pod limit is the one filed when
     /// it was last written; so only a pod that asks something of the node (a selector,

@@ -548,7 +548,7 @@ mod tests {
         );
     }
 
-    /// Setting conditions through the shared parts makes the list `Pod::set_conditions`
+    /// E31: setting conditions through the shared parts makes the list `Pod::set_conditions`
     /// makes; the second time (another pod, the same list and conditions) it is the stored
     /// copy, found without making one; and nothing is made when nothing changes.
     #[test]

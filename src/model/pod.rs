@@ -601,8 +601,8 @@ mod tests {
     use super::Pod;
     use serde_json::json;
 
-    /// Two conditions of one type set at once act as two `set_condition`s in turn: the
-    /// second sets the first's slot, whether the type was there before or not.
+    /// E31: two conditions of one type set at once act as two `set_condition`s in turn:
+    /// the second sets the first's slot, whether the type was there before or not.
     #[test]
     fn set_conditions_of_one_type_twice_is_set_condition_twice() {
         use super::PodCondition;

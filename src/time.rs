@@ -172,7 +172,7 @@ impl Time {
     }
 
     /// The instant `seconds` after the epoch, which jiff's range holds.
-    const fn of_seconds(seconds: i64) -> Time {
+    pub(crate) const fn of_seconds(seconds: i64) -> Time {
         // jiff's range is a few hundred billion seconds either side of the epoch, so the
         // flipped value is never zero; the fallback is never taken.
         match std::num::NonZeroI64::new(seconds ^ i64::MIN) {

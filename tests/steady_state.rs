@@ -51,6 +51,7 @@ fn larger(a: Footprint, b: Footprint) -> Footprint {
     Footprint {
         objects: a.objects.max(b.objects),
         events: a.events.max(b.events),
+        event_bytes: a.event_bytes.max(b.event_bytes),
         timers: a.timers.max(b.timers),
         watch_history: a.watch_history.max(b.watch_history),
         kubelet_pods: a.kubelet_pods.max(b.kubelet_pods),
@@ -95,6 +96,12 @@ fn an_hour_of_steady_evictions_grows_nothing() {
     );
     // The log is compacted in batches: it saws between the retention and twice it.
     assert!(second.events < 2 * RETENTION, "{second:?}");
+    // Its bytes follow its events: only the numbers an event holds (resourceVersions,
+    // times) gain a digit now and then.
+    assert!(
+        second.event_bytes <= first.event_bytes + first.event_bytes / 10,
+        "{first:?} -> {second:?}"
+    );
     assert!(
         second.watch_history <= WATCH_HISTORY + WATCH_HISTORY / 10,
         "{second:?}"

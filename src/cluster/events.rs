@@ -1,4 +1,5 @@
-//! The append-only event log: every thing that happened, in order, read by cursor.
+//! What the append-only event log records: every thing that happened, in order, read by
+//! cursor. The log holds them encoded (`event_log.rs`); readers get these types.
 
 use std::borrow::Cow;
 

@@ -28,6 +28,7 @@ mod config;
 pub mod deletion;
 pub mod disruption;
 pub mod endpoints;
+mod event_log;
 mod events;
 pub mod eviction;
 pub mod history;
@@ -203,9 +204,7 @@ pub struct Cluster {
     last_container_statuses: kubelet::LastContainerStatuses,
     replica_statuses: workloads::ReplicaStatuses,
     pub(crate) timers: TimerQueue,
-    events: Vec<Event>,
-    /// The sequence number of `events[0]`: how many events compaction has dropped.
-    compacted_events: u64,
+    events: event_log::EventLog,
     watch_history: history::WatchHistory,
     disruption_queue: work_queue::WorkQueue<ObjectKey>,
     kubelet_queue: work_queue::WorkQueue<ObjectKey>,
@@ -259,8 +258,7 @@ impl Cluster {
             last_container_statuses: kubelet::LastContainerStatuses::default(),
             replica_statuses: workloads::ReplicaStatuses::default(),
             timers: TimerQueue::default(),
-            events: Vec::new(),
-            compacted_events: 0,
+            events: event_log::EventLog::default(),
             watch_history: history::WatchHistory::default(),
             disruption_queue: work_queue::WorkQueue::default(),
             kubelet_queue: work_queue::WorkQueue::default(),

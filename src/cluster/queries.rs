@@ -13,6 +13,8 @@ pub struct Footprint {
     pub objects: usize,
     /// Events retained in the log (at most twice [`ClusterConfig::event_retention`]).
     pub events: usize,
+    /// Bytes the log holds them in (encoded: a few dozen bytes an event).
+    pub event_bytes: usize,
     /// Pending timers.
     pub timers: usize,
     /// Writes kept for watches (at most the retention given to
@@ -176,7 +178,8 @@ impl Cluster {
     pub fn footprint(&self) -> Footprint {
         Footprint {
             objects: self.object_count(),
-            events: self.events.len(),
+            events: self.events.retained(),
+            event_bytes: self.events.bytes(),
             timers: self.timers.len(),
             watch_history: self.watch_history.len(),
             kubelet_pods: self.kubelet_pods.len(),
@@ -187,22 +190,45 @@ impl Cluster {
 
     /// The retained event log: every event not yet compacted away
     /// (see [`ClusterConfig::event_retention`]), oldest first.
-    pub fn events(&self) -> &[Event] {
-        &self.events
+    ///
+    /// The log holds its events encoded (a few dozen bytes each); each call decodes them
+    /// afresh. To follow the log, read by cursor with [`Cluster::events_since`] or
+    /// [`Cluster::events_iter`].
+    pub fn events(&self) -> Vec<Event> {
+        self.events_iter(0).collect()
     }
 
     /// The retained events from sequence number `seq` on (a cursor: pass
     /// [`Cluster::event_count`] as it was when you last read).
-    pub fn events_since(&self, seq: u64) -> &[Event] {
-        let start = usize::try_from(seq.saturating_sub(self.compacted_events))
-            .unwrap_or(usize::MAX)
-            .min(self.events.len());
-        &self.events[start..]
+    pub fn events_since(&self, seq: u64) -> Vec<Event> {
+        self.events_iter(seq).collect()
+    }
+
+    /// The retained events from sequence number `seq` on, decoded one by one as the
+    /// iterator is advanced.
+    ///
+    /// # Examples
+    /// ```
+    /// use evictsim::cluster::{Cluster, EventKind};
+    /// use evictsim::model::{Eviction, Pod};
+    /// use evictsim::time::SimTime;
+    ///
+    /// let mut cluster = Cluster::default();
+    /// cluster.load(SimTime::ZERO, Pod::running("default", "web-1", "node-1")).unwrap();
+    /// let cursor = cluster.event_count();
+    /// cluster.evict_pod(SimTime::ZERO, Eviction::new("default", "web-1")).unwrap();
+    /// let mut events = cluster.events_iter(cursor);
+    /// let first = events.next().unwrap();
+    /// assert_eq!(first.seq, cursor);
+    /// assert!(matches!(first.kind, EventKind::EvictionAdmitted { .. }));
+    /// ```
+    pub fn events_iter(&self, seq: u64) -> impl Iterator<Item = Event> + '_ {
+        self.events.since(seq)
     }
 
     /// How many events have ever been logged: the sequence number the next one gets.
     pub fn event_count(&self) -> u64 {
-        self.compacted_events + self.events.len() as u64
+        self.events.count()
     }
 
     /// Every recorded moment a client's eviction or DELETE left a PDB below its
@@ -274,8 +300,7 @@ impl Cluster {
             last_container_statuses: self.last_container_statuses.clone(),
             replica_statuses: self.replica_statuses.clone(),
             timers: self.timers.clone(),
-            events: Vec::new(),
-            compacted_events: self.event_count(),
+            events: super::event_log::EventLog::starting_at(self.event_count()),
             watch_history: self.watch_history.clone(),
             disruption_queue: self.disruption_queue.clone(),
             kubelet_queue: self.kubelet_queue.clone(),

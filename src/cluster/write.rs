@@ -8,7 +8,7 @@ use std::sync::Arc;
 use rand_core::RngCore;
 
 use crate::cluster::pod_facts::FactsBeforeChange;
-use crate::cluster::{Cluster, Event, EventKind, Origin, StoredKind, WriteVerb, history};
+use crate::cluster::{Cluster, EventKind, Origin, StoredKind, WriteVerb, history};
 use crate::error::ApiError;
 use crate::model::{ObjectKey, Pod, PodDisruptionBudget, Resource, ResourceVersion, SmolStr, Uid};
 
@@ -78,38 +78,15 @@ impl NameSuffix {
 
 impl Cluster {
     pub(crate) fn log(&mut self, kind: EventKind) {
-        let seq = self.event_count();
-        self.events.push(Event {
-            seq,
-            at: self.now,
-            kind,
-        });
-        // Compaction in batches keeps logging O(1) amortised and memory at most twice the
-        // retention.
-        let retention = self.config.event_retention.max(1);
-        if self.events.len() >= 2 * retention {
-            let dropped = self.events.len() - retention;
-            self.events.drain(..dropped);
-            self.compacted_events += dropped as u64;
-        }
+        self.events
+            .push(self.now, &kind, self.config.event_retention);
     }
 
     /// Logs `kind` as if it had been logged when the log held `seq` events: it takes that
     /// sequence number and the events after it move up by one.
     pub(crate) fn log_before(&mut self, seq: u64, kind: EventKind) {
-        let Some(index) = seq
-            .checked_sub(self.compacted_events)
-            .and_then(|i| usize::try_from(i).ok())
-            .filter(|i| *i <= self.events.len())
-        else {
-            self.log(kind);
-            return;
-        };
-        let at = self.events.get(index).map_or(self.now, |e| e.at);
-        for event in &mut self.events[index..] {
-            event.seq += 1;
-        }
-        self.events.insert(index, Event { seq, at, kind });
+        self.events
+            .insert_before(seq, self.now, &kind, self.config.event_retention);
     }
 
     pub(crate) fn record(
@@ -376,12 +353,14 @@ impl Cluster {
         } else {
             self.watch_history.record_unkept(self.revision);
         }
-        self.log(EventKind::ObjectWritten {
+        let written = super::event_log::Written {
             verb,
             kind,
-            key: key.clone(),
-            resource_version,
-        });
+            key,
+            resource_version: &resource_version,
+        };
+        self.events
+            .push_written(self.now, written, self.config.event_retention);
     }
 
     pub(crate) fn new_uid(&mut self) -> Uid {

@@ -58,7 +58,10 @@ pub use pod::{
     DISRUPTION_TARGET, EVICTION_API_MESSAGE, EVICTION_BY_EVICTION_API, Pod, PodCondition,
     PodConditions, PodSpec, PodStatus, StartStamp, TERMINATION_BY_KUBELET, phase,
 };
-pub(crate) use pod::{Merged, StatusField, conditions_set, merge_conditions, merged_list};
+pub(crate) use pod::{Merged, StatusField, merge_conditions, merged_list};
+// The shared conditions path checks itself against it in debug builds only.
+#[cfg(debug_assertions)]
+pub(crate) use pod::conditions_set;
 pub use selector::{
     FieldErrorKind, FieldRequirement, FieldSelector, LabelSelector, LabelSelectorRequirement,
     Operator, Requirement, Selector, SelectorFieldError, label_value_errors, qualified_name_errors,

@@ -1,0 +1,1051 @@
+//! The event log as it is held: each event encoded in a few dozen bytes, in chunks.
+//!
+//! A roll of 150,000 pods logs four million events. Held as [`Event`]s they took 104 bytes
+//! each (the retained million and the next, 208 MB, most of the roll's peak memory), and
+//! each held two counted references to its key's texts: raised when the event was logged,
+//! lowered when it was compacted away, by then on a cold line for every pod gone, with the
+//! compaction moving the retained events to the front of the vector. Encoded, an event is
+//! its bytes alone — the texts copied, numbers as variable-length integers, the few static
+//! texts (kinds, reasons) as an index — so logging writes 30 to 50 bytes, compaction drops
+//! whole chunks without reading them, and a reader gets [`Event`]s decoded on demand.
+//!
+//! The log is the one owner of sequence numbers: an event's number is its position, so
+//! inserting one before others ([`EventLog::insert_before`]) renumbers them for free.
+
+use std::borrow::Cow;
+use std::collections::VecDeque;
+
+use super::events::{Event, EventKind, WriteVerb};
+use crate::model::{ObjectKey, SmolStr};
+use crate::time::{SimTime, Time};
+
+/// Events per chunk: compaction drops whole chunks, so the log holds at most this many
+/// events beyond twice the retention.
+const CHUNK_EVENTS: usize = 1_024;
+
+/// The room a chunk is given for each event it will hold: most take 30 to 50 bytes. A full
+/// chunk's room, 48 KB, stays below glibc's threshold for giving a block its own mapping,
+/// which would fault in fresh pages for every chunk.
+const ROOM_PER_EVENT: usize = 48;
+
+/// An event is encoded on the stack first, then copied to its chunk in one piece: its
+/// writes then check against this room, not the chunk's capacity, byte after byte. Longer
+/// events (long messages) are encoded in a buffer of their own.
+const SCRATCH: usize = 128;
+
+/// The retained events, encoded.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct EventLog {
+    /// Oldest first; the first may begin with events already compacted away (before
+    /// `first`), dropped with their chunk.
+    chunks: VecDeque<Chunk>,
+    /// The sequence number of the oldest retained event: how many compaction has dropped.
+    first: u64,
+    /// The sequence number the next event gets: how many have ever been logged.
+    next: u64,
+    /// The `&'static str`s events carry (object kinds, event types and reasons, the eviction
+    /// handler's messages), encoded as their index here.
+    statics: StaticTexts,
+}
+
+/// A run of consecutive events.
+#[derive(Debug, Clone)]
+struct Chunk {
+    /// The sequence number of its first event.
+    first: u64,
+    /// The events' encodings, back to back.
+    bytes: Vec<u8>,
+    /// Where each event's encoding ends in `bytes`.
+    ends: Vec<u32>,
+}
+
+impl Chunk {
+    fn starting_at(first: u64, events: usize) -> Chunk {
+        Chunk {
+            first,
+            bytes: Vec::with_capacity(events * ROOM_PER_EVENT),
+            ends: Vec::with_capacity(events),
+        }
+    }
+
+    /// The encoding of the chunk's `index`th event.
+    fn encoded(&self, index: usize) -> &[u8] {
+        &self.bytes[self.start_of(index)..self.ends[index] as usize]
+    }
+
+    /// Where the chunk's `index`th event's encoding starts.
+    fn start_of(&self, index: usize) -> usize {
+        match index {
+            0 => 0,
+            _ => self.ends[index - 1] as usize,
+        }
+    }
+}
+
+/// The static texts of a log, each given an index on first use.
+#[derive(Debug, Clone, Default)]
+struct StaticTexts {
+    texts: Vec<&'static str>,
+}
+
+impl StaticTexts {
+    /// Found by address and length, first used first: a log sees a few dozen at most (the
+    /// kinds, the controllers' reasons, the handler's messages), most events the first
+    /// few, so a scan beats hashing.
+    #[inline]
+    fn index_of(&mut self, text: &'static str) -> u32 {
+        let found = self
+            .texts
+            .iter()
+            .position(|t| std::ptr::eq(t.as_ptr(), text.as_ptr()) && t.len() == text.len());
+        match found {
+            Some(index) => index as u32,
+            None => {
+                self.texts.push(text);
+                (self.texts.len() - 1) as u32
+            }
+        }
+    }
+}
+
+impl EventLog {
+    /// An empty log whose first event will be number `next` (a fork continues its parent's
+    /// numbering).
+    pub(crate) fn starting_at(next: u64) -> EventLog {
+        EventLog {
+            first: next,
+            next,
+            ..EventLog::default()
+        }
+    }
+
+    /// How many events have ever been logged: the number the next one gets.
+    pub(crate) fn count(&self) -> u64 {
+        self.next
+    }
+
+    /// How many events are retained.
+    pub(crate) fn retained(&self) -> usize {
+        (self.next - self.first) as usize
+    }
+
+    /// The bytes the log holds its events in: the chunks' room and their offsets.
+    pub(crate) fn bytes(&self) -> usize {
+        self.chunks
+            .iter()
+            .map(|c| c.bytes.capacity() + 4 * c.ends.capacity())
+            .sum()
+    }
+
+    /// Appends `kind`, which happened `at`; then, once the log holds twice `retention`
+    /// events, forgets all but the newest `retention` (in batches, so logging stays O(1)
+    /// amortised).
+    pub(crate) fn push(&mut self, at: SimTime, kind: &EventKind, retention: usize) {
+        self.push_encoded(retention, |w| encode(w, at, kind));
+    }
+
+    /// [`EventLog::push`] of an `ObjectWritten` event, from the write's own key: a store write
+    /// (nearly half of all events) logs without a copy of its key to encode and drop.
+    pub(crate) fn push_written(&mut self, at: SimTime, written: Written<'_>, retention: usize) {
+        self.push_encoded(retention, |w| {
+            w.unsigned(at.as_millis())?;
+            w.written(&written)
+        });
+    }
+
+    /// Appends what `encode` writes.
+    fn push_encoded(&mut self, retention: usize, encode: impl Fn(&mut Writer<'_>) -> Fits) {
+        let retention = retention.max(1);
+        let per_chunk = retention.min(CHUNK_EVENTS);
+        if self.chunks.back().is_none_or(|c| c.ends.len() >= per_chunk) {
+            self.chunks
+                .push_back(Chunk::starting_at(self.next, per_chunk));
+        }
+        let mut scratch = [0u8; SCRATCH];
+        let mut w = Writer {
+            out: &mut scratch,
+            at: 0,
+            statics: &mut self.statics,
+        };
+        let fitted = encode(&mut w).map(|()| w.at);
+        let Some(chunk) = self.chunks.back_mut() else {
+            return;
+        };
+        match fitted {
+            Some(len) => chunk.bytes.extend_from_slice(&scratch[..len]),
+            None => chunk
+                .bytes
+                .extend_from_slice(&encode_alone(&mut self.statics, encode)),
+        }
+        chunk.ends.push(chunk.bytes.len() as u32);
+        self.next += 1;
+        if self.retained() >= retention.saturating_mul(2) {
+            self.first = self.next - retention as u64;
+            // A chunk goes when every event it holds is before the new first.
+            while self.chunks.len() > 1 && self.chunks[1].first <= self.first {
+                self.chunks.pop_front();
+            }
+        }
+    }
+
+    /// Logs `kind` as if it had been logged when the log held `seq` events: it takes that
+    /// number, with the time of the event it displaces (or `now`), and the events from `seq`
+    /// on move up by one. Appended when `seq` is no longer retained.
+    pub(crate) fn insert_before(
+        &mut self,
+        seq: u64,
+        now: SimTime,
+        kind: &EventKind,
+        retention: usize,
+    ) {
+        if seq < self.first || seq >= self.next {
+            self.push(now, kind, retention);
+            return;
+        }
+        let at_chunk = self.chunks.partition_point(|c| c.first <= seq) - 1;
+        let chunk = &mut self.chunks[at_chunk];
+        let index = (seq - chunk.first) as usize;
+        let at = decode_at(chunk.encoded(index));
+        let start = chunk.start_of(index);
+        let encoded = encode_alone(&mut self.statics, |w| encode(w, at, kind));
+        let grown = encoded.len();
+        chunk.bytes.splice(start..start, encoded);
+        for end in &mut chunk.ends[index..] {
+            *end += grown as u32;
+        }
+        chunk.ends.insert(index, (start + grown) as u32);
+        for later in self.chunks.range_mut(at_chunk + 1..) {
+            later.first += 1;
+        }
+        self.next += 1;
+    }
+
+    /// The retained events from number `seq` on (all of them from `0`), decoded.
+    pub(crate) fn since(&self, seq: u64) -> impl Iterator<Item = Event> + '_ {
+        let from = seq.max(self.first);
+        let at_chunk = self
+            .chunks
+            .partition_point(|c| c.first <= from)
+            .saturating_sub(1);
+        self.chunks.range(at_chunk..).flat_map(move |chunk| {
+            let skip = from.saturating_sub(chunk.first) as usize;
+            (skip..chunk.ends.len()).map(move |index| {
+                let (at, kind) = decode(chunk.encoded(index), &self.statics.texts);
+                Event {
+                    seq: chunk.first + index as u64,
+                    at,
+                    kind,
+                }
+            })
+        })
+    }
+}
+
+// The encoding. Each event: when it happened (milliseconds), a tag naming its kind, then
+// its fields in declaration order. Unsigned numbers are LEB128 (seven bits a byte, low bits
+// first), signed ones zigzagged first; texts are their length, then their bytes; a static
+// text is its index; an option or a flag is a byte.
+
+const OBJECT_WRITTEN: u8 = 0;
+const EVICTION_ADMITTED: u8 = 1;
+const EVICTION_REFUSED: u8 = 2;
+const DELETION_STARTED: u8 = 3;
+const GRACE_PERIOD_SHORTENED: u8 = 4;
+const PDB_STATUS_UPDATED: u8 = 5;
+const PDB_SYNC_FAILED: u8 = 6;
+const DISRUPTION_TARGET_RESET: u8 = 7;
+const RECORDED: u8 = 8;
+const POD_CREATED: u8 = 9;
+const POD_SCHEDULED: u8 = 10;
+const POD_STARTED: u8 = 11;
+const KUBELET_NOTICED_DELETION: u8 = 12;
+const PRE_STOP_FINISHED: u8 = 13;
+const ENDPOINT_REMOVED: u8 = 14;
+const KILL_REARMED: u8 = 15;
+const CONTAINERS_EXITED: u8 = 16;
+const CONTAINERS_KILLED: u8 = 17;
+const POD_TERMINATED: u8 = 18;
+const RATE_LIMITED: u8 = 19;
+
+/// `Some` when the write fitted in the room left.
+type Fits = Option<()>;
+
+/// Writes an encoding into `out`, from `at` on.
+struct Writer<'a> {
+    out: &'a mut [u8],
+    at: usize,
+    statics: &'a mut StaticTexts,
+}
+
+impl Writer<'_> {
+    #[inline]
+    fn byte(&mut self, value: u8) -> Fits {
+        *self.out.get_mut(self.at)? = value;
+        self.at += 1;
+        Some(())
+    }
+
+    #[inline]
+    fn unsigned(&mut self, mut value: u64) -> Fits {
+        while value >= 0x80 {
+            self.byte(value as u8 | 0x80)?;
+            value >>= 7;
+        }
+        self.byte(value as u8)
+    }
+
+    #[inline]
+    fn signed(&mut self, value: i64) -> Fits {
+        self.unsigned(((value << 1) ^ (value >> 63)) as u64)
+    }
+
+    #[inline]
+    fn text(&mut self, text: &str) -> Fits {
+        self.unsigned(text.len() as u64)?;
+        let end = self.at.checked_add(text.len())?;
+        self.out
+            .get_mut(self.at..end)?
+            .copy_from_slice(text.as_bytes());
+        self.at = end;
+        Some(())
+    }
+
+    #[inline]
+    fn static_text(&mut self, text: &'static str) -> Fits {
+        let index = self.statics.index_of(text);
+        self.unsigned(u64::from(index))
+    }
+
+    #[inline]
+    fn key(&mut self, key: &ObjectKey) -> Fits {
+        self.text(&key.namespace)?;
+        self.text(&key.name)
+    }
+
+    #[inline]
+    fn time(&mut self, time: Time) -> Fits {
+        self.signed(time.unix_seconds())
+    }
+
+    #[inline]
+    fn written(&mut self, written: &Written<'_>) -> Fits {
+        self.byte(OBJECT_WRITTEN)?;
+        self.byte(match written.verb {
+            WriteVerb::Created => 0,
+            WriteVerb::Updated => 1,
+            WriteVerb::Deleted => 2,
+        })?;
+        self.static_text(written.kind)?;
+        self.key(written.key)?;
+        self.text(written.resource_version)
+    }
+}
+
+/// The fields of an `ObjectWritten` event, borrowed from the write.
+pub(crate) struct Written<'a> {
+    pub(crate) verb: WriteVerb,
+    pub(crate) kind: &'static str,
+    pub(crate) key: &'a ObjectKey,
+    pub(crate) resource_version: &'a str,
+}
+
+/// What `encode` writes, in a buffer of its own, grown until it fits: an insertion's event,
+/// or one too long for the stack.
+fn encode_alone(statics: &mut StaticTexts, encode: impl Fn(&mut Writer<'_>) -> Fits) -> Vec<u8> {
+    let mut room = vec![0; 2 * SCRATCH];
+    loop {
+        let mut w = Writer {
+            out: &mut room,
+            at: 0,
+            statics,
+        };
+        if encode(&mut w).is_some() {
+            let used = w.at;
+            room.truncate(used);
+            return room;
+        }
+        room.resize(2 * room.len(), 0);
+    }
+}
+
+fn encode(w: &mut Writer<'_>, at: SimTime, kind: &EventKind) -> Fits {
+    w.unsigned(at.as_millis())?;
+    match kind {
+        EventKind::ObjectWritten {
+            verb,
+            kind,
+            key,
+            resource_version,
+        } => w.written(&Written {
+            verb: *verb,
+            kind,
+            key,
+            resource_version,
+        })?,
+        EventKind::EvictionAdmitted { pod, pdb, dry_run } => {
+            w.byte(EVICTION_ADMITTED)?;
+            w.key(pod)?;
+            match pdb {
+                Some(pdb) => {
+                    w.byte(1)?;
+                    w.text(pdb)?;
+                }
+                None => w.byte(0)?,
+            }
+            w.byte(u8::from(*dry_run))?;
+        }
+        EventKind::EvictionRefused { pod, code, message } => {
+            w.byte(EVICTION_REFUSED)?;
+            w.key(pod)?;
+            w.unsigned(u64::from(*code))?;
+            match message {
+                Cow::Borrowed(message) => {
+                    w.byte(0)?;
+                    w.static_text(message)?;
+                }
+                Cow::Owned(message) => {
+                    w.byte(1)?;
+                    w.text(message)?;
+                }
+            }
+        }
+        EventKind::DeletionStarted {
+            pod,
+            grace_period_seconds,
+            deletion_timestamp,
+        } => {
+            w.byte(DELETION_STARTED)?;
+            w.key(pod)?;
+            w.signed(*grace_period_seconds)?;
+            w.time(*deletion_timestamp)?;
+        }
+        EventKind::GracePeriodShortened {
+            pod,
+            grace_period_seconds,
+            deletion_timestamp,
+        } => {
+            w.byte(GRACE_PERIOD_SHORTENED)?;
+            w.key(pod)?;
+            w.signed(*grace_period_seconds)?;
+            w.time(*deletion_timestamp)?;
+        }
+        EventKind::PdbStatusUpdated {
+            pdb,
+            disruptions_allowed,
+            current_healthy,
+            desired_healthy,
+            expected_pods,
+        } => {
+            w.byte(PDB_STATUS_UPDATED)?;
+            w.key(pdb)?;
+            w.signed(*disruptions_allowed)?;
+            w.signed(*current_healthy)?;
+            w.signed(*desired_healthy)?;
+            w.signed(*expected_pods)?;
+        }
+        EventKind::PdbSyncFailed { pdb, message } => {
+            w.byte(PDB_SYNC_FAILED)?;
+            w.key(pdb)?;
+            w.text(message)?;
+        }
+        EventKind::DisruptionTargetReset { pod } => {
+            w.byte(DISRUPTION_TARGET_RESET)?;
+            w.key(pod)?;
+        }
+        EventKind::Recorded {
+            event_type,
+            involved,
+            reason,
+            message,
+        } => {
+            w.byte(RECORDED)?;
+            w.static_text(event_type)?;
+            w.text(involved)?;
+            w.static_text(reason)?;
+            w.text(message)?;
+        }
+        EventKind::PodCreated { owner, pod } => {
+            w.byte(POD_CREATED)?;
+            w.text(owner)?;
+            w.key(pod)?;
+        }
+        EventKind::PodScheduled { pod, node } => {
+            w.byte(POD_SCHEDULED)?;
+            w.key(pod)?;
+            w.text(node)?;
+        }
+        EventKind::PodStarted { pod, node, ready } => {
+            w.byte(POD_STARTED)?;
+            w.key(pod)?;
+            w.text(node)?;
+            w.byte(u8::from(*ready))?;
+        }
+        EventKind::KubeletNoticedDeletion {
+            pod,
+            node,
+            grace_period_seconds,
+            prestop_ms,
+        } => {
+            w.byte(KUBELET_NOTICED_DELETION)?;
+            w.key(pod)?;
+            w.text(node)?;
+            w.signed(*grace_period_seconds)?;
+            match prestop_ms {
+                Some(ms) => {
+                    w.byte(1)?;
+                    w.unsigned(*ms)?;
+                }
+                None => w.byte(0)?,
+            }
+        }
+        EventKind::PreStopFinished { pod, node } => {
+            w.byte(PRE_STOP_FINISHED)?;
+            w.key(pod)?;
+            w.text(node)?;
+        }
+        EventKind::EndpointRemoved { pod, service } => {
+            w.byte(ENDPOINT_REMOVED)?;
+            w.key(pod)?;
+            w.key(service)?;
+        }
+        EventKind::KillRearmed {
+            pod,
+            node,
+            grace_period_seconds,
+        } => {
+            w.byte(KILL_REARMED)?;
+            w.key(pod)?;
+            w.text(node)?;
+            w.signed(*grace_period_seconds)?;
+        }
+        EventKind::ContainersExited {
+            pod,
+            node,
+            exit_code,
+        } => {
+            w.byte(CONTAINERS_EXITED)?;
+            w.key(pod)?;
+            w.text(node)?;
+            w.signed(i64::from(*exit_code))?;
+        }
+        EventKind::ContainersKilled { pod, node } => {
+            w.byte(CONTAINERS_KILLED)?;
+            w.key(pod)?;
+            w.text(node)?;
+        }
+        EventKind::PodTerminated { pod, node, phase } => {
+            w.byte(POD_TERMINATED)?;
+            w.key(pod)?;
+            w.text(node)?;
+            w.text(phase)?;
+        }
+        EventKind::RateLimited { method, path } => {
+            w.byte(RATE_LIMITED)?;
+            w.text(method)?;
+            w.text(path)?;
+        }
+    }
+    Some(())
+}
+
+/// Reads back what [`encode`] wrote. The bytes are the log's own, never input: running off
+/// their end or meeting an unknown tag is a bug in the encoding, and panics.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    statics: &'a [&'static str],
+}
+
+impl<'a> Reader<'a> {
+    fn byte(&mut self) -> u8 {
+        let (first, rest) = self.bytes.split_first().expect("an encoded event's byte");
+        self.bytes = rest;
+        *first
+    }
+
+    fn unsigned(&mut self) -> u64 {
+        let mut value = 0u64;
+        let mut shift = 0;
+        loop {
+            let byte = self.byte();
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte < 0x80 {
+                return value;
+            }
+            shift += 7;
+        }
+    }
+
+    fn signed(&mut self) -> i64 {
+        let zigzag = self.unsigned();
+        (zigzag >> 1) as i64 ^ -((zigzag & 1) as i64)
+    }
+
+    fn text(&mut self) -> &'a str {
+        let len = self.unsigned() as usize;
+        let (text, rest) = self.bytes.split_at(len);
+        self.bytes = rest;
+        std::str::from_utf8(text).expect("an encoded event's text is the text it was given")
+    }
+
+    fn static_text(&mut self) -> &'static str {
+        self.statics[self.unsigned() as usize]
+    }
+
+    fn key(&mut self) -> ObjectKey {
+        let namespace = self.text();
+        ObjectKey::new(namespace, self.text())
+    }
+
+    fn smol(&mut self) -> SmolStr {
+        SmolStr::new(self.text())
+    }
+
+    fn flag(&mut self) -> bool {
+        self.byte() != 0
+    }
+
+    fn time(&mut self) -> Time {
+        Time::of_seconds(self.signed())
+    }
+}
+
+/// When the encoded event happened, without decoding the rest.
+fn decode_at(bytes: &[u8]) -> SimTime {
+    let mut r = Reader {
+        bytes,
+        statics: &[],
+    };
+    SimTime::from_millis(r.unsigned())
+}
+
+fn decode(bytes: &[u8], statics: &[&'static str]) -> (SimTime, EventKind) {
+    let mut r = Reader { bytes, statics };
+    let at = SimTime::from_millis(r.unsigned());
+    let kind = match r.byte() {
+        OBJECT_WRITTEN => EventKind::ObjectWritten {
+            verb: match r.byte() {
+                0 => WriteVerb::Created,
+                1 => WriteVerb::Updated,
+                _ => WriteVerb::Deleted,
+            },
+            kind: r.static_text(),
+            key: r.key(),
+            resource_version: r.smol(),
+        },
+        EVICTION_ADMITTED => EventKind::EvictionAdmitted {
+            pod: r.key(),
+            pdb: r.flag().then(|| r.smol()),
+            dry_run: r.flag(),
+        },
+        EVICTION_REFUSED => EventKind::EvictionRefused {
+            pod: r.key(),
+            code: r.unsigned() as u16,
+            message: match r.flag() {
+                false => Cow::Borrowed(r.static_text()),
+                true => Cow::Owned(r.text().to_owned()),
+            },
+        },
+        DELETION_STARTED => EventKind::DeletionStarted {
+            pod: r.key(),
+            grace_period_seconds: r.signed(),
+            deletion_timestamp: r.time(),
+        },
+        GRACE_PERIOD_SHORTENED => EventKind::GracePeriodShortened {
+            pod: r.key(),
+            grace_period_seconds: r.signed(),
+            deletion_timestamp: r.time(),
+        },
+        PDB_STATUS_UPDATED => EventKind::PdbStatusUpdated {
+            pdb: r.key(),
+            disruptions_allowed: r.signed(),
+            current_healthy: r.signed(),
+            desired_healthy: r.signed(),
+            expected_pods: r.signed(),
+        },
+        PDB_SYNC_FAILED => EventKind::PdbSyncFailed {
+            pdb: r.key(),
+            message: r.text().to_owned(),
+        },
+        DISRUPTION_TARGET_RESET => EventKind::DisruptionTargetReset { pod: r.key() },
+        RECORDED => EventKind::Recorded {
+            event_type: r.static_text(),
+            involved: r.text().to_owned(),
+            reason: r.static_text(),
+            message: r.text().to_owned(),
+        },
+        POD_CREATED => EventKind::PodCreated {
+            owner: r.smol(),
+            pod: r.key(),
+        },
+        POD_SCHEDULED => EventKind::PodScheduled {
+            pod: r.key(),
+            node: r.smol(),
+        },
+        POD_STARTED => EventKind::PodStarted {
+            pod: r.key(),
+            node: r.smol(),
+            ready: r.flag(),
+        },
+        KUBELET_NOTICED_DELETION => EventKind::KubeletNoticedDeletion {
+            pod: r.key(),
+            node: r.smol(),
+            grace_period_seconds: r.signed(),
+            prestop_ms: r.flag().then(|| r.unsigned()),
+        },
+        PRE_STOP_FINISHED => EventKind::PreStopFinished {
+            pod: r.key(),
+            node: r.smol(),
+        },
+        ENDPOINT_REMOVED => EventKind::EndpointRemoved {
+            pod: r.key(),
+            service: r.key(),
+        },
+        KILL_REARMED => EventKind::KillRearmed {
+            pod: r.key(),
+            node: r.smol(),
+            grace_period_seconds: r.signed(),
+        },
+        CONTAINERS_EXITED => EventKind::ContainersExited {
+            pod: r.key(),
+            node: r.smol(),
+            exit_code: r.signed() as i32,
+        },
+        CONTAINERS_KILLED => EventKind::ContainersKilled {
+            pod: r.key(),
+            node: r.smol(),
+        },
+        POD_TERMINATED => EventKind::PodTerminated {
+            pod: r.key(),
+            node: r.smol(),
+            phase: r.smol(),
+        },
+        RATE_LIMITED => EventKind::RateLimited {
+            method: r.text().to_owned(),
+            path: r.text().to_owned(),
+        },
+        tag => unreachable!("the log wrote no event tagged {tag}"),
+    };
+    (at, kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The log as it was held before it was encoded: `Event`s in a vector, compacted by
+    /// draining the oldest. The encoded log must read back exactly as this one does.
+    #[derive(Default)]
+    struct Reference {
+        events: Vec<Event>,
+        compacted: u64,
+    }
+
+    impl Reference {
+        fn push(&mut self, at: SimTime, kind: EventKind, retention: usize) {
+            let seq = self.compacted + self.events.len() as u64;
+            self.events.push(Event { seq, at, kind });
+            let retention = retention.max(1);
+            if self.events.len() >= 2 * retention {
+                let dropped = self.events.len() - retention;
+                self.events.drain(..dropped);
+                self.compacted += dropped as u64;
+            }
+        }
+
+        fn insert_before(&mut self, seq: u64, now: SimTime, kind: EventKind, retention: usize) {
+            let Some(index) = seq
+                .checked_sub(self.compacted)
+                .map(|i| i as usize)
+                .filter(|i| *i < self.events.len())
+            else {
+                return self.push(now, kind, retention);
+            };
+            let at = self.events[index].at;
+            for event in &mut self.events[index..] {
+                event.seq += 1;
+            }
+            self.events.insert(index, Event { seq, at, kind });
+        }
+    }
+
+    fn key(namespace: &str, name: &str) -> ObjectKey {
+        ObjectKey::new(namespace, name)
+    }
+
+    /// One event of every kind, with the edges of the encoding: empty and long texts
+    /// (lengths past one byte), non-ASCII text, negative and extreme numbers, both sides of
+    /// every option and flag, owned and static messages.
+    fn every_kind() -> Vec<EventKind> {
+        let pod = key("ns-ü", "web-1");
+        let long = "x".repeat(300);
+        let t = Time::from_unix_seconds(1_700_000_000).unwrap();
+        let early = Time::from_unix_seconds(-62_000_000_000).unwrap();
+        vec![
+            EventKind::ObjectWritten {
+                verb: WriteVerb::Created,
+                kind: "Pod",
+                key: pod.clone(),
+                resource_version: SmolStr::new("12345"),
+            },
+            EventKind::ObjectWritten {
+                verb: WriteVerb::Updated,
+                kind: "PodDisruptionBudget",
+                key: key("", &long),
+                resource_version: SmolStr::new(""),
+            },
+            EventKind::ObjectWritten {
+                verb: WriteVerb::Deleted,
+                kind: "Node",
+                key: key("", "node-1"),
+                resource_version: SmolStr::new("18446744073709551615"),
+            },
+            EventKind::EvictionAdmitted {
+                pod: pod.clone(),
+                pdb: Some(SmolStr::new("web")),
+                dry_run: false,
+            },
+            EventKind::EvictionAdmitted {
+                pod: pod.clone(),
+                pdb: None,
+                dry_run: true,
+            },
+            EventKind::EvictionRefused {
+                pod: pod.clone(),
+                code: 429,
+                message: Cow::Borrowed(
+                    "Cannot evict pod as it would violate the pod's disruption budget.",
+                ),
+            },
+            EventKind::EvictionRefused {
+                pod: pod.clone(),
+                code: u16::MAX,
+                message: Cow::Owned(format!("{long} ✓")),
+            },
+            EventKind::DeletionStarted {
+                pod: pod.clone(),
+                grace_period_seconds: 30,
+                deletion_timestamp: t,
+            },
+            EventKind::GracePeriodShortened {
+                pod: pod.clone(),
+                grace_period_seconds: i64::MIN,
+                deletion_timestamp: early,
+            },
+            EventKind::PdbStatusUpdated {
+                pdb: key("ns-ü", "web"),
+                disruptions_allowed: -1,
+                current_healthy: i64::MAX,
+                desired_healthy: 0,
+                expected_pods: 150,
+            },
+            EventKind::PdbSyncFailed {
+                pdb: key("ns-ü", "web"),
+                message: String::new(),
+            },
+            EventKind::DisruptionTargetReset { pod: pod.clone() },
+            EventKind::Recorded {
+                event_type: "Warning",
+                involved: "PodDisruptionBudget/ns-ü/web".to_owned(),
+                reason: "NoPods",
+                message: long.clone(),
+            },
+            EventKind::PodCreated {
+                owner: SmolStr::new("ReplicaSet ns-ü/web"),
+                pod: pod.clone(),
+            },
+            EventKind::PodScheduled {
+                pod: pod.clone(),
+                node: SmolStr::new("node-1"),
+            },
+            EventKind::PodStarted {
+                pod: pod.clone(),
+                node: SmolStr::new("node-1"),
+                ready: true,
+            },
+            EventKind::PodStarted {
+                pod: pod.clone(),
+                node: SmolStr::new("node-1"),
+                ready: false,
+            },
+            EventKind::KubeletNoticedDeletion {
+                pod: pod.clone(),
+                node: SmolStr::new("node-1"),
+                grace_period_seconds: 0,
+                prestop_ms: Some(u64::MAX),
+            },
+            EventKind::KubeletNoticedDeletion {
+                pod: pod.clone(),
+                node: SmolStr::new(&long),
+                grace_period_seconds: 3_600,
+                prestop_ms: None,
+            },
+            EventKind::PreStopFinished {
+                pod: pod.clone(),
+                node: SmolStr::new("node-1"),
+            },
+            EventKind::EndpointRemoved {
+                pod: pod.clone(),
+                service: key("ns-ü", "web"),
+            },
+            EventKind::KillRearmed {
+                pod: pod.clone(),
+                node: SmolStr::new("node-1"),
+                grace_period_seconds: 1,
+            },
+            EventKind::ContainersExited {
+                pod: pod.clone(),
+                node: SmolStr::new("node-1"),
+                exit_code: i32::MIN,
+            },
+            EventKind::ContainersKilled {
+                pod: pod.clone(),
+                node: SmolStr::new("node-1"),
+            },
+            EventKind::PodTerminated {
+                pod,
+                node: SmolStr::new("node-1"),
+                phase: SmolStr::new("Failed"),
+            },
+            EventKind::RateLimited {
+                method: "POST".to_owned(),
+                path: long,
+            },
+        ]
+    }
+
+    #[test]
+    fn every_kind_of_event_reads_back_as_logged() {
+        let mut log = EventLog::default();
+        let logged: Vec<Event> = every_kind()
+            .into_iter()
+            .enumerate()
+            .map(|(seq, kind)| Event {
+                seq: seq as u64,
+                // Times past one byte and past four.
+                at: SimTime::from_millis(1u64 << (3 * seq).min(60)),
+                kind,
+            })
+            .collect();
+        for event in &logged {
+            log.push(event.at, &event.kind, usize::MAX);
+        }
+        assert_eq!(log.since(0).collect::<Vec<_>>(), logged);
+        assert_eq!(log.since(7).collect::<Vec<_>>(), logged[7..]);
+        assert_eq!(log.since(1_000).count(), 0);
+        assert_eq!(log.count(), logged.len() as u64);
+    }
+
+    /// A store write logs its `ObjectWritten` event from its own borrowed key: it reads
+    /// back as the same event logged whole.
+    #[test]
+    fn a_write_logged_from_its_borrowed_key_reads_as_logged_whole() {
+        let mut log = EventLog::default();
+        let whole: Vec<EventKind> = every_kind()
+            .into_iter()
+            .filter(|k| matches!(k, EventKind::ObjectWritten { .. }))
+            .collect();
+        for kind in &whole {
+            if let EventKind::ObjectWritten {
+                verb,
+                kind,
+                key,
+                resource_version,
+            } = kind
+            {
+                let written = Written {
+                    verb: *verb,
+                    kind,
+                    key,
+                    resource_version,
+                };
+                log.push_written(SimTime::from_millis(5), written, 100);
+            }
+        }
+        assert_eq!(log.since(0).map(|e| e.kind).collect::<Vec<_>>(), whole);
+    }
+
+    /// An event longer than a chunk's room (a long message) gets a chunk of its own, with
+    /// room enough, and the events around it keep their places.
+    #[test]
+    fn an_event_longer_than_a_chunks_room_is_kept_whole() {
+        let mut log = EventLog::default();
+        let long = EventKind::RateLimited {
+            method: "POST".to_owned(),
+            path: "p".repeat(200_000),
+        };
+        let short = every_kind()[0].clone();
+        for kind in [&short, &long, &short, &long] {
+            log.push(SimTime::ZERO, kind, 3);
+        }
+        let kinds: Vec<EventKind> = log.since(0).map(|e| e.kind).collect();
+        assert_eq!(kinds, vec![short.clone(), long.clone(), short, long]);
+    }
+
+    #[test]
+    fn a_fork_numbers_on_from_its_parent() {
+        let mut log = EventLog::starting_at(41);
+        assert_eq!(
+            (log.count(), log.retained(), log.since(0).count()),
+            (41, 0, 0)
+        );
+        log.push(SimTime::ZERO, &every_kind()[0], 10);
+        let read: Vec<Event> = log.since(0).collect();
+        assert_eq!((read.len(), read[0].seq, log.count()), (1, 41, 42));
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Push(usize, u64),
+        /// Insert before the event this far back from the newest (past the oldest
+        /// retained, or at the end, it is appended).
+        InsertBefore(usize, u64, usize),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let kinds = every_kind().len();
+        prop_oneof![
+            4 => (0..kinds, 0..1_000u64).prop_map(|(k, dt)| Op::Push(k, dt)),
+            1 => (0..kinds, 0..1_000u64, 0..40usize).prop_map(|(k, dt, back)| Op::InsertBefore(k, dt, back)),
+        ]
+    }
+
+    proptest! {
+        /// Logging, inserting before recent events and compacting, in any order and at any
+        /// retention, read back event for event, number for number, as the vector of
+        /// `Event`s the log used to be; and the bytes held stay bounded by the retention.
+        #[test]
+        fn the_encoded_log_reads_as_the_vector_of_events(
+            retention in 1..50usize,
+            ops in proptest::collection::vec(op(), 0..400),
+            cursor in 0..500u64,
+        ) {
+            let kinds = every_kind();
+            let (mut log, mut reference) = (EventLog::default(), Reference::default());
+            let mut now = SimTime::ZERO;
+            for op in ops {
+                match op {
+                    Op::Push(k, dt) => {
+                        now = now + std::time::Duration::from_millis(dt);
+                        log.push(now, &kinds[k], retention);
+                        reference.push(now, kinds[k].clone(), retention);
+                    }
+                    Op::InsertBefore(k, dt, back) => {
+                        now = now + std::time::Duration::from_millis(dt);
+                        let seq = log.count().saturating_sub(back as u64);
+                        log.insert_before(seq, now, &kinds[k], retention);
+                        reference.insert_before(seq, now, kinds[k].clone(), retention);
+                    }
+                }
+                prop_assert_eq!(log.count(), reference.compacted + reference.events.len() as u64);
+                prop_assert_eq!(log.retained(), reference.events.len());
+                // Whole chunks are dropped: at most one chunk's worth beyond the events.
+                prop_assert!(log.chunks.iter().map(|c| c.ends.len()).sum::<usize>()
+                    <= log.retained() + retention.min(CHUNK_EVENTS) + 40);
+            }
+            prop_assert_eq!(log.since(0).collect::<Vec<_>>(), reference.events.clone());
+            let from = reference.events.iter().position(|e| e.seq >= cursor).unwrap_or(reference.events.len());
+            prop_assert_eq!(log.since(cursor).collect::<Vec<_>>(), reference.events[from..].to_vec());
+        }
+    }
+}

@@ -23,15 +23,14 @@ use crate::time::{SimTime, Time};
 /// events beyond twice the retention.
 const CHUNK_EVENTS: usize = 1_024;
 
-/// The room a chunk is given for each event it will hold: most take 30 to 50 bytes. A full
-/// chunk's room, 48 KB, stays below glibc's threshold for giving a block its own mapping,
-/// which would fault in fresh pages for every chunk.
+/// The room a chunk is given for each event it will hold: most take 30 to 50 bytes. A
+/// chunk whose room runs out before its count is closed early. A full chunk's room, 48 KB,
+/// stays below glibc's threshold for giving a block its own mapping, which would fault in
+/// fresh pages for every chunk.
 const ROOM_PER_EVENT: usize = 48;
 
-/// An event is encoded on the stack first, then copied to its chunk in one piece: its
-/// writes then check against this room, not the chunk's capacity, byte after byte. Longer
-/// events (long messages) are encoded in a buffer of their own.
-const SCRATCH: usize = 128;
+/// How much of a chunk's allocation is cleared for writing at a time.
+const ROOM_STEP: usize = 2_048;
 
 /// The retained events, encoded.
 #[derive(Debug, Clone, Default)]
@@ -53,8 +52,11 @@ pub(crate) struct EventLog {
 struct Chunk {
     /// The sequence number of its first event.
     first: u64,
-    /// The events' encodings, back to back.
+    /// The events' encodings, back to back, in `bytes[..used]`; the rest of `bytes` is room,
+    /// cleared a few kilobytes at a time within the allocation and written through a slice
+    /// (a bounds check a write, rather than a capacity check and a stored length a byte).
     bytes: Vec<u8>,
+    used: usize,
     /// Where each event's encoding ends in `bytes`.
     ends: Vec<u32>,
 }
@@ -64,6 +66,7 @@ impl Chunk {
         Chunk {
             first,
             bytes: Vec::with_capacity(events * ROOM_PER_EVENT),
+            used: 0,
             ends: Vec::with_capacity(events),
         }
     }
@@ -86,25 +89,29 @@ impl Chunk {
 #[derive(Debug, Clone, Default)]
 struct StaticTexts {
     texts: Vec<&'static str>,
+    /// The index found last: runs of events carry the same kind.
+    last: usize,
 }
 
 impl StaticTexts {
-    /// Found by address and length, first used first: a log sees a few dozen at most (the
-    /// kinds, the controllers' reasons, the handler's messages), most events the first
-    /// few, so a scan beats hashing.
+    /// Found by address and length, the last one found first, then in order of first use:
+    /// a log sees a few dozen at most (the kinds, the controllers' reasons, the handler's
+    /// messages), so a scan beats hashing.
     #[inline]
     fn index_of(&mut self, text: &'static str) -> u32 {
-        let found = self
-            .texts
-            .iter()
-            .position(|t| std::ptr::eq(t.as_ptr(), text.as_ptr()) && t.len() == text.len());
-        match found {
-            Some(index) => index as u32,
+        let is =
+            |t: &&'static str| std::ptr::eq(t.as_ptr(), text.as_ptr()) && t.len() == text.len();
+        if self.texts.get(self.last).is_some_and(is) {
+            return self.last as u32;
+        }
+        self.last = match self.texts.iter().position(is) {
+            Some(index) => index,
             None => {
                 self.texts.push(text);
-                (self.texts.len() - 1) as u32
+                self.texts.len() - 1
             }
-        }
+        };
+        self.last as u32
     }
 }
 
@@ -158,26 +165,33 @@ impl EventLog {
         let retention = retention.max(1);
         let per_chunk = retention.min(CHUNK_EVENTS);
         if self.chunks.back().is_none_or(|c| c.ends.len() >= per_chunk) {
-            self.chunks
-                .push_back(Chunk::starting_at(self.next, per_chunk));
+            self.start_chunk(per_chunk);
         }
-        let mut scratch = [0u8; SCRATCH];
-        let mut w = Writer {
-            out: &mut scratch,
-            at: 0,
-            statics: &mut self.statics,
-        };
-        let fitted = encode(&mut w).map(|()| w.at);
-        let Some(chunk) = self.chunks.back_mut() else {
-            return;
-        };
-        match fitted {
-            Some(len) => chunk.bytes.extend_from_slice(&scratch[..len]),
-            None => chunk
-                .bytes
-                .extend_from_slice(&encode_alone(&mut self.statics, encode)),
+        // In the newest chunk's room if it fits there; else the room is extended, in its
+        // allocation while there is some (by a few kilobytes at a time: cleared in small
+        // steps, never the whole allocation at once), else in a new chunk; an empty chunk's
+        // room is doubled until it fits (a long message).
+        while let Some(chunk) = self.chunks.back_mut() {
+            let mut w = Writer {
+                out: &mut chunk.bytes,
+                at: chunk.used,
+                statics: &mut self.statics,
+            };
+            if encode(&mut w).is_some() {
+                chunk.used = w.at;
+                chunk.ends.push(w.at as u32);
+                break;
+            }
+            if chunk.bytes.len() < chunk.bytes.capacity() {
+                let room = (chunk.bytes.len() + ROOM_STEP).min(chunk.bytes.capacity());
+                chunk.bytes.resize(room, 0);
+            } else if chunk.ends.is_empty() {
+                let room = (2 * chunk.bytes.len()).max(ROOM_STEP);
+                chunk.bytes.resize(room, 0);
+            } else {
+                self.start_chunk(per_chunk);
+            }
         }
-        chunk.ends.push(chunk.bytes.len() as u32);
         self.next += 1;
         if self.retained() >= retention.saturating_mul(2) {
             self.first = self.next - retention as u64;
@@ -186,6 +200,12 @@ impl EventLog {
                 self.chunks.pop_front();
             }
         }
+    }
+
+    /// Opens a chunk for the next events.
+    fn start_chunk(&mut self, per_chunk: usize) {
+        self.chunks
+            .push_back(Chunk::starting_at(self.next, per_chunk));
     }
 
     /// Logs `kind` as if it had been logged when the log held `seq` events: it takes that
@@ -207,9 +227,14 @@ impl EventLog {
         let index = (seq - chunk.first) as usize;
         let at = decode_at(chunk.encoded(index));
         let start = chunk.start_of(index);
-        let encoded = encode_alone(&mut self.statics, |w| encode(w, at, kind));
+        let encoded = encode_alone(&mut self.statics, at, kind);
         let grown = encoded.len();
-        chunk.bytes.splice(start..start, encoded);
+        if chunk.used + grown > chunk.bytes.len() {
+            chunk.bytes.resize(chunk.used + grown, 0);
+        }
+        chunk.bytes.copy_within(start..chunk.used, start + grown);
+        chunk.bytes[start..start + grown].copy_from_slice(&encoded);
+        chunk.used += grown;
         for end in &mut chunk.ends[index..] {
             *end += grown as u32;
         }
@@ -270,7 +295,7 @@ const RATE_LIMITED: u8 = 19;
 /// `Some` when the write fitted in the room left.
 type Fits = Option<()>;
 
-/// Writes an encoding into `out`, from `at` on.
+/// Writes an encoding into a chunk's room, from `at` on.
 struct Writer<'a> {
     out: &'a mut [u8],
     at: usize,
@@ -301,11 +326,24 @@ impl Writer<'_> {
 
     #[inline]
     fn text(&mut self, text: &str) -> Fits {
-        self.unsigned(text.len() as u64)?;
-        let end = self.at.checked_add(text.len())?;
-        self.out
-            .get_mut(self.at..end)?
-            .copy_from_slice(text.as_bytes());
+        let bytes = text.as_bytes();
+        let len = bytes.len();
+        self.unsigned(len as u64)?;
+        let end = self.at.checked_add(len)?;
+        let out = self.out.get_mut(self.at..end)?;
+        // Most texts are names of 4 to 16 bytes: copied as two overlapping words, without
+        // the call to `memcpy` (see `short_text::same`, which compares them so).
+        match len {
+            8..=16 => {
+                out[..8].copy_from_slice(&bytes[..8]);
+                out[len - 8..].copy_from_slice(&bytes[len - 8..]);
+            }
+            4..=7 => {
+                out[..4].copy_from_slice(&bytes[..4]);
+                out[len - 4..].copy_from_slice(&bytes[len - 4..]);
+            }
+            _ => out.copy_from_slice(bytes),
+        }
         self.at = end;
         Some(())
     }
@@ -349,17 +387,16 @@ pub(crate) struct Written<'a> {
     pub(crate) resource_version: &'a str,
 }
 
-/// What `encode` writes, in a buffer of its own, grown until it fits: an insertion's event,
-/// or one too long for the stack.
-fn encode_alone(statics: &mut StaticTexts, encode: impl Fn(&mut Writer<'_>) -> Fits) -> Vec<u8> {
-    let mut room = vec![0; 2 * SCRATCH];
+/// `kind`'s encoding in a buffer of its own, grown until it fits: an insertion's event.
+fn encode_alone(statics: &mut StaticTexts, at: SimTime, kind: &EventKind) -> Vec<u8> {
+    let mut room = vec![0; 2 * ROOM_PER_EVENT];
     loop {
         let mut w = Writer {
             out: &mut room,
             at: 0,
             statics,
         };
-        if encode(&mut w).is_some() {
+        if encode(&mut w, at, kind).is_some() {
             let used = w.at;
             room.truncate(used);
             return room;

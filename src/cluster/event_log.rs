@@ -450,18 +450,16 @@ fn encode(w: &mut Writer<'_>, at: SimTime, kind: &EventKind) -> Fits {
             pod,
             grace_period_seconds,
             deletion_timestamp,
-        } => {
-            w.byte(DELETION_STARTED)?;
-            w.key(pod)?;
-            w.signed(*grace_period_seconds)?;
-            w.time(*deletion_timestamp)?;
         }
-        EventKind::GracePeriodShortened {
+        | EventKind::GracePeriodShortened {
             pod,
             grace_period_seconds,
             deletion_timestamp,
         } => {
-            w.byte(GRACE_PERIOD_SHORTENED)?;
+            w.byte(match kind {
+                EventKind::DeletionStarted { .. } => DELETION_STARTED,
+                _ => GRACE_PERIOD_SHORTENED,
+            })?;
             w.key(pod)?;
             w.signed(*grace_period_seconds)?;
             w.time(*deletion_timestamp)?;

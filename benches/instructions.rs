@@ -20,9 +20,10 @@
 //! `EVICTSIM_CACHE_SIM=1` adds, for each scale, the roll's simulated data-cache misses per
 //! evicted pod: the roll alone, run again under callgrind's cache simulation with a fixed
 //! geometry (32 KiB 8-way first level, 32 MiB 16-way last level: the benches' machine's L1d
-//! and L3), so the count is the same on every machine. Past 15,000 pods the roll's time per
-//! evicted pod follows these misses, not its instructions (see the README's "Not there
-//! yet"); at 150,000 pods this run takes about ten minutes.
+//! and L3), so the count is the same on every machine. It says where the misses are, not
+//! what they cost: streaming misses (appends, moves), which the processor's prefetchers
+//! hide, count as much as the scattered ones that set the roll's time past 15,000 pods
+//! (see the README's "Not there yet"); at 150,000 pods this run takes about ten minutes.
 
 use std::hint::black_box;
 use std::process::Command;

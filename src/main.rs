@@ -341,10 +341,9 @@ async fn print_timeline(server: evictsim::server::Server) {
             let cluster = server.cluster();
             let clock = cluster.clock();
             let lines = cluster
-                .events_since(cursor)
-                .iter()
+                .events_iter(cursor)
                 .filter_map(|event| {
-                    evictsim::scenario::describe(event)
+                    evictsim::scenario::describe(&event)
                         .map(|text| format!("{}  {text}", clock.at(event.at)))
                 })
                 .collect();

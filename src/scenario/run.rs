@@ -70,14 +70,14 @@ impl Scenario {
     /// [`ConfigError`] when an initial object is invalid (the file is invalid).
     pub fn run_keeping_cluster(&self) -> Result<(Report, Cluster), ConfigError> {
         let mut cluster = self.build_cluster()?;
-        let setup_events = cluster.events().to_vec();
+        let setup_events = cluster.events();
         let mut steps = Vec::new();
         let mut now = SimTime::ZERO;
         for (index, step) in self.steps.iter().enumerate() {
             let cursor = cluster.event_count();
             let mut report = run_step(&mut cluster, &mut now, step);
             report.index = index;
-            report.events = cluster.events_since(cursor).to_vec();
+            report.events = cluster.events_since(cursor);
             steps.push(report);
         }
         let report = Report {

@@ -80,10 +80,9 @@ fn events(server: &Server, query: &str) -> Result<Value, ApiError> {
     let cluster = server.cluster();
     let clock = cluster.clock();
     let events: Vec<Value> = cluster
-        .events_since(since)
-        .iter()
+        .events_iter(since)
         .map(|event| {
-            let mut value = serde_json::to_value(event).unwrap_or(Value::Null);
+            let mut value = serde_json::to_value(&event).unwrap_or(Value::Null);
             value["time"] = json!(clock.at(event.at).to_string());
             value["text"] = json!(event.kind.to_string());
             value

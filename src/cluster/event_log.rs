@@ -52,11 +52,11 @@ pub(crate) struct EventLog {
 struct Chunk {
     /// The sequence number of its first event.
     first: u64,
-    /// The events' encodings, back to back, in `bytes[..used]`; the rest of `bytes` is room,
-    /// cleared a few kilobytes at a time within the allocation and written through a slice
-    /// (a bounds check a write, rather than a capacity check and a stored length a byte).
+    /// The events' encodings, back to back, up to the last event's end; the rest of `bytes`
+    /// is room, cleared a few kilobytes at a time within the allocation and written through a
+    /// slice (a bounds check a write, rather than a capacity check and a stored length a
+    /// byte).
     bytes: Vec<u8>,
-    used: usize,
     /// Where each event's encoding ends in `bytes`.
     ends: Vec<u32>,
 }
@@ -66,9 +66,13 @@ impl Chunk {
         Chunk {
             first,
             bytes: Vec::with_capacity(events * ROOM_PER_EVENT),
-            used: 0,
             ends: Vec::with_capacity(events),
         }
+    }
+
+    /// How much of `bytes` the events take: where the last one ends.
+    fn used(&self) -> usize {
+        self.ends.last().map_or(0, |&end| end as usize)
     }
 
     /// The encoding of the chunk's `index`th event.
@@ -172,13 +176,13 @@ impl EventLog {
         // steps, never the whole allocation at once), else in a new chunk; an empty chunk's
         // room is doubled until it fits (a long message).
         while let Some(chunk) = self.chunks.back_mut() {
+            let used = chunk.used();
             let mut w = Writer {
                 out: &mut chunk.bytes,
-                at: chunk.used,
+                at: used,
                 statics: &mut self.statics,
             };
             if encode(&mut w).is_some() {
-                chunk.used = w.at;
                 chunk.ends.push(w.at as u32);
                 break;
             }
@@ -229,12 +233,12 @@ impl EventLog {
         let start = chunk.start_of(index);
         let encoded = encode_alone(&mut self.statics, at, kind);
         let grown = encoded.len();
-        if chunk.used + grown > chunk.bytes.len() {
-            chunk.bytes.resize(chunk.used + grown, 0);
+        let used = chunk.used();
+        if used + grown > chunk.bytes.len() {
+            chunk.bytes.resize(used + grown, 0);
         }
-        chunk.bytes.copy_within(start..chunk.used, start + grown);
+        chunk.bytes.copy_within(start..used, start + grown);
         chunk.bytes[start..start + grown].copy_from_slice(&encoded);
-        chunk.used += grown;
         for end in &mut chunk.ends[index..] {
             *end += grown as u32;
         }

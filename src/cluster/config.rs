@@ -86,9 +86,10 @@ pub struct ClusterConfig {
     /// refused with [`ApiError::StoreFull`](crate::error::ApiError::StoreFull), as etcd refuses writes past its space quota.
     /// Default [`DEFAULT_MAX_OBJECTS`].
     pub max_objects: usize,
-    /// How many of the newest events the log keeps. Older ones are compacted away in
-    /// batches (as etcd compacts old revisions), so memory stays bounded however long a
-    /// simulation runs; sequence numbers keep counting. Default [`DEFAULT_EVENT_RETENTION`].
+    /// How many of the newest events the log keeps. Older ones are compacted away as new
+    /// ones come (as etcd compacts old revisions; their memory goes about a thousand events
+    /// at a time), so memory stays bounded however long a simulation runs; sequence numbers
+    /// keep counting. Default [`DEFAULT_EVENT_RETENTION`].
     pub event_retention: usize,
     /// How containers behave where a pod's behaviour annotations do not say (start-up,
     /// shutdown, preStop; see [`Behaviour`](crate::model::Behaviour)). Default: a

@@ -20,7 +20,7 @@ use crate::model::{ObjectKey, SmolStr};
 use crate::time::{SimTime, Time};
 
 /// Events per chunk: compaction drops whole chunks, so the log holds at most this many
-/// events beyond twice the retention.
+/// events beyond the retention.
 const CHUNK_EVENTS: usize = 1_024;
 
 /// The room a chunk is given for each event it will hold: most take 30 to 50 bytes. A
@@ -45,6 +45,13 @@ pub(crate) struct EventLog {
     /// The `&'static str`s events carry (object kinds, event types and reasons, the eviction
     /// handler's messages), encoded as their index here.
     statics: StaticTexts,
+    /// The last chunk compaction dropped, kept to be the next one opened: once the log holds
+    /// its retention, every chunk it opens is the one it just dropped, so a steady stream of
+    /// events allocates nothing. A fresh chunk of this size costs more than its writes: its
+    /// allocation makes glibc's malloc consolidate every small free block it holds (a
+    /// request this large goes past the small bins), and its pages fault in as they are
+    /// cleared.
+    spare: Option<Chunk>,
 }
 
 /// A run of consecutive events.
@@ -140,17 +147,19 @@ impl EventLog {
         (self.next - self.first) as usize
     }
 
-    /// The bytes the log holds its events in: the chunks' room and their offsets.
+    /// The bytes the log holds its events in: the chunks' room and their offsets, the spare
+    /// chunk's included.
     pub(crate) fn bytes(&self) -> usize {
         self.chunks
             .iter()
+            .chain(&self.spare)
             .map(|c| c.bytes.capacity() + 4 * c.ends.capacity())
             .sum()
     }
 
-    /// Appends `kind`, which happened `at`; then, once the log holds twice `retention`
-    /// events, forgets all but the newest `retention` (in batches, so logging stays O(1)
-    /// amortised).
+    /// Appends `kind`, which happened `at`; once the log holds more than `retention` events,
+    /// the oldest are forgotten, so that the newest `retention` remain (their memory is let
+    /// go a chunk at a time).
     pub(crate) fn push(&mut self, at: SimTime, kind: &EventKind, retention: usize) {
         self.push_encoded(retention, |w| encode(w, at, kind));
     }
@@ -168,6 +177,16 @@ impl EventLog {
     fn push_encoded(&mut self, retention: usize, encode: impl Fn(&mut Writer<'_>) -> Fits) {
         let retention = retention.max(1);
         let per_chunk = retention.min(CHUNK_EVENTS);
+        if self.retained() >= retention {
+            // Room for this one among the newest `retention`; compacted first, so that the
+            // chunk this one may need is the one just dropped.
+            self.first = self.next + 1 - retention as u64;
+            while let Some(oldest) = self.chunks.front()
+                && oldest.first + oldest.ends.len() as u64 <= self.first
+            {
+                self.spare = self.chunks.pop_front();
+            }
+        }
         if self.chunks.back().is_none_or(|c| c.ends.len() >= per_chunk) {
             self.start_chunk(per_chunk);
         }
@@ -197,19 +216,20 @@ impl EventLog {
             }
         }
         self.next += 1;
-        if self.retained() >= retention.saturating_mul(2) {
-            self.first = self.next - retention as u64;
-            // A chunk goes when every event it holds is before the new first.
-            while self.chunks.len() > 1 && self.chunks[1].first <= self.first {
-                self.chunks.pop_front();
-            }
-        }
     }
 
-    /// Opens a chunk for the next events.
+    /// Opens a chunk for the next events: the spare one when there is one (its room already
+    /// cleared), else a new one.
     fn start_chunk(&mut self, per_chunk: usize) {
-        self.chunks
-            .push_back(Chunk::starting_at(self.next, per_chunk));
+        let chunk = match self.spare.take() {
+            Some(mut chunk) => {
+                chunk.first = self.next;
+                chunk.ends.clear();
+                chunk
+            }
+            None => Chunk::starting_at(self.next, per_chunk),
+        };
+        self.chunks.push_back(chunk);
     }
 
     /// Logs `kind` as if it had been logged when the log held `seq` events: it takes that
@@ -772,8 +792,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// The log as it was held before it was encoded: `Event`s in a vector, compacted by
-    /// draining the oldest. The encoded log must read back exactly as this one does.
+    /// The log as a vector of `Event`s holding the newest `retention` (the oldest drained as
+    /// new ones come). The encoded log must read back exactly as this one does.
     #[derive(Default)]
     struct Reference {
         events: Vec<Event>,
@@ -785,7 +805,7 @@ mod tests {
             let seq = self.compacted + self.events.len() as u64;
             self.events.push(Event { seq, at, kind });
             let retention = retention.max(1);
-            if self.events.len() >= 2 * retention {
+            if self.events.len() > retention {
                 let dropped = self.events.len() - retention;
                 self.events.drain(..dropped);
                 self.compacted += dropped as u64;
@@ -1015,7 +1035,7 @@ mod tests {
         };
         let short = every_kind()[0].clone();
         for kind in [&short, &long, &short, &long] {
-            log.push(SimTime::ZERO, kind, 3);
+            log.push(SimTime::ZERO, kind, 4);
         }
         let kinds: Vec<EventKind> = log.since(0).map(|e| e.kind).collect();
         assert_eq!(kinds, vec![short.clone(), long.clone(), short, long]);

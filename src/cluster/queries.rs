@@ -11,7 +11,7 @@ use crate::time::{SimTime, Time, WallClock};
 pub struct Footprint {
     /// Stored objects of every kind.
     pub objects: usize,
-    /// Events retained in the log (at most twice [`ClusterConfig::event_retention`]).
+    /// Events retained in the log (at most [`ClusterConfig::event_retention`]).
     pub events: usize,
     /// Bytes the log holds them in (encoded: a few dozen bytes an event).
     pub event_bytes: usize,

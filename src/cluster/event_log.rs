@@ -29,6 +29,9 @@ const CHUNK_EVENTS: usize = 1_024;
 /// fresh pages for every chunk.
 const ROOM_PER_EVENT: usize = 48;
 
+/// The events a chunk has room for beyond its count, for insertions before others.
+const INSERTED_PER_CHUNK: usize = 32;
+
 /// How much of a chunk's allocation is cleared for writing at a time.
 const ROOM_STEP: usize = 2_048;
 
@@ -73,7 +76,12 @@ impl Chunk {
         Chunk {
             first,
             bytes: Vec::with_capacity(events * ROOM_PER_EVENT),
-            ends: Vec::with_capacity(events),
+            // With room for the events logged before others (`EventLog::insert_before`: an
+            // admission goes before its deletion's events, which may have filled the chunk).
+            // Grown, the offsets would be moved to a block past malloc's small sizes, whose
+            // allocation makes it consolidate every small free block it holds: at scale, a
+            // walk over thousands of cold blocks.
+            ends: Vec::with_capacity(events + INSERTED_PER_CHUNK),
         }
     }
 

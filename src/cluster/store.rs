@@ -1,62 +1,102 @@
 //! Typed object storage: one [`Store`] per kind.
 //!
 //! Objects are shared (`Arc`): a read hands out a reference or a second handle, never a copy,
-//! and the watch history keeps the very object that was stored. A hash table holds each
-//! object with its key, for point lookups by namespace and name (what every GET, eviction,
-//! write and controller sync does); B-trees hold the names alone, per namespace, in key
-//! order, for LISTs, which etcd returns ordered by key. An update touches the hash table only;
-//! a create or a delete finds its namespace's names by hash, not by walking the namespaces.
+//! and the watch history keeps the very object that was stored. Each namespace holds its
+//! objects in a hash table of its own, found by the namespace's text, for point lookups by
+//! name (what every GET, eviction, write and controller sync does), and a B-tree of the
+//! names in order, for LISTs, which etcd returns ordered by key. An update touches the hash
+//! table only.
+//!
+//! A table per namespace rather than one for the whole store because work comes a namespace
+//! at a time (a controller's sync, a rollout, a drain's pods of one workload, the timers
+//! those set): one namespace's table stays in the cache while its objects are worked on,
+//! where a lookup in one table of every object took two cache misses (its control bytes,
+//! then its slot) before it reached the object. This is the locality etcd's keys give the
+//! API server, `/registry/pods/<namespace>/<name>`.
 
 use std::collections::BTreeSet;
-use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 
-use foldhash::fast::FixedState;
 use hashbrown::HashTable;
 
-use super::FastMap;
-use crate::model::short_text::same;
+use crate::model::short_text::{self, same};
 use crate::model::{ObjectKey, Resource, SmolStr};
 
 /// The stored objects of one kind, keyed by namespace and name.
 #[derive(Debug, Clone)]
 pub struct Store<T> {
-    /// Each namespace's names in order, for LISTs: a name is half a key, and names compare
-    /// without their namespace. Only a create or a delete changes it: an update (most
-    /// writes) replaces the object in the hash table alone. Found by hash: at 1,000
-    /// namespaces a walk down a B-tree of them compared a dozen texts on every create and
-    /// delete. Its namespaces are the one copy of their text that the stored keys share: a
-    /// namespace holds thousands of objects, and each key would otherwise keep its own.
-    /// The names are held inline when short (most are), so that a create's or a delete's
-    /// walk down the B-tree compares them without following a pointer to each.
-    names: FastMap<Arc<str>, BTreeSet<SmolStr>>,
+    /// Each namespace's objects, found by hash. Its namespaces are the one copy of their
+    /// text that the stored keys share: a namespace holds thousands of objects, and each key
+    /// would otherwise keep its own.
+    by_namespace: HashTable<(Arc<str>, Namespace<T>)>,
     /// The namespaces holding objects, in order (LISTs of every namespace go through them);
     /// changed only when a namespace gets its first object or loses its last.
     namespaces: BTreeSet<Arc<str>>,
-    /// Each object with its key, so that a caller holding only text gets a key that shares
-    /// the stored one's strings instead of allocating its own.
-    by_key: HashTable<(ObjectKey, Arc<T>)>,
+    /// How many objects are stored, in all namespaces.
+    len: usize,
+}
+
+/// The objects of one namespace.
+#[derive(Debug, Clone)]
+struct Namespace<T> {
+    /// The names in order, for LISTs: only a create or a delete changes them. Held inline
+    /// when short (most are), so that a create's or a delete's walk down the B-tree compares
+    /// them without following a pointer to each.
+    names: BTreeSet<SmolStr>,
+    /// Each object with its key, hashed by name, so that a caller holding only text gets a
+    /// key that shares the stored one's strings instead of allocating its own.
+    by_name: HashTable<(ObjectKey, Arc<T>)>,
+}
+
+impl<T> Default for Namespace<T> {
+    fn default() -> Self {
+        Namespace {
+            names: BTreeSet::new(),
+            by_name: HashTable::new(),
+        }
+    }
 }
 
 impl<T> Default for Store<T> {
     fn default() -> Self {
         Store {
-            names: FastMap::default(),
+            by_namespace: HashTable::new(),
             namespaces: BTreeSet::new(),
-            by_key: HashTable::new(),
+            len: 0,
         }
     }
 }
 
-/// The hash of a key. Fixed seed: lookups only, so no order reaches an output, and the
-/// instruction counts of the benches stay repeatable. No separator between the two parts:
-/// a collision only costs a comparison, which tells keys apart.
+/// The hash of a namespace, or of a name within its namespace.
 #[inline]
-fn hash_key(namespace: &str, name: &str) -> u64 {
-    let mut hasher = FixedState::with_seed(0).build_hasher();
-    hasher.write(namespace.as_bytes());
-    hasher.write(name.as_bytes());
-    hasher.finish()
+fn hash_text(text: &str) -> u64 {
+    short_text::hash(text)
+}
+
+impl<T> Namespace<T> {
+    #[inline]
+    fn entry(&self, name: &str) -> Option<&(ObjectKey, Arc<T>)> {
+        self.by_name
+            .find(hash_text(name), |(key, _)| same(&key.name, name))
+    }
+}
+
+impl<T> Store<T> {
+    /// `namespace`'s shared text and objects.
+    #[inline]
+    fn namespace(&self, namespace: &str) -> Option<(&Arc<str>, &Namespace<T>)> {
+        self.by_namespace
+            .find(hash_text(namespace), |(filed, _)| same(filed, namespace))
+            .map(|(filed, objects)| (filed, objects))
+    }
+
+    /// `namespace`'s objects, to change them.
+    #[inline]
+    fn namespace_mut(&mut self, namespace: &str) -> Option<&mut Namespace<T>> {
+        self.by_namespace
+            .find_mut(hash_text(namespace), |(filed, _)| same(filed, namespace))
+            .map(|(_, objects)| objects)
+    }
 }
 
 impl<T: Resource> Store<T> {
@@ -82,10 +122,9 @@ impl<T: Resource> Store<T> {
     /// The stored key and object named `name` in `namespace`.
     #[inline]
     pub(crate) fn entry(&self, namespace: &str, name: &str) -> Option<(&ObjectKey, &Arc<T>)> {
-        self.by_key
-            .find(hash_key(namespace, name), |(key, _)| {
-                same(&key.name, name) && same(&key.namespace, namespace)
-            })
+        self.namespace(namespace)?
+            .1
+            .entry(name)
             .map(|(key, object)| (key, object))
     }
 
@@ -96,10 +135,9 @@ impl<T: Resource> Store<T> {
         namespace: &str,
         name: &str,
     ) -> Option<(&ObjectKey, &mut Arc<T>)> {
-        self.by_key
-            .find_mut(hash_key(namespace, name), |(key, _)| {
-                same(&key.name, name) && same(&key.namespace, namespace)
-            })
+        self.namespace_mut(namespace)?
+            .by_name
+            .find_mut(hash_text(name), |(key, _)| same(&key.name, name))
             .map(|(key, object)| (&*key, object))
     }
 
@@ -116,10 +154,8 @@ impl<T: Resource> Store<T> {
     /// is), sharing the namespace's text with the stored keys when the namespace has any: a
     /// create then allocates only the name.
     pub(crate) fn vacant_key(&self, namespace: &str, name: &str) -> Option<ObjectKey> {
-        if self.entry(namespace, name).is_some() {
-            return None;
-        }
-        let namespace = match self.names.get_key_value(namespace) {
+        let namespace = match self.namespace(namespace) {
+            Some((_, objects)) if objects.entry(name).is_some() => return None,
             Some((shared, _)) => Arc::clone(shared),
             None => Arc::from(namespace),
         };
@@ -134,11 +170,14 @@ impl<T: Resource> Store<T> {
     /// Every object with its stored key, in key order.
     pub(crate) fn entries(&self) -> impl Iterator<Item = (&ObjectKey, &T)> {
         self.namespaces.iter().flat_map(move |namespace| {
-            self.names
-                .get(namespace)
+            self.namespace(namespace)
                 .into_iter()
-                .flatten()
-                .filter_map(move |name| self.entry(namespace, name))
+                .flat_map(|(_, objects)| {
+                    objects
+                        .names
+                        .iter()
+                        .filter_map(move |name| objects.entry(name))
+                })
                 .map(|(key, object)| (key, &**object))
         })
     }
@@ -149,21 +188,25 @@ impl<T: Resource> Store<T> {
         &'a self,
         namespace: &'n str,
     ) -> impl Iterator<Item = &'a T> + use<'a, 'n, T> {
-        self.names
-            .get(namespace)
+        self.namespace(namespace)
             .into_iter()
-            .flatten()
-            .filter_map(move |name| self.get_by_name(namespace, name))
+            .flat_map(|(_, objects)| {
+                objects
+                    .names
+                    .iter()
+                    .filter_map(move |name| objects.entry(name))
+            })
+            .map(|(_, object)| &**object)
     }
 
     /// How many objects are stored.
     pub fn len(&self) -> usize {
-        self.by_key.len()
+        self.len
     }
 
     /// Whether nothing is stored.
     pub fn is_empty(&self) -> bool {
-        self.by_key.is_empty()
+        self.len == 0
     }
 
     /// Stores `object` at `key`, which must be the object's own namespace and name; returns
@@ -173,11 +216,26 @@ impl<T: Resource> Store<T> {
             object.metadata().namespace == *key.namespace && object.metadata().name == *key.name,
             "an object is stored under its own namespace and name"
         );
-        let hash = hash_key(&key.namespace, &key.name);
-        let entry = self.by_key.entry(
-            hash,
-            |(stored, _)| same(&stored.name, &key.name) && same(&stored.namespace, &key.namespace),
-            |(stored, _)| hash_key(&stored.namespace, &stored.name),
+        let filed = self.by_namespace.entry(
+            hash_text(&key.namespace),
+            |(filed, _)| same(filed, &key.namespace),
+            |(filed, _)| hash_text(filed),
+        );
+        let (namespace, objects) = match filed {
+            hashbrown::hash_table::Entry::Occupied(filed) => {
+                let (namespace, objects) = filed.into_mut();
+                (Arc::clone(namespace), objects)
+            }
+            hashbrown::hash_table::Entry::Vacant(vacant) => {
+                self.namespaces.insert(Arc::clone(&key.namespace));
+                let filed = vacant.insert((Arc::clone(&key.namespace), Namespace::default()));
+                (key.namespace, &mut filed.into_mut().1)
+            }
+        };
+        let entry = objects.by_name.entry(
+            hash_text(&key.name),
+            |(stored, _)| same(&stored.name, &key.name),
+            |(stored, _)| hash_text(&stored.name),
         );
         match entry {
             hashbrown::hash_table::Entry::Occupied(mut slot) => {
@@ -185,40 +243,41 @@ impl<T: Resource> Store<T> {
                 (Some(std::mem::replace(held, object)), stored.clone())
             }
             hashbrown::hash_table::Entry::Vacant(slot) => {
-                let (namespace, names) = match self.names.get_key_value_mut(&*key.namespace) {
-                    Some((filed, names)) => (Arc::clone(filed), names),
-                    None => {
-                        self.namespaces.insert(Arc::clone(&key.namespace));
-                        let names = self.names.entry(Arc::clone(&key.namespace)).or_default();
-                        (key.namespace, names)
-                    }
-                };
-                // Inline when short; a long name shares the key's text.
-                names.insert(SmolStr::from(Arc::clone(&key.name)));
                 let key = ObjectKey {
                     namespace,
                     name: key.name,
                 };
                 slot.insert((key.clone(), object));
+                // Inline when short; a long name shares the key's text.
+                objects.names.insert(SmolStr::from(Arc::clone(&key.name)));
+                self.len += 1;
                 (None, key)
             }
         }
     }
 
     pub(crate) fn remove(&mut self, key: &ObjectKey) -> Option<Arc<T>> {
-        let slot = self
-            .by_key
-            .find_entry(hash_key(&key.namespace, &key.name), |(stored, _)| {
-                same(&stored.name, &key.name) && same(&stored.namespace, &key.namespace)
+        let Ok(mut filed) = self
+            .by_namespace
+            .find_entry(hash_text(&key.namespace), |(filed, _)| {
+                same(filed, &key.namespace)
+            })
+        else {
+            return None;
+        };
+        let objects = &mut filed.get_mut().1;
+        let slot = objects
+            .by_name
+            .find_entry(hash_text(&key.name), |(stored, _)| {
+                same(&stored.name, &key.name)
             })
             .ok()?;
         let ((stored_key, removed), _) = slot.remove();
-        if let Some(names) = self.names.get_mut(&*stored_key.namespace) {
-            names.remove(&*stored_key.name);
-            if names.is_empty() {
-                self.names.remove(&*stored_key.namespace);
-                self.namespaces.remove(&*stored_key.namespace);
-            }
+        objects.names.remove(&*stored_key.name);
+        self.len -= 1;
+        if objects.names.is_empty() {
+            filed.remove();
+            self.namespaces.remove(&*stored_key.namespace);
         }
         Some(removed)
     }
@@ -347,8 +406,9 @@ mod tests {
                             .collect();
                         prop_assert_eq!(names, expected);
                     }
-                    prop_assert_eq!(store.names.len(), store.namespaces.len());
-                    prop_assert!(store.names.values().all(|names| !names.is_empty()));
+                    prop_assert_eq!(store.by_namespace.len(), store.namespaces.len());
+                    prop_assert!(store.by_namespace.iter().all(|(_, objects)| !objects.names.is_empty()
+                        && objects.names.len() == objects.by_name.len()));
                 }
             }
         }

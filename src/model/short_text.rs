@@ -1,9 +1,53 @@
-//! Equality and order for the short strings that keys are made of (namespaces, names,
-//! label keys and values), without the call to `memcmp` that `==` and `cmp` make: for
+//! Equality, order and hashing for the short strings that keys are made of (namespaces,
+//! names, label keys and values), without the call to `memcmp` that `==` and `cmp` make: for
 //! strings of a few bytes the call itself costs more than the comparison. Looking objects
 //! up and keeping indexes in order compare such strings many times per write.
 
 use std::cmp::Ordering;
+use std::hash::{BuildHasher, Hasher};
+
+use foldhash::fast::FixedState;
+
+/// A hash of `text` for lookups (fixed seed: no order reaches an output, and instruction
+/// counts stay repeatable). A string of up to 16 bytes is read as two machine words (each
+/// byte, its length folded in) and mixed by foldhash in one 128-bit multiply, where a
+/// `write` of its bytes costs two, with the hasher's rotations: a store lookup hashes its
+/// namespace and its name. Longer strings are hashed as bytes.
+#[inline]
+pub(crate) fn hash(text: &str) -> u64 {
+    let bytes = text.as_bytes();
+    let len = bytes.len();
+    let word = |at: usize| -> u64 {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&bytes[at..at + 8]);
+        u64::from_le_bytes(w)
+    };
+    let half = |at: usize| -> u64 {
+        let mut w = [0u8; 4];
+        w.copy_from_slice(&bytes[at..at + 4]);
+        u64::from(u32::from_le_bytes(w))
+    };
+    // The common lengths first: most names and namespaces have 4 to 16 bytes.
+    let (first, last) = if len >= 8 {
+        if len > 16 {
+            let mut hasher = FixedState::with_seed(0).build_hasher();
+            hasher.write(bytes);
+            return hasher.finish();
+        }
+        (word(0), word(len - 8))
+    } else if len >= 4 {
+        (half(0), half(len - 4))
+    } else if len > 0 {
+        let packed =
+            u64::from(bytes[0]) | u64::from(bytes[len / 2]) << 8 | u64::from(bytes[len - 1]) << 16;
+        (packed, 0)
+    } else {
+        (0, 0)
+    };
+    let mut hasher = FixedState::with_seed(0).build_hasher();
+    hasher.write_u128(u128::from(first) | u128::from(last ^ ((len as u64) << 56)) << 64);
+    hasher.finish()
+}
 
 /// String equality for the short strings keys are made of: compares lengths, then up to
 /// 16 bytes as two overlapping machine words, without the call to `memcmp` that `==` makes
@@ -24,15 +68,20 @@ pub(crate) fn same(a: &str, b: &str) -> bool {
         w.copy_from_slice(&bytes[at..at + 4]);
         u32::from_ne_bytes(w)
     };
-    match a.len() {
-        0 => true,
-        // First, middle and last byte: every byte of a string this short.
-        1..=3 => {
-            a[0] == b[0] && a[a.len() / 2] == b[b.len() / 2] && a[a.len() - 1] == b[b.len() - 1]
+    // The common lengths first: most keys' texts have 4 to 16 bytes.
+    let len = a.len();
+    if len >= 8 {
+        if len > 16 {
+            return a == b;
         }
-        4..=7 => half(a, 0) == half(b, 0) && half(a, a.len() - 4) == half(b, b.len() - 4),
-        8..=16 => word(a, 0) == word(b, 0) && word(a, a.len() - 8) == word(b, b.len() - 8),
-        _ => a == b,
+        word(a, 0) == word(b, 0) && word(a, len - 8) == word(b, len - 8)
+    } else if len >= 4 {
+        half(a, 0) == half(b, 0) && half(a, len - 4) == half(b, len - 4)
+    } else if len > 0 {
+        // First, middle and last byte: every byte of a string this short.
+        a[0] == b[0] && a[len / 2] == b[len / 2] && a[len - 1] == b[len - 1]
+    } else {
+        true
     }
 }
 
@@ -90,8 +139,30 @@ pub(crate) fn order(a: &str, b: &str) -> Ordering {
 
 #[cfg(test)]
 mod tests {
-    use super::{order, same};
+    use super::{hash, order, same};
     use proptest::prelude::*;
+
+    /// Equal strings hash alike; strings of every length class that differ in one byte, or
+    /// only in length, hash apart (not a promise of the hash, which only spares comparisons,
+    /// but a check that every byte and the length reach it).
+    #[test]
+    fn hash_reads_every_byte_and_the_length() {
+        for len in 0..40 {
+            let a: String = (0..len)
+                .map(|i| char::from(b'a' + (i % 26) as u8))
+                .collect();
+            assert_eq!(hash(&a), hash(&a.clone()));
+            for at in 0..len {
+                let mut b = a.clone().into_bytes();
+                b[at] = b'Z';
+                let b = String::from_utf8(b).unwrap();
+                assert_ne!(hash(&a), hash(&b), "{a} vs {b}");
+            }
+            assert_ne!(hash(&a), hash(&format!("{a}a")), "{a}");
+        }
+        assert_ne!(hash("abcdefgh"), hash("abcdefghabcdefgh"));
+        assert_ne!(hash("\u{0}"), hash(""));
+    }
 
     /// `same` agrees with `==` at every length class, for equal strings and for strings that
     /// differ in any one byte.

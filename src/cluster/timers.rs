@@ -1,7 +1,8 @@
 //! The timer queue: deadlines the state machine has set itself, fired by
 //! [`Cluster::advance_to`](super::Cluster::advance_to) in `(at, seq)` order.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::hash::BuildHasher;
 
 use foldhash::fast::FixedState;
@@ -64,22 +65,18 @@ impl Timer {
 
 /// Pending timers, fired in deadline order, then scheduling order.
 ///
-/// Timers are held in slots, found by their hash, and ordered by deadline: each deadline
-/// holds its `(sequence, slot)` entries in the order they were scheduled, which is sequence
-/// order. Deadlines are few and shared (the evictions of one instant set their kubelets'
-/// steps at the same few instants after it), so scheduling appends to a warm queue and firing
-/// takes from the front of one, where a binary heap of every pending timer walked a path of
-/// cold lines to its bottom on each pop. A cancelled or rescheduled timer leaves its entry
-/// behind, stale (its slot no longer holds that sequence number): stale entries are dropped
-/// when they reach the front, and all of them once they outnumber the live ones, so memory
-/// follows the pending timers.
+/// Timers are held in slots, found by their hash, and ordered by a binary heap of
+/// `(deadline, sequence, slot)`: scheduling a timer later than every pending one (the common
+/// case: grace periods and sync delays run forward) adds to the heap without moving
+/// anything, where an ordered map moved 64-byte timers within its nodes. A cancelled or
+/// rescheduled timer leaves its heap entry behind, stale (its slot no longer holds that
+/// sequence number): stale entries are dropped when they reach the top, and the heap is
+/// rebuilt from the live slots when they outnumber the live ones, so memory follows the
+/// pending timers.
 #[derive(Debug, Clone, Default)]
 pub struct TimerQueue {
-    /// Each deadline's entries, earliest deadline first; may hold stale entries, never at the
-    /// front of the first deadline, and no deadline without entries.
-    due: BTreeMap<SimTime, VecDeque<(u64, u32)>>,
-    /// How many entries `due` holds, live or stale.
-    queued: usize,
+    /// Earliest first; may hold stale entries, never at the top.
+    heap: BinaryHeap<Reverse<(SimTime, u64, u32)>>,
     slots: Vec<Slot>,
     /// Slots free for reuse.
     free: Vec<u32>,
@@ -97,8 +94,8 @@ struct Slot {
     seq: u64,
 }
 
-/// Whether an entry still stands for its slot's timer (not cancelled, not moved).
-fn is_live_in(slots: &[Slot], (seq, slot): (u64, u32)) -> bool {
+/// Whether a heap entry still stands for its slot's timer (not cancelled, not moved).
+fn is_live_in(slots: &[Slot], (_, seq, slot): (SimTime, u64, u32)) -> bool {
     let pending = &slots[slot as usize];
     pending.timer.is_some() && pending.seq == seq
 }
@@ -121,11 +118,11 @@ impl TimerQueue {
             if pending.at <= at {
                 return;
             }
-            // Earlier: the slot's old entry goes stale.
+            // Earlier: the slot's old heap entry goes stale.
             pending.at = at;
             pending.seq = seq;
             self.next_seq += 1;
-            self.enqueue(at, seq, slot);
+            self.heap.push(Reverse((at, seq, slot)));
             self.compact_if_mostly_stale();
             return;
         }
@@ -147,33 +144,7 @@ impl TimerQueue {
             }
         };
         self.by_timer.insert_unique(hash, (hash, slot), |&(h, _)| h);
-        self.enqueue(at, seq, slot);
-    }
-
-    /// Files `slot`'s entry under its deadline, after the entries scheduled before it.
-    fn enqueue(&mut self, at: SimTime, seq: u64, slot: u32) {
-        match self.due.last_entry() {
-            Some(mut last) if *last.key() == at => last.get_mut().push_back((seq, slot)),
-            _ => self.due.entry(at).or_default().push_back((seq, slot)),
-        }
-        self.queued += 1;
-    }
-
-    /// The earliest entry: its deadline and slot.
-    fn front(&self) -> Option<(SimTime, u32)> {
-        let (&at, entries) = self.due.first_key_value()?;
-        entries.front().map(|&(_, slot)| (at, slot))
-    }
-
-    /// Drops the earliest entry.
-    fn pop_front(&mut self) {
-        if let Some(mut first) = self.due.first_entry() {
-            first.get_mut().pop_front();
-            self.queued -= 1;
-            if first.get().is_empty() {
-                first.remove();
-            }
-        }
+        self.heap.push(Reverse((at, seq, slot)));
     }
 
     /// Drops `timer` if it is pending: for timers whose object is gone, so that they
@@ -194,17 +165,17 @@ impl TimerQueue {
 
     /// The earliest deadline and its timer.
     pub fn next(&self) -> Option<(SimTime, &Timer)> {
-        let (at, slot) = self.front()?;
+        let &Reverse((at, _, slot)) = self.heap.peek()?;
         self.slots[slot as usize].timer.as_ref().map(|t| (at, t))
     }
 
     /// Removes and returns the earliest timer if it is due at or before `now`.
     pub fn pop_due(&mut self, now: SimTime) -> Option<(SimTime, Timer)> {
-        let (at, slot) = self.front()?;
+        let &Reverse((at, _, slot)) = self.heap.peek()?;
         if at > now {
             return None;
         }
-        self.pop_front();
+        self.heap.pop();
         let hash = self.slots[slot as usize].hash;
         if let Ok(entry) = self.by_timer.find_entry(hash, |&(_, s)| s == slot) {
             entry.remove();
@@ -232,40 +203,37 @@ impl TimerQueue {
         if self.by_timer.is_empty() {
             // Nothing pending: start over, so that the vectors do not keep a burst's size
             // in slots that would only be reused.
-            self.due.clear();
-            self.queued = 0;
+            self.heap.clear();
             self.slots.clear();
             self.free.clear();
         }
         timer
     }
 
-    /// Keeps the earliest entry live, so that [`TimerQueue::next`] can answer from it.
+    fn is_live(&self, entry: (SimTime, u64, u32)) -> bool {
+        is_live_in(&self.slots, entry)
+    }
+
+    /// Keeps the top of the heap live, so that [`TimerQueue::next`] can answer from it.
     fn drop_stale_top(&mut self) {
-        while let Some(mut first) = self.due.first_entry() {
-            let entries = first.get_mut();
-            while let Some(&entry) = entries.front() {
-                if is_live_in(&self.slots, entry) {
-                    return;
-                }
-                entries.pop_front();
-                self.queued -= 1;
+        while let Some(&Reverse(top)) = self.heap.peek() {
+            if self.is_live(top) {
+                return;
             }
-            first.remove();
+            self.heap.pop();
         }
     }
 
-    /// Drops the stale entries, in place, once they outnumber the live ones.
+    /// Rebuilds the heap, in place, from its live entries once stale ones outnumber them.
+    /// In place because at scale the heap is large: a new one allocated beside it and the
+    /// old freed cost the allocator more than the rebuild (a free of a large block makes
+    /// glibc's malloc consolidate every small free chunk it holds).
     fn compact_if_mostly_stale(&mut self) {
-        if self.queued <= 2 * self.by_timer.len() + 16 {
+        if self.heap.len() <= 2 * self.by_timer.len() + 16 {
             return;
         }
         let slots = &self.slots;
-        self.due.retain(|_, entries| {
-            entries.retain(|&entry| is_live_in(slots, entry));
-            !entries.is_empty()
-        });
-        self.queued = self.due.values().map(VecDeque::len).sum();
+        self.heap.retain(|&Reverse(entry)| is_live_in(slots, entry));
     }
 }
 
@@ -346,7 +314,7 @@ mod tests {
 
     proptest! {
         /// After every operation of any sequence the queue answers `next`, `len` and
-        /// `pop_due` as the reference does, and it holds at most twice the pending
+        /// `pop_due` as the reference does, and its heap holds at most twice the pending
         /// timers (plus a constant) however many were cancelled or moved earlier.
         #[test]
         fn answers_as_the_reference_does(ops in prop::collection::vec(op(), 0..600)) {
@@ -370,9 +338,7 @@ mod tests {
                 prop_assert_eq!(queue.next(), reference.next());
                 prop_assert_eq!(queue.len(), reference.pending.len());
                 prop_assert_eq!(queue.is_empty(), reference.pending.is_empty());
-                prop_assert!(queue.queued <= 2 * queue.len() + 17);
-                prop_assert_eq!(queue.queued, queue.due.values().map(VecDeque::len).sum::<usize>());
-                prop_assert!(queue.due.values().all(|entries| !entries.is_empty()));
+                prop_assert!(queue.heap.len() <= 2 * queue.len() + 17);
             }
         }
     }

@@ -428,10 +428,11 @@ impl std::fmt::Display for Unfit {
 /// not cordoned, no blocking taint) ordered by load so that placing a pod rarely scans.
 #[derive(Debug, Clone, Default)]
 pub struct NodeLoad {
-    pods: FastMap<SmolStr, usize>,
+    /// Each node's count of pods and, when it is open, its pod limit and rank: one look-up
+    /// for both, as a pod counted onto or off a node needs both (a node with no pods that is
+    /// not open has no entry).
+    nodes: FastMap<SmolStr, NodeState>,
     requested: FastMap<SmolStr, Resources>,
-    /// Open nodes: their pod limit and their rank.
-    open: FastMap<SmolStr, (usize, u64)>,
     /// The open nodes by name, with their ranks: numbers in the names' order, with gaps,
     /// so that a node opening takes a number between its neighbours' and no other moves
     /// (until a gap runs out, and the ranks are dealt again).
@@ -443,6 +444,15 @@ pub struct NodeLoad {
     placements: PerSpec<Arc<Placement>>,
     /// Nodes that only pods with tolerations can use (cordoned, tainted or not Ready).
     closed: BTreeSet<SmolStr>,
+}
+
+/// What [`NodeLoad`] knows of one node.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct NodeState {
+    /// Pods counted on it (bound and not terminal).
+    pods: usize,
+    /// When it is open: its pod limit and its rank.
+    open: Option<(usize, u64)>,
 }
 
 /// The distance between consecutive ranks when they are dealt: room for 32 nodes opening
@@ -482,34 +492,38 @@ impl NodeLoad {
     /// One pod more (`up`) or fewer on `node`, with one look-up of its count (every bind and
     /// every pod that finishes runs this).
     fn shift_count(&mut self, node: &str, up: bool) {
-        let (old, count) = match self.pods.get_mut(node) {
-            Some(n) => {
-                let old = *n;
-                *n = if up { old + 1 } else { old.saturating_sub(1) };
-                (old, *n)
+        let (old, count, open) = match self.nodes.get_mut(node) {
+            Some(state) => {
+                let old = state.pods;
+                state.pods = if up { old + 1 } else { old.saturating_sub(1) };
+                let shifted = (old, state.pods, state.open);
+                if *state == NodeState::default() {
+                    self.nodes.remove(node);
+                }
+                shifted
             }
             None if up => {
-                self.pods.insert(SmolStr::new(node), 1);
-                (0, 1)
+                let state = NodeState {
+                    pods: 1,
+                    open: None,
+                };
+                self.nodes.insert(SmolStr::new(node), state);
+                (0, 1, None)
             }
-            None => (0, 0),
+            None => (0, 0, None),
         };
-        if count == 0 && old != 0 {
-            self.pods.remove(node);
-        }
-        self.move_in_order(node, old, count);
-    }
-
-    /// Files an open `node` under its new pod count.
-    fn move_in_order(&mut self, node: &str, old: usize, count: usize) {
-        if old == count {
-            return;
-        }
-        if let Some(&(_, rank)) = self.open.get(node)
+        // An open node is filed under its new pod count.
+        if old != count
+            && let Some((_, rank)) = open
             && let Some(name) = self.by_load.remove(&(old, rank))
         {
             self.by_load.insert((count, rank), name);
         }
+    }
+
+    /// The pods counted on `node`.
+    fn count(&self, node: &str) -> usize {
+        self.nodes.get(node).map_or(0, |state| state.pods)
     }
 
     fn charge(&mut self, node: &str, spec: &Unmodeled, sign: i128) {
@@ -577,14 +591,23 @@ impl NodeLoad {
         match node {
             Some(node) if !node.spec.unschedulable && blocking_taints(node).is_empty() => {
                 let limit = max_pods(node);
-                match self.open.get_mut(name) {
+                match self
+                    .nodes
+                    .get_mut(name)
+                    .and_then(|state| state.open.as_mut())
+                {
                     Some(open) => open.0 = limit, // still open: its rank stands
                     None => self.open_node(SmolStr::new(name), limit),
                 }
             }
             _ => {
-                if let Some((_, rank)) = self.open.remove(name) {
-                    let count = self.pods.get(name).copied().unwrap_or(0);
+                if let Some(state) = self.nodes.get_mut(name)
+                    && let Some((_, rank)) = state.open.take()
+                {
+                    let count = state.pods;
+                    if count == 0 {
+                        self.nodes.remove(name);
+                    }
                     self.by_load.remove(&(count, rank));
                     self.ranks.remove(name);
                 }
@@ -606,8 +629,9 @@ impl NodeLoad {
                     .expect("dealt ranks leave room between any two")
             }
         };
-        let count = self.pods.get(name.as_str()).copied().unwrap_or(0);
-        self.open.insert(name.clone(), (limit, rank));
+        let state = self.nodes.entry(name.clone()).or_default();
+        state.open = Some((limit, rank));
+        let count = state.pods;
         self.ranks.insert(name.clone(), rank);
         self.by_load.insert((count, rank), name);
     }
@@ -641,10 +665,13 @@ impl NodeLoad {
         let mut by_load = BTreeMap::new();
         for (i, (name, rank)) in self.ranks.iter_mut().enumerate() {
             *rank = (i as u64 + 1) * RANK_STEP;
-            if let Some(open) = self.open.get_mut(name) {
-                open.1 = *rank;
+            let mut count = 0;
+            if let Some(state) = self.nodes.get_mut(name.as_str()) {
+                if let Some(open) = state.open.as_mut() {
+                    open.1 = *rank;
+                }
+                count = state.pods;
             }
-            let count = self.pods.get(name.as_str()).copied().unwrap_or(0);
             by_load.insert((count, *rank), name.clone());
         }
         self.by_load = by_load;
@@ -674,7 +701,7 @@ impl NodeLoad {
             return vec![Unfit::Affinity];
         }
         let mut reasons = Vec::new();
-        let pods = self.pods.get(name).copied().unwrap_or(0);
+        let pods = self.count(name);
         if pods + 1 > max_pods(node) {
             reasons.push(Unfit::TooManyPods);
         }
@@ -733,7 +760,7 @@ impl NodeLoad {
             self.closed
                 .iter()
                 .filter(|name| node(name).is_some_and(|n| self.unfit(placement, n).is_empty()))
-                .map(|name| (self.pods.get(name).copied().unwrap_or(0), name.as_str()))
+                .map(|name| (self.count(name), name.as_str()))
                 .min()
         } else {
             None
@@ -761,7 +788,7 @@ impl NodeLoad {
         pods: usize,
         node: impl Fn(&str) -> Option<&'n Node>,
     ) -> bool {
-        let Some(&(limit, _)) = self.open.get(name) else {
+        let Some((limit, _)) = self.nodes.get(name).and_then(|state| state.open) else {
             return false;
         };
         if pods + 1 > limit {
@@ -825,12 +852,19 @@ mod tests {
         /// The three views of the open nodes agree: each one's rank in `open`, in `ranks`
         /// and in `by_load` at its pod count.
         fn holds_its_ranks(&self) -> bool {
-            self.open.len() == self.ranks.len()
-                && self.open.len() == self.by_load.len()
-                && self.open.iter().all(|(name, &(_, rank))| {
-                    let count = self.pods.get(name.as_str()).copied().unwrap_or(0);
-                    self.ranks.get(name) == Some(&rank)
-                        && self.by_load.get(&(count, rank)) == Some(name)
+            let open = self
+                .nodes
+                .values()
+                .filter(|state| state.open.is_some())
+                .count();
+            open == self.ranks.len()
+                && open == self.by_load.len()
+                && self.nodes.iter().all(|(name, state)| {
+                    *state != NodeState::default()
+                        && state.open.is_none_or(|(_, rank)| {
+                            self.ranks.get(name) == Some(&rank)
+                                && self.by_load.get(&(state.pods, rank)) == Some(name)
+                        })
                 })
         }
     }

@@ -67,17 +67,11 @@ impl<T> Default for Store<T> {
     }
 }
 
-/// The hash of a namespace, or of a name within its namespace.
-#[inline]
-fn hash_text(text: &str) -> u64 {
-    short_text::hash(text)
-}
-
 impl<T> Namespace<T> {
     #[inline]
     fn entry(&self, name: &str) -> Option<&(ObjectKey, Arc<T>)> {
         self.by_name
-            .find(hash_text(name), |(key, _)| same(&key.name, name))
+            .find(short_text::hash(name), |(key, _)| same(&key.name, name))
     }
 }
 
@@ -86,7 +80,9 @@ impl<T> Store<T> {
     #[inline]
     fn namespace(&self, namespace: &str) -> Option<(&Arc<str>, &Namespace<T>)> {
         self.by_namespace
-            .find(hash_text(namespace), |(filed, _)| same(filed, namespace))
+            .find(short_text::hash(namespace), |(filed, _)| {
+                same(filed, namespace)
+            })
             .map(|(filed, objects)| (filed, objects))
     }
 
@@ -94,7 +90,9 @@ impl<T> Store<T> {
     #[inline]
     fn namespace_mut(&mut self, namespace: &str) -> Option<&mut Namespace<T>> {
         self.by_namespace
-            .find_mut(hash_text(namespace), |(filed, _)| same(filed, namespace))
+            .find_mut(short_text::hash(namespace), |(filed, _)| {
+                same(filed, namespace)
+            })
             .map(|(_, objects)| objects)
     }
 }
@@ -137,7 +135,7 @@ impl<T: Resource> Store<T> {
     ) -> Option<(&ObjectKey, &mut Arc<T>)> {
         self.namespace_mut(namespace)?
             .by_name
-            .find_mut(hash_text(name), |(key, _)| same(&key.name, name))
+            .find_mut(short_text::hash(name), |(key, _)| same(&key.name, name))
             .map(|(key, object)| (&*key, object))
     }
 
@@ -217,9 +215,9 @@ impl<T: Resource> Store<T> {
             "an object is stored under its own namespace and name"
         );
         let filed = self.by_namespace.entry(
-            hash_text(&key.namespace),
+            short_text::hash(&key.namespace),
             |(filed, _)| same(filed, &key.namespace),
-            |(filed, _)| hash_text(filed),
+            |(filed, _)| short_text::hash(filed),
         );
         let (namespace, objects) = match filed {
             hashbrown::hash_table::Entry::Occupied(filed) => {
@@ -233,9 +231,9 @@ impl<T: Resource> Store<T> {
             }
         };
         let entry = objects.by_name.entry(
-            hash_text(&key.name),
+            short_text::hash(&key.name),
             |(stored, _)| same(&stored.name, &key.name),
-            |(stored, _)| hash_text(&stored.name),
+            |(stored, _)| short_text::hash(&stored.name),
         );
         match entry {
             hashbrown::hash_table::Entry::Occupied(mut slot) => {
@@ -259,7 +257,7 @@ impl<T: Resource> Store<T> {
     pub(crate) fn remove(&mut self, key: &ObjectKey) -> Option<Arc<T>> {
         let Ok(mut filed) = self
             .by_namespace
-            .find_entry(hash_text(&key.namespace), |(filed, _)| {
+            .find_entry(short_text::hash(&key.namespace), |(filed, _)| {
                 same(filed, &key.namespace)
             })
         else {
@@ -268,7 +266,7 @@ impl<T: Resource> Store<T> {
         let objects = &mut filed.get_mut().1;
         let slot = objects
             .by_name
-            .find_entry(hash_text(&key.name), |(stored, _)| {
+            .find_entry(short_text::hash(&key.name), |(stored, _)| {
                 same(&stored.name, &key.name)
             })
             .ok()?;

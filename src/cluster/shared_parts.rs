@@ -71,6 +71,52 @@ pub(crate) struct SharedParts {
     specs: Table<Unmodeled>,
     conditions: Table<PodConditions>,
     owners: Table<OwnerReferences>,
+    /// The last condition changes [`SharedParts::conditions_set`] worked out.
+    condition_changes: RecentConditionChanges,
+}
+
+/// The last few condition changes worked out, each found again by the list it started
+/// from, the instant and the conditions it set: the pods a kubelet starts (or stops) in
+/// one second, and the pods evicted in one second, go from one shared list to one other,
+/// and each after the first is answered by a pointer comparison, the instant and the few
+/// conditions set, without merging, hashing and comparing whole lists again. A change
+/// holds the lists it goes from and to, so neither address can be reused while it is
+/// remembered: the same address is the same list. Several, because the kinds of change
+/// interleave (a start, then a stop, then an eviction at another instant).
+#[derive(Debug, Clone, Default)]
+struct RecentConditionChanges {
+    changes: [Option<ConditionChange>; RecentConditionChanges::REMEMBERED],
+    /// The slot the next change goes into (the oldest).
+    next: usize,
+}
+
+#[derive(Debug, Clone)]
+struct ConditionChange {
+    from: PodConditions,
+    now: Time,
+    set: Vec<PodCondition>,
+    to: Option<PodConditions>,
+}
+
+impl RecentConditionChanges {
+    const REMEMBERED: usize = 4;
+
+    fn find(
+        &self,
+        from: &PodConditions,
+        set: &[PodCondition],
+        now: Time,
+    ) -> Option<&ConditionChange> {
+        self.changes
+            .iter()
+            .flatten()
+            .find(|change| change.now == now && change.from.shares(from) && change.set == set)
+    }
+
+    fn remember(&mut self, change: ConditionChange) {
+        self.changes[self.next] = Some(change);
+        self.next = (self.next + 1) % Self::REMEMBERED;
+    }
 }
 
 impl SharedParts {
@@ -136,11 +182,45 @@ impl SharedParts {
     pub(crate) fn conditions_set<const N: usize>(
         &mut self,
         existing: &PodConditions,
-        mut conditions: [PodCondition; N],
+        conditions: [PodCondition; N],
         now: Time,
     ) -> Option<PodConditions> {
         #[cfg(debug_assertions)]
         let expected = crate::model::conditions_set(existing, conditions.clone(), now);
+        if let Some(change) = self.condition_changes.find(existing, &conditions, now) {
+            #[cfg(debug_assertions)]
+            debug_assert_eq!(
+                expected.as_deref(),
+                change.to.as_deref(),
+                "a remembered change is the merge"
+            );
+            return change.to.clone();
+        }
+        let set = conditions.to_vec();
+        let list = self.merged_and_shared(existing, conditions, now);
+        #[cfg(debug_assertions)]
+        debug_assert_eq!(
+            expected.as_deref(),
+            list.as_deref(),
+            "the merge as Pod::set_conditions makes it"
+        );
+        self.condition_changes.remember(ConditionChange {
+            from: existing.clone(),
+            now,
+            set,
+            to: list.clone(),
+        });
+        list
+    }
+
+    /// [`SharedParts::conditions_set`] worked out: the merge, found among the stored lists
+    /// or stored.
+    fn merged_and_shared<const N: usize>(
+        &mut self,
+        existing: &PodConditions,
+        mut conditions: [PodCondition; N],
+        now: Time,
+    ) -> Option<PodConditions> {
         let merged = crate::model::merge_conditions(existing, &mut conditions, now)?;
         let condition = |from: &Merged| match *from {
             Merged::Kept(at) => &existing[at],
@@ -161,12 +241,6 @@ impl SharedParts {
                 list
             }
         };
-        #[cfg(debug_assertions)]
-        debug_assert_eq!(
-            expected.as_deref(),
-            Some(&list[..]),
-            "the merge as Pod::set_conditions makes it"
-        );
         Some(list)
     }
 
@@ -592,6 +666,68 @@ mod tests {
             parts.conditions_set(&first, setting(), now).is_none(),
             "nothing changes"
         );
+    }
+
+    /// A remembered change answers only the same list, instant and conditions: another list
+    /// (a copy, equal but not shared, or a different one), another instant or other
+    /// conditions are worked out again, and each answer is the merge `Pod::set_conditions`
+    /// makes.
+    #[test]
+    fn a_remembered_condition_change_answers_only_the_same_change() {
+        use crate::model::{Pod, PodCondition};
+        let condition = |type_: &str, status: &str| PodCondition {
+            type_: type_.into(),
+            status: status.into(),
+            ..PodCondition::default()
+        };
+        let at = |minute: u32| Time::parse(&format!("2025-01-01T00:{minute:02}:00Z")).unwrap();
+        let mut pod = Pod::running("default", "web-0", "node-1");
+        pod.set_conditions([condition("Ready", "True")], at(0));
+        let shared = pod.status.conditions.clone();
+        let copy = PodConditions::from_exact(shared.to_vec());
+        assert!(!copy.shares(&shared));
+        let mut other_pod = pod.clone();
+        other_pod.set_conditions([condition("Ready", "False")], at(0));
+        let different = other_pod.status.conditions.clone();
+        let mut parts = SharedParts::default();
+        let merge = |from: &PodConditions, set: [PodCondition; 1], now: Time| {
+            let mut pod = pod.clone();
+            pod.status.conditions = from.clone();
+            pod.set_conditions(set, now)
+                .then(|| pod.status.conditions[..].to_vec())
+        };
+        let check = |parts: &mut SharedParts, from: &PodConditions, set: PodCondition, now| {
+            let got = parts.conditions_set(from, [set.clone()], now);
+            assert_eq!(
+                got.as_deref().map(<[PodCondition]>::to_vec),
+                merge(from, [set.clone()], now),
+                "{set:?} at {now:?}, from a list shared: {}",
+                from.shares(&shared)
+            );
+        };
+        // Each change remembered, then each that differs from it in one thing asked
+        // right after it, while it is still remembered.
+        for (type_, status) in [("Ready", "False"), ("Ready", "True"), ("Other", "True")] {
+            let set = condition(type_, status);
+            check(&mut parts, &shared, set.clone(), at(1));
+            check(&mut parts, &shared, set.clone(), at(1));
+            check(&mut parts, &shared, set.clone(), at(2));
+            check(&mut parts, &copy, set.clone(), at(1));
+            check(&mut parts, &different, set.clone(), at(1));
+            let other = condition(type_, if status == "True" { "False" } else { "True" });
+            check(&mut parts, &shared, other, at(1));
+            let mut reasoned = set.clone();
+            reasoned.reason = "Because".into();
+            check(&mut parts, &shared, reasoned, at(1));
+        }
+        // More changes than are remembered, interleaved, each asked again later.
+        for _ in 0..2 {
+            for minute in 3..=5 {
+                for from in [&shared, &copy] {
+                    check(&mut parts, from, condition("Ready", "False"), at(minute));
+                }
+            }
+        }
     }
 
     /// A ReplicaSet of three `app: web` pods in `default`.

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use super::pod_facts::PodFacts;
 use super::sorted_set::SortedSet;
 use super::{FastMap, FastSet};
+use crate::model::short_text::same;
 use crate::model::{ObjectKey, Pod, SmolStr, Uid};
 
 /// The pod indexes. Only looked up, never iterated into an output except through the
@@ -63,7 +64,11 @@ impl PodIndex {
     /// is touched only when what it files the pod under changed: most pod writes (status,
     /// conditions, deletion stamps) move nothing, a binding moves only the node entry.
     pub fn update(&mut self, key: &ObjectKey, old: Option<&PodFacts>, new: Option<&PodFacts>) {
-        if node(old) != node(new) {
+        let same_node = match (node(old), node(new)) {
+            (Some(a), Some(b)) => same(a, b),
+            (a, b) => a.is_none() && b.is_none(),
+        };
+        if !same_node {
             if let Some(node) = node(old)
                 && let Some(set) = self.by_node.get_mut(node)
             {
@@ -248,7 +253,7 @@ struct LabelAt<'a>(&'a str, &'a str, &'a str);
 
 impl hashbrown::Equivalent<(SmolStr, SmolStr, SmolStr)> for LabelAt<'_> {
     fn equivalent(&self, (namespace, key, value): &(SmolStr, SmolStr, SmolStr)) -> bool {
-        self.0 == namespace && self.1 == key && self.2 == value
+        same(self.2, value) && same(self.1, key) && same(self.0, namespace)
     }
 }
 

@@ -142,7 +142,7 @@ impl Cluster {
         self.advance_to(now);
         // The body names the pod as the path does (E4 checks it): its text is reused.
         let text = |given: &str, in_body: &SmolStr| {
-            if in_body == given {
+            if crate::model::short_text::same(in_body, given) {
                 in_body.clone()
             } else {
                 SmolStr::new(given)

@@ -622,17 +622,21 @@ mod tests {
         );
     }
 
+    /// A condition of `type_` with `status`, nothing else set.
+    fn condition(type_: &str, status: &str) -> PodCondition {
+        PodCondition {
+            type_: type_.into(),
+            status: status.into(),
+            ..PodCondition::default()
+        }
+    }
+
     /// E31: setting conditions through the shared parts makes the list `Pod::set_conditions`
     /// makes; the second time (another pod, the same list and conditions) it is the stored
     /// copy, found without making one; and nothing is made when nothing changes.
     #[test]
     fn conditions_set_is_set_conditions_and_finds_the_stored_copy() {
-        use crate::model::{Pod, PodCondition};
-        let condition = |type_: &str, status: &str| PodCondition {
-            type_: type_.into(),
-            status: status.into(),
-            ..PodCondition::default()
-        };
+        use crate::model::Pod;
         let (then, now) = (
             Time::parse("2025-01-01T00:00:00Z").unwrap(),
             Time::parse("2025-01-01T00:01:00Z").unwrap(),
@@ -674,12 +678,7 @@ mod tests {
     /// makes.
     #[test]
     fn a_remembered_condition_change_answers_only_the_same_change() {
-        use crate::model::{Pod, PodCondition};
-        let condition = |type_: &str, status: &str| PodCondition {
-            type_: type_.into(),
-            status: status.into(),
-            ..PodCondition::default()
-        };
+        use crate::model::Pod;
         let at = |minute: u32| Time::parse(&format!("2025-01-01T00:{minute:02}:00Z")).unwrap();
         let mut pod = Pod::running("default", "web-0", "node-1");
         pod.set_conditions([condition("Ready", "True")], at(0));

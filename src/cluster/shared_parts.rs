@@ -672,8 +672,8 @@ mod tests {
         );
     }
 
-    /// A remembered change answers only the same list, instant and conditions: another list
-    /// (a copy, equal but not shared, or a different one), another instant or other
+    /// E31: a remembered change answers only the same list, instant and conditions: another
+    /// list (a copy, equal but not shared, or a different one), another instant or other
     /// conditions are worked out again, and each answer is the merge `Pod::set_conditions`
     /// makes.
     #[test]

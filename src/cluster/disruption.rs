@@ -575,7 +575,7 @@ impl Cluster {
 
     /// One disruption-controller sync of `key` (C4): `trySync`, fail-safe on error.
     pub(crate) fn sync_pdb(&mut self, key: &ObjectKey) {
-        let Some(pdb) = self.pdbs.shared(&key.namespace, &key.name).cloned() else {
+        let Some(pdb) = self.pdbs.shared_at(key).cloned() else {
             return; // C4: gone, nothing to do.
         };
         let now = self.wall_now();

@@ -192,7 +192,7 @@ impl Cluster {
         if !self.config.controllers.kubelet {
             return;
         }
-        let Some(stored) = self.pods.shared(&key.namespace, &key.name) else {
+        let Some(stored) = self.pods.shared_at(key) else {
             if timer_uid.is_none() {
                 self.kubelet_pods.remove(key);
             }

@@ -73,6 +73,17 @@ impl<T> Namespace<T> {
         self.by_name
             .find(short_text::hash(name), |(key, _)| same(&key.name, name))
     }
+
+    /// [`Namespace::entry`] for a name held as shared text: when it is the stored key's own
+    /// (a key copied from the store, as queues, timers and indexes hold), the addresses
+    /// answer, and the stored text, a separate allocation usually out of the caches, is not
+    /// read.
+    #[inline]
+    fn entry_shared(&self, name: &Arc<str>) -> Option<&(ObjectKey, Arc<T>)> {
+        self.by_name.find(short_text::hash(name), |(key, _)| {
+            Arc::ptr_eq(&key.name, name) || same(&key.name, name)
+        })
+    }
 }
 
 impl<T> Store<T> {
@@ -85,23 +96,25 @@ impl<T> Store<T> {
             })
             .map(|(filed, objects)| (filed, objects))
     }
-
-    /// `namespace`'s objects, to change them.
-    #[inline]
-    fn namespace_mut(&mut self, namespace: &str) -> Option<&mut Namespace<T>> {
-        self.by_namespace
-            .find_mut(short_text::hash(namespace), |(filed, _)| {
-                same(filed, namespace)
-            })
-            .map(|(_, objects)| objects)
-    }
 }
 
 impl<T: Resource> Store<T> {
     /// The object at `key`.
     #[inline]
     pub fn get(&self, key: &ObjectKey) -> Option<&T> {
-        self.get_by_name(&key.namespace, &key.name)
+        self.shared_at(key).map(|object| &**object)
+    }
+
+    /// The stored handle of the object at `key`. A key sharing the stored key's text is
+    /// recognised by address, without reading the text.
+    #[inline]
+    pub fn shared_at(&self, key: &ObjectKey) -> Option<&Arc<T>> {
+        let (_, objects) = self
+            .by_namespace
+            .find(short_text::hash(&key.namespace), |(filed, _)| {
+                Arc::ptr_eq(filed, &key.namespace) || same(filed, &key.namespace)
+            })?;
+        objects.entry_shared(&key.name).map(|(_, object)| object)
     }
 
     /// The object named `name` in `namespace` (empty for cluster-scoped kinds).
@@ -128,14 +141,16 @@ impl<T: Resource> Store<T> {
 
     /// The stored key and handle of the object named `name` in `namespace`, to change the
     /// object in place.
-    pub(crate) fn entry_mut(
-        &mut self,
-        namespace: &str,
-        name: &str,
-    ) -> Option<(&ObjectKey, &mut Arc<T>)> {
-        self.namespace_mut(namespace)?
+    pub(crate) fn entry_mut(&mut self, key: &ObjectKey) -> Option<(&ObjectKey, &mut Arc<T>)> {
+        self.by_namespace
+            .find_mut(short_text::hash(&key.namespace), |(filed, _)| {
+                Arc::ptr_eq(filed, &key.namespace) || same(filed, &key.namespace)
+            })?
+            .1
             .by_name
-            .find_mut(short_text::hash(name), |(key, _)| same(&key.name, name))
+            .find_mut(short_text::hash(&key.name), |(stored, _)| {
+                Arc::ptr_eq(&stored.name, &key.name) || same(&stored.name, &key.name)
+            })
             .map(|(key, object)| (&*key, object))
     }
 
@@ -216,7 +231,7 @@ impl<T: Resource> Store<T> {
         );
         let filed = self.by_namespace.entry(
             short_text::hash(&key.namespace),
-            |(filed, _)| same(filed, &key.namespace),
+            |(filed, _)| Arc::ptr_eq(filed, &key.namespace) || same(filed, &key.namespace),
             |(filed, _)| short_text::hash(filed),
         );
         let (namespace, objects) = match filed {
@@ -232,7 +247,7 @@ impl<T: Resource> Store<T> {
         };
         let entry = objects.by_name.entry(
             short_text::hash(&key.name),
-            |(stored, _)| same(&stored.name, &key.name),
+            |(stored, _)| Arc::ptr_eq(&stored.name, &key.name) || same(&stored.name, &key.name),
             |(stored, _)| short_text::hash(&stored.name),
         );
         match entry {
@@ -258,7 +273,7 @@ impl<T: Resource> Store<T> {
         let Ok(mut filed) = self
             .by_namespace
             .find_entry(short_text::hash(&key.namespace), |(filed, _)| {
-                same(filed, &key.namespace)
+                Arc::ptr_eq(filed, &key.namespace) || same(filed, &key.namespace)
             })
         else {
             return None;
@@ -267,7 +282,7 @@ impl<T: Resource> Store<T> {
         let slot = objects
             .by_name
             .find_entry(short_text::hash(&key.name), |(stored, _)| {
-                same(&stored.name, &key.name)
+                Arc::ptr_eq(&stored.name, &key.name) || same(&stored.name, &key.name)
             })
             .ok()?;
         let ((stored_key, removed), _) = slot.remove();
@@ -323,6 +338,54 @@ mod tests {
             &store.key("shop", "c").namespace,
             &stored[0].namespace
         ));
+    }
+
+    /// A key finds its object whether it shares the stored key's text (found by address) or
+    /// only equals it; an equal name in another namespace, or a removed object's old key,
+    /// finds nothing.
+    #[test]
+    fn a_key_finds_its_object_by_address_or_by_text() {
+        let mut store = Store::<Pod>::default();
+        let (_, stored) = store.insert(
+            ObjectKey::new("shop", "web-1"),
+            Arc::new(Pod::running("shop", "web-1", "n1")),
+        );
+        store.insert(
+            ObjectKey::new("other", "web-1"),
+            Arc::new(Pod::running("other", "web-1", "n2")),
+        );
+        let apart = ObjectKey::new(String::from("shop"), String::from("web-1"));
+        assert!(!Arc::ptr_eq(&apart.name, &stored.name));
+        for key in [&stored, &apart] {
+            assert_eq!(
+                store.get(key).map(|p| p.spec.node_name.as_str()),
+                Some("n1")
+            );
+            assert!(store.entry_mut(key).is_some());
+        }
+        let elsewhere = ObjectKey::new(Arc::clone(&stored.namespace), "web-2");
+        assert!(store.shared_at(&elsewhere).is_none());
+        assert!(store.remove(&apart).is_some());
+        assert!(
+            store.get(&stored).is_none(),
+            "the old key finds nothing once removed"
+        );
+        let (_, again) = store.insert(
+            ObjectKey::new("shop", "web-1"),
+            Arc::new(Pod::running("shop", "web-1", "n3")),
+        );
+        assert!(!Arc::ptr_eq(&again.name, &stored.name));
+        assert_eq!(
+            store.get(&stored).map(|p| p.spec.node_name.as_str()),
+            Some("n3"),
+            "an old key's text still names the new object"
+        );
+        assert_eq!(
+            store
+                .get(&ObjectKey::new("other", "web-1"))
+                .map(|p| p.spec.node_name.as_str()),
+            Some("n2")
+        );
     }
 
     /// What a store must answer after any sequence of creates, updates and deletes, by a

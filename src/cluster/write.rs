@@ -112,7 +112,7 @@ impl Cluster {
         new: Option<T>,
         origin: Origin,
     ) -> Option<Arc<T>> {
-        let old: Option<Arc<T>> = T::store(self).shared(&key.namespace, &key.name).cloned();
+        let old: Option<Arc<T>> = T::store(self).shared_at(&key).cloned();
         match new {
             Some(mut object) => {
                 let before = old.as_deref();
@@ -198,7 +198,7 @@ impl Cluster {
         change: impl FnOnce(&mut Pod) -> bool,
     ) -> Option<Arc<Pod>> {
         let keep_history = self.watch_history.is_enabled();
-        let (stored_key, slot) = self.pods.entry_mut(&key.namespace, &key.name)?;
+        let (stored_key, slot) = self.pods.entry_mut(key)?;
         let stored_key = stored_key.clone();
         let old = FactsBeforeChange::of(slot);
         // A watch keeps the versions it was sent: with the history on, the stored pod is
@@ -265,7 +265,7 @@ impl Cluster {
     ) -> Option<(ObjectKey, Arc<T>)> {
         let keep_history = self.watch_history.is_enabled();
         let revision = self.revision + 1;
-        let (stored_key, slot) = T::store_mut(self).entry_mut(&key.namespace, &key.name)?;
+        let (stored_key, slot) = T::store_mut(self).entry_mut(key)?;
         let stored_key = stored_key.clone();
         let changed = change_status_in_place(slot, revision, keep_history, change)?;
         Some(self.record_write_in_place(stored_key, changed))
@@ -285,7 +285,7 @@ impl Cluster {
         let keep_history = self.watch_history.is_enabled();
         let revision = self.revision + 1;
         let mut indexed = self.pdb_index.shared_pdb_mut(key);
-        let Some((stored_key, slot)) = self.pdbs.entry_mut(&key.namespace, &key.name) else {
+        let Some((stored_key, slot)) = self.pdbs.entry_mut(key) else {
             return;
         };
         if let Some(indexed) = indexed.as_deref_mut() {

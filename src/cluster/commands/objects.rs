@@ -363,7 +363,7 @@ impl Cluster {
         if let Some(result) = T::delete_in_place(self, key, options, log_steps) {
             return result;
         }
-        let Some(existing) = T::store(self).shared(&key.namespace, &key.name).cloned() else {
+        let Some(existing) = T::store(self).shared_at(key).cloned() else {
             return Err(ApiError::not_found(&T::qualified_resource(), &key.name));
         };
         let plan = T::plan_delete(
@@ -430,7 +430,7 @@ impl Cluster {
         log_steps: bool,
     ) -> Result<DeleteResult<Pod>, ApiError> {
         let now = self.wall_now();
-        let Some(existing) = self.pods.shared(&key.namespace, &key.name) else {
+        let Some(existing) = self.pods.shared_at(key) else {
             return Err(ApiError::not_found(&Pod::qualified_resource(), &key.name));
         };
         let plan =

@@ -219,9 +219,12 @@ impl Cluster {
             .ok_or_else(|| ApiError::not_found("poddisruptionbudgets.policy", name))
     }
 
-    /// The PDBs that select `pod` under E13's matching, found by `lookup`, in name order.
-    fn pdbs_for(&self, pod: &Pod, lookup: PdbLookup) -> eviction::MatchingPdbs {
-        let namespace = pod.metadata.namespace.as_str();
+    /// The PDBs that select `pod`, which is in `namespace`, under E13's matching, found by
+    /// `lookup`, in name order. The namespace comes from the caller's key rather than from
+    /// the pod: a refused attempt reads no more of the pod than it must (its labels, phase
+    /// and conditions), each line of it a trip to memory for a pod out of the caches.
+    fn pdbs_for(&self, namespace: &str, pod: &Pod, lookup: PdbLookup) -> eviction::MatchingPdbs {
+        debug_assert_eq!(namespace, pod.metadata.namespace);
         match lookup {
             PdbLookup::Indexed => {
                 let mut found = eviction::MatchingPdbs::new();
@@ -298,7 +301,9 @@ impl EvictionStore for DryRunStore<'_> {
     }
 
     fn list_pdbs(&mut self, pod: &Pod) -> Result<eviction::MatchingPdbs, ApiError> {
-        Ok(self.cluster.pdbs_for(pod, self.lookup))
+        Ok(self
+            .cluster
+            .pdbs_for(&pod.metadata.namespace, pod, self.lookup))
     }
 
     fn get_pdb(
@@ -370,7 +375,9 @@ impl EvictionStore for ClusterEvictionStore<'_> {
     }
 
     fn list_pdbs(&mut self, pod: &Pod) -> Result<eviction::MatchingPdbs, ApiError> {
-        Ok(self.cluster.pdbs_for(pod, PdbLookup::Indexed))
+        Ok(self
+            .cluster
+            .pdbs_for(&self.pod.namespace, pod, PdbLookup::Indexed))
     }
 
     fn get_pdb(

@@ -1,8 +1,7 @@
 //! The timer queue: deadlines the state machine has set itself, fired by
 //! [`Cluster::advance_to`](super::Cluster::advance_to) in `(at, seq)` order.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, VecDeque};
 use std::hash::BuildHasher;
 
 use foldhash::fast::FixedState;
@@ -65,24 +64,105 @@ impl Timer {
 
 /// Pending timers, fired in deadline order, then scheduling order.
 ///
-/// Timers are held in slots, found by their hash, and ordered by a binary heap of
-/// `(deadline, sequence, slot)`: scheduling a timer later than every pending one (the common
-/// case: grace periods and sync delays run forward) adds to the heap without moving
-/// anything, where an ordered map moved 64-byte timers within its nodes. A cancelled or
-/// rescheduled timer leaves its heap entry behind, stale (its slot no longer holds that
-/// sequence number): stale entries are dropped when they reach the top, and the heap is
-/// rebuilt from the live slots when they outnumber the live ones, so memory follows the
-/// pending timers.
+/// Timers are held in slots, found by their hash, and ordered by a [`Calendar`] of
+/// `(sequence, slot)` entries filed under their deadlines. A cancelled or rescheduled timer
+/// leaves its entry behind, stale (its slot no longer holds that sequence number): stale
+/// entries are dropped when they reach the front, and every day is swept of them when they
+/// outnumber the live ones, so memory follows the pending timers.
 #[derive(Debug, Clone, Default)]
 pub struct TimerQueue {
-    /// Earliest first; may hold stale entries, never at the top.
-    heap: BinaryHeap<Reverse<(SimTime, u64, u32)>>,
+    /// Earliest first; may hold stale entries, never at the front.
+    calendar: Calendar,
     slots: Vec<Slot>,
     /// Slots free for reuse.
     free: Vec<u32>,
     /// `(hash, slot)` of every pending timer, for de-duplication (looked up, never iterated).
     by_timer: HashTable<(u64, u32)>,
     next_seq: u64,
+}
+
+/// Timer entries `(sequence, slot)` by deadline: one queue per distinct deadline (a day),
+/// the days in order.
+///
+/// Why not a binary heap of `(deadline, sequence, slot)`: deadlines come in few distinct
+/// values (each command's instant plus a handful of fixed delays: grace periods, start-up
+/// times, sync delays), so the days are few and each is appended to and taken from its
+/// ends, in the order the entries were made — where a heap of a burst's tens of thousands
+/// of timers moved each entry along a path of about seventeen levels, most of them out of
+/// the caches. Entries are numbered from one counter, so each day is already in sequence
+/// order: its front is the day's first timer.
+#[derive(Debug, Clone, Default)]
+struct Calendar {
+    days: BTreeMap<SimTime, VecDeque<(u64, u32)>>,
+    /// Emptied days' queues, kept for the next days (a roll's bursts make days of the
+    /// same size each round: their memory is reused rather than allocated and freed).
+    spare: Vec<VecDeque<(u64, u32)>>,
+    /// Entries in all days, stale ones included.
+    len: usize,
+}
+
+/// How many emptied days' queues a calendar keeps for reuse.
+const SPARE_DAYS: usize = 8;
+
+impl Calendar {
+    fn push(&mut self, at: SimTime, seq: u64, slot: u32) {
+        self.len += 1;
+        if let Some(day) = self.days.get_mut(&at) {
+            day.push_back((seq, slot));
+            return;
+        }
+        let mut day = self.spare.pop().unwrap_or_default();
+        day.push_back((seq, slot));
+        self.days.insert(at, day);
+    }
+
+    /// The earliest entry: `(deadline, sequence, slot)`.
+    fn first(&self) -> Option<(SimTime, u64, u32)> {
+        let (&at, day) = self.days.first_key_value()?;
+        day.front().map(|&(seq, slot)| (at, seq, slot))
+    }
+
+    /// Removes the earliest entry.
+    fn pop_first(&mut self) {
+        let Some(mut first) = self.days.first_entry() else {
+            return;
+        };
+        if first.get_mut().pop_front().is_some() {
+            self.len -= 1;
+        }
+        if first.get().is_empty() {
+            let day = first.remove();
+            self.recycle(day);
+        }
+    }
+
+    /// Keeps only the entries `live` holds for, dropping days left empty.
+    fn retain(&mut self, mut live: impl FnMut((SimTime, u64, u32)) -> bool) {
+        let mut emptied = Vec::new();
+        for (&at, day) in &mut self.days {
+            day.retain(|&(seq, slot)| live((at, seq, slot)));
+            if day.is_empty() {
+                emptied.push(at);
+            }
+        }
+        for at in emptied {
+            if let Some(day) = self.days.remove(&at) {
+                self.recycle(day);
+            }
+        }
+        self.len = self.days.values().map(VecDeque::len).sum();
+    }
+
+    fn recycle(&mut self, mut day: VecDeque<(u64, u32)>) {
+        if self.spare.len() < SPARE_DAYS {
+            day.clear();
+            self.spare.push(day);
+        }
+    }
+
+    fn clear(&mut self) {
+        *self = Calendar::default();
+    }
 }
 
 /// A timer slot: the timer pending in it, if any, with its deadline and sequence number.
@@ -94,7 +174,7 @@ struct Slot {
     seq: u64,
 }
 
-/// Whether a heap entry still stands for its slot's timer (not cancelled, not moved).
+/// Whether a calendar entry still stands for its slot's timer (not cancelled, not moved).
 fn is_live_in(slots: &[Slot], (_, seq, slot): (SimTime, u64, u32)) -> bool {
     let pending = &slots[slot as usize];
     pending.timer.is_some() && pending.seq == seq
@@ -118,11 +198,11 @@ impl TimerQueue {
             if pending.at <= at {
                 return;
             }
-            // Earlier: the slot's old heap entry goes stale.
+            // Earlier: the slot's old entry goes stale.
             pending.at = at;
             pending.seq = seq;
             self.next_seq += 1;
-            self.heap.push(Reverse((at, seq, slot)));
+            self.calendar.push(at, seq, slot);
             self.compact_if_mostly_stale();
             return;
         }
@@ -144,7 +224,7 @@ impl TimerQueue {
             }
         };
         self.by_timer.insert_unique(hash, (hash, slot), |&(h, _)| h);
-        self.heap.push(Reverse((at, seq, slot)));
+        self.calendar.push(at, seq, slot);
     }
 
     /// Drops `timer` if it is pending: for timers whose object is gone, so that they
@@ -165,17 +245,17 @@ impl TimerQueue {
 
     /// The earliest deadline and its timer.
     pub fn next(&self) -> Option<(SimTime, &Timer)> {
-        let &Reverse((at, _, slot)) = self.heap.peek()?;
+        let (at, _, slot) = self.calendar.first()?;
         self.slots[slot as usize].timer.as_ref().map(|t| (at, t))
     }
 
     /// Removes and returns the earliest timer if it is due at or before `now`.
     pub fn pop_due(&mut self, now: SimTime) -> Option<(SimTime, Timer)> {
-        let &Reverse((at, _, slot)) = self.heap.peek()?;
+        let (at, _, slot) = self.calendar.first()?;
         if at > now {
             return None;
         }
-        self.heap.pop();
+        self.calendar.pop_first();
         let hash = self.slots[slot as usize].hash;
         if let Ok(entry) = self.by_timer.find_entry(hash, |&(_, s)| s == slot) {
             entry.remove();
@@ -203,7 +283,7 @@ impl TimerQueue {
         if self.by_timer.is_empty() {
             // Nothing pending: start over, so that the vectors do not keep a burst's size
             // in slots that would only be reused.
-            self.heap.clear();
+            self.calendar.clear();
             self.slots.clear();
             self.free.clear();
         }
@@ -214,26 +294,24 @@ impl TimerQueue {
         is_live_in(&self.slots, entry)
     }
 
-    /// Keeps the top of the heap live, so that [`TimerQueue::next`] can answer from it.
+    /// Keeps the calendar's first entry live, so that [`TimerQueue::next`] can answer from
+    /// it.
     fn drop_stale_top(&mut self) {
-        while let Some(&Reverse(top)) = self.heap.peek() {
-            if self.is_live(top) {
+        while let Some(first) = self.calendar.first() {
+            if self.is_live(first) {
                 return;
             }
-            self.heap.pop();
+            self.calendar.pop_first();
         }
     }
 
-    /// Rebuilds the heap, in place, from its live entries once stale ones outnumber them.
-    /// In place because at scale the heap is large: a new one allocated beside it and the
-    /// old freed cost the allocator more than the rebuild (a free of a large block makes
-    /// glibc's malloc consolidate every small free chunk it holds).
+    /// Sweeps the calendar of stale entries once they outnumber the live ones.
     fn compact_if_mostly_stale(&mut self) {
-        if self.heap.len() <= 2 * self.by_timer.len() + 16 {
+        if self.calendar.len <= 2 * self.by_timer.len() + 16 {
             return;
         }
         let slots = &self.slots;
-        self.heap.retain(|&Reverse(entry)| is_live_in(slots, entry));
+        self.calendar.retain(|entry| is_live_in(slots, entry));
     }
 }
 
@@ -314,7 +392,7 @@ mod tests {
 
     proptest! {
         /// After every operation of any sequence the queue answers `next`, `len` and
-        /// `pop_due` as the reference does, and its heap holds at most twice the pending
+        /// `pop_due` as the reference does, and its calendar holds at most twice the pending
         /// timers (plus a constant) however many were cancelled or moved earlier.
         #[test]
         fn answers_as_the_reference_does(ops in prop::collection::vec(op(), 0..600)) {
@@ -338,7 +416,12 @@ mod tests {
                 prop_assert_eq!(queue.next(), reference.next());
                 prop_assert_eq!(queue.len(), reference.pending.len());
                 prop_assert_eq!(queue.is_empty(), reference.pending.is_empty());
-                prop_assert!(queue.heap.len() <= 2 * queue.len() + 17);
+                prop_assert!(queue.calendar.len <= 2 * queue.len() + 17);
+                prop_assert_eq!(
+                    queue.calendar.len,
+                    queue.calendar.days.values().map(VecDeque::len).sum::<usize>()
+                );
+                prop_assert!(queue.calendar.days.values().all(|day| !day.is_empty()));
             }
         }
     }

@@ -117,7 +117,7 @@ impl Cluster {
                     self.kubelet_queue.clear();
                 } else if delay.is_zero() {
                     self.kubelet_sync(&key);
-                } else if let Some(pod) = self.pods.get(&key) {
+                } else if let Some(pod) = self.pods.at(&key) {
                     let uid = pod.metadata.uid.clone();
                     self.timers
                         .schedule(self.now + delay, Timer::Kubelet { pod: key, uid });

@@ -706,7 +706,7 @@ impl Cluster {
 
     /// C20 `syncStalePodDisruption`.
     pub(crate) fn sync_stale_pod_disruption(&mut self, key: &ObjectKey, uid: &Uid) {
-        let Some(pod) = self.pods.get(key) else {
+        let Some(pod) = self.pods.at(key) else {
             return;
         };
         if &pod.metadata.uid != uid {

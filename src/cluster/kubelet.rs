@@ -276,7 +276,7 @@ impl Cluster {
     }
 
     fn kubelet_start(&mut self, key: &ObjectKey, behaviour: Behaviour) {
-        let Some(stored) = self.pods.get(key) else {
+        let Some(stored) = self.pods.at(key) else {
             return;
         };
         let ready = !behaviour.never_ready;
@@ -474,7 +474,7 @@ impl Cluster {
     /// precondition. `exit_code` is `None` when no container ever ran.
     fn kubelet_finish(&mut self, key: &ObjectKey, exit_code: Option<i32>) {
         let now_wall = self.wall_now();
-        let Some(stored) = self.pods.get(key) else {
+        let Some(stored) = self.pods.at(key) else {
             return;
         };
         let node = stored.spec.node_name.clone();

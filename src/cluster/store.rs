@@ -102,13 +102,22 @@ impl<T: Resource> Store<T> {
     /// The object at `key`.
     #[inline]
     pub fn get(&self, key: &ObjectKey) -> Option<&T> {
+        self.get_by_name(&key.namespace, &key.name)
+    }
+
+    /// [`Store::get`] for a key copied from the store (as queues, timers and indexes hold
+    /// them): see [`Store::shared_at`].
+    #[inline]
+    pub(crate) fn at(&self, key: &ObjectKey) -> Option<&T> {
         self.shared_at(key).map(|object| &**object)
     }
 
     /// The stored handle of the object at `key`. A key sharing the stored key's text is
-    /// recognised by address, without reading the text.
+    /// recognised by address, without reading the text, which is a separate allocation
+    /// usually out of the caches; any other key costs a comparison more than
+    /// [`Store::shared`], so callers holding a key of their own (the API's) use that.
     #[inline]
-    pub fn shared_at(&self, key: &ObjectKey) -> Option<&Arc<T>> {
+    pub(crate) fn shared_at(&self, key: &ObjectKey) -> Option<&Arc<T>> {
         let (_, objects) = self
             .by_namespace
             .find(short_text::hash(&key.namespace), |(filed, _)| {

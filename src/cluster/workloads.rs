@@ -672,7 +672,7 @@ impl Cluster {
     pub(crate) fn collect_garbage(&mut self, owner: &Uid) {
         let keys: Vec<ObjectKey> = self.pod_index.owned_by(owner).cloned().collect();
         for key in keys {
-            if self.pods.get(&key).is_some_and(|p| !p.is_terminating()) {
+            if self.pods.at(&key).is_some_and(|p| !p.is_terminating()) {
                 self.controller_delete(&key);
             }
         }
@@ -683,7 +683,7 @@ impl Cluster {
     /// `Unschedulable` and kube-scheduler's message, recording a `FailedScheduling` event
     /// when the message changes.
     pub(crate) fn schedule(&mut self, key: &ObjectKey) {
-        let Some(pod) = self.pods.get(key) else {
+        let Some(pod) = self.pods.at(key) else {
             return;
         };
         if !pod.spec.node_name.is_empty() || !is_active(pod) {

@@ -366,6 +366,7 @@ mod tests {
         let apart = ObjectKey::new(String::from("shop"), String::from("web-1"));
         assert!(!Arc::ptr_eq(&apart.name, &stored.name));
         for key in [&stored, &apart] {
+            assert_eq!(store.at(key).map(|p| p.spec.node_name.as_str()), Some("n1"));
             assert_eq!(
                 store.get(key).map(|p| p.spec.node_name.as_str()),
                 Some("n1")
@@ -376,7 +377,7 @@ mod tests {
         assert!(store.shared_at(&elsewhere).is_none());
         assert!(store.remove(&apart).is_some());
         assert!(
-            store.get(&stored).is_none(),
+            store.at(&stored).is_none(),
             "the old key finds nothing once removed"
         );
         let (_, again) = store.insert(
@@ -385,7 +386,7 @@ mod tests {
         );
         assert!(!Arc::ptr_eq(&again.name, &stored.name));
         assert_eq!(
-            store.get(&stored).map(|p| p.spec.node_name.as_str()),
+            store.at(&stored).map(|p| p.spec.node_name.as_str()),
             Some("n3"),
             "an old key's text still names the new object"
         );

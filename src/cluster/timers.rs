@@ -64,7 +64,7 @@ impl Timer {
 
 /// Pending timers, fired in deadline order, then scheduling order.
 ///
-/// Timers are held in slots, found by their hash, and ordered by a [`Calendar`] of
+/// Timers are held in slots, found by their hash, and ordered by a calendar (`Calendar`) of
 /// `(sequence, slot)` entries filed under their deadlines. A cancelled or rescheduled timer
 /// leaves its entry behind, stale (its slot no longer holds that sequence number): stale
 /// entries are dropped when they reach the front, and every day is swept of them when they

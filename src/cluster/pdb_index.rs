@@ -20,7 +20,7 @@ use hashbrown::HashTable;
 use super::FastMap;
 use super::pod_facts::PodFacts;
 use super::store::Store;
-use crate::model::short_text::{self, same};
+use crate::model::short_text::{self, same, same_shared};
 use crate::model::{
     ObjectKey, OwnerReference, Pod, PodDisruptionBudget, Selector, SmolStr, StringMap, Uid,
 };
@@ -106,7 +106,7 @@ impl Members {
     fn insert(&mut self, name: &Arc<str>) -> bool {
         match self.0.entry(
             short_text::hash(name),
-            |member| Arc::ptr_eq(member, name) || same(member, name),
+            |member| same_shared(member, name),
             |member| short_text::hash(member),
         ) {
             hashbrown::hash_table::Entry::Occupied(_) => false,
@@ -120,9 +120,7 @@ impl Members {
     /// Removes the pod whose stored key's name is `name`; `false` when it was no member.
     fn remove(&mut self, name: &Arc<str>) -> bool {
         self.0
-            .find_entry(short_text::hash(name), |member| {
-                Arc::ptr_eq(member, name) || same(member, name)
-            })
+            .find_entry(short_text::hash(name), |member| same_shared(member, name))
             .map(|member| member.remove())
             .is_ok()
     }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use hashbrown::HashTable;
 
-use crate::model::short_text::{self, same};
+use crate::model::short_text::{self, same, same_shared};
 use crate::model::{ObjectKey, Resource, SmolStr};
 
 /// The stored objects of one kind, keyed by namespace and name.
@@ -81,7 +81,7 @@ impl<T> Namespace<T> {
     #[inline]
     fn entry_shared(&self, name: &Arc<str>) -> Option<&(ObjectKey, Arc<T>)> {
         self.by_name.find(short_text::hash(name), |(key, _)| {
-            Arc::ptr_eq(&key.name, name) || same(&key.name, name)
+            same_shared(&key.name, name)
         })
     }
 }
@@ -121,7 +121,7 @@ impl<T: Resource> Store<T> {
         let (_, objects) = self
             .by_namespace
             .find(short_text::hash(&key.namespace), |(filed, _)| {
-                Arc::ptr_eq(filed, &key.namespace) || same(filed, &key.namespace)
+                same_shared(filed, &key.namespace)
             })?;
         objects.entry_shared(&key.name).map(|(_, object)| object)
     }
@@ -153,12 +153,12 @@ impl<T: Resource> Store<T> {
     pub(crate) fn entry_mut(&mut self, key: &ObjectKey) -> Option<(&ObjectKey, &mut Arc<T>)> {
         self.by_namespace
             .find_mut(short_text::hash(&key.namespace), |(filed, _)| {
-                Arc::ptr_eq(filed, &key.namespace) || same(filed, &key.namespace)
+                same_shared(filed, &key.namespace)
             })?
             .1
             .by_name
             .find_mut(short_text::hash(&key.name), |(stored, _)| {
-                Arc::ptr_eq(&stored.name, &key.name) || same(&stored.name, &key.name)
+                same_shared(&stored.name, &key.name)
             })
             .map(|(key, object)| (&*key, object))
     }
@@ -240,7 +240,7 @@ impl<T: Resource> Store<T> {
         );
         let filed = self.by_namespace.entry(
             short_text::hash(&key.namespace),
-            |(filed, _)| Arc::ptr_eq(filed, &key.namespace) || same(filed, &key.namespace),
+            |(filed, _)| same_shared(filed, &key.namespace),
             |(filed, _)| short_text::hash(filed),
         );
         let (namespace, objects) = match filed {
@@ -256,7 +256,7 @@ impl<T: Resource> Store<T> {
         };
         let entry = objects.by_name.entry(
             short_text::hash(&key.name),
-            |(stored, _)| Arc::ptr_eq(&stored.name, &key.name) || same(&stored.name, &key.name),
+            |(stored, _)| same_shared(&stored.name, &key.name),
             |(stored, _)| short_text::hash(&stored.name),
         );
         match entry {
@@ -282,7 +282,7 @@ impl<T: Resource> Store<T> {
         let Ok(mut filed) = self
             .by_namespace
             .find_entry(short_text::hash(&key.namespace), |(filed, _)| {
-                Arc::ptr_eq(filed, &key.namespace) || same(filed, &key.namespace)
+                same_shared(filed, &key.namespace)
             })
         else {
             return None;
@@ -291,7 +291,7 @@ impl<T: Resource> Store<T> {
         let slot = objects
             .by_name
             .find_entry(short_text::hash(&key.name), |(stored, _)| {
-                Arc::ptr_eq(&stored.name, &key.name) || same(&stored.name, &key.name)
+                same_shared(&stored.name, &key.name)
             })
             .ok()?;
         let ((stored_key, removed), _) = slot.remove();

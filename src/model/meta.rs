@@ -465,8 +465,8 @@ impl PartialEq for ObjectKey {
     /// first, as it tells keys apart.
     #[inline]
     fn eq(&self, other: &Self) -> bool {
-        let text = |a: &Arc<str>, b: &Arc<str>| Arc::ptr_eq(a, b) || short_text::same(a, b);
-        text(&self.name, &other.name) && text(&self.namespace, &other.namespace)
+        short_text::same_shared(&self.name, &other.name)
+            && short_text::same_shared(&self.namespace, &other.namespace)
     }
 }
 

@@ -5,6 +5,7 @@
 
 use std::cmp::Ordering;
 use std::hash::{BuildHasher, Hasher};
+use std::sync::Arc;
 
 use foldhash::fast::FixedState;
 
@@ -47,6 +48,15 @@ pub(crate) fn hash(text: &str) -> u64 {
     let mut hasher = FixedState::with_seed(0).build_hasher();
     hasher.write_u128(u128::from(first) | u128::from(last ^ ((len as u64) << 56)) << 64);
     hasher.finish()
+}
+
+/// [`same`] for shared texts: two handles on one allocation are equal without reading it.
+/// Keys copied from a stored key share its texts, so a look-up or a comparison holding such a
+/// copy answers from the addresses, where the text is a separate allocation, usually out of
+/// the caches.
+#[inline]
+pub(crate) fn same_shared(a: &Arc<str>, b: &Arc<str>) -> bool {
+    Arc::ptr_eq(a, b) || same(a, b)
 }
 
 /// String equality for the short strings keys are made of: compares lengths, then up to
@@ -139,8 +149,19 @@ pub(crate) fn order(a: &str, b: &str) -> Ordering {
 
 #[cfg(test)]
 mod tests {
-    use super::{hash, order, same};
+    use super::{hash, order, same, same_shared};
     use proptest::prelude::*;
+    use std::sync::Arc;
+
+    /// Shared texts are equal by address or, in separate allocations, by their bytes.
+    #[test]
+    fn shared_texts_compare_by_address_then_by_text() {
+        let a: Arc<str> = Arc::from("web-1");
+        assert!(same_shared(&a, &Arc::clone(&a)));
+        assert!(same_shared(&a, &Arc::from("web-1")));
+        assert!(!same_shared(&a, &Arc::from("web-2")));
+        assert!(!same_shared(&a, &Arc::from("web-10")));
+    }
 
     /// A string of each length from 0 to 39 (every length class of the functions here),
     /// with the strings that differ from it in one byte, and one a byte longer.

@@ -401,7 +401,8 @@ mod tests {
     proptest! {
         /// After every operation of any sequence the queue answers `next`, `len` and
         /// `pop_due` as the reference does, and its calendar holds at most twice the pending
-        /// timers (plus a constant) however many were cancelled or moved earlier.
+        /// timers (plus a constant) however many were cancelled or moved earlier, and at most
+        /// its few spare queues, empty, whether or not the queue emptied meanwhile.
         #[test]
         fn answers_as_the_reference_does(ops in prop::collection::vec(op(), 0..600)) {
             let mut queue = TimerQueue::default();
@@ -430,8 +431,31 @@ mod tests {
                     queue.calendar.days.values().map(VecDeque::len).sum::<usize>()
                 );
                 prop_assert!(queue.calendar.days.values().all(|day| !day.is_empty()));
+                prop_assert!(queue.calendar.spare.len() <= SPARE_DAYS);
+                prop_assert!(queue.calendar.spare.iter().all(VecDeque::is_empty));
             }
         }
+    }
+
+    /// A queue that empties keeps its days' queues, emptied, for the next burst: a burst's
+    /// timers are not allocated again each round.
+    #[test]
+    fn an_emptied_queue_keeps_its_days_queues_for_the_next_burst() {
+        let mut queue = TimerQueue::default();
+        for n in 0..100 {
+            let pdb = ObjectKey::new("ns", format!("pdb-{n}"));
+            queue.schedule(SimTime::from_secs(7), Timer::PdbSync { pdb });
+        }
+        assert_eq!(queue.len(), 100);
+        while queue.pop_due(SimTime::from_secs(7)).is_some() {}
+        assert!(queue.is_empty());
+        assert_eq!(queue.calendar.len, 0);
+        assert!(queue.calendar.days.is_empty());
+        assert_eq!(queue.calendar.spare.len(), 1);
+        assert!(queue.calendar.spare[0].is_empty() && queue.calendar.spare[0].capacity() >= 100);
+        queue.schedule(SimTime::from_secs(9), timer(3));
+        assert!(queue.calendar.spare.is_empty(), "the next day reuses it");
+        assert_eq!(queue.next().map(|(at, _)| at), Some(SimTime::from_secs(9)));
     }
 
     #[test]

@@ -73,7 +73,10 @@ impl PodIndex {
                 && let Some(set) = self.by_node.get_mut(node)
             {
                 set.remove(key);
-                if set.is_empty() {
+                // The unscheduled pods' set is kept when it empties: each pod a controller
+                // creates passes through it on its way to a node, and would otherwise make
+                // and free it again.
+                if set.is_empty() && !node.is_empty() {
                     self.by_node.remove(node);
                 }
             }

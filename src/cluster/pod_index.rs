@@ -376,6 +376,27 @@ mod tests {
         assert_eq!(labelled, sorted);
     }
 
+    /// A pod created unscheduled and then bound leaves the unscheduled pods' set empty and
+    /// kept (the next created pod reuses it); a node's set goes with its last pod.
+    #[test]
+    fn the_unscheduled_set_is_kept_when_it_empties_and_a_nodes_set_is_not() {
+        let mut index = PodIndex::default();
+        let key = ObjectKey::new("ns", "web-1");
+        let (created, bound) = (
+            pod("web-1", 0, 1, 0, false, false),
+            pod("web-1", 1, 1, 0, false, false),
+        );
+        let (created, bound) = (PodFacts::of(&created), PodFacts::of(&bound));
+        index.update(&key, None, Some(&created));
+        index.update(&key, Some(&created), Some(&bound));
+        assert_eq!(index.on_node("").count(), 0);
+        assert!(index.by_node.get("").is_some_and(SortedSet::is_empty));
+        assert_eq!(index.on_node("node-1").count(), 1);
+        index.update(&key, Some(&bound), None);
+        assert!(index.by_node.get("node-1").is_none());
+        assert_eq!(index.entries(), 0);
+    }
+
     proptest! {
         /// Moving pods through any sequence of states leaves the indexes as filing their
         /// final states into empty ones does, whenever the `app` label began to be filed

@@ -669,7 +669,7 @@ impl Cluster {
                         true
                     });
                     self.log(super::EventKind::PdbStatusUpdated {
-                        pdb: key.clone(),
+                        pdb: key,
                         disruptions_allowed: computed.disruptions_allowed,
                         current_healthy: computed.current_healthy,
                         desired_healthy: computed.desired_healthy,
@@ -696,10 +696,7 @@ impl Cluster {
                     *stored = status;
                     changed
                 });
-                self.log(super::EventKind::PdbSyncFailed {
-                    pdb: key.clone(),
-                    message,
-                });
+                self.log(super::EventKind::PdbSyncFailed { pdb: key, message });
             }
         }
     }
@@ -745,7 +742,7 @@ impl Cluster {
                     Some(updated),
                     super::Origin::DisruptionController,
                 );
-                self.log(super::EventKind::DisruptionTargetReset { pod: key.clone() });
+                self.log(super::EventKind::DisruptionTargetReset { pod: key });
             }
         }
     }

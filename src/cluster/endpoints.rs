@@ -261,8 +261,8 @@ impl Cluster {
                 && !after.contains(p.metadata.name.as_str())
         }) {
             self.log(EventKind::EndpointRemoved {
-                pod: pod.metadata.key(),
-                service: key.clone(),
+                pod: &pod.metadata.key(),
+                service: key,
             });
         }
     }

@@ -12,7 +12,7 @@
 //! The log is the one owner of sequence numbers: an event's number is its position, so
 //! inserting one before others ([`EventLog::insert_before`]) renumbers them for free.
 
-use std::borrow::Cow;
+use std::borrow::{Borrow, Cow};
 use std::collections::VecDeque;
 
 use super::events::{Event, EventKind, WriteVerb};
@@ -168,7 +168,12 @@ impl EventLog {
     /// Appends `kind`, which happened `at`; once the log holds more than `retention` events,
     /// the oldest are forgotten, so that the newest `retention` remain (their memory is let
     /// go a chunk at a time).
-    pub(crate) fn push(&mut self, at: SimTime, kind: &EventKind, retention: usize) {
+    pub(crate) fn push<K: Borrow<ObjectKey>>(
+        &mut self,
+        at: SimTime,
+        kind: &EventKind<K>,
+        retention: usize,
+    ) {
         self.push_encoded(retention, |w| encode(w, at, kind));
     }
 
@@ -243,11 +248,11 @@ impl EventLog {
     /// Logs `kind` as if it had been logged when the log held `seq` events: it takes that
     /// number, with the time of the event it displaces (or `now`), and the events from `seq`
     /// on move up by one. Appended when `seq` is no longer retained.
-    pub(crate) fn insert_before(
+    pub(crate) fn insert_before<K: Borrow<ObjectKey>>(
         &mut self,
         seq: u64,
         now: SimTime,
-        kind: &EventKind,
+        kind: &EventKind<K>,
         retention: usize,
     ) {
         if seq < self.first || seq >= self.next {
@@ -387,7 +392,8 @@ impl Writer<'_> {
     }
 
     #[inline]
-    fn key(&mut self, key: &ObjectKey) -> Fits {
+    fn key<K: Borrow<ObjectKey>>(&mut self, key: &K) -> Fits {
+        let key = key.borrow();
         self.text(&key.namespace)?;
         self.text(&key.name)
     }
@@ -420,7 +426,11 @@ pub(crate) struct Written<'a> {
 }
 
 /// `kind`'s encoding in a buffer of its own, grown until it fits: an insertion's event.
-fn encode_alone(statics: &mut StaticTexts, at: SimTime, kind: &EventKind) -> Vec<u8> {
+fn encode_alone<K: Borrow<ObjectKey>>(
+    statics: &mut StaticTexts,
+    at: SimTime,
+    kind: &EventKind<K>,
+) -> Vec<u8> {
     let mut room = vec![0; 2 * ROOM_PER_EVENT];
     loop {
         let mut w = Writer {
@@ -437,7 +447,7 @@ fn encode_alone(statics: &mut StaticTexts, at: SimTime, kind: &EventKind) -> Vec
     }
 }
 
-fn encode(w: &mut Writer<'_>, at: SimTime, kind: &EventKind) -> Fits {
+fn encode<K: Borrow<ObjectKey>>(w: &mut Writer<'_>, at: SimTime, kind: &EventKind<K>) -> Fits {
     w.unsigned(at.as_millis())?;
     match kind {
         EventKind::ObjectWritten {
@@ -448,7 +458,7 @@ fn encode(w: &mut Writer<'_>, at: SimTime, kind: &EventKind) -> Fits {
         } => w.written(&Written {
             verb: *verb,
             kind,
-            key,
+            key: key.borrow(),
             resource_version,
         })?,
         EventKind::EvictionAdmitted { pod, pdb, dry_run } => {

@@ -31,9 +31,14 @@ pub enum WriteVerb {
 }
 
 /// Everything the log can record.
+///
+/// `K` is how the event holds the keys it names: a reader of the log gets events that own
+/// theirs (`ObjectKey`, the default); the cluster logs events that borrow the keys of the
+/// objects they are about (`&ObjectKey`), since the log copies their text and a copied key
+/// would only be counted up and down again.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
-pub enum EventKind {
+pub enum EventKind<K = ObjectKey> {
     /// An object was written to storage (what a watch would stream).
     ObjectWritten {
         /// `Created`, `Updated` or `Deleted`.
@@ -41,14 +46,14 @@ pub enum EventKind {
         /// The object's kind.
         kind: &'static str,
         /// The object's key.
-        key: ObjectKey,
+        key: K,
         /// The resourceVersion after the write (the last one, for deletes).
         resource_version: SmolStr,
     },
     /// An eviction was admitted (201). `pdb` names the budget that was charged, if any.
     EvictionAdmitted {
         /// The pod.
-        pod: ObjectKey,
+        pod: K,
         /// The budget decremented, when the PDB path ran.
         pdb: Option<SmolStr>,
         /// Whether it was a dry run (nothing persisted).
@@ -57,7 +62,7 @@ pub enum EventKind {
     /// An eviction was refused.
     EvictionRefused {
         /// The pod.
-        pod: ObjectKey,
+        pod: K,
         /// The HTTP code.
         code: u16,
         /// The Status message (static text, shared rather than copied, for the handler's
@@ -67,7 +72,7 @@ pub enum EventKind {
     /// Step 1 of the six: the API server stamped `deletionTimestamp` and the grace period.
     DeletionStarted {
         /// The pod.
-        pod: ObjectKey,
+        pod: K,
         /// The grace period written.
         grace_period_seconds: i64,
         /// The `deletionTimestamp` written.
@@ -76,7 +81,7 @@ pub enum EventKind {
     /// A terminating pod's grace period was shortened by a later DELETE (G8, G9).
     GracePeriodShortened {
         /// The pod.
-        pod: ObjectKey,
+        pod: K,
         /// The new grace period.
         grace_period_seconds: i64,
         /// The new `deletionTimestamp`.
@@ -85,7 +90,7 @@ pub enum EventKind {
     /// The disruption controller wrote a PDB's status.
     PdbStatusUpdated {
         /// The PDB.
-        pdb: ObjectKey,
+        pdb: K,
         /// `status.disruptionsAllowed`.
         disruptions_allowed: i64,
         /// `status.currentHealthy`.
@@ -98,14 +103,14 @@ pub enum EventKind {
     /// The disruption controller failed to compute a PDB's status and fail-safed it (C15).
     PdbSyncFailed {
         /// The PDB.
-        pdb: ObjectKey,
+        pdb: K,
         /// The error text written to the condition.
         message: String,
     },
     /// The disruption controller reset a stale `DisruptionTarget` condition (C20).
     DisruptionTargetReset {
         /// The pod.
-        pod: ObjectKey,
+        pod: K,
     },
     /// A Kubernetes Event a controller recorded (`NoPods`, `UnmanagedPods`, `NotDeleted`, …).
     Recorded {
@@ -124,19 +129,19 @@ pub enum EventKind {
         /// inline: the event costs no allocation).
         owner: SmolStr,
         /// The pod.
-        pod: ObjectKey,
+        pod: K,
     },
     /// The scheduler bound a pod to a node.
     PodScheduled {
         /// The pod.
-        pod: ObjectKey,
+        pod: K,
         /// The node.
         node: SmolStr,
     },
     /// A kubelet started a pod's containers (Running; Ready unless it never becomes Ready).
     PodStarted {
         /// The pod.
-        pod: ObjectKey,
+        pod: K,
         /// Its node.
         node: SmolStr,
         /// Whether it became Ready.
@@ -145,7 +150,7 @@ pub enum EventKind {
     /// Step 2: the kubelet noticed the deletion and began graceful shutdown.
     KubeletNoticedDeletion {
         /// The pod.
-        pod: ObjectKey,
+        pod: K,
         /// Its node.
         node: SmolStr,
         /// The grace period it honours (K1).
@@ -156,7 +161,7 @@ pub enum EventKind {
     /// The preStop hook finished and SIGTERM was sent.
     PreStopFinished {
         /// The pod.
-        pod: ObjectKey,
+        pod: K,
         /// Its node.
         node: SmolStr,
     },
@@ -164,14 +169,14 @@ pub enum EventKind {
     /// Endpoints (its EndpointSlice keeps it as terminating, N2/N3).
     EndpointRemoved {
         /// The pod.
-        pod: ObjectKey,
+        pod: K,
         /// The Service.
-        service: ObjectKey,
+        service: K,
     },
     /// A shorter grace period re-armed the kill (K1).
     KillRearmed {
         /// The pod.
-        pod: ObjectKey,
+        pod: K,
         /// Its node.
         node: SmolStr,
         /// The new grace period.
@@ -180,7 +185,7 @@ pub enum EventKind {
     /// The containers exited by themselves after SIGTERM.
     ContainersExited {
         /// The pod.
-        pod: ObjectKey,
+        pod: K,
         /// Its node.
         node: SmolStr,
         /// Their exit code.
@@ -189,14 +194,14 @@ pub enum EventKind {
     /// Step 4: the grace period expired and the kubelet killed what was left (SIGKILL).
     ContainersKilled {
         /// The pod.
-        pod: ObjectKey,
+        pod: K,
         /// Its node.
         node: SmolStr,
     },
     /// Step 5: the kubelet reported the pod terminated (terminal phase written).
     PodTerminated {
         /// The pod.
-        pod: ObjectKey,
+        pod: K,
         /// Its node.
         node: SmolStr,
         /// `Succeeded` or `Failed`.
@@ -211,7 +216,7 @@ pub enum EventKind {
     },
 }
 
-impl std::fmt::Display for EventKind {
+impl<K: std::fmt::Display> std::fmt::Display for EventKind<K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             EventKind::ObjectWritten {

@@ -328,7 +328,7 @@ impl Cluster {
         };
         self.kubelet_pods.remove(key); // started: nothing left to track
         self.log(EventKind::PodStarted {
-            pod: key.clone(),
+            pod: key,
             node: started.spec.node_name.clone(),
             ready,
         });
@@ -373,7 +373,7 @@ impl Cluster {
                     *kill_at = (*kill_at).min(now + restart);
                     *sigterm_at = (*sigterm_at).min(*kill_at);
                     self.log(EventKind::KillRearmed {
-                        pod: key.clone(),
+                        pod: key,
                         node: node.clone(),
                         grace_period_seconds: grace,
                     });
@@ -403,7 +403,7 @@ impl Cluster {
                     Shutdown::Never => None,
                 };
                 self.log(EventKind::KubeletNoticedDeletion {
-                    pod: key.clone(),
+                    pod: key,
                     node: node.clone(),
                     grace_period_seconds: grace,
                     prestop_ms: behaviour.prestop.map(|_| prestop.as_millis() as u64),
@@ -431,7 +431,7 @@ impl Cluster {
         if !*sigterm_sent && *sigterm_at <= now {
             *sigterm_sent = true;
             self.log(EventKind::PreStopFinished {
-                pod: key.clone(),
+                pod: key,
                 node: node.clone(),
             });
         }
@@ -441,12 +441,12 @@ impl Cluster {
             let exit_code = if killed { 137 } else { behaviour.exit_code };
             if killed {
                 self.log(EventKind::ContainersKilled {
-                    pod: key.clone(),
+                    pod: key,
                     node: node.clone(),
                 });
             } else {
                 self.log(EventKind::ContainersExited {
-                    pod: key.clone(),
+                    pod: key,
                     node: node.clone(),
                     exit_code,
                 });
@@ -510,7 +510,7 @@ impl Cluster {
                 true // a phase that was not terminal now is
             });
             self.log(EventKind::PodTerminated {
-                pod: key.clone(),
+                pod: key,
                 node: node.clone(),
                 phase: SmolStr::new_static(terminal_phase),
             });

@@ -6,6 +6,7 @@
 //! deterministic scheduler binds pending pods to Ready, schedulable nodes with room. Pods
 //! whose controller is deleted are garbage-collected (background propagation).
 
+use std::borrow::Cow;
 use std::hash::Hasher as _;
 
 use serde_json::{Value, json};
@@ -207,15 +208,19 @@ impl Cluster {
         let owner_label = SmolStr::from_iter([&*owner.kind, " ", namespace, "/", &*owner.name]);
         pod.metadata.owner_references = self.shared_parts.sole_owner(owner);
         let created = self.create_inner(pod, false, false)?;
-        // The stored key shares the stored text; a key made from the pod's metadata would
-        // copy it.
-        let pod = self
-            .pods
-            .key(&created.metadata.namespace, &created.metadata.name);
-        self.log(EventKind::PodCreated {
+        // The event names the stored key, borrowed (the log copies its text): logged here
+        // rather than through `log`, which would borrow the whole cluster.
+        let (namespace, name) = (&created.metadata.namespace, &created.metadata.name);
+        let pod = match self.pods.entry(namespace, name) {
+            Some((stored, _)) => Cow::Borrowed(stored),
+            None => Cow::Owned(ObjectKey::new(namespace.as_str(), name.as_str())),
+        };
+        let event = EventKind::PodCreated {
             owner: owner_label,
-            pod,
-        });
+            pod: &*pod,
+        };
+        self.events
+            .push(self.now, &event, self.config.event_retention);
         Ok(())
     }
 
@@ -708,10 +713,7 @@ impl Cluster {
                     }
                     true // an unbound pod is bound now
                 });
-                self.log(EventKind::PodScheduled {
-                    pod: key.clone(),
-                    node,
-                });
+                self.log(EventKind::PodScheduled { pod: key, node });
             }
             Err(message) => {
                 let already = pod.status.conditions.iter().any(|c| {

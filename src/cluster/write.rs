@@ -77,14 +77,15 @@ impl NameSuffix {
 }
 
 impl Cluster {
-    pub(crate) fn log(&mut self, kind: EventKind) {
+    /// Logs `kind` now. It borrows the keys it names: the log copies their text.
+    pub(crate) fn log(&mut self, kind: EventKind<&ObjectKey>) {
         self.events
             .push(self.now, &kind, self.config.event_retention);
     }
 
     /// Logs `kind` as if it had been logged when the log held `seq` events: it takes that
     /// sequence number and the events after it move up by one.
-    pub(crate) fn log_before(&mut self, seq: u64, kind: EventKind) {
+    pub(crate) fn log_before(&mut self, seq: u64, kind: EventKind<&ObjectKey>) {
         self.events
             .insert_before(seq, self.now, &kind, self.config.event_retention);
     }

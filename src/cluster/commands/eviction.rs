@@ -181,7 +181,7 @@ impl Cluster {
                 self.log_before(
                     first_event,
                     EventKind::EvictionAdmitted {
-                        pod: pod.clone(),
+                        pod: &pod,
                         pdb: outcome
                             .charged_pdb
                             .as_ref()
@@ -194,7 +194,7 @@ impl Cluster {
                 }
             }
             Err(e) => self.log(EventKind::EvictionRefused {
-                pod,
+                pod: &pod,
                 code: e.code(),
                 message: e.kept_message(),
             }),

@@ -508,7 +508,7 @@ impl Cluster {
         else {
             return;
         };
-        let pod = key.clone();
+        let pod = key;
         let deletion_timestamp = ts;
         self.log(if shortened {
             EventKind::GracePeriodShortened {

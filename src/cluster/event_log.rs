@@ -1013,6 +1013,73 @@ mod tests {
         assert_eq!(log.count(), logged.len() as u64);
     }
 
+    /// The cluster logs events that borrow their objects' keys: each reads back as the
+    /// same event holding copies of them.
+    #[test]
+    fn an_event_borrowing_its_keys_reads_as_one_holding_copies() {
+        let (pod, service, pdb) = (key("ns-1", "web-7"), key("ns-1", "web"), key("ns-1", "web"));
+        let borrowed: Vec<EventKind<&ObjectKey>> = vec![
+            EventKind::PodStarted {
+                pod: &pod,
+                node: "node-3".into(),
+                ready: true,
+            },
+            EventKind::EvictionRefused {
+                pod: &pod,
+                code: 429,
+                message: Cow::Borrowed(
+                    "Cannot evict pod as it would violate the pod's disruption budget.",
+                ),
+            },
+            EventKind::PdbStatusUpdated {
+                pdb: &pdb,
+                disruptions_allowed: 1,
+                current_healthy: 150,
+                desired_healthy: 135,
+                expected_pods: 150,
+            },
+            EventKind::EndpointRemoved {
+                pod: &pod,
+                service: &service,
+            },
+        ];
+        let copied: Vec<EventKind> = vec![
+            EventKind::PodStarted {
+                pod: pod.clone(),
+                node: "node-3".into(),
+                ready: true,
+            },
+            EventKind::EvictionRefused {
+                pod: pod.clone(),
+                code: 429,
+                message: Cow::Borrowed(
+                    "Cannot evict pod as it would violate the pod's disruption budget.",
+                ),
+            },
+            EventKind::PdbStatusUpdated {
+                pdb: pdb.clone(),
+                disruptions_allowed: 1,
+                current_healthy: 150,
+                desired_healthy: 135,
+                expected_pods: 150,
+            },
+            EventKind::EndpointRemoved {
+                pod: pod.clone(),
+                service: service.clone(),
+            },
+        ];
+        let mut log = EventLog::default();
+        for kind in &borrowed {
+            log.push(SimTime::from_millis(5_000), kind, usize::MAX);
+        }
+        let read: Vec<EventKind> = log.since(0).map(|e| e.kind).collect();
+        assert_eq!(read, copied);
+        assert_eq!(
+            borrowed.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            copied.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        );
+    }
+
     /// A store write logs its `ObjectWritten` event from its own borrowed key: it reads
     /// back as the same event logged whole.
     #[test]

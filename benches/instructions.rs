@@ -24,8 +24,17 @@
 //! what they cost: streaming misses (appends, moves), which the processor's prefetchers
 //! hide, count as much as the scattered ones that set the roll's time past 15,000 pods
 //! (see the README's "Not there yet"); at 150,000 pods this run takes about ten minutes.
+//!
+//! `EVICTSIM_ATOMICS=1` adds, for each scale, the roll's atomic read-modify-write
+//! instructions per evicted pod (mostly reference counts moved: an `Arc` cloned or dropped),
+//! a cost the instruction count does not weigh (each takes several nanoseconds even on a line
+//! in the cache): the roll runs again under callgrind with `--dump-instr=yes`, and the
+//! executions of this binary's `lock`-prefixed instructions, found in its disassembly
+//! (`objdump -d`, from binutils), are summed.
 
+use std::collections::{HashMap, HashSet};
 use std::hint::black_box;
+use std::path::Path;
 use std::process::Command;
 
 use evictsim::cluster::eviction::{EvictionRequest, evict};
@@ -288,6 +297,109 @@ fn roll_cache_misses(exe: &std::path::Path, pods: usize) -> (f64, f64) {
     (sums[0] as f64 / pods as f64, sums[1] as f64 / pods as f64)
 }
 
+/// The roll's atomic read-modify-write instructions per evicted pod at `pods`; `None` when the
+/// binary cannot be disassembled (no `objdump`).
+fn roll_atomic_operations(exe: &Path, pods: usize) -> Option<f64> {
+    let locked = locked_instructions(exe)?;
+    let out = std::env::temp_dir().join(format!(
+        "evictsim-atomics-{pods}-{}.out",
+        std::process::id()
+    ));
+    let status = Command::new("valgrind")
+        .arg("--tool=callgrind")
+        .arg("--dump-instr=yes")
+        .arg(format!("--callgrind-out-file={}", out.display()))
+        .arg("--collect-atstart=no")
+        .arg("--toggle-collect=*measured_roll*")
+        .arg(exe)
+        .args(["--child", &pods.to_string(), "--roll-only"])
+        .output()
+        .expect("valgrind runs");
+    assert!(
+        status.status.success(),
+        "valgrind failed: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let profile = std::fs::read_to_string(&out).expect("callgrind's profile");
+    let _ = std::fs::remove_file(&out);
+    Some(executions_at(&profile, exe, &locked) as f64 / pods as f64)
+}
+
+/// The addresses of the `lock`-prefixed instructions in `exe`, from its disassembly.
+fn locked_instructions(exe: &Path) -> Option<HashSet<u64>> {
+    let out = Command::new("objdump")
+        .args(["-d", "--no-show-raw-insn"])
+        .arg(exe)
+        .output()
+        .ok()
+        .filter(|out| out.status.success())?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let locked = text
+        .lines()
+        .filter_map(|line| {
+            let (address, instruction) = line.trim_start().split_once(':')?;
+            let locked = instruction.trim_start().starts_with("lock ");
+            locked.then(|| u64::from_str_radix(address, 16).ok())?
+        })
+        .collect();
+    Some(locked)
+}
+
+/// How many times the instructions of `exe` at `addresses` ran, from a callgrind profile
+/// written with `--dump-instr=yes`. Its cost lines start with the instruction's address:
+/// absolute (`0x…`), relative to the previous line's (`+n`, `-n`) or the same (`*`); the
+/// line after a `calls=` line is the call's inclusive cost, not the instruction's own; `ob=`
+/// names the object the costs that follow are in, by its name and number where the object
+/// first appears (in an `ob=` or a called function's `cob=` line), by its number after.
+fn executions_at(profile: &str, exe: &Path, addresses: &HashSet<u64>) -> u64 {
+    let number = |text: &str| match text.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => text.parse().ok(),
+    };
+    let mut objects: HashMap<&str, &str> = HashMap::new();
+    let (mut in_exe, mut after_call) = (false, false);
+    let (mut last, mut total) = (0u64, 0u64);
+    for line in profile.lines() {
+        let (costs_in, called) = (line.strip_prefix("ob="), line.strip_prefix("cob="));
+        if let Some(object) = costs_in.or(called) {
+            let (id, name) = object.split_once(' ').unwrap_or((object, ""));
+            if !name.is_empty() {
+                objects.insert(id, name);
+            }
+            if costs_in.is_some() {
+                let name = objects.get(id).copied().unwrap_or(name);
+                in_exe = Path::new(name).file_name() == exe.file_name();
+            }
+            continue;
+        }
+        if line.starts_with("calls=") {
+            after_call = true;
+            continue;
+        }
+        let mut fields = line.split_whitespace();
+        let Some(position) = fields.next() else {
+            continue;
+        };
+        let address = match position.as_bytes()[0] {
+            b'*' => Some(last),
+            b'+' => number(&position[1..]).map(|d| last + d),
+            b'-' => number(&position[1..]).map(|d| last - d),
+            b'0'..=b'9' => number(position),
+            _ => continue,
+        };
+        let Some(address) = address else {
+            continue;
+        };
+        last = address;
+        if std::mem::take(&mut after_call) || !in_exe || !addresses.contains(&address) {
+            continue;
+        }
+        // The source line, then the executions.
+        total += fields.nth(1).and_then(number).unwrap_or(0);
+    }
+    total
+}
+
 fn operations(row: &str, pods: usize) -> u64 {
     match row {
         "pod_lookup" => LOOKUPS.min(pods) as u64,
@@ -330,6 +442,7 @@ fn main() {
     let exe = std::env::current_exe().expect("own path");
     let full_roll = std::env::var_os("EVICTSIM_FULL_ROLL").is_some();
     let cache_sim = std::env::var_os("EVICTSIM_CACHE_SIM").is_some();
+    let atomics = std::env::var_os("EVICTSIM_ATOMICS").is_some();
     println!("| pods | what | instructions per operation |");
     println!("|---:|---|---:|");
     for &pods in &scales {
@@ -387,6 +500,14 @@ fn main() {
                 "| {pods} | roll: simulated data misses per evicted pod, first level / last level | {:.0} / {:.0} |",
                 misses.0, misses.1
             );
+        }
+        if atomics && with_roll {
+            match roll_atomic_operations(&exe, pods) {
+                Some(per_pod) => println!(
+                    "| {pods} | roll: atomic read-modify-writes per evicted pod | {per_pod:.0} |"
+                ),
+                None => eprintln!("instructions: objdump did not run; atomics not counted"),
+            }
         }
     }
 }

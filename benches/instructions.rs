@@ -275,14 +275,32 @@ fn roll_cache_misses(exe: &std::path::Path, pods: usize) -> (f64, f64) {
         "evictsim-cachesim-{pods}-{}.out",
         std::process::id()
     ));
+    callgrind_roll(
+        exe,
+        pods,
+        &out,
+        &[
+            "--cache-sim=yes",
+            "--I1=32768,8,64",
+            "--D1=32768,8,64",
+            "--LL=33554432,16,64",
+            "--dump-after=instructions::measured_roll",
+        ],
+    );
+    let dumps = dumped_events(&out, &[&["D1mr", "D1mw"], &["DLmr", "DLmw"]]);
+    let (_, sums) = dumps.first().expect("the roll's dump");
+    (sums[0] as f64 / pods as f64, sums[1] as f64 / pods as f64)
+}
+
+/// Runs the roll of `pods` alone under callgrind, collecting inside it only, with `options`,
+/// its profile written to `out`.
+fn callgrind_roll(exe: &Path, pods: usize, out: &Path, options: &[&str]) {
     let status = Command::new("valgrind")
         .arg("--tool=callgrind")
-        .arg("--cache-sim=yes")
-        .args(["--I1=32768,8,64", "--D1=32768,8,64", "--LL=33554432,16,64"])
+        .args(options)
         .arg(format!("--callgrind-out-file={}", out.display()))
         .arg("--collect-atstart=no")
         .arg("--toggle-collect=*measured_roll*")
-        .arg("--dump-after=instructions::measured_roll")
         .arg(exe)
         .args(["--child", &pods.to_string(), "--roll-only"])
         .output()
@@ -292,9 +310,6 @@ fn roll_cache_misses(exe: &std::path::Path, pods: usize) -> (f64, f64) {
         "valgrind failed: {}",
         String::from_utf8_lossy(&status.stderr)
     );
-    let dumps = dumped_events(&out, &[&["D1mr", "D1mw"], &["DLmr", "DLmw"]]);
-    let (_, sums) = dumps.first().expect("the roll's dump");
-    (sums[0] as f64 / pods as f64, sums[1] as f64 / pods as f64)
 }
 
 /// The roll's atomic read-modify-write instructions per evicted pod at `pods`; `None` when the
@@ -305,21 +320,7 @@ fn roll_atomic_operations(exe: &Path, pods: usize) -> Option<f64> {
         "evictsim-atomics-{pods}-{}.out",
         std::process::id()
     ));
-    let status = Command::new("valgrind")
-        .arg("--tool=callgrind")
-        .arg("--dump-instr=yes")
-        .arg(format!("--callgrind-out-file={}", out.display()))
-        .arg("--collect-atstart=no")
-        .arg("--toggle-collect=*measured_roll*")
-        .arg(exe)
-        .args(["--child", &pods.to_string(), "--roll-only"])
-        .output()
-        .expect("valgrind runs");
-    assert!(
-        status.status.success(),
-        "valgrind failed: {}",
-        String::from_utf8_lossy(&status.stderr)
-    );
+    callgrind_roll(exe, pods, &out, &["--dump-instr=yes"]);
     let profile = std::fs::read_to_string(&out).expect("callgrind's profile");
     let _ = std::fs::remove_file(&out);
     Some(executions_at(&profile, exe, &locked) as f64 / pods as f64)

@@ -265,11 +265,11 @@ impl Cluster {
             let (owner, workload_spec) = match kind {
                 Kind::ReplicaSet => self
                     .replica_sets
-                    .get(key)
+                    .at(key)
                     .map(|o| (OwnerReference::controller_of(o), o.spec.unmodeled.clone())),
                 _ => self
                     .replication_controllers
-                    .get(key)
+                    .at(key)
                     .map(|o| (OwnerReference::controller_of(o), o.spec.unmodeled.clone())),
             }
             .ok_or_else(|| ApiError::not_found(&kind.to_string(), &key.name))?;
@@ -329,7 +329,7 @@ impl Cluster {
     }
 
     fn sync_replica_set(&mut self, key: &ObjectKey) -> Result<(), ApiError> {
-        let Some(rs) = self.replica_sets.get(key) else {
+        let Some(rs) = self.replica_sets.at(key) else {
             return Ok(());
         };
         // Most syncs (one for each write of an owned pod) find the replicas it wants and the
@@ -356,7 +356,7 @@ impl Cluster {
             .filter(|o| o.kind == "Deployment")
             .map(|o| ObjectKey::new(key.namespace.clone(), o.name.clone()));
         let (active, ready) = self.sync_replicas(key, Kind::ReplicaSet, &uid, replicas)?;
-        if let Some(rs) = self.replica_sets.get(key)
+        if let Some(rs) = self.replica_sets.at(key)
             && !replica_status_is(&rs.status, generation, active, ready)
         {
             // The controller's own status write: no reaction (a workload reacts to writes
@@ -375,7 +375,7 @@ impl Cluster {
     }
 
     fn sync_replication_controller(&mut self, key: &ObjectKey) -> Result<(), ApiError> {
-        let Some(rc) = self.replication_controllers.get(key) else {
+        let Some(rc) = self.replication_controllers.at(key) else {
             return Ok(());
         };
         let (uid, replicas, generation) = (
@@ -385,7 +385,7 @@ impl Cluster {
         );
         let (active, ready) =
             self.sync_replicas(key, Kind::ReplicationController, &uid, replicas)?;
-        if let Some(rc) = self.replication_controllers.get(key)
+        if let Some(rc) = self.replication_controllers.at(key)
             && !replica_status_is(&rc.status, generation, active, ready)
         {
             // The controller's own status write: no reaction (a workload reacts to writes
@@ -400,7 +400,7 @@ impl Cluster {
     }
 
     fn sync_deployment(&mut self, key: &ObjectKey) -> Result<(), ApiError> {
-        let Some(deployment) = self.deployments.get(key).cloned() else {
+        let Some(deployment) = self.deployments.at(key).cloned() else {
             return Ok(());
         };
         let mut pod_template = template(&deployment.spec.unmodeled);
@@ -535,7 +535,7 @@ impl Cluster {
     }
 
     fn sync_stateful_set(&mut self, key: &ObjectKey) -> Result<(), ApiError> {
-        let Some(sts) = self.stateful_sets.get(key).cloned() else {
+        let Some(sts) = self.stateful_sets.at(key).cloned() else {
             return Ok(());
         };
         let replicas = usize::try_from(sts.spec.replicas.unwrap_or(1).max(0)).unwrap_or(0);
@@ -604,7 +604,7 @@ impl Cluster {
     }
 
     fn sync_daemon_set(&mut self, key: &ObjectKey) -> Result<(), ApiError> {
-        let Some(ds) = self.daemon_sets.get(key).cloned() else {
+        let Some(ds) = self.daemon_sets.at(key).cloned() else {
             return Ok(());
         };
         let owner = OwnerReference::controller_of(&ds);

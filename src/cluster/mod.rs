@@ -23,6 +23,7 @@
 //! `Cluster` value itself and the types its methods share.
 
 mod advance;
+mod bucket_hint;
 mod commands;
 mod config;
 pub mod deletion;

@@ -18,6 +18,7 @@ use foldhash::fast::{FixedState, FoldHasher};
 use hashbrown::HashTable;
 
 use super::FastMap;
+use super::bucket_hint::BucketHint;
 use super::pod_facts::PodFacts;
 use super::store::Store;
 use crate::model::short_text::{self, same, same_shared};
@@ -435,6 +436,9 @@ pub struct PdbIndex {
     /// (`app`, `app.kubernetes.io/name`, …), so a pod's other labels are skipped after a
     /// comparison or two instead of a hash and a probe.
     anchor_keys: Vec<(String, usize)>,
+    /// Where in `anchored` the last anchor looked up was found: a PDB's pods are written,
+    /// and evicted, one after another.
+    last_anchor: BucketHint,
 }
 
 impl PdbIndex {
@@ -505,11 +509,15 @@ impl PdbIndex {
     fn filed_mut(&mut self, key: &ObjectKey) -> Option<&mut Filed> {
         let ns = key.namespace.as_ref();
         match self.anchors.get(key)? {
-            Some((k, v)) => self
-                .anchored
-                .find_mut(anchor_hash(namespace_state(ns), k, v), |e| e.is(ns, k, v))?
-                .pdbs
-                .get_mut(&key.name),
+            Some((k, v)) => {
+                let is = |e: &Anchored| e.is(ns, k, v);
+                let hash = || anchor_hash(namespace_state(ns), k, v);
+                let bucket = self.last_anchor.find_bucket(&self.anchored, is, hash, is)?;
+                self.anchored
+                    .get_bucket_mut(bucket)?
+                    .pdbs
+                    .get_mut(&key.name)
+            }
             None => self.unanchored.get_mut(ns)?.get_mut(&key.name),
         }
     }
@@ -519,9 +527,11 @@ impl PdbIndex {
         let ns = key.namespace.as_ref();
         match self.anchors.get(key)? {
             Some((k, v)) => {
+                let is = |e: &Anchored| e.is(ns, k, v);
+                let hash = || anchor_hash(namespace_state(ns), k, v);
                 let filed = self
-                    .anchored
-                    .find(anchor_hash(namespace_state(ns), k, v), |e| e.is(ns, k, v))?
+                    .last_anchor
+                    .find(&self.anchored, is, hash, is)?
                     .pdbs
                     .get(&key.name)?;
                 Some((filed, Some((k.as_str(), v.as_str()))))
@@ -639,9 +649,14 @@ impl PdbIndex {
                 if !self.anchor_keys.iter().any(|(used, _)| same(used, k)) {
                     continue;
                 }
-                let state = state.get_or_insert_with(|| namespace_state(namespace));
-                let hash = anchor_hash(state.clone(), k, v);
-                if let Some(entry) = self.anchored.find_mut(hash, |e| e.is(namespace, k, v)) {
+                let is = |e: &Anchored| e.is(namespace, k, v);
+                let hash = || {
+                    let state = state.get_or_insert_with(|| namespace_state(namespace));
+                    anchor_hash(state.clone(), k, v)
+                };
+                if let Some(bucket) = self.last_anchor.find_bucket(&self.anchored, is, hash, is)
+                    && let Some(entry) = self.anchored.get_bucket_mut(bucket)
+                {
                     consider(&mut entry.pdbs);
                 }
             }
@@ -748,9 +763,12 @@ impl PdbIndex {
                 if !self.anchor_keys.iter().any(|(used, _)| same(used, k)) {
                     continue;
                 }
-                let state = state.get_or_insert_with(|| namespace_state(namespace));
-                let hash = anchor_hash(state.clone(), k, v);
-                if let Some(entry) = self.anchored.find(hash, |e| e.is(namespace, k, v)) {
+                let is = |e: &Anchored| e.is(namespace, k, v);
+                let hash = || {
+                    let state = state.get_or_insert_with(|| namespace_state(namespace));
+                    anchor_hash(state.clone(), k, v)
+                };
+                if let Some(entry) = self.last_anchor.find(&self.anchored, is, hash, is) {
                     consider(&entry.pdbs, Some((&entry.key, &entry.value)));
                 }
             }

@@ -16,9 +16,10 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hashbrown::HashTable;
+
+use super::bucket_hint::BucketHint;
 
 use crate::model::short_text::{self, same, same_shared};
 use crate::model::{ObjectKey, Resource, SmolStr};
@@ -35,71 +36,10 @@ pub struct Store<T> {
     namespaces: BTreeSet<Arc<str>>,
     /// How many objects are stored, in all namespaces.
     len: usize,
-    /// Where in `by_namespace` the last namespace looked up was found.
+    /// Where in `by_namespace` the last namespace looked up was found: work comes a
+    /// namespace at a time, and most look-ups (nine in ten in a roll) are in the namespace
+    /// of the one before.
     last_namespace: BucketHint,
-}
-
-/// A bucket of a hash table where a look-up is likely to find its entry again: work comes
-/// a namespace at a time, and most look-ups (nine in ten in a roll) are in the namespace of
-/// the one before. A hint is only ever a guess, checked against the entry it points at
-/// before it is used (the table may have moved or dropped the entry since), so a stale one
-/// costs a look-up as before. Held atomically so that reads through `&self` can update it
-/// while the store stays `Sync`; a relaxed load or store is a plain move.
-#[derive(Debug, Default)]
-struct BucketHint(AtomicUsize);
-
-impl BucketHint {
-    fn get(&self) -> usize {
-        self.0.load(Ordering::Relaxed)
-    }
-
-    fn set(&self, bucket: usize) {
-        self.0.store(bucket, Ordering::Relaxed);
-    }
-
-    /// The entry of `table` sought: the hinted one when `hinted_is` takes it, else the one
-    /// `is` finds among the entries hashed to `hash` (and hinted for the next look-up).
-    #[inline]
-    fn find<'t, E>(
-        &self,
-        table: &'t HashTable<E>,
-        hinted_is: impl FnOnce(&E) -> bool,
-        hash: impl FnOnce() -> u64,
-        is: impl FnMut(&E) -> bool,
-    ) -> Option<&'t E> {
-        if let Some(entry) = table.get_bucket(self.get())
-            && hinted_is(entry)
-        {
-            return Some(entry);
-        }
-        let bucket = table.find_bucket_index(hash(), is)?;
-        self.set(bucket);
-        table.get_bucket(bucket)
-    }
-
-    /// [`BucketHint::find`]'s bucket, for a change.
-    #[inline]
-    fn find_bucket<E>(
-        &self,
-        table: &HashTable<E>,
-        hinted_is: impl FnOnce(&E) -> bool,
-        hash: impl FnOnce() -> u64,
-        is: impl FnMut(&E) -> bool,
-    ) -> Option<usize> {
-        let hinted = self.get();
-        if table.get_bucket(hinted).is_some_and(hinted_is) {
-            return Some(hinted);
-        }
-        let bucket = table.find_bucket_index(hash(), is)?;
-        self.set(bucket);
-        Some(bucket)
-    }
-}
-
-impl Clone for BucketHint {
-    fn clone(&self) -> Self {
-        BucketHint(AtomicUsize::new(self.get()))
-    }
 }
 
 /// The objects of one namespace.

@@ -121,10 +121,16 @@ impl<T> Namespace<T> {
 }
 
 impl<T> Store<T> {
-    /// `namespace`'s shared text and objects.
+    /// `namespace`'s shared text and objects, found by hash: a caller holding only text (a
+    /// request's path, a client's name) asks all over the cluster, where a hint would mostly
+    /// be wrong, each wrong guess a text compared for nothing.
     #[inline]
     fn namespace(&self, namespace: &str) -> Option<(&Arc<str>, &Namespace<T>)> {
-        self.namespace_by(namespace, |filed| same(filed, namespace))
+        self.by_namespace
+            .find(short_text::hash(namespace), |(filed, _)| {
+                same(filed, namespace)
+            })
+            .map(|(filed, objects)| (filed, objects))
     }
 
     /// The namespace `is` recognises, whose text is `namespace`: at the hinted bucket when
@@ -199,8 +205,9 @@ impl<T: Resource> Store<T> {
         self.entry(namespace, name).map(|(_, object)| object)
     }
 
-    /// The stored key and object named `name` in `namespace`.
-    #[inline]
+    /// The stored key and object named `name` in `namespace`. Always inlined: it is the
+    /// whole of a plain look-up by name, which a call would make a third dearer.
+    #[inline(always)]
     pub(crate) fn entry(&self, namespace: &str, name: &str) -> Option<(&ObjectKey, &Arc<T>)> {
         self.namespace(namespace)?
             .1
@@ -230,7 +237,7 @@ impl<T: Resource> Store<T> {
         // Owners are looked up so (a workload for each write of its pods): the hint is
         // nearly always right.
         match self
-            .namespace(namespace)
+            .namespace_by(namespace, |filed| same(filed, namespace))
             .and_then(|(_, objects)| objects.entry_hinted(name))
         {
             Some((key, _)) => key.clone(),

@@ -156,14 +156,40 @@ fn pod_ip(n: u32) -> Ipv4Addr {
     Ipv4Addr::new(10, byte(244 + (n >> 16) % 8), byte(n >> 8), byte(n))
 }
 
-fn condition(type_: &'static str, status: bool) -> PodCondition {
-    // Static texts: a kubelet sets four of these on every pod it starts.
+const fn condition(type_: &'static str, status: bool) -> PodCondition {
     PodCondition {
         type_: SmolStr::new_static(type_),
         status: SmolStr::new_static(if status { "True" } else { "False" }),
-        ..PodCondition::default()
+        observed_generation: None,
+        last_probe_time: None,
+        last_transition_time: None,
+        reason: SmolStr::new_static(""),
+        message: SmolStr::new_static(""),
     }
 }
+
+/// The conditions a start sets, by whether the containers are ready. Statics: the shared
+/// parts recognise a change they worked out by the address of the conditions it set.
+static STARTED: [[PodCondition; 4]; 2] = [
+    [
+        condition("PodScheduled", true),
+        condition("Initialized", true),
+        condition("ContainersReady", false),
+        condition("Ready", false),
+    ],
+    [
+        condition("PodScheduled", true),
+        condition("Initialized", true),
+        condition("ContainersReady", true),
+        condition("Ready", true),
+    ],
+];
+
+/// The conditions a stop sets once the containers have exited.
+static STOPPED: [PodCondition; 2] = [
+    condition("ContainersReady", false),
+    condition("Ready", false),
+];
 
 impl Cluster {
     /// Whether the kubelet of `node` is alive (see the module docs).
@@ -297,12 +323,7 @@ impl Cluster {
         // The conditions the start sets, as the stored list equal to them when there is one.
         let conditions = self.shared_parts.conditions_set(
             &stored.status.conditions,
-            [
-                condition("PodScheduled", true),
-                condition("Initialized", true),
-                condition("ContainersReady", ready),
-                condition("Ready", ready),
-            ],
+            &STARTED[usize::from(ready)],
             now_wall,
         );
         let started = self.write_pod_in_place(key, Origin::Kubelet, |pod| {
@@ -493,14 +514,9 @@ impl Cluster {
                     at: now_wall,
                 },
             );
-            let conditions = self.shared_parts.conditions_set(
-                &stored.status.conditions,
-                [
-                    condition("ContainersReady", false),
-                    condition("Ready", false),
-                ],
-                now_wall,
-            );
+            let conditions =
+                self.shared_parts
+                    .conditions_set(&stored.status.conditions, &STOPPED, now_wall);
             self.write_pod_in_place(key, Origin::Kubelet, |pod| {
                 pod.status.phase = SmolStr::new_static(terminal_phase);
                 pod.status.container_statuses = Some(statuses);

@@ -78,11 +78,15 @@ pub(crate) struct SharedParts {
 /// The last few condition changes worked out, each found again by the list it started
 /// from, the instant and the conditions it set: the pods a kubelet starts (or stops) in
 /// one second, and the pods evicted in one second, go from one shared list to one other,
-/// and each after the first is answered by a pointer comparison, the instant and the few
-/// conditions set, without merging, hashing and comparing whole lists again. A change
-/// holds the lists it goes from and to, so neither address can be reused while it is
-/// remembered: the same address is the same list. Several, because the kinds of change
-/// interleave (a start, then a stop, then an eviction at another instant).
+/// and each after the first is answered by two pointer comparisons and the instant,
+/// without merging, hashing and comparing whole lists again. A change holds the lists it
+/// goes from and to, so neither address can be reused while it is remembered: the same
+/// address is the same list. The conditions set are a static array (each caller sets one
+/// of a few fixed sets, the kubelet's start, its stop, the eviction's `DisruptionTarget`),
+/// recognised by its address: compared field by field they cost more than the rest of the
+/// change's look-up (about 450 instructions a look-up for the kubelet's four conditions).
+/// Several, because the kinds of change interleave (a start, then a stop, then an
+/// eviction at another instant).
 #[derive(Debug, Clone, Default)]
 struct RecentConditionChanges {
     changes: [Option<ConditionChange>; RecentConditionChanges::REMEMBERED],
@@ -94,23 +98,24 @@ struct RecentConditionChanges {
 struct ConditionChange {
     from: PodConditions,
     now: Time,
-    set: Vec<PodCondition>,
+    set: &'static [PodCondition],
     to: Option<PodConditions>,
 }
 
 impl RecentConditionChanges {
     const REMEMBERED: usize = 4;
 
+    /// The remembered change from `from` at `now` setting `set`: the same static array,
+    /// by address (an equal array elsewhere is not recognised, and is worked out again).
     fn find(
         &self,
         from: &PodConditions,
-        set: &[PodCondition],
+        set: &'static [PodCondition],
         now: Time,
     ) -> Option<&ConditionChange> {
-        self.changes
-            .iter()
-            .flatten()
-            .find(|change| change.now == now && change.from.shares(from) && change.set == set)
+        self.changes.iter().flatten().find(|change| {
+            change.now == now && std::ptr::eq(change.set, set) && change.from.shares(from)
+        })
     }
 
     fn remember(&mut self, change: ConditionChange) {
@@ -170,7 +175,8 @@ impl SharedParts {
         list
     }
 
-    /// The stored list equal to `existing` with each of `conditions` set as
+    /// The stored list equal to `existing` with each of `conditions` (a static array, see
+    /// [`RecentConditionChanges`]) set as
     /// [`Pod::set_conditions`](crate::model::Pod::set_conditions) sets them, found without
     /// making it when it is stored (the pods the kubelets start or stop in one second, the
     /// pods evicted in one second, arrive at the same lists); stored if it is the first.
@@ -182,12 +188,12 @@ impl SharedParts {
     pub(crate) fn conditions_set<const N: usize>(
         &mut self,
         existing: &PodConditions,
-        conditions: [PodCondition; N],
+        conditions: &'static [PodCondition; N],
         now: Time,
     ) -> Option<PodConditions> {
         #[cfg(debug_assertions)]
         let expected = crate::model::conditions_set(existing, conditions.clone(), now);
-        if let Some(change) = self.condition_changes.find(existing, &conditions, now) {
+        if let Some(change) = self.condition_changes.find(existing, conditions, now) {
             #[cfg(debug_assertions)]
             debug_assert_eq!(
                 expected.as_deref(),
@@ -196,8 +202,7 @@ impl SharedParts {
             );
             return change.to.clone();
         }
-        let set = conditions.to_vec();
-        let list = self.merged_and_shared(existing, conditions, now);
+        let list = self.merged_and_shared(existing, conditions.clone(), now);
         #[cfg(debug_assertions)]
         debug_assert_eq!(
             expected.as_deref(),
@@ -207,7 +212,7 @@ impl SharedParts {
         self.condition_changes.remember(ConditionChange {
             from: existing.clone(),
             now,
-            set,
+            set: conditions,
             to: list.clone(),
         });
         list
@@ -650,26 +655,31 @@ mod tests {
             then,
         );
         let mut parts = SharedParts::default();
-        let setting = || {
-            [
-                condition("Ready", "False"),
-                condition("DisruptionTarget", "True"),
-            ]
-        };
+        let setting = [
+            condition("Ready", "False"),
+            condition("DisruptionTarget", "True"),
+        ];
         let first = parts
-            .conditions_set(&pod.status.conditions, setting(), now)
+            .conditions_set(&pod.status.conditions, leaked(setting.clone()), now)
             .expect("a change");
         let mut expected = pod.clone();
-        assert!(expected.set_conditions(setting(), now));
+        assert!(expected.set_conditions(setting.clone(), now));
         assert_eq!(first[..], expected.status.conditions[..]);
+        // Equal conditions at another address: not the remembered change, so worked out
+        // again, and found among the stored lists.
         let again = parts
-            .conditions_set(&pod.status.conditions, setting(), now)
+            .conditions_set(&pod.status.conditions, leaked(setting.clone()), now)
             .expect("a change");
         assert!(again.shares(&first), "the stored copy");
         assert!(
-            parts.conditions_set(&first, setting(), now).is_none(),
+            parts.conditions_set(&first, leaked(setting), now).is_none(),
             "nothing changes"
         );
+    }
+
+    /// `conditions` as a static array, as the shared parts take them (a test makes a few).
+    fn leaked<const N: usize>(conditions: [PodCondition; N]) -> &'static [PodCondition; N] {
+        Box::leak(Box::new(conditions))
     }
 
     /// E31: a remembered change answers only the same list, instant and conditions: another
@@ -695,35 +705,41 @@ mod tests {
             pod.set_conditions(set, now)
                 .then(|| pod.status.conditions[..].to_vec())
         };
-        let check = |parts: &mut SharedParts, from: &PodConditions, set: PodCondition, now| {
-            let got = parts.conditions_set(from, [set.clone()], now);
+        let check = |parts: &mut SharedParts,
+                     from: &PodConditions,
+                     set: &'static [PodCondition; 1],
+                     now| {
+            let got = parts.conditions_set(from, set, now);
             assert_eq!(
                 got.as_deref().map(<[PodCondition]>::to_vec),
-                merge(from, [set.clone()], now),
+                merge(from, set.clone(), now),
                 "{set:?} at {now:?}, from a list shared: {}",
                 from.shares(&shared)
             );
         };
         // Each change remembered, then each that differs from it in one thing asked
-        // right after it, while it is still remembered.
+        // right after it, while it is still remembered: the conditions as another array
+        // (equal, or not), the list (a copy, or another), the instant.
         for (type_, status) in [("Ready", "False"), ("Ready", "True"), ("Other", "True")] {
-            let set = condition(type_, status);
-            check(&mut parts, &shared, set.clone(), at(1));
-            check(&mut parts, &shared, set.clone(), at(1));
-            check(&mut parts, &shared, set.clone(), at(2));
-            check(&mut parts, &copy, set.clone(), at(1));
-            check(&mut parts, &different, set.clone(), at(1));
+            let set = leaked([condition(type_, status)]);
+            check(&mut parts, &shared, set, at(1));
+            check(&mut parts, &shared, set, at(1));
+            check(&mut parts, &shared, leaked(set.clone()), at(1));
+            check(&mut parts, &shared, set, at(2));
+            check(&mut parts, &copy, set, at(1));
+            check(&mut parts, &different, set, at(1));
             let other = condition(type_, if status == "True" { "False" } else { "True" });
-            check(&mut parts, &shared, other, at(1));
-            let mut reasoned = set.clone();
+            check(&mut parts, &shared, leaked([other]), at(1));
+            let mut reasoned = set[0].clone();
             reasoned.reason = "Because".into();
-            check(&mut parts, &shared, reasoned, at(1));
+            check(&mut parts, &shared, leaked([reasoned]), at(1));
         }
         // More changes than are remembered, interleaved, each asked again later.
+        let not_ready = leaked([condition("Ready", "False")]);
         for _ in 0..2 {
             for minute in 3..=5 {
                 for from in [&shared, &copy] {
-                    check(&mut parts, from, condition("Ready", "False"), at(minute));
+                    check(&mut parts, from, not_ready, at(minute));
                 }
             }
         }

@@ -18,6 +18,19 @@ use crate::model::{
 };
 use crate::time::{SimTime, Time};
 
+/// The condition an admitted eviction sets on its pod before deleting it (E30). A static:
+/// the shared parts recognise a change they worked out by the address of the conditions it
+/// set.
+static EVICTION_DISRUPTION_TARGET: [PodCondition; 1] = [PodCondition {
+    type_: SmolStr::new_static(DISRUPTION_TARGET),
+    status: SmolStr::new_static("True"),
+    observed_generation: None,
+    last_probe_time: None,
+    last_transition_time: None,
+    reason: SmolStr::new_static(EVICTION_BY_EVICTION_API),
+    message: SmolStr::new_static(EVICTION_API_MESSAGE),
+}];
+
 impl Cluster {
     /// What a dry-run eviction of the pod would answer now (every check of E4–E33), without
     /// writing or logging anything: "would this eviction be admitted?".
@@ -429,19 +442,13 @@ impl EvictionStore for ClusterEvictionStore<'_> {
         deletion::check_preconditions("Pod", &stored.metadata, preconditions, true)?;
         let key = key.clone();
         let now = self.cluster.wall_now();
-        let condition = PodCondition {
-            type_: SmolStr::new_static(DISRUPTION_TARGET),
-            status: SmolStr::new_static("True"),
-            reason: SmolStr::new_static(EVICTION_BY_EVICTION_API),
-            message: SmolStr::new_static(EVICTION_API_MESSAGE),
-            ..PodCondition::default()
-        };
         // The stored list equal to the new one, when there is one: evictions in one second
         // arrive at the same lists.
-        let conditions =
-            self.cluster
-                .shared_parts
-                .conditions_set(&stored.status.conditions, [condition], now);
+        let conditions = self.cluster.shared_parts.conditions_set(
+            &stored.status.conditions,
+            &EVICTION_DISRUPTION_TARGET,
+            now,
+        );
         let stored = self
             .cluster
             .write_pod_in_place(&key, Origin::Api, |pod| match conditions {

@@ -459,7 +459,7 @@ impl Cluster {
         // ReplicationController.
         if owner.kind == "ReplicationController"
             && group.is_empty()
-            && let Some(rc) = self.replication_controllers.get_by_name(namespace, name)
+            && let Some(rc) = self.replication_controllers.owner(namespace, name)
             && rc.metadata.uid == owner.uid
         {
             return Ok(Some(ControllerScale {
@@ -470,13 +470,13 @@ impl Cluster {
         // Deployment via ReplicaSet.
         if owner.kind == "ReplicaSet"
             && apps_or_extensions
-            && let Some(rs) = self.replica_sets.get_by_name(namespace, name)
+            && let Some(rs) = self.replica_sets.owner(namespace, name)
             && rs.metadata.uid == owner.uid
         {
             if let Some(rs_owner) = rs.metadata.controller_ref()
                 && rs_owner.kind == "Deployment"
                 && matches!(rs_owner.group(), "apps" | "extensions")
-                && let Some(d) = self.deployments.get_by_name(namespace, &rs_owner.name)
+                && let Some(d) = self.deployments.owner(namespace, &rs_owner.name)
                 && d.metadata.uid == rs_owner.uid
             {
                 return Ok(Some(ControllerScale {
@@ -499,7 +499,7 @@ impl Cluster {
         // StatefulSet.
         if owner.kind == "StatefulSet"
             && group == "apps"
-            && let Some(ss) = self.stateful_sets.get_by_name(namespace, name)
+            && let Some(ss) = self.stateful_sets.owner(namespace, name)
             && ss.metadata.uid == owner.uid
         {
             return Ok(Some(ControllerScale {

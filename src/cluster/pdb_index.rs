@@ -425,13 +425,24 @@ fn hash_anchored(entry: &Anchored) -> u64 {
     anchor_hash(namespace_state(&entry.namespace), &entry.key, &entry.value)
 }
 
+/// The hash a PDB's key is filed under in [`PdbIndex::anchors`].
+fn key_hash(key: &ObjectKey) -> u64 {
+    FixedState::default().hash_one(key)
+}
+
 /// The index: the anchored PDBs of every namespace, the unanchored ones by namespace.
 #[derive(Debug, Clone, Default)]
 pub struct PdbIndex {
     anchored: HashTable<Anchored>,
     unanchored: FastMap<String, ByName>,
-    /// Where each PDB is filed, so that a rewrite or removal finds it.
-    anchors: FastMap<ObjectKey, Option<(String, String)>>,
+    /// Where each PDB is filed (the label it is anchored on, if any), by its key, so that
+    /// a sync, a rewrite or a removal finds it.
+    anchors: HashTable<(ObjectKey, Option<(String, String)>)>,
+    /// Where in `anchors` the last PDB looked up was found: a budget is looked up for
+    /// each write of its pods and each of its syncs, one after another. Taken only by a key
+    /// that shares the filed key's texts (what the queues and the store hand out), known
+    /// by address without reading the texts.
+    last_filed: BucketHint,
     /// The label keys anchors use, with how many PDBs use each: a handful in a real cluster
     /// (`app`, `app.kubernetes.io/name`, …), so a pod's other labels are skipped after a
     /// comparison or two instead of a hash and a probe.
@@ -502,13 +513,41 @@ impl PdbIndex {
                 None => self.anchor_keys.push((k.clone(), 1)),
             }
         }
-        self.anchors.insert(key.clone(), anchor);
+        match self
+            .anchors
+            .find_entry(key_hash(key), |(filed, _)| filed == key)
+        {
+            Ok(mut entry) => entry.get_mut().1 = anchor,
+            Err(_) => {
+                self.anchors
+                    .insert_unique(key_hash(key), (key.clone(), anchor), |(filed, _)| {
+                        key_hash(filed)
+                    });
+            }
+        }
         true
+    }
+
+    /// The label the PDB at `key` is filed under (`None` inside when it is filed
+    /// unanchored), `None` when it is not filed.
+    #[inline]
+    fn anchor_of(&self, key: &ObjectKey) -> Option<&Option<(String, String)>> {
+        self.last_filed
+            .find(
+                &self.anchors,
+                |(filed, _)| {
+                    Arc::ptr_eq(&filed.name, &key.name)
+                        && Arc::ptr_eq(&filed.namespace, &key.namespace)
+                },
+                || key_hash(key),
+                |(filed, _)| filed == key,
+            )
+            .map(|(_, anchor)| anchor)
     }
 
     fn filed_mut(&mut self, key: &ObjectKey) -> Option<&mut Filed> {
         let ns = key.namespace.as_ref();
-        match self.anchors.get(key)? {
+        match self.anchor_of(key)? {
             Some((k, v)) => {
                 let is = |e: &Anchored| e.is(ns, k, v);
                 let hash = || anchor_hash(namespace_state(ns), k, v);
@@ -525,7 +564,7 @@ impl PdbIndex {
     /// The filed PDB at `key` and the label it is filed under.
     fn filed_with_anchor(&self, key: &ObjectKey) -> Option<(&Filed, Option<(&str, &str)>)> {
         let ns = key.namespace.as_ref();
-        match self.anchors.get(key)? {
+        match self.anchor_of(key)? {
             Some((k, v)) => {
                 let is = |e: &Anchored| e.is(ns, k, v);
                 let hash = || anchor_hash(namespace_state(ns), k, v);
@@ -677,9 +716,13 @@ impl PdbIndex {
 
     /// Forgets the PDB at `key`.
     pub fn remove(&mut self, key: &ObjectKey) {
-        let Some(anchor) = self.anchors.remove(key) else {
+        let Ok(entry) = self
+            .anchors
+            .find_entry(key_hash(key), |(filed, _)| filed == key)
+        else {
             return;
         };
+        let ((_, anchor), _) = entry.remove();
         let ns = key.namespace.as_ref();
         match anchor {
             Some((k, v)) => {

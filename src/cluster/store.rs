@@ -234,15 +234,29 @@ impl<T: Resource> Store<T> {
     /// A key for `namespace`/`name`: the stored object's own (sharing its strings) when
     /// there is one.
     pub(crate) fn key(&self, namespace: &str, name: &str) -> ObjectKey {
-        // Owners are looked up so (a workload for each write of its pods): the hint is
-        // nearly always right.
-        match self
-            .namespace_by(namespace, |filed| same(filed, namespace))
-            .and_then(|(_, objects)| objects.entry_hinted(name))
-        {
+        match self.entry_of_owner(namespace, name) {
             Some((key, _)) => key.clone(),
             None => ObjectKey::new(namespace, name),
         }
+    }
+
+    /// The object named by an owner reference, `name` in `namespace`: see
+    /// [`Store::entry_of_owner`].
+    #[inline]
+    pub(crate) fn owner(&self, namespace: &str, name: &str) -> Option<&T> {
+        self.entry_of_owner(namespace, name)
+            .map(|(_, object)| &**object)
+    }
+
+    /// The stored key and object named `name` in `namespace`, tried first where the last
+    /// look-up found its entry: owners are looked up so (a workload for each write of its
+    /// pods, a budget's controllers for each of its syncs), and the hint is nearly always
+    /// right.
+    #[inline]
+    fn entry_of_owner(&self, namespace: &str, name: &str) -> Option<(&ObjectKey, &Arc<T>)> {
+        self.namespace_by(namespace, |filed| same(filed, namespace))
+            .and_then(|(_, objects)| objects.entry_hinted(name))
+            .map(|(key, object)| (key, object))
     }
 
     /// A key for `namespace`/`name` when nothing is stored there (`None` when something

@@ -337,7 +337,9 @@ impl Cluster {
         let want = usize::try_from(rs.spec.replicas.unwrap_or(1).max(0)).unwrap_or(0);
         let (active, ready) = self.pod_index.owner_counts(&rs.metadata.uid);
         if active == want
-            && replica_status_is(&rs.status, rs.metadata.generation, active, ready)
+            && self
+                .replica_statuses
+                .hold(&rs.status, rs.metadata.generation, active, ready)
             && rs
                 .metadata
                 .controller_ref()
@@ -357,7 +359,9 @@ impl Cluster {
             .map(|o| ObjectKey::new(key.namespace.clone(), o.name.clone()));
         let (active, ready) = self.sync_replicas(key, Kind::ReplicaSet, &uid, replicas)?;
         if let Some(rs) = self.replica_sets.at(key)
-            && !replica_status_is(&rs.status, generation, active, ready)
+            && !self
+                .replica_statuses
+                .hold(&rs.status, generation, active, ready)
         {
             // The controller's own status write: no reaction (a workload reacts to writes
             // by others), so it is made in place.
@@ -386,7 +390,9 @@ impl Cluster {
         let (active, ready) =
             self.sync_replicas(key, Kind::ReplicationController, &uid, replicas)?;
         if let Some(rc) = self.replication_controllers.at(key)
-            && !replica_status_is(&rc.status, generation, active, ready)
+            && !self
+                .replica_statuses
+                .hold(&rc.status, generation, active, ready)
         {
             // The controller's own status write: no reaction (a workload reacts to writes
             // by others), so it is made in place.
@@ -821,9 +827,21 @@ impl ReplicaStatuses {
     }
 }
 
+impl ReplicaStatuses {
+    /// Whether `status` is exactly what [`Cluster::replica_status`] would build from these
+    /// counts: a sync after every pod event mostly finds nothing to change. The shared copy
+    /// of these counts, which the controller wrote, is known by its address; any other
+    /// status (loaded, restored, or a copy the table has let go of) is read field by field.
+    fn hold(&self, status: &Unmodeled, generation: i64, replicas: usize, ready: usize) -> bool {
+        self.0
+            .get(&(generation, replicas, ready))
+            .is_some_and(|shared| shared.shares(status))
+            || replica_status_is(status, generation, replicas, ready)
+    }
+}
+
 /// Whether `status` is exactly what [`Cluster::replica_status`] would build from these counts,
-/// read in place: a sync after every pod event mostly finds nothing to change, and building
-/// the map to compare costs more than the rest of the sync.
+/// read in place: building the map to compare costs more than the rest of the sync.
 fn replica_status_is(status: &Unmodeled, generation: i64, replicas: usize, ready: usize) -> bool {
     let (replicas, ready) = (replicas as u64, ready as u64);
     let expected_fields = if ready > 0 { 5 } else { 3 };
@@ -867,6 +885,12 @@ mod tests {
             assert_eq!(status, built);
             assert!(status.keys().eq(built.keys()), "the same order");
             assert!(status.shares(&statuses.of(generation, replicas, ready)));
+            // The shared copy, and an equal status built apart, hold these counts; neither
+            // holds others.
+            assert!(statuses.hold(&status, generation, replicas, ready));
+            assert!(statuses.hold(&built, generation, replicas, ready));
+            assert!(!statuses.hold(&status, generation, replicas + 1, ready));
+            assert!(!statuses.hold(&built, generation + 1, replicas, ready));
         }
         for n in 0..2 * ReplicaStatuses::LIMIT {
             assert_eq!(statuses.of(1, n, 0), Cluster::replica_status(1, n, 0));

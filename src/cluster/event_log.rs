@@ -264,14 +264,24 @@ impl EventLog {
         let index = (seq - chunk.first) as usize;
         let at = decode_at(chunk.encoded(index));
         let start = chunk.start_of(index);
-        let encoded = encode_alone(&mut self.statics, at, kind);
+        // Encoded on the stack when it fits there (an admission's event always does): an
+        // admitted eviction logs one, and a buffer of its own was an allocation each.
+        let mut room = [0; 2 * ROOM_PER_EVENT];
+        let spilled;
+        let encoded: &[u8] = match encode_into(&mut room, &mut self.statics, at, kind) {
+            Some(used) => &room[..used],
+            None => {
+                spilled = encode_alone(&mut self.statics, at, kind);
+                &spilled
+            }
+        };
         let grown = encoded.len();
         let used = chunk.used();
         if used + grown > chunk.bytes.len() {
             chunk.bytes.resize(used + grown, 0);
         }
         chunk.bytes.copy_within(start..used, start + grown);
-        chunk.bytes[start..start + grown].copy_from_slice(&encoded);
+        chunk.bytes[start..start + grown].copy_from_slice(encoded);
         for end in &mut chunk.ends[index..] {
             *end += grown as u32;
         }
@@ -425,21 +435,33 @@ pub(crate) struct Written<'a> {
     pub(crate) resource_version: &'a str,
 }
 
-/// `kind`'s encoding in a buffer of its own, grown until it fits: an insertion's event.
+/// `kind`'s encoding at the start of `room`: how many bytes it took, `None` when it did not
+/// fit.
+fn encode_into<K: Borrow<ObjectKey>>(
+    room: &mut [u8],
+    statics: &mut StaticTexts,
+    at: SimTime,
+    kind: &EventKind<K>,
+) -> Option<usize> {
+    let mut w = Writer {
+        out: room,
+        at: 0,
+        statics,
+    };
+    encode(&mut w, at, kind)?;
+    Some(w.at)
+}
+
+/// `kind`'s encoding in a buffer of its own, grown until it fits: an insertion's event too
+/// long for the stack's room (a long message).
 fn encode_alone<K: Borrow<ObjectKey>>(
     statics: &mut StaticTexts,
     at: SimTime,
     kind: &EventKind<K>,
 ) -> Vec<u8> {
-    let mut room = vec![0; 2 * ROOM_PER_EVENT];
+    let mut room = vec![0; 4 * ROOM_PER_EVENT];
     loop {
-        let mut w = Writer {
-            out: &mut room,
-            at: 0,
-            statics,
-        };
-        if encode(&mut w, at, kind).is_some() {
-            let used = w.at;
+        if let Some(used) = encode_into(&mut room, statics, at, kind) {
             room.truncate(used);
             return room;
         }

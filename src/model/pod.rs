@@ -514,18 +514,13 @@ pub const TERMINATION_BY_KUBELET: &str = "TerminationByKubelet";
 impl Pod {
     /// The condition of `type_`, if present.
     pub fn condition(&self, type_: &str) -> Option<&PodCondition> {
-        // Compared without a call to `memcmp` each: every pod write asks whether the pod is
-        // Ready, before and after, of a list of four or five conditions.
-        self.status
-            .conditions
-            .iter()
-            .find(|c| same(&c.type_, type_))
+        self.status.conditions.iter().find(|c| c.type_ == type_)
     }
 
     /// Upstream's `IsPodReady`: the `Ready` condition has status `True`. Phase and deletion
     /// state are not consulted (E16, C11).
     pub fn is_ready(&self) -> bool {
-        self.condition("Ready").is_some_and(|c| same(&c.status, "True"))
+        self.condition("Ready").is_some_and(|c| c.status == "True")
     }
 
     /// Whether the phase is `Succeeded` or `Failed`.

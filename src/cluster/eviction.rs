@@ -271,6 +271,19 @@ pub fn check_and_decrement(
     Ok(Some(pdb))
 }
 
+/// The options of an eviction whose body has none and whose request is not a dry run:
+/// `DeleteOptions::default()`, held once.
+static NO_DELETE_OPTIONS: DeleteOptions = DeleteOptions {
+    kind: None,
+    api_version: None,
+    grace_period_seconds: None,
+    preconditions: None,
+    orphan_dependents: None,
+    propagation_policy: None,
+    dry_run: None,
+    ignore_store_read_error_with_cluster_breaking_potential: None,
+};
+
 /// E6 `propagateDryRun`: merges the request's `?dryRun` into the body's delete options.
 /// Borrows the body's options when they need no change (the common case: no `?dryRun`, or
 /// the same list in both).
@@ -282,8 +295,12 @@ pub fn propagate_dry_run<'a>(
     request_dry_run: &[String],
 ) -> Result<Cow<'a, DeleteOptions>, ApiError> {
     let Some(body) = body else {
+        if request_dry_run.is_empty() {
+            // Most requests (every attempt of a drain): nothing to merge, nothing to make.
+            return Ok(Cow::Borrowed(&NO_DELETE_OPTIONS));
+        }
         return Ok(Cow::Owned(DeleteOptions {
-            dry_run: (!request_dry_run.is_empty()).then(|| request_dry_run.to_vec()),
+            dry_run: Some(request_dry_run.to_vec()),
             ..DeleteOptions::default()
         }));
     };

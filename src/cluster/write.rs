@@ -149,7 +149,19 @@ impl Cluster {
                 object.metadata_mut().resource_version = ResourceVersion(revision.clone());
                 let object = Arc::new(object);
                 // From here on the key as stored, whose text the indexes and the log share.
-                let (_, key) = T::store_mut(self).insert(key, Arc::clone(&object));
+                // An update finds the stored entry where the look-up of `old` just did.
+                let store = T::store_mut(self);
+                let updated = match old {
+                    Some(_) => store.entry_mut(&key).map(|(stored_key, slot)| {
+                        *slot = Arc::clone(&object);
+                        stored_key.clone()
+                    }),
+                    None => None,
+                };
+                let key = match updated {
+                    Some(stored_key) => stored_key,
+                    None => store.insert(key, Arc::clone(&object)).1,
+                };
                 let verb = if old.is_some() {
                     WriteVerb::Updated
                 } else {

@@ -513,18 +513,12 @@ impl PdbIndex {
                 None => self.anchor_keys.push((k.clone(), 1)),
             }
         }
-        match self
-            .anchors
-            .find_entry(key_hash(key), |(filed, _)| filed == key)
-        {
-            Ok(mut entry) => entry.get_mut().1 = anchor,
-            Err(_) => {
-                self.anchors
-                    .insert_unique(key_hash(key), (key.clone(), anchor), |(filed, _)| {
-                        key_hash(filed)
-                    });
-            }
-        }
+        // `remove` above took out any earlier entry under this key.
+        debug_assert!(self.anchor_of(key).is_none(), "{key} is filed once");
+        self.anchors
+            .insert_unique(key_hash(key), (key.clone(), anchor), |(filed, _)| {
+                key_hash(filed)
+            });
         true
     }
 

@@ -12,9 +12,10 @@
 //!
 //! `EVICTSIM_SMALL_ROLLS=n` times, instead, 150,000 × n evictions made as rolls of 1,500 pods
 //! (each of a fresh cluster, its build not timed) and as many as rolls of 15,000: the same
-//! work per evicted pod with the data a hundred and ten times smaller. The 1,500-pod rolls'
-//! time is the roll's floor on the machine, what the same code would take if every step
-//! found its data in the caches; the gap to the 150,000-pod roll is what cache misses cost.
+//! work per evicted pod with a hundredth and a tenth of the pods (the 5,000 nodes stay). The
+//! 1,500-pod rolls' time is the roll's floor on the machine, what the same code would take if
+//! every step found its data in the caches; the gap to the 150,000-pod roll is what cache
+//! misses cost.
 
 use std::time::{Duration, Instant};
 

@@ -251,19 +251,6 @@ fn is_name_part(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-fn is_dns1123_subdomain(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 253
-        && s.split('.').all(|label| {
-            let b = label.as_bytes();
-            !b.is_empty()
-                && b[0].is_ascii_alphanumeric()
-                && b[b.len() - 1].is_ascii_alphanumeric()
-                && b.iter()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-        })
-}
-
 /// Upstream's `IsQualifiedName`: the problems with a label key, empty when it is valid.
 pub fn qualified_name_errors(key: &str) -> Vec<String> {
     // Split without collecting: every label key of every pod written is checked.
@@ -280,7 +267,7 @@ pub fn qualified_name_errors(key: &str) -> Vec<String> {
     if let Some(prefix) = prefix {
         if prefix.is_empty() {
             errors.push("prefix part must be non-empty".to_string());
-        } else if !is_dns1123_subdomain(prefix) {
+        } else if !super::validation::is_dns_subdomain(prefix) {
             errors.push("prefix part a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')".to_string());
         }
     }

@@ -25,8 +25,9 @@ fn invalid(field: &str, value: impl Into<Option<String>>, detail: &str) -> Field
 /// Upstream's `IsDNS1123Subdomain`: at most 253 bytes of dot-separated labels, each of
 /// lowercase letters, digits and `-`, starting and ending with a letter or digit. One pass
 /// over the bytes, each judged by the one before it (every create checks a name and a
-/// namespace; splitting into labels first cost three times as much).
-fn is_dns_subdomain(name: &str) -> bool {
+/// namespace; splitting into labels first cost three times as much). Also the rule for a
+/// qualified name's prefix (label keys, annotation keys).
+pub(crate) fn is_dns_subdomain(name: &str) -> bool {
     let bytes = name.as_bytes();
     if bytes.is_empty() || bytes.len() > 253 {
         return false;

@@ -22,8 +22,10 @@ fn invalid(field: &str, value: impl Into<Option<String>>, detail: &str) -> Field
     }
 }
 
-/// Upstream's `IsDNS1123Subdomain`: at most 253 bytes of dot-separated labels, each of
-/// lowercase letters, digits and `-`, starting and ending with a letter or digit. One pass
+/// Upstream's `IsDNS1123Subdomain` (`apimachinery/pkg/util/validation/validation.go`), which
+/// `ValidateObjectMeta` applies to names and namespaces: at most 253 bytes of dot-separated
+/// labels, each of lowercase letters, digits and `-`, starting and ending with a letter or
+/// digit. One pass
 /// over the bytes, each judged by the one before it (every create checks a name and a
 /// namespace; splitting into labels first cost three times as much). Also the rule for a
 /// qualified name's prefix (label keys, annotation keys).
@@ -426,6 +428,7 @@ mod tests {
             })
     }
 
+    /// Cases of upstream's `IsDNS1123Subdomain` (apimachinery's `validation.go`).
     #[test]
     fn dns_subdomains_as_upstream_tells_them() {
         for name in [

@@ -33,9 +33,10 @@ impl<T> Default for WorkQueue<T> {
 }
 
 impl<T: Clone + Eq + Hash> WorkQueue<T> {
-    /// Adds `item` unless it is already waiting. It, [`WorkQueue::insert_copy`] and the
-    /// scan they share are always inlined: every pod write queues two or three keys, nearly
-    /// always into an empty or one-key queue, a few instructions that a call doubled.
+    /// Adds `item` unless it is already waiting. It, [`WorkQueue::insert_copy`], the scan
+    /// they share and the push are always inlined: every pod write queues two or three
+    /// keys, nearly always into an empty or one-key queue, a few instructions that a call
+    /// doubled.
     #[inline(always)]
     pub fn insert(&mut self, item: T) {
         if !self.holds(&item) {
@@ -54,6 +55,7 @@ impl<T: Clone + Eq + Hash> WorkQueue<T> {
     }
 
     /// Adds `item`, which is not waiting.
+    #[inline(always)]
     fn push_new(&mut self, item: T) {
         if !self.waiting.is_empty() || self.order.len() == SCAN_LIMIT {
             if self.waiting.is_empty() {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use common::*;
 use evictsim::cluster::eviction::{
-    EvictionRequest, EvictionStore, MatchingPdbs, evict, pdb_selects_pod,
+    BudgetDecrement, EvictionRequest, EvictionStore, MatchingPdbs, evict, pdb_selects_pod,
 };
 use evictsim::cluster::{Cluster, KubernetesVersion};
 use evictsim::error::ApiError;
@@ -286,7 +286,13 @@ impl EvictionStore for MockStore {
     fn get_pdb(&mut self, _: &str, _: &str) -> Result<Arc<PodDisruptionBudget>, ApiError> {
         Ok(Arc::new(self.pdb.clone()))
     }
-    fn update_pdb_status(&mut self, pdb: PodDisruptionBudget) -> Result<(), ApiError> {
+    fn update_pdb_status(
+        &mut self,
+        read: Arc<PodDisruptionBudget>,
+        decrement: BudgetDecrement<'_>,
+    ) -> Result<(), ApiError> {
+        let mut pdb = PodDisruptionBudget::clone(&read);
+        decrement.apply(&mut pdb.status);
         self.written_pdb = Some(pdb.clone());
         self.pdb = pdb;
         Ok(())
@@ -1145,7 +1151,7 @@ fn check_eviction_answers_as_a_dry_run_post_and_writes_nothing_e23_g3() {
             (Ok(a), Ok(b), Ok(())) => {
                 assert!(a.dry_run && b.dry_run);
                 let charged = |o: &evictsim::cluster::EvictionOutcome| {
-                    o.charged_pdb.as_ref().map(|p| p.metadata.name.to_string())
+                    o.charged_pdb_name.as_ref().map(|name| name.to_string())
                 };
                 assert_eq!(charged(a), Some("foo".to_string()));
                 assert_eq!(charged(a), charged(b));

@@ -660,7 +660,7 @@ impl Cluster {
                     // Let go of, so that the stored budget is changed in place.
                     drop(pdb);
                     let disrupted = std::mem::take(&mut computed.disrupted_pods);
-                    self.write_pdb_status_by_controller(key, |status| {
+                    self.write_pdb_status(key, super::Origin::DisruptionController, |status| {
                         write_computed_status(status, generation, &computed, disrupted, now);
                         #[cfg(debug_assertions)]
                         debug_assert_eq!(Some(&*status), expected.as_ref());
@@ -691,7 +691,7 @@ impl Cluster {
             Err(message) => {
                 let status = fail_safe(&pdb, &message, now);
                 drop(pdb);
-                self.write_pdb_status_by_controller(key, |stored| {
+                self.write_pdb_status(key, super::Origin::DisruptionController, |stored| {
                     let changed = *stored != status;
                     *stored = status;
                     changed

@@ -16,8 +16,8 @@ use crate::error::{ApiError, BUDGET_EXHAUSTED, BudgetCause, FieldError};
 use crate::model::short_text::same;
 use crate::model::{
     ALWAYS_ALLOW, DISRUPTION_ALLOWED, DeleteOptions, Eviction, FieldErrorKind, IF_HEALTHY_BUDGET,
-    INSUFFICIENT_PODS, MAX_DISRUPTED_POD_SIZE, Pod, PodDisruptionBudget, Preconditions,
-    ResourceVersion, Selector, SmolStr,
+    INSUFFICIENT_PODS, MAX_DISRUPTED_POD_SIZE, Pod, PodDisruptionBudget, PodDisruptionBudgetStatus,
+    Preconditions, ResourceVersion, Selector, SmolStr,
 };
 use crate::time::Time;
 use crate::wire::StatusCause;
@@ -51,11 +51,18 @@ pub trait EvictionStore {
         namespace: &str,
         name: &str,
     ) -> Result<Arc<PodDisruptionBudget>, ApiError>;
-    /// `UpdateStatus` of a PDB with optimistic concurrency on its resourceVersion.
+    /// E24: `UpdateStatus` of the budget the check read, `read`, with `decrement` applied,
+    /// under optimistic concurrency on `read`'s resourceVersion. The handler hands its
+    /// handle over, keeping none, so that a store holding the budget shared (as the cluster
+    /// does) can change the stored budget in place instead of writing a changed copy.
     ///
     /// # Errors
-    /// `Conflict` when the stored resourceVersion differs.
-    fn update_pdb_status(&mut self, pdb: PodDisruptionBudget) -> Result<(), ApiError>;
+    /// `Conflict` when the stored resourceVersion is no longer `read`'s.
+    fn update_pdb_status(
+        &mut self,
+        read: Arc<PodDisruptionBudget>,
+        decrement: BudgetDecrement<'_>,
+    ) -> Result<(), ApiError>;
     /// E30–E31: on the latest stored pod, checks `preconditions` (UID, then non-empty
     /// resourceVersion) and sets the `DisruptionTarget` condition; returns the resulting
     /// resourceVersion (unchanged when the condition was already there).
@@ -101,9 +108,11 @@ pub struct EvictionRequest {
 /// What an admitted eviction did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvictionOutcome {
-    /// The PDB that was checked and (unless dry run) decremented, if the PDB path ran: the
-    /// stored object as the check read it, before the decrement (shared, not copied).
-    pub charged_pdb: Option<Arc<PodDisruptionBudget>>,
+    /// The name of the PDB that was checked and (unless dry run) decremented, if the PDB
+    /// path ran; it is in the pod's namespace. A name rather than the budget: the decrement
+    /// changes the stored budget in place, so no version of it is held for the caller (a GET
+    /// reads it as it now is).
+    pub charged_pdb_name: Option<SmolStr>,
     /// Whether nothing was persisted.
     pub dry_run: bool,
 }
@@ -204,20 +213,64 @@ fn budget_exhausted_cause(pdb: &PodDisruptionBudget, version: KubernetesVersion)
     }
 }
 
-/// E21 and E22: the checks, in order, and the decrement. Pure: returns the PDB to write, or
-/// `None` on a dry run (which writes nothing, so copies nothing and reads no clock: `now`
-/// is called only for a write's timestamps). The PDB comes boxed so that the answer stays
-/// small: a decision moves it through several returns.
+/// What E22 and E24 write to the budget that admits an eviction: one disruption fewer
+/// allowed, the `DisruptionAllowed=False`/`InsufficientPods` condition when none is left,
+/// and the pod in `disruptedPods` at the time of the write. Described, not applied to a
+/// copy, so that a store applies it to the stored budget itself
+/// ([`EvictionStore::update_pdb_status`]).
+///
+/// ```
+/// use evictsim::cluster::eviction::BudgetDecrement;
+/// use evictsim::model::PodDisruptionBudgetStatus;
+/// use evictsim::time::Time;
+///
+/// let at = Time::parse("2025-01-01T00:00:00Z").unwrap();
+/// let mut status = PodDisruptionBudgetStatus { disruptions_allowed: 1, ..Default::default() };
+/// BudgetDecrement { pod_name: "web-0", at }.apply(&mut status);
+/// assert_eq!(status.disruptions_allowed, 0);
+/// assert_eq!(status.disrupted_pods.unwrap()["web-0"], at);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BudgetDecrement<'a> {
+    /// The evicted pod's name, its `disruptedPods` key.
+    pub pod_name: &'a str,
+    /// The API server's time of the write.
+    pub at: Time,
+}
+
+impl BudgetDecrement<'_> {
+    /// Applies the decrement to `status`, the status of the budget the check passed.
+    pub fn apply(&self, status: &mut PodDisruptionBudgetStatus) {
+        status.disruptions_allowed -= 1;
+        if status.disruptions_allowed == 0 {
+            // E22: helper C30 with the status's own observedGeneration.
+            status.update_disruption_allowed_condition(self.at);
+            debug_assert!(
+                status
+                    .condition(DISRUPTION_ALLOWED)
+                    .is_some_and(|c| c.reason == INSUFFICIENT_PODS)
+            );
+        }
+        status
+            .disrupted_pods
+            .get_or_insert_with(Default::default)
+            .insert(self.pod_name.into(), self.at);
+    }
+}
+
+/// E21 and E22: the checks, in order, and the decrement. Pure: returns the decrement to
+/// write, or `None` on a dry run (which writes nothing and reads no clock: `now` is called
+/// only for a write's timestamps).
 ///
 /// # Errors
 /// The 429/403 answers of E21.
-pub fn check_and_decrement(
-    pod_name: &str,
+pub fn check_and_decrement<'a>(
+    pod_name: &'a str,
     pdb: &PodDisruptionBudget,
     dry_run: bool,
     now: impl FnOnce() -> Time,
     version: KubernetesVersion,
-) -> Result<Option<Box<PodDisruptionBudget>>, ApiError> {
+) -> Result<Option<BudgetDecrement<'a>>, ApiError> {
     let name = &pdb.metadata.name;
     if pdb.status.observed_generation < pdb.metadata.generation {
         return Err(still_being_processed(name));
@@ -252,23 +305,10 @@ pub fn check_and_decrement(
         // The decrement and E22's condition would be discarded unwritten.
         return Ok(None);
     }
-    let now = now();
-    let mut pdb = Box::new(pdb.clone());
-    pdb.status.disruptions_allowed -= 1;
-    if pdb.status.disruptions_allowed == 0 {
-        // E22: helper C30 with the status's own observedGeneration.
-        pdb.status.update_disruption_allowed_condition(now);
-        debug_assert!(
-            pdb.status
-                .condition(DISRUPTION_ALLOWED)
-                .is_some_and(|c| c.reason == INSUFFICIENT_PODS)
-        );
-    }
-    pdb.status
-        .disrupted_pods
-        .get_or_insert_with(Default::default)
-        .insert(pod_name.into(), now);
-    Ok(Some(pdb))
+    Ok(Some(BudgetDecrement {
+        pod_name,
+        at: now(),
+    }))
 }
 
 /// The options of an eviction whose body has none and whose request is not a dry run:
@@ -395,7 +435,7 @@ pub fn evict(
         match add_condition_and_delete(store, namespace, name, &options) {
             Ok(()) => {
                 return Ok(EvictionOutcome {
-                    charged_pdb: None,
+                    charged_pdb_name: None,
                     dry_run,
                 });
             }
@@ -422,12 +462,12 @@ pub fn evict(
         drop(pod);
         add_condition_and_delete(store, namespace, name, &original)?;
         return Ok(EvictionOutcome {
-            charged_pdb: None,
+            charged_pdb_name: None,
             dry_run,
         });
     };
-    let charged = Arc::clone(&pdb);
-    let pdb_name = charged.metadata.name.as_str();
+    let charged = pdb.metadata.name.clone();
+    let pdb_name = charged.as_str();
 
     // E16–E19: unready pods may skip the budget.
     if !pod.is_ready() {
@@ -448,7 +488,7 @@ pub fn evict(
             drop(pod);
             return match add_condition_and_delete(store, namespace, name, &options) {
                 Ok(()) => Ok(EvictionOutcome {
-                    charged_pdb: None,
+                    charged_pdb_name: None,
                     dry_run,
                 }),
                 Err(e) if e.is_conflict() && !caller_pinned_rv => {
@@ -474,7 +514,7 @@ pub fn evict(
                 decremented = true;
                 break;
             }
-            Some(updated) => match store.update_pdb_status(*updated) {
+            Some(decrement) => match store.update_pdb_status(candidate, decrement) {
                 Ok(()) => {
                     decremented = true;
                     break;
@@ -492,7 +532,7 @@ pub fn evict(
     }
     add_condition_and_delete(store, namespace, name, &original)?;
     Ok(EvictionOutcome {
-        charged_pdb: Some(charged),
+        charged_pdb_name: Some(charged),
         dry_run,
     })
 }
@@ -619,9 +659,22 @@ mod tests {
     #[test]
     fn decrement_e22_e24() {
         let now = Time::parse("2025-01-01T00:00:00Z").unwrap();
-        let written = check_and_decrement("t8", &pdb(1, 3, 3), false, || now, V34)
-            .unwrap()
-            .unwrap();
+        let decremented = |read: PodDisruptionBudget| {
+            let decrement = check_and_decrement("t8", &read, false, || now, V34)
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                decrement,
+                BudgetDecrement {
+                    pod_name: "t8",
+                    at: now
+                }
+            );
+            let mut written = read;
+            decrement.apply(&mut written.status);
+            written
+        };
+        let written = decremented(pdb(1, 3, 3));
         assert_eq!(written.status.disruptions_allowed, 0);
         assert_eq!(written.status.disrupted_pods.unwrap()["t8"], now);
         let c = written.status.conditions[0].clone();
@@ -629,9 +682,8 @@ mod tests {
             (c.status.as_str(), c.reason.as_str()),
             ("False", INSUFFICIENT_PODS)
         );
-        let kept = check_and_decrement("t8", &pdb(2, 3, 1), false, || now, V34)
-            .unwrap()
-            .unwrap();
+        let kept = decremented(pdb(2, 3, 1));
+        assert_eq!(kept.status.disruptions_allowed, 1);
         assert!(kept.status.conditions.is_empty());
         assert_eq!(
             check_and_decrement("t8", &pdb(1, 3, 3), true, || now, V34).unwrap(),

@@ -284,13 +284,17 @@ impl Cluster {
         Some(self.record_write_in_place(stored_key, changed))
     }
 
-    /// The disruption controller's write of a PDB's status (`change` edits it and says
-    /// whether it changed anything), in place: the PDB index lets go of the stored budget
-    /// while it changes. No reaction follows: the index files the budget by its selector,
-    /// which stays, and a re-sync would compute the same status (C2).
-    pub(crate) fn write_pdb_status_by_controller(
+    /// A write of a PDB's status alone by `origin` (`change` edits it and says whether it
+    /// changed anything), in place: the PDB index lets go of the stored budget while it
+    /// changes, so that a caller that holds no handle either has it changed where it is (a
+    /// watch history holding the version before makes it a copy). The index files the
+    /// budget by its selector, which stays. The one reaction is C2's re-sync of the budget,
+    /// for every writer but the disruption controller, whose re-sync would compute the same
+    /// status.
+    pub(crate) fn write_pdb_status(
         &mut self,
         key: &ObjectKey,
+        origin: Origin,
         change: impl FnOnce(&mut crate::model::PodDisruptionBudgetStatus) -> bool,
     ) {
         static NONE_HELD: std::sync::OnceLock<Arc<PodDisruptionBudget>> =
@@ -315,7 +319,10 @@ impl Cluster {
         }
         let stored_key = stored_key.clone();
         if let Some(changed) = changed {
-            self.record_write_in_place(stored_key, changed);
+            let (stored_key, _) = self.record_write_in_place(stored_key, changed);
+            if self.config.controllers.disruption && origin != Origin::DisruptionController {
+                self.disruption_queue.insert(stored_key);
+            }
         }
     }
 

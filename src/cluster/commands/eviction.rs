@@ -195,10 +195,7 @@ impl Cluster {
                     first_event,
                     EventKind::EvictionAdmitted {
                         pod: &pod,
-                        pdb: outcome
-                            .charged_pdb
-                            .as_ref()
-                            .map(|pdb| pdb.metadata.name.clone()),
+                        pdb: outcome.charged_pdb_name.clone(),
                         dry_run: outcome.dry_run,
                     },
                 );
@@ -327,7 +324,11 @@ impl EvictionStore for DryRunStore<'_> {
         self.cluster.read_pdb(namespace, name)
     }
 
-    fn update_pdb_status(&mut self, _pdb: PodDisruptionBudget) -> Result<(), ApiError> {
+    fn update_pdb_status(
+        &mut self,
+        _read: Arc<PodDisruptionBudget>,
+        _decrement: eviction::BudgetDecrement<'_>,
+    ) -> Result<(), ApiError> {
         Err(ApiError::Internal("a dry run writes no PDB status".into()))
     }
 
@@ -401,19 +402,23 @@ impl EvictionStore for ClusterEvictionStore<'_> {
         self.cluster.read_pdb(namespace, name)
     }
 
-    fn update_pdb_status(&mut self, pdb: PodDisruptionBudget) -> Result<(), ApiError> {
+    fn update_pdb_status(
+        &mut self,
+        read: Arc<PodDisruptionBudget>,
+        decrement: eviction::BudgetDecrement<'_>,
+    ) -> Result<(), ApiError> {
         let Some((key, stored)) = self
             .cluster
             .pdbs
-            .entry(&pdb.metadata.namespace, &pdb.metadata.name)
+            .entry(&read.metadata.namespace, &read.metadata.name)
         else {
             return Err(ApiError::not_found(
                 "poddisruptionbudgets.policy",
-                &pdb.metadata.name,
+                &read.metadata.name,
             ));
         };
         let key = key.clone();
-        if stored.metadata.resource_version != pdb.metadata.resource_version {
+        if stored.metadata.resource_version != read.metadata.resource_version {
             return Err(ApiError::Conflict {
                 qualified: "poddisruptionbudgets.policy".into(),
                 group: "policy",
@@ -422,11 +427,14 @@ impl EvictionStore for ClusterEvictionStore<'_> {
                 message: "the object has been modified; please apply your changes to the latest version and try again".into(),
             });
         }
-        // The status subresource writes the status alone. The handler's PDB is the stored
-        // one at this very resourceVersion with only its status changed, so it is written
-        // as it is, without a second copy of the stored object.
-        debug_assert!(stored.spec == pdb.spec && stored.metadata == pdb.metadata);
-        self.cluster.write(key, Some(pdb), Origin::Api);
+        // The status subresource writes the status alone, here the decrement of the budget
+        // at the version the check read. With the handler's handle let go, nothing but the
+        // store holds the budget, which then changes in place: no copy, no allocation.
+        drop(read);
+        self.cluster.write_pdb_status(&key, Origin::Api, |status| {
+            decrement.apply(status);
+            true
+        });
         Ok(())
     }
 

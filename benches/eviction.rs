@@ -54,11 +54,12 @@ fn admission(c: &mut Criterion) {
     let cluster = cluster();
     let mut group = c.benchmark_group("admission_dry_run");
     for (pdbs, namespace, name) in fixture::decision_targets(shape()) {
+        let body = eviction(&namespace, &name, true);
         let request = EvictionRequest {
-            namespace: namespace.as_str().into(),
-            name: name.as_str().into(),
-            eviction: eviction(&namespace, &name, true),
-            dry_run: Vec::new(),
+            namespace: &namespace,
+            name: &name,
+            eviction: &body,
+            dry_run: &[],
         };
         for (label, lookup) in [
             ("indexed", PdbLookup::Indexed),

@@ -63,7 +63,7 @@ fn measured_pod_lookup(cluster: &Cluster, keys: &[ObjectKey]) -> usize {
 
 /// `row` only keeps the four callers' bodies distinct, so that the linker cannot fold them
 /// into one symbol and callgrind names each.
-fn decide(cluster: &Cluster, request: &EvictionRequest, lookup: PdbLookup, row: u32) {
+fn decide(cluster: &Cluster, request: &EvictionRequest<'_>, lookup: PdbLookup, row: u32) {
     black_box(row);
     for _ in 0..DECISIONS {
         let outcome = evict(
@@ -138,14 +138,18 @@ fn child(pods: usize, with_roll: bool, roll_only: bool) {
     measured_pod_lookup(&cluster, &keys);
 
     let [(_, small_ns, small_pod), (_, big_ns, big_pod)] = fixture::decision_targets(shape);
-    let request = |namespace: &str, name: &str| EvictionRequest {
-        namespace: namespace.into(),
-        name: name.into(),
-        eviction: fixture::eviction(namespace, name, true),
-        dry_run: Vec::new(),
+    let (small_body, big_body) = (
+        fixture::eviction(&small_ns, &small_pod, true),
+        fixture::eviction(&big_ns, &big_pod, true),
+    );
+    let request = |namespace, name, eviction| EvictionRequest {
+        namespace,
+        name,
+        eviction,
+        dry_run: &[],
     };
-    let small = request(&small_ns, &small_pod);
-    let big = request(&big_ns, &big_pod);
+    let small = request(&small_ns, &small_pod, &small_body);
+    let big = request(&big_ns, &big_pod, &big_body);
     measured_decision_10_pdbs_indexed(&cluster, &small);
     measured_decision_10_pdbs_upstream_scan(&cluster, &small);
     measured_decision_1000_pdbs_indexed(&cluster, &big);

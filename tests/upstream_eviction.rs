@@ -382,11 +382,12 @@ fn run_ignore_pdb(case: &IgnorePdbCase) {
         if let Some(rv) = case.caller_rv {
             options["preconditions"] = json!({"resourceVersion": rv});
         }
+        let body = eviction(case.pod, options);
         let request = EvictionRequest {
-            namespace: NS.into(),
-            name: case.pod.into(),
-            eviction: eviction(case.pod, options),
-            dry_run: Vec::new(),
+            namespace: NS,
+            name: case.pod,
+            eviction: &body,
+            dry_run: &[],
         };
         let result = evict(&mut store, &request, KubernetesVersion::V1_34);
         let label = format!("{} / {policy:?}", case.name);

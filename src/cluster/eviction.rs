@@ -92,17 +92,19 @@ pub trait EvictionStore {
 /// and `push`, or `MatchingPdbs::from_vec`.
 pub type MatchingPdbs = smallvec::SmallVec<[Arc<PodDisruptionBudget>; 1]>;
 
-/// An eviction request as the REST layer hands it over.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct EvictionRequest {
+/// An eviction request as the REST layer hands it over, borrowed: the handler reads it and
+/// keeps nothing of it, so the body (a few hundred bytes) is not moved into the request on
+/// each of a drain's attempts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EvictionRequest<'a> {
     /// The namespace in the URL.
-    pub namespace: SmolStr,
+    pub namespace: &'a str,
     /// The pod name in the URL.
-    pub name: SmolStr,
+    pub name: &'a str,
     /// The decoded body.
-    pub eviction: Eviction,
+    pub eviction: &'a Eviction,
     /// The request's `?dryRun=` values.
-    pub dry_run: Vec<String>,
+    pub dry_run: &'a [String],
 }
 
 /// What an admitted eviction did.
@@ -372,12 +374,12 @@ pub fn propagate_dry_run<'a>(
 /// Every non-201 answer of the E rules (`docs/rules.md`), as an [`ApiError`].
 pub fn evict(
     store: &mut impl EvictionStore,
-    request: &EvictionRequest,
+    request: &EvictionRequest<'_>,
     version: KubernetesVersion,
 ) -> Result<EvictionOutcome, ApiError> {
-    let eviction = &request.eviction;
+    let eviction = request.eviction;
     // Each text read once: a short string's bytes are found by a branch on where it lives.
-    let (namespace, name) = (request.namespace.as_str(), request.name.as_str());
+    let (namespace, name) = (request.namespace, request.name);
     let body_namespace = eviction.metadata.namespace.as_str();
     // E4: namespace first (the generic create handler), then the name.
     if !body_namespace.is_empty() && !same(body_namespace, namespace) {
@@ -411,7 +413,7 @@ pub fn evict(
             },
         ));
     }
-    let original = propagate_dry_run(eviction.delete_options.as_ref(), &request.dry_run)?;
+    let original = propagate_dry_run(eviction.delete_options.as_ref(), request.dry_run)?;
     let dry_run = original.is_dry_run();
     let caller_pinned_rv = original.resource_version_precondition().is_some();
 

@@ -48,10 +48,10 @@ impl Cluster {
             .get_or_insert_with(DeleteOptions::default)
             .dry_run = Some(vec!["All".to_string()]);
         let request = EvictionRequest {
-            namespace: namespace.into(),
-            name: name.into(),
-            eviction,
-            dry_run: Vec::new(),
+            namespace,
+            name,
+            eviction: &eviction,
+            dry_run: &[],
         };
         eviction::evict(
             &mut DryRunStore::new(self, PdbLookup::Indexed),
@@ -153,19 +153,11 @@ impl Cluster {
         dry_run: &[String],
     ) -> Result<EvictionOutcome, ApiError> {
         self.advance_to(now);
-        // The body names the pod as the path does (E4 checks it): its text is reused.
-        let text = |given: &str, in_body: &SmolStr| {
-            if crate::model::short_text::same(in_body, given) {
-                in_body.clone()
-            } else {
-                SmolStr::new(given)
-            }
-        };
         let request = EvictionRequest {
-            namespace: text(namespace, &eviction.metadata.namespace),
-            name: text(name, &eviction.metadata.name),
-            eviction,
-            dry_run: dry_run.to_vec(),
+            namespace,
+            name,
+            eviction: &eviction,
+            dry_run,
         };
         let version = self.config.kubernetes_version;
         // The stored key and, for the budget monitor, the labels of a healthy pod: one look-up.

@@ -846,3 +846,34 @@ fn a_pod_under_two_pdbs_resyncs_only_the_first_by_name_c3() {
     .unwrap();
     assert!(warnings(&c).len() >= 2, "a delete warns too");
 }
+
+/// E24 and C2: an eviction whose pod write then fails (a UID precondition the pod does not
+/// meet, E30) leaves the budget decremented, with the pod in `disruptedPods`; that update
+/// of the budget re-syncs it (C2), which counts the pod as disrupted and arms the recheck of
+/// the entry's expiry (C13), so that two minutes on, the pod never deleted counts healthy
+/// again and a disruption is allowed.
+#[test]
+fn a_budget_decremented_by_a_failed_eviction_is_resynced_c2_e24() {
+    let mut c = cluster(true);
+    let at = SimTime::from_secs(600);
+    for name in ["p1", "p2", "p3"] {
+        c.load(at, foo_pod(name, true)).unwrap();
+    }
+    c.load(at, foobar_pdb(json!({"minAvailable": 2}))).unwrap();
+    assert_eq!(ps(&c), (1, 3, 2, 3, none()));
+    let wrong_uid = eviction(
+        "p1",
+        json!({"preconditions": {"uid": "00000000-0000-4000-8000-000000000000"}}),
+    );
+    let refused = c.evict(at, NS, "p1", wrong_uid, &[]).unwrap_err();
+    assert_eq!(refused.code(), 409);
+    assert!(c.pod(&key("p1")).is_some_and(|p| !p.is_terminating()));
+    // The handler wrote disruptionsAllowed 0 and the entry; the re-sync counts p1 out.
+    assert_eq!(ps(&c), (0, 2, 2, 3, vec!["p1".to_string()]));
+    // The entry expires two minutes after it was made; the recheck comes at the first
+    // whole second past that.
+    c.advance_to(SimTime::from_secs(720));
+    assert_eq!(ps(&c), (0, 2, 2, 3, vec!["p1".to_string()]));
+    c.advance_to(SimTime::from_secs(721));
+    assert_eq!(ps(&c), (1, 3, 2, 3, none()));
+}

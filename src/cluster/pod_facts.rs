@@ -90,12 +90,18 @@ impl FactsBeforeChange {
     /// The facts before the change, the unchanging ones borrowed from `changed` (the same
     /// pod after an in-place change).
     pub fn view<'a>(&'a self, changed: &'a Pod) -> PodFacts<'a> {
+        // Spelled out rather than `..PodFacts::of(changed)`, which would work out the
+        // changed pod's readiness (a scan of its conditions) only to drop it.
         PodFacts {
+            namespace: &changed.metadata.namespace,
+            uid: &changed.metadata.uid,
             node: &self.node,
+            labels: &changed.metadata.labels,
+            controller: changed.metadata.controller_ref(),
+            spec: &changed.spec.unmodeled,
             terminating: self.terminating,
             terminal: self.terminal,
             ready: self.ready,
-            ..PodFacts::of(changed)
         }
     }
 

@@ -246,7 +246,7 @@ pub(crate) fn compute_status_tallied(
         // sync and every budget check after an eviction makes this list.
         let mut scales: smallvec::SmallVec<[(Uid, i32); 2]> = smallvec::SmallVec::new();
         let mut previous: Option<&Uid> = None;
-        for (uid, api_version, kind, name) in tally.owners.keys() {
+        for ((uid, api_version, kind, name), _) in tally.owners.iter() {
             if previous == Some(uid) {
                 return full(&mut find);
             }

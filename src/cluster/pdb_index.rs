@@ -216,8 +216,8 @@ pub struct Tally {
     /// Members neither terminating nor un-Ready: C11's healthy pods before the
     /// `disruptedPods` adjustment.
     pub ready_not_terminating: usize,
-    /// Members by their controller reference (uid, apiVersion, kind, name), with counts.
-    pub owners: BTreeMap<(Uid, SmolStr, SmolStr, SmolStr), usize>,
+    /// Members by their controller reference, with counts.
+    pub owners: OwnerCounts,
     /// Members without a controller reference (C8).
     pub unmanaged: usize,
 }
@@ -226,7 +226,7 @@ impl Tally {
     fn add(&mut self, pod: &PodFacts) {
         self.ready_not_terminating += usize::from(pod.ready_not_terminating());
         match pod.controller {
-            Some(owner) => *self.owners.entry(owner_key(owner)).or_default() += 1,
+            Some(owner) => self.owners.add(owner),
             None => self.unmanaged += 1,
         }
     }
@@ -234,15 +234,7 @@ impl Tally {
     fn remove(&mut self, pod: &PodFacts) {
         self.ready_not_terminating -= usize::from(pod.ready_not_terminating());
         match pod.controller {
-            Some(owner) => {
-                let key = owner_key(owner);
-                if let Some(count) = self.owners.get_mut(&key) {
-                    *count -= 1;
-                    if *count == 0 {
-                        self.owners.remove(&key);
-                    }
-                }
-            }
+            Some(owner) => self.owners.remove(owner),
             None => self.unmanaged -= 1,
         }
     }
@@ -260,13 +252,57 @@ impl Tally {
     }
 }
 
-fn owner_key(owner: &OwnerReference) -> (Uid, SmolStr, SmolStr, SmolStr) {
-    (
-        owner.uid.clone(),
-        owner.api_version.clone(),
-        owner.kind.clone(),
-        owner.name.clone(),
-    )
+/// A tally's controller references (uid, apiVersion, kind, name) with how many members
+/// each controls, in that order. Nearly always one (a budget per workload): a sorted vector
+/// holding exactly its entries, searched by the borrowed reference, where a B-tree map
+/// allocated a node of eleven entries for the one and each member added or removed made
+/// the key's four texts to look it up.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OwnerCounts(Vec<(OwnerKey, usize)>);
+
+/// A controller reference as a tally files it: uid, apiVersion, kind, name.
+pub type OwnerKey = (Uid, SmolStr, SmolStr, SmolStr);
+
+impl OwnerCounts {
+    /// The references in order, each with its count.
+    pub fn iter(&self) -> impl Iterator<Item = (&OwnerKey, usize)> {
+        self.0.iter().map(|(key, count)| (key, *count))
+    }
+
+    /// Where `owner` is, or would go.
+    fn find(&self, owner: &OwnerReference) -> Result<usize, usize> {
+        self.0
+            .binary_search_by(|((uid, api_version, kind, name), _)| {
+                uid.cmp(&owner.uid)
+                    .then_with(|| api_version.as_str().cmp(&owner.api_version))
+                    .then_with(|| kind.as_str().cmp(&owner.kind))
+                    .then_with(|| name.as_str().cmp(&owner.name))
+            })
+    }
+
+    fn add(&mut self, owner: &OwnerReference) {
+        match self.find(owner) {
+            Ok(at) => self.0[at].1 += 1,
+            Err(at) => {
+                let key = (
+                    owner.uid.clone(),
+                    owner.api_version.clone(),
+                    owner.kind.clone(),
+                    owner.name.clone(),
+                );
+                self.0.insert(at, (key, 1));
+            }
+        }
+    }
+
+    fn remove(&mut self, owner: &OwnerReference) {
+        if let Ok(at) = self.find(owner) {
+            self.0[at].1 -= 1;
+            if self.0[at].1 == 0 {
+                self.0.remove(at);
+            }
+        }
+    }
 }
 
 /// The PDBs filed under one anchor (or without one), in name order. Nearly always one (a

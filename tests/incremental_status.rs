@@ -9,7 +9,7 @@
 use evictsim::cluster::disruption::compute_status;
 use evictsim::cluster::eviction::pdb_selects_pod;
 use evictsim::cluster::{Cluster, ClusterConfig};
-use evictsim::model::{Node, ObjectKey, Pod, PodDisruptionBudget, Selector};
+use evictsim::model::{Node, ObjectKey, Pod, PodDisruptionBudget, ReplicaSet, Selector};
 use evictsim::rest;
 use evictsim::time::SimTime;
 use proptest::prelude::*;
@@ -26,6 +26,11 @@ enum Op {
     PutPdb(usize, usize, bool),
     DeletePdb(usize),
     Advance(u64),
+    /// A pod controlled by ReplicaSet `rs{2}` (by its uid, a stale one when it is gone).
+    CreateOwnedPod(usize, usize, usize),
+    /// Creates `rs{0}` with this many replicas, or scales it to them.
+    PutReplicaSet(usize, i32),
+    DeleteReplicaSet(usize),
 }
 
 /// Label sets drawn from a small alphabet, so that selectors overlap often.
@@ -64,6 +69,17 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0usize..4, 0usize..7, any::<bool>()).prop_map(|(j, s, m)| Op::PutPdb(j, s, m)),
         1 => (0usize..4).prop_map(Op::DeletePdb),
         1 => (1u64..90).prop_map(Op::Advance),
+    ]
+}
+
+/// [`op`], and pods under controllers that come, go and change scale: a budget's expected
+/// scale (C7) is remembered while its controllers stay the same, and must follow them.
+fn op_with_controllers() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => op(),
+        2 => (0usize..8, 0usize..12, 0usize..2).prop_map(|(i, l, r)| Op::CreateOwnedPod(i, l, r)),
+        2 => (0usize..2, 0i32..6).prop_map(|(r, n)| Op::PutReplicaSet(r, n)),
+        1 => (0usize..2).prop_map(Op::DeleteReplicaSet),
     ]
 }
 
@@ -185,6 +201,53 @@ fn apply(cluster: &mut Cluster, now: &mut SimTime, op: &Op) {
             *now = *now + std::time::Duration::from_secs(*seconds);
             cluster.advance_to(*now);
         }
+        Op::CreateOwnedPod(i, l, r) => {
+            let uid = cluster
+                .get::<ReplicaSet>(&ObjectKey::new(NS, format!("rs{r}")))
+                .map_or_else(|| "stale".to_owned(), |rs| rs.metadata.uid.to_string());
+            let body = json!({"metadata": {"name": format!("p{i}"), "labels": labels(*l),
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                    "name": format!("rs{r}"), "uid": uid, "controller": true}]},
+                "spec": {"containers": [{"name": "c", "image": "i"}]}});
+            send(cluster, *now, "POST", &pods, "application/json", body);
+        }
+        Op::PutReplicaSet(r, replicas) => {
+            let sets = format!("/apis/apps/v1/namespaces/{NS}/replicasets");
+            let name = format!("rs{r}");
+            if cluster
+                .get::<ReplicaSet>(&ObjectKey::new(NS, name.clone()))
+                .is_some()
+            {
+                let patch = json!({"spec": {"replicas": replicas}});
+                send(
+                    cluster,
+                    *now,
+                    "PATCH",
+                    &format!("{sets}/{name}"),
+                    merge,
+                    patch,
+                );
+            } else {
+                // Selecting labels no generated pod carries: the controller makes its own
+                // replicas, and the pods above stay what the operations made them.
+                let body = json!({"metadata": {"name": name}, "spec": {"replicas": replicas,
+                    "selector": {"matchLabels": {"rs": name}},
+                    "template": {"metadata": {"labels": {"rs": name, "app": "a"}},
+                        "spec": {"containers": [{"name": "c", "image": "i"}]}}}});
+                send(cluster, *now, "POST", &sets, "application/json", body);
+            }
+        }
+        Op::DeleteReplicaSet(r) => {
+            let path = format!("/apis/apps/v1/namespaces/{NS}/replicasets/rs{r}");
+            send(
+                cluster,
+                *now,
+                "DELETE",
+                &path,
+                "application/json",
+                serde_json::Value::Null,
+            );
+        }
     }
 }
 
@@ -275,23 +338,39 @@ fn check(cluster: &Cluster, just_synced: Option<&str>) -> Result<(), TestCaseErr
     Ok(())
 }
 
+fn run(ops: &[Op]) -> Result<(), TestCaseError> {
+    let mut cluster = Cluster::new(ClusterConfig::default());
+    let node: Node = serde_json::from_value(json!({"metadata": {"name": "node-1"},
+        "status": {"conditions": [{"type": "Ready", "status": "True"}]}}))
+    .unwrap();
+    cluster.load(SimTime::ZERO, node).unwrap();
+    let mut now = SimTime::ZERO;
+    for op in ops {
+        apply(&mut cluster, &mut now, op);
+        let synced = match op {
+            Op::PutPdb(j, ..) => Some(format!("pdb{j}")),
+            _ => None,
+        };
+        check(&cluster, synced.as_deref())?;
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
     #[test]
     fn incremental_members_and_status_equal_a_recount(ops in proptest::collection::vec(op(), 1..40)) {
-        let mut cluster = Cluster::new(ClusterConfig::default());
-        let node: Node = serde_json::from_value(json!({"metadata": {"name": "node-1"},
-            "status": {"conditions": [{"type": "Ready", "status": "True"}]}})).unwrap();
-        cluster.load(SimTime::ZERO, node).unwrap();
-        let mut now = SimTime::ZERO;
-        for op in &ops {
-            apply(&mut cluster, &mut now, op);
-            let synced = match op {
-                Op::PutPdb(j, ..) => Some(format!("pdb{j}")),
-                _ => None,
-            };
-            check(&cluster, synced.as_deref())?;
-        }
+        run(&ops)?;
+    }
+
+    // Every sync (in the test's debug build) also checks its tallied status against the
+    // recount: with controllers scaled, deleted and made again between pod events, a
+    // remembered scale that outlived its controllers fails it.
+    #[test]
+    fn incremental_status_follows_the_controllers_scale(
+        ops in proptest::collection::vec(op_with_controllers(), 1..40)
+    ) {
+        run(&ops)?;
     }
 }

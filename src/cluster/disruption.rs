@@ -209,6 +209,44 @@ pub fn compute_status(
     ))
 }
 
+/// C7 over a tally's distinct controllers: the sum of their scales, counting once the
+/// controllers found through two references (two ReplicaSets of one Deployment); `None`
+/// when a reference is doubtful (two under one uid, or not found), which the full pass
+/// answers.
+fn expected_scale_of(
+    owners: &super::pdb_index::OwnerCounts,
+    namespace: &str,
+    find: &mut impl FnMut(&OwnerReference, &str) -> FinderResult,
+) -> Option<i64> {
+    // Nearly always one entry, so held inline.
+    let mut scales: smallvec::SmallVec<[(Uid, i32); 2]> = smallvec::SmallVec::new();
+    let mut previous: Option<&Uid> = None;
+    for ((uid, api_version, kind, name), _) in owners.iter() {
+        if previous == Some(uid) {
+            return None;
+        }
+        previous = Some(uid);
+        let owner = OwnerReference {
+            api_version: api_version.clone(),
+            kind: kind.clone(),
+            name: name.clone(),
+            uid: uid.clone(),
+            controller: Some(true),
+            block_owner_deletion: None,
+        };
+        match find(&owner, namespace) {
+            Ok(Some(scale)) => scales.push((scale.uid, scale.replicas)),
+            _ => return None,
+        }
+    }
+    if scales.len() > 1 {
+        // The same controller's entries hold the same scale: which one stays is moot.
+        scales.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        scales.dedup_by(|a, b| a.0 == b.0);
+    }
+    Some(scales.iter().map(|&(_, r)| i64::from(r)).sum())
+}
+
 /// [`compute_status`] from a PDB's tallied members ([`super::pdb_index::Tally`]): the
 /// same result, at the cost of the PDB's distinct controllers and its `disruptedPods`
 /// entries rather than of its pods. Whenever the answer depends on the order of the pods
@@ -222,6 +260,7 @@ pub(crate) fn compute_status_tallied(
     members: super::pdb_index::MemberPods<'_>,
     tally: &super::pdb_index::Tally,
     now: Time,
+    controllers_version: u64,
     mut find: impl FnMut(&OwnerReference, &str) -> FinderResult,
 ) -> Result<ComputedStatus, String> {
     let namespace = members.namespace();
@@ -241,35 +280,21 @@ pub(crate) fn compute_status_tallied(
         if members.is_empty() {
             return full(&mut find);
         }
-        // One entry per distinct controller whose scale counts (two ReplicaSets of one
-        // Deployment count the Deployment once); nearly always one, so held inline: every
-        // sync and every budget check after an eviction makes this list.
-        let mut scales: smallvec::SmallVec<[(Uid, i32); 2]> = smallvec::SmallVec::new();
-        let mut previous: Option<&Uid> = None;
-        for ((uid, api_version, kind, name), _) in tally.owners.iter() {
-            if previous == Some(uid) {
-                return full(&mut find);
-            }
-            previous = Some(uid);
-            let owner = OwnerReference {
-                api_version: api_version.clone(),
-                kind: kind.clone(),
-                name: name.clone(),
-                uid: uid.clone(),
-                controller: Some(true),
-                block_owner_deletion: None,
+        // The controllers' scale is read again only when they, or some controller, changed
+        // since it was: a sync and the budget check after each eviction ask, and between
+        // them pods come and go under the same controllers.
+        if let Some(scale) = tally.owners.scale().at(controllers_version) {
+            expected_scale = scale;
+        } else {
+            expected_scale = match expected_scale_of(&tally.owners, namespace, &mut find) {
+                Some(scale) => scale,
+                None => return full(&mut find),
             };
-            match find(&owner, namespace) {
-                Ok(Some(scale)) => scales.push((scale.uid, scale.replicas)),
-                _ => return full(&mut find),
-            }
+            tally
+                .owners
+                .scale()
+                .remember(controllers_version, expected_scale);
         }
-        if scales.len() > 1 {
-            // The same controller's entries hold the same scale: which one stays is moot.
-            scales.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            scales.dedup_by(|a, b| a.0 == b.0);
-        }
-        expected_scale = scales.iter().map(|&(_, r)| i64::from(r)).sum();
         if tally.unmanaged > 0 {
             unmanaged_pods = members
                 .pods()
@@ -600,9 +625,11 @@ impl Cluster {
                 if members.is_empty() {
                     records.push(("Normal", "NoPods", "No matching pods found".into()));
                 }
-                let tallied = compute_status_tallied(&pdb, members, tally, now, |owner, ns| {
-                    self.find_controller(owner, ns)
-                });
+                let version = self.controllers_version;
+                let tallied =
+                    compute_status_tallied(&pdb, members, tally, now, version, |owner, ns| {
+                        self.find_controller(owner, ns)
+                    });
                 debug_assert_eq!(
                     tallied,
                     compute_status(&pdb, &members.pods().collect::<Vec<_>>(), now, find),

@@ -185,6 +185,11 @@ pub struct Cluster {
     pub(crate) clock: WallClock,
     pub(crate) now: SimTime,
     revision: u64,
+    /// How many writes of objects other than pods the stores have taken, from 1: a
+    /// budget's expected scale (C7) reads only controllers, so one worked out at this
+    /// version holds until it moves. Status writes in place (a ReplicaSet's counts) leave
+    /// the scale alone and do not move it.
+    controllers_version: u64,
     rng: ChaCha8Rng,
     pub(crate) pods: Store<Pod>,
     pub(crate) pdbs: Store<PodDisruptionBudget>,
@@ -226,6 +231,13 @@ pub struct Cluster {
     deferring: bool,
 }
 
+// A cluster can be read from several threads at once (a program's parallel what-ifs over
+// one snapshot): caches filled through `&Cluster` use atomics or `OnceLock`, never `Cell`.
+const _: () = {
+    const fn send_and_sync<T: Send + Sync>() {}
+    send_and_sync::<Cluster>()
+};
+
 impl Default for Cluster {
     fn default() -> Self {
         Cluster::new(ClusterConfig::default())
@@ -239,6 +251,7 @@ impl Cluster {
             clock: WallClock::new(config.start),
             now: SimTime::ZERO,
             revision: 0,
+            controllers_version: 1,
             rng: ChaCha8Rng::seed_from_u64(config.seed),
             pods: Store::default(),
             pdbs: Store::default(),

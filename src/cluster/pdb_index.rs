@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 
 use foldhash::fast::{FixedState, FoldHasher};
 use hashbrown::HashTable;
@@ -257,8 +258,56 @@ impl Tally {
 /// holding exactly its entries, searched by the borrowed reference, where a B-tree map
 /// allocated a node of eleven entries for the one and each member added or removed made
 /// the key's four texts to look it up.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct OwnerCounts(Vec<(OwnerKey, usize)>);
+#[derive(Debug, Clone, Default)]
+pub struct OwnerCounts {
+    counts: Vec<(OwnerKey, usize)>,
+    /// The scale these controllers give, as last worked out: kept while they stay the same.
+    scale: ScaleMemo,
+}
+
+/// Two tallies are the same when they count the same: the scale one remembers is a cache.
+impl PartialEq for OwnerCounts {
+    fn eq(&self, other: &Self) -> bool {
+        self.counts == other.counts
+    }
+}
+
+/// A budget's expected scale (C7) with the controllers' version it was read at (see
+/// `Cluster::controllers_version`); version 0 is none. Atomics, read and written with
+/// relaxed ordering (plain moves), rather than `Cell`s, so that the cluster stays `Sync`:
+/// a status is worked out through `&Cluster` too, and two threads doing so at once store
+/// the same pair.
+#[derive(Debug, Default)]
+pub struct ScaleMemo {
+    version: AtomicU64,
+    scale: AtomicI64,
+}
+
+impl Clone for ScaleMemo {
+    fn clone(&self) -> Self {
+        ScaleMemo {
+            version: AtomicU64::new(self.version.load(Relaxed)),
+            scale: AtomicI64::new(self.scale.load(Relaxed)),
+        }
+    }
+}
+
+impl ScaleMemo {
+    /// The scale remembered at `version`, if any.
+    pub fn at(&self, version: u64) -> Option<i64> {
+        (version != 0 && self.version.load(Relaxed) == version).then(|| self.scale.load(Relaxed))
+    }
+
+    /// Remembers `scale` as worked out at `version`.
+    pub fn remember(&self, version: u64, scale: i64) {
+        self.scale.store(scale, Relaxed);
+        self.version.store(version, Relaxed);
+    }
+
+    fn forget(&mut self) {
+        *self.version.get_mut() = 0;
+    }
+}
 
 /// A controller reference as a tally files it: uid, apiVersion, kind, name.
 pub type OwnerKey = (Uid, SmolStr, SmolStr, SmolStr);
@@ -266,12 +315,17 @@ pub type OwnerKey = (Uid, SmolStr, SmolStr, SmolStr);
 impl OwnerCounts {
     /// The references in order, each with its count.
     pub fn iter(&self) -> impl Iterator<Item = (&OwnerKey, usize)> {
-        self.0.iter().map(|(key, count)| (key, *count))
+        self.counts.iter().map(|(key, count)| (key, *count))
+    }
+
+    /// The scale these controllers gave when last worked out, remembered until they change.
+    pub fn scale(&self) -> &ScaleMemo {
+        &self.scale
     }
 
     /// Where `owner` is, or would go.
     fn find(&self, owner: &OwnerReference) -> Result<usize, usize> {
-        self.0
+        self.counts
             .binary_search_by(|((uid, api_version, kind, name), _)| {
                 uid.cmp(&owner.uid)
                     .then_with(|| api_version.as_str().cmp(&owner.api_version))
@@ -282,24 +336,26 @@ impl OwnerCounts {
 
     fn add(&mut self, owner: &OwnerReference) {
         match self.find(owner) {
-            Ok(at) => self.0[at].1 += 1,
+            Ok(at) => self.counts[at].1 += 1,
             Err(at) => {
+                self.scale.forget();
                 let key = (
                     owner.uid.clone(),
                     owner.api_version.clone(),
                     owner.kind.clone(),
                     owner.name.clone(),
                 );
-                self.0.insert(at, (key, 1));
+                self.counts.insert(at, (key, 1));
             }
         }
     }
 
     fn remove(&mut self, owner: &OwnerReference) {
         if let Ok(at) = self.find(owner) {
-            self.0[at].1 -= 1;
-            if self.0[at].1 == 0 {
-                self.0.remove(at);
+            self.counts[at].1 -= 1;
+            if self.counts[at].1 == 0 {
+                self.counts.remove(at);
+                self.scale.forget();
             }
         }
     }

@@ -280,6 +280,7 @@ impl Cluster {
             clock: self.clock,
             now: self.now,
             revision: self.revision,
+            controllers_version: self.controllers_version,
             rng: self.rng.clone(),
             pods: self.pods.clone(),
             pdbs: self.pdbs.clone(),

@@ -114,6 +114,9 @@ impl Cluster {
         origin: Origin,
     ) -> Option<Arc<T>> {
         let old: Option<Arc<T>> = T::store(self).shared_at(&key).cloned();
+        if T::KIND != Pod::KIND {
+            self.controllers_version += 1;
+        }
         match new {
             Some(mut object) => {
                 let before = old.as_deref();

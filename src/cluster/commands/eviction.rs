@@ -109,10 +109,14 @@ impl Cluster {
             .for_each_selecting_tallied(&pod.namespace, labels, |pdb, members, tally| {
                 let members = members.in_store(&pod.namespace, &self.pods);
                 let healthy = tally.ready_not_terminating as i64;
-                let computed =
-                    disruption::compute_status_tallied(pdb, members, tally, now, |owner, ns| {
-                        self.find_controller(owner, ns)
-                    });
+                let computed = disruption::compute_status_tallied(
+                    pdb,
+                    members,
+                    tally,
+                    now,
+                    self.controllers_version,
+                    |owner, ns| self.find_controller(owner, ns),
+                );
                 if let Ok(computed) = computed
                     && healthy < computed.desired_healthy
                 {

@@ -31,6 +31,8 @@ enum Op {
     /// Creates `rs{0}` with this many replicas, or scales it to them.
     PutReplicaSet(usize, i32),
     DeleteReplicaSet(usize),
+    /// Sets `pdb{0}`'s `maxUnavailable` (a count or a percentage), its selector kept.
+    PatchBudget(usize, usize),
 }
 
 /// Label sets drawn from a small alphabet, so that selectors overlap often.
@@ -80,6 +82,7 @@ fn op_with_controllers() -> impl Strategy<Value = Op> {
         2 => (0usize..8, 0usize..12, 0usize..2).prop_map(|(i, l, r)| Op::CreateOwnedPod(i, l, r)),
         2 => (0usize..2, 0i32..6).prop_map(|(r, n)| Op::PutReplicaSet(r, n)),
         1 => (0usize..2).prop_map(Op::DeleteReplicaSet),
+        1 => (0usize..4, 0usize..4).prop_map(|(j, k)| Op::PatchBudget(j, k)),
     ]
 }
 
@@ -237,6 +240,18 @@ fn apply(cluster: &mut Cluster, now: &mut SimTime, op: &Op) {
                 send(cluster, *now, "POST", &sets, "application/json", body);
             }
         }
+        Op::PatchBudget(j, k) => {
+            let max_unavailable = [json!(0), json!(2), json!("50%"), json!("100%")][*k].clone();
+            let patch = json!({"spec": {"minAvailable": null, "maxUnavailable": max_unavailable}});
+            send(
+                cluster,
+                *now,
+                "PATCH",
+                &format!("{pdbs}/pdb{j}"),
+                merge,
+                patch,
+            );
+        }
         Op::DeleteReplicaSet(r) => {
             let path = format!("/apis/apps/v1/namespaces/{NS}/replicasets/rs{r}");
             send(
@@ -348,7 +363,7 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
     for op in ops {
         apply(&mut cluster, &mut now, op);
         let synced = match op {
-            Op::PutPdb(j, ..) => Some(format!("pdb{j}")),
+            Op::PutPdb(j, ..) | Op::PatchBudget(j, _) => Some(format!("pdb{j}")),
             _ => None,
         };
         check(&cluster, synced.as_deref())?;

@@ -274,26 +274,24 @@ pub(crate) fn compute_status_tallied(
         || matches!(pdb.spec.min_available, Some(IntOrString::String(_)));
     // C7 over the distinct controllers; any doubt, and the full pass answers.
     let mut expected_scale = 0i64;
+    let mut remembered_desired_healthy = None;
     let mut unmanaged_pods = Vec::new();
     if needs_scale {
         // The finder looks in the members' namespace: no pod is read for it.
         if members.is_empty() {
             return full(&mut find);
         }
-        // The controllers' scale is read again only when they, or some controller, changed
-        // since it was: a sync and the budget check after each eviction ask, and between
-        // them pods come and go under the same controllers.
-        if let Some(scale) = tally.owners.scale().at(controllers_version) {
+        // The controllers' scale is read again only when they, or some controller or the
+        // budget's spec, changed since it was: a sync and the budget check after each
+        // eviction ask, and between them pods come and go under the same controllers.
+        if let Some((scale, desired_healthy)) = tally.owners.scale().at(controllers_version) {
             expected_scale = scale;
+            remembered_desired_healthy = Some(desired_healthy);
         } else {
             expected_scale = match expected_scale_of(&tally.owners, namespace, &mut find) {
                 Some(scale) => scale,
                 None => return full(&mut find),
             };
-            tally
-                .owners
-                .scale()
-                .remember(controllers_version, expected_scale);
         }
         if tally.unmanaged > 0 {
             unmanaged_pods = members
@@ -303,9 +301,11 @@ pub(crate) fn compute_status_tallied(
                 .collect();
         }
     }
-    // C6.
-    let (expected_pods, desired_healthy) = if let Some(max_unavailable) = &pdb.spec.max_unavailable
+    // C6, remembered with the scale: a budget that needs the scale expects that many pods.
+    let (expected_pods, desired_healthy) = if let Some(desired_healthy) = remembered_desired_healthy
     {
+        (expected_scale, desired_healthy)
+    } else if let Some(max_unavailable) = &pdb.spec.max_unavailable {
         let max_unavailable = scaled(max_unavailable, expected_scale)?;
         (expected_scale, (expected_scale - max_unavailable).max(0))
     } else if let Some(min_available) = &pdb.spec.min_available {
@@ -317,6 +317,12 @@ pub(crate) fn compute_status_tallied(
         unmanaged_pods.clear();
         (0, 0)
     };
+    if needs_scale && remembered_desired_healthy.is_none() {
+        tally
+            .owners
+            .scale()
+            .remember(controllers_version, expected_scale, desired_healthy);
+    }
     // C10 over the stored entries (in name order, as the pods are), then C11: the tallied
     // healthy pods less those a kept entry still holds back.
     let mut disrupted_pods = BTreeMap::new();

@@ -186,9 +186,10 @@ pub struct Cluster {
     pub(crate) now: SimTime,
     revision: u64,
     /// How many writes of objects other than pods the stores have taken, from 1: a
-    /// budget's expected scale (C7) reads only controllers, so one worked out at this
-    /// version holds until it moves. Status writes in place (a ReplicaSet's counts) leave
-    /// the scale alone and do not move it.
+    /// budget's expected scale (C7) reads only controllers, and its desired healthy pods
+    /// (C6) that and the budget's spec, so figures worked out at this version hold until it
+    /// moves. Status writes in place (a ReplicaSet's counts, a budget's status) change
+    /// neither and do not move it.
     controllers_version: u64,
     rng: ChaCha8Rng,
     pub(crate) pods: Store<Pod>,

@@ -13,7 +13,9 @@
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicI64, AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
+};
 
 use foldhash::fast::{FixedState, FoldHasher};
 use hashbrown::HashTable;
@@ -272,36 +274,41 @@ impl PartialEq for OwnerCounts {
     }
 }
 
-/// A budget's expected scale (C7) with the controllers' version it was read at (see
-/// `Cluster::controllers_version`); version 0 is none. Atomics, read and written with
-/// relaxed ordering (plain moves), rather than `Cell`s, so that the cluster stays `Sync`:
-/// a status is worked out through `&Cluster` too, and two threads doing so at once store
-/// the same pair.
+/// A budget's expected scale (C7) and desired healthy pods (C6) with the controllers'
+/// version they were worked out at (see `Cluster::controllers_version`, which also moves
+/// with every write of the budget's spec); version 0 is none. Atomics rather than `Cell`s,
+/// so that the cluster stays `Sync`: a status is worked out through `&Cluster` too. The
+/// version is stored last (release) and read first (acquire), so a reader that finds it
+/// finds the figures stored with it; two threads storing at once store the same figures.
 #[derive(Debug, Default)]
 pub struct ScaleMemo {
     version: AtomicU64,
     scale: AtomicI64,
+    desired_healthy: AtomicI64,
 }
 
 impl Clone for ScaleMemo {
     fn clone(&self) -> Self {
         ScaleMemo {
-            version: AtomicU64::new(self.version.load(Relaxed)),
+            version: AtomicU64::new(self.version.load(Acquire)),
             scale: AtomicI64::new(self.scale.load(Relaxed)),
+            desired_healthy: AtomicI64::new(self.desired_healthy.load(Relaxed)),
         }
     }
 }
 
 impl ScaleMemo {
-    /// The scale remembered at `version`, if any.
-    pub fn at(&self, version: u64) -> Option<i64> {
-        (version != 0 && self.version.load(Relaxed) == version).then(|| self.scale.load(Relaxed))
+    /// The expected scale and desired healthy pods remembered at `version`, if any.
+    pub fn at(&self, version: u64) -> Option<(i64, i64)> {
+        (version != 0 && self.version.load(Acquire) == version)
+            .then(|| (self.scale.load(Relaxed), self.desired_healthy.load(Relaxed)))
     }
 
-    /// Remembers `scale` as worked out at `version`.
-    pub fn remember(&self, version: u64, scale: i64) {
+    /// Remembers the expected scale and desired healthy pods worked out at `version`.
+    pub fn remember(&self, version: u64, scale: i64, desired_healthy: i64) {
         self.scale.store(scale, Relaxed);
-        self.version.store(version, Relaxed);
+        self.desired_healthy.store(desired_healthy, Relaxed);
+        self.version.store(version, Release);
     }
 
     fn forget(&mut self) {

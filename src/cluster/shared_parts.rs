@@ -71,6 +71,10 @@ pub(crate) struct SharedParts {
     specs: Table<Unmodeled>,
     conditions: Table<PodConditions>,
     owners: Table<OwnerReferences>,
+    /// The list [`SharedParts::sole_owner`] gave last: a workload's replacements are made
+    /// one after another, and each after the first is answered by comparing the reference
+    /// with it instead of hashing the reference and probing the table.
+    last_sole_owner: Option<OwnerReferences>,
     /// The last condition changes [`SharedParts::conditions_set`] worked out.
     condition_changes: RecentConditionChanges,
 }
@@ -162,16 +166,26 @@ impl SharedParts {
     /// The stored list of `owner` alone, found without making one when it is stored (a
     /// workload's every pod holds it), stored if it is the first.
     pub(crate) fn sole_owner(&mut self, owner: OwnerReference) -> OwnerReferences {
+        if let Some(last) = &self.last_sole_owner
+            && last.len() == 1
+            && last[0] == owner
+        {
+            return last.clone();
+        }
         let h = hash_owners(std::iter::once(&owner));
-        if let Some((_, stored)) = self
+        let list = match self
             .owners
             .values
             .find(h, |(sh, s)| *sh == h && s.len() == 1 && s[0] == owner)
         {
-            return stored.clone();
-        }
-        let mut list = OwnerReferences::from(vec![owner]);
-        self.share_owners(&mut list, None);
+            Some((_, stored)) => stored.clone(),
+            None => {
+                let mut list = OwnerReferences::from(vec![owner]);
+                self.share_owners(&mut list, None);
+                list
+            }
+        };
+        self.last_sole_owner = Some(list.clone());
         list
     }
 
@@ -601,6 +615,45 @@ mod tests {
                 .name,
             "db"
         );
+    }
+
+    /// The list `sole_owner` gave last answers the next ask for the same owner; an ask for
+    /// another owner, or for one that differs in any field, gets its own list, and the first
+    /// owner's stored list is found again after it.
+    #[test]
+    fn the_last_sole_owner_answers_only_for_its_owner() {
+        let mut parts = SharedParts::default();
+        let web = OwnerReference {
+            api_version: "apps/v1".into(),
+            kind: "ReplicaSet".into(),
+            name: "web".into(),
+            uid: "u-web".into(),
+            controller: Some(true),
+            block_owner_deletion: Some(true),
+        };
+        let first = parts.sole_owner(web.clone());
+        assert_eq!(&*first, std::slice::from_ref(&web));
+        assert!(parts.sole_owner(web.clone()).shares(&first));
+        let variants = [
+            OwnerReference {
+                uid: "u-other".into(),
+                ..web.clone()
+            },
+            OwnerReference {
+                kind: "ReplicationController".into(),
+                ..web.clone()
+            },
+            OwnerReference {
+                block_owner_deletion: None,
+                ..web.clone()
+            },
+        ];
+        for variant in variants {
+            let list = parts.sole_owner(variant.clone());
+            assert_eq!(&*list, std::slice::from_ref(&variant));
+            assert!(!list.shares(&first));
+            assert!(parts.sole_owner(web.clone()).shares(&first));
+        }
     }
 
     /// The pods a ReplicaSet's kubelet starts in one second end up with one shared

@@ -17,8 +17,13 @@
 //! (`pod-template-hash`, versions, teams), and an entry per pod and label would cost memory
 //! and a B-tree update on every create and delete for nothing.
 
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
+use foldhash::fast::FixedState;
+use hashbrown::HashTable;
+
+use super::bucket_hint::BucketHint;
 use super::pod_facts::PodFacts;
 use super::sorted_set::SortedSet;
 use super::{FastMap, FastSet};
@@ -37,7 +42,74 @@ pub struct PodIndex {
     label_keys: FastSet<SmolStr>,
     by_owner: FastMap<Uid, FastSet<ObjectKey>>,
     /// Per controller: (active pods, active Ready pods); active = not terminating, not terminal.
-    owner_counts: FastMap<Uid, (usize, usize)>,
+    owner_counts: ControllerCounts,
+}
+
+/// The active and Ready pods of each controller, looked up with a hint: a controller's
+/// sync asks for its counts twice in a row, and its pods' writes come in runs (a roll's
+/// evictions, a namespace at a time), so most look-ups find the entry of the one before.
+#[derive(Debug, Clone, Default)]
+struct ControllerCounts {
+    table: HashTable<(Uid, (usize, usize))>,
+    last: BucketHint,
+}
+
+impl ControllerCounts {
+    fn hash(uid: &Uid) -> u64 {
+        FixedState::default().hash_one(uid)
+    }
+
+    fn get(&self, uid: &Uid) -> (usize, usize) {
+        let is = |(stored, _): &(Uid, (usize, usize))| stored == uid;
+        self.last
+            .find(&self.table, is, || Self::hash(uid), is)
+            .map_or((0, 0), |(_, counts)| *counts)
+    }
+
+    /// Counts one more active pod of `uid`, Ready or not.
+    fn add(&mut self, uid: &Uid, ready: usize) {
+        let is = |(stored, _): &(Uid, (usize, usize))| stored == uid;
+        match self
+            .last
+            .find_bucket(&self.table, is, || Self::hash(uid), is)
+            .and_then(|bucket| self.table.get_bucket_mut(bucket))
+        {
+            Some((_, counts)) => {
+                counts.0 += 1;
+                counts.1 += ready;
+            }
+            None => {
+                self.table
+                    .insert_unique(Self::hash(uid), (uid.clone(), (1, ready)), |(u, _)| {
+                        Self::hash(u)
+                    });
+            }
+        }
+    }
+
+    /// Counts one active pod of `uid` fewer, forgetting the controller at none.
+    fn remove(&mut self, uid: &Uid, ready: usize) {
+        let is = |(stored, _): &(Uid, (usize, usize))| stored == uid;
+        let Some(bucket) = self
+            .last
+            .find_bucket(&self.table, is, || Self::hash(uid), is)
+        else {
+            return;
+        };
+        let Ok(mut entry) = self.table.get_bucket_entry(bucket) else {
+            return;
+        };
+        let counts = &mut entry.get_mut().1;
+        counts.0 -= 1;
+        counts.1 -= ready;
+        if counts.0 == 0 {
+            entry.remove();
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.table.len()
+    }
 }
 
 fn node<'a>(pod: Option<&PodFacts<'a>>) -> Option<&'a str> {
@@ -110,19 +182,11 @@ impl PodIndex {
             (a, b) => a.is_none() && b.is_none(),
         };
         if !same_count {
-            if let Some((uid, ready)) = before
-                && let Some(counts) = self.owner_counts.get_mut(uid)
-            {
-                counts.0 -= 1;
-                counts.1 -= ready;
-                if counts.0 == 0 {
-                    self.owner_counts.remove(uid);
-                }
+            if let Some((uid, ready)) = before {
+                self.owner_counts.remove(uid, ready);
             }
             if let Some((uid, ready)) = after {
-                let counts = self.owner_counts.entry(uid.clone()).or_default();
-                counts.0 += 1;
-                counts.1 += ready;
+                self.owner_counts.add(uid, ready);
             }
         }
         if labels(old) != labels(new) && !self.label_keys.is_empty() {
@@ -207,7 +271,7 @@ impl PodIndex {
     /// How many of a controller's pods are active (not terminating, not terminal), and how
     /// many of those are Ready.
     pub fn owner_counts(&self, uid: &Uid) -> (usize, usize) {
-        self.owner_counts.get(uid).copied().unwrap_or_default()
+        self.owner_counts.get(uid)
     }
 
     /// The names of the pods in `namespace` labelled `key=value`, in order; `None` when pods are

@@ -847,6 +847,57 @@ fn a_pod_under_two_pdbs_resyncs_only_the_first_by_name_c3() {
     assert!(warnings(&c).len() >= 2, "a delete warns too");
 }
 
+/// C3 on writes that change nothing a budget counts (an annotation, a condition other
+/// than `Ready`): the PDBs found selecting the pod are the ones filed at the write, however
+/// many were filed or forgotten since the pod's last write, so the warning for a pod under
+/// two PDBs comes and goes with the second one.
+#[test]
+fn a_pod_write_finds_the_pdbs_filed_since_its_last_write_c3() {
+    let mut c = cluster(true);
+    c.load(t0(), foo_pod("p0", true)).unwrap();
+    let selecting_foo = || json!({"minAvailable": 0, "selector": {"matchLabels": {"foo": "bar"}}});
+    c.load(t0(), pdb("pdb-a", selecting_foo(), json!({})))
+        .unwrap();
+    let touch = |c: &mut Cluster, n: usize| {
+        let mut p = c.pod(&key("p0")).unwrap().clone();
+        p.metadata
+            .annotations
+            .insert("touched".into(), n.to_string().into());
+        c.update(t0(), p, Subresource::Main, false).unwrap();
+        let mut p = c.pod(&key("p0")).unwrap().clone();
+        p.status.conditions.push(evictsim::model::PodCondition {
+            type_: format!("Custom{n}").into(),
+            status: "True".into(),
+            ..Default::default()
+        });
+        c.update(t0(), p, Subresource::Status, false).unwrap();
+    };
+    let warned = |c: &Cluster| {
+        c.events()
+            .iter()
+            .filter(|e| {
+                matches!(
+                    &e.kind,
+                    EventKind::Recorded {
+                        reason: "MultiplePodDisruptionBudgets",
+                        ..
+                    }
+                )
+            })
+            .count()
+    };
+    touch(&mut c, 1);
+    assert_eq!(warned(&c), 0, "one PDB");
+    c.load(t0(), pdb("pdb-b", selecting_foo(), json!({})))
+        .unwrap();
+    touch(&mut c, 2);
+    assert_eq!(warned(&c), 2, "two PDBs: each write warns");
+    c.delete::<evictsim::model::PodDisruptionBudget>(t0(), &key("pdb-a"), &Default::default())
+        .unwrap();
+    touch(&mut c, 3);
+    assert_eq!(warned(&c), 2, "one PDB again");
+}
+
 /// E24 and C2: an eviction whose pod write then fails (a UID precondition the pod does not
 /// meet, E30) leaves the budget decremented, with the pod in `disruptedPods`; that update
 /// of the budget re-syncs it (C2), which counts the pod as disrupted and arms the recheck of

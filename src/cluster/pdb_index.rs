@@ -57,7 +57,7 @@ impl Filed {
 }
 
 /// The PDBs that select a pod: the first by name, and how many.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Selecting {
     /// The stored key of the one whose name sorts first.
     pub first: Option<ObjectKey>,
@@ -549,6 +549,23 @@ pub struct PdbIndex {
     /// Where in `anchored` the last anchor looked up was found: a PDB's pods are written,
     /// and evicted, one after another.
     last_anchor: BucketHint,
+    /// Moves whenever a PDB is filed or forgotten: what selects a pod can change only then.
+    version: u64,
+    /// The PDBs [`PdbIndex::pod_written`] found selecting a pod last, with the labels (a
+    /// shared map, held so that its address cannot be reused), the namespace and the
+    /// version they were found at. A pod is written several times with the same labels, a
+    /// workload's pods share one map, and writes come a namespace at a time: a write that
+    /// changes no tally is answered from here, without finding the PDBs again.
+    last_selecting: Option<SelectingFound>,
+}
+
+/// See [`PdbIndex::last_selecting`].
+#[derive(Debug, Clone)]
+struct SelectingFound {
+    labels: StringMap,
+    namespace: SmolStr,
+    version: u64,
+    selecting: Selecting,
 }
 
 impl PdbIndex {
@@ -612,6 +629,7 @@ impl PdbIndex {
                 None => self.anchor_keys.push((k.clone(), 1)),
             }
         }
+        self.version += 1;
         // `remove` above took out any earlier entry under this key.
         debug_assert!(self.anchor_of(key).is_none(), "{key} is filed once");
         self.anchors
@@ -732,11 +750,24 @@ impl PdbIndex {
         if let (Some(old), Some(new)) = (old, new)
             && old.labels == new.labels
         {
+            // Nothing to tally (a write of the pod's status, its deletion stamp, its
+            // binding): the PDBs found for the same labels last answer, when nothing was
+            // filed or forgotten since.
+            if old.same_controller(new)
+                && old.ready_not_terminating() == new.ready_not_terminating()
+                && let Some(found) = &self.last_selecting
+                && found.version == self.version
+                && found.labels.shares(new.labels)
+                && same(&found.namespace, new.namespace)
+            {
+                return found.selecting.clone();
+            }
             self.for_each_selecting_mut(new.namespace, new.labels, |filed| {
                 selecting.count(&filed.key);
                 debug_assert!(filed.members.contains(&key.name), "{key} is a member");
                 filed.tally.replace(old, new);
             });
+            self.remember_selecting(new, &selecting);
             return selecting;
         }
         if let Some(old) = old {
@@ -757,8 +788,27 @@ impl PdbIndex {
                     filed.tally.add(new);
                 }
             });
+            self.remember_selecting(new, &selecting);
         }
         selecting
+    }
+
+    fn remember_selecting(&mut self, pod: &PodFacts, selecting: &Selecting) {
+        match &mut self.last_selecting {
+            Some(found) if found.labels.shares(pod.labels) => {
+                found.namespace.clone_from(pod.namespace);
+                found.version = self.version;
+                found.selecting.clone_from(selecting);
+            }
+            _ => {
+                self.last_selecting = Some(SelectingFound {
+                    labels: pod.labels.clone(),
+                    namespace: pod.namespace.clone(),
+                    version: self.version,
+                    selecting: selecting.clone(),
+                })
+            }
+        }
     }
 
     /// [`PdbIndex::for_each_selecting`] with each selecting PDB's entry, to change.
@@ -809,6 +859,7 @@ impl PdbIndex {
 
     /// Forgets the PDB at `key`.
     pub fn remove(&mut self, key: &ObjectKey) {
+        self.version += 1;
         let Ok(entry) = self
             .anchors
             .find_entry(key_hash(key), |(filed, _)| filed == key)

@@ -795,6 +795,12 @@ impl PdbIndex {
 
     fn remember_selecting(&mut self, pod: &PodFacts, selecting: &Selecting) {
         match &mut self.last_selecting {
+            // Found for the same labels, namespace and PDBs: what it holds is `selecting`
+            // already (copying it again would count its key's texts up and down).
+            Some(found)
+                if found.labels.shares(pod.labels)
+                    && found.version == self.version
+                    && same(&found.namespace, pod.namespace) => {}
             Some(found) if found.labels.shares(pod.labels) => {
                 found.namespace.clone_from(pod.namespace);
                 found.version = self.version;

@@ -862,7 +862,7 @@ fn a_pod_write_finds_the_pdbs_filed_since_its_last_write_c3() {
         let mut p = c.pod(&key("p0")).unwrap().clone();
         p.metadata
             .annotations
-            .insert("touched".into(), n.to_string().into());
+            .insert("touched".into(), n.to_string());
         c.update(t0(), p, Subresource::Main, false).unwrap();
         let mut p = c.pod(&key("p0")).unwrap().clone();
         p.status.conditions.push(evictsim::model::PodCondition {

@@ -276,10 +276,11 @@ impl PartialEq for OwnerCounts {
 
 /// A budget's expected scale (C7) and desired healthy pods (C6) with the controllers'
 /// version they were worked out at (see `Cluster::controllers_version`, which also moves
-/// with every write of the budget's spec); version 0 is none. Atomics rather than `Cell`s,
-/// so that the cluster stays `Sync`: a status is worked out through `&Cluster` too. The
-/// version is stored last (release) and read first (acquire), so a reader that finds it
-/// finds the figures stored with it; two threads storing at once store the same figures.
+/// with every write of the budget's spec); version 0 is none. Remembered through a shared
+/// borrow of the index (the status is worked out while the stores are read beside it), in
+/// atomics rather than `Cell`s so that the cluster stays `Sync`; a relaxed load or store is
+/// a plain move. The version is stored last (release) and read first (acquire), so that a
+/// reader on another thread that finds it finds the figures stored with it.
 #[derive(Debug, Default)]
 pub struct ScaleMemo {
     version: AtomicU64,

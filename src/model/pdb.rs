@@ -158,6 +158,17 @@ impl PodDisruptionBudgetStatus {
         } else {
             ("False", INSUFFICIENT_PODS)
         };
+        // Most status writes change a count and leave the condition as it was: answered by
+        // comparing the stored one's fields, without building the condition to compare
+        // and drop (the merge keeps `lastTransitionTime` when the status is unchanged).
+        if let Some(existing) = self.condition(DISRUPTION_ALLOWED)
+            && existing.status == status
+            && existing.reason == reason
+            && existing.message.is_empty()
+            && existing.observed_generation == self.observed_generation
+        {
+            return;
+        }
         // Static texts: every sync that writes a status builds this condition.
         let condition = Condition {
             type_: SmolStr::new_static(DISRUPTION_ALLOWED),
@@ -173,5 +184,100 @@ impl PodDisruptionBudgetStatus {
     /// The condition of `type_`, if present.
     pub fn condition(&self, type_: &str) -> Option<&Condition> {
         self.conditions.iter().find(|c| c.type_ == type_)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// C30's merge, step by step: the condition follows the status, the reason, the
+    /// observed generation and an emptied message, and its `lastTransitionTime` moves only
+    /// when the status flips.
+    #[test]
+    fn the_disruption_allowed_condition_follows_each_field() {
+        let at = |s: i64| Time::from_unix_seconds(1_700_000_000 + s).unwrap();
+        let condition = |status: &PodDisruptionBudgetStatus| {
+            let c = status.condition(DISRUPTION_ALLOWED).unwrap().clone();
+            let when = c.last_transition_time.unwrap();
+            (c.status, c.reason, c.message, c.observed_generation, when)
+        };
+        let mut status = PodDisruptionBudgetStatus {
+            disruptions_allowed: 1,
+            observed_generation: 1,
+            ..Default::default()
+        };
+        status.update_disruption_allowed_condition(at(1));
+        let allowed = |g, when| {
+            (
+                "True".into(),
+                SUFFICIENT_PODS.into(),
+                SmolStr::default(),
+                g,
+                when,
+            )
+        };
+        assert_eq!(condition(&status), allowed(1, at(1)));
+        status.update_disruption_allowed_condition(at(2));
+        assert_eq!(condition(&status), allowed(1, at(1)), "nothing changed");
+        status.observed_generation = 2;
+        status.update_disruption_allowed_condition(at(3));
+        assert_eq!(
+            condition(&status),
+            allowed(2, at(1)),
+            "the generation followed"
+        );
+        status.disruptions_allowed = 0;
+        status.update_disruption_allowed_condition(at(4));
+        let refused = |when, message: &str| {
+            (
+                "False".into(),
+                INSUFFICIENT_PODS.into(),
+                message.into(),
+                2,
+                when,
+            )
+        };
+        assert_eq!(condition(&status), refused(at(4), ""), "the status flipped");
+        // Conditions this controller does not write (a fail-safe's, C15, or one loaded as
+        // given), each a field away from the one it writes: each is rewritten, keeping its
+        // `lastTransitionTime` when the status is the same.
+        for (given_status, reason, message) in [
+            ("True", INSUFFICIENT_PODS, ""),
+            ("False", SYNC_FAILED, ""),
+            ("False", INSUFFICIENT_PODS, "no scale"),
+        ] {
+            set_as_given(&mut status, given_status, reason, message, at(6));
+            status.update_disruption_allowed_condition(at(7));
+            let when = if given_status == "False" {
+                at(6)
+            } else {
+                at(7)
+            };
+            assert_eq!(
+                condition(&status),
+                refused(when, ""),
+                "{given_status} {reason} {message:?}"
+            );
+        }
+    }
+
+    fn set_as_given(
+        status: &mut PodDisruptionBudgetStatus,
+        given_status: &str,
+        reason: &str,
+        message: &str,
+        at: Time,
+    ) {
+        let observed_generation = status.observed_generation;
+        status.conditions = vec![Condition {
+            type_: DISRUPTION_ALLOWED.into(),
+            status: given_status.into(),
+            observed_generation,
+            last_transition_time: Some(at),
+            reason: reason.into(),
+            message: message.into(),
+        }]
+        .into();
     }
 }

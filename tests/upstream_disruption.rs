@@ -928,3 +928,99 @@ fn a_budget_decremented_by_a_failed_eviction_is_resynced_c2_e24() {
     c.advance_to(SimTime::from_secs(721));
     assert_eq!(ps(&c), (1, 3, 2, 3, none()));
 }
+
+/// E13 on attempts one after another: each eviction finds the budgets that select the pod
+/// as they are at its request, however many attempts on pods with the same labels came
+/// before it — after the budget's spec is updated with its selector kept, after an earlier
+/// eviction wrote its status, and after it is deleted.
+#[test]
+fn each_eviction_finds_the_budgets_as_they_are_e13() {
+    let mut c = cluster(true);
+    for name in ["p1", "p2", "p3", "p4"] {
+        c.load(t0(), foo_pod(name, true)).unwrap();
+    }
+    c.load(t0(), foobar_pdb(json!({"minAvailable": 4})))
+        .unwrap();
+    let evict = |c: &mut Cluster, name: &str| {
+        c.evict(t0(), NS, name, eviction(name, Value::Null), &[])
+            .map(|_| ())
+            .map_err(|e| e.code())
+    };
+    assert_eq!(evict(&mut c, "p1"), Err(429));
+    assert_eq!(
+        evict(&mut c, "p2"),
+        Err(429),
+        "the same labels, the same budget"
+    );
+    let mut updated = serde_json::to_value(c.pdb(&key("foobar")).unwrap()).unwrap();
+    updated["spec"]["minAvailable"] = json!(3);
+    c.update(
+        t0(),
+        serde_json::from_value::<evictsim::model::PodDisruptionBudget>(updated).unwrap(),
+        Subresource::Main,
+        false,
+    )
+    .unwrap();
+    assert_eq!(ps(&c), (1, 4, 3, 4, none()));
+    assert_eq!(
+        evict(&mut c, "p1"),
+        Ok(()),
+        "the budget as updated allows one"
+    );
+    assert_eq!(
+        evict(&mut c, "p2"),
+        Err(429),
+        "the status the admitted eviction wrote allows none"
+    );
+    c.delete::<evictsim::model::PodDisruptionBudget>(t0(), &key("foobar"), &Default::default())
+        .unwrap();
+    assert_eq!(evict(&mut c, "p2"), Ok(()), "no budget: the pod is evicted");
+}
+
+/// E16 and E13 with no controller to write the status: an eviction refused under a
+/// budget's default policy for unhealthy pods is admitted by the next request once the
+/// budget's spec says `AlwaysAllow` — the budget read is the one stored at the request,
+/// though the pods' labels and the budget's selector did not change in between.
+#[test]
+fn an_eviction_reads_the_budget_as_updated_e16() {
+    let mut c = cluster(false);
+    c.load(t0(), foo_pod("p1", false)).unwrap();
+    for name in ["p2", "p3", "p4"] {
+        c.load(t0(), foo_pod(name, true)).unwrap();
+    }
+    let status = json!({"disruptionsAllowed": 0, "currentHealthy": 3, "desiredHealthy": 4, "expectedPods": 4});
+    c.load(
+        t0(),
+        pdb(
+            "foobar",
+            json!({"minAvailable": 4, "selector": {"matchLabels": {"foo": "bar"}}}),
+            status,
+        ),
+    )
+    .unwrap();
+    let evict = |c: &mut Cluster, name: &str| {
+        c.evict(t0(), NS, name, eviction(name, Value::Null), &[])
+            .map(|_| ())
+            .map_err(|e| e.code())
+    };
+    assert_eq!(evict(&mut c, "p2"), Err(429));
+    assert_eq!(
+        evict(&mut c, "p1"),
+        Err(429),
+        "unhealthy, and the budget short"
+    );
+    let mut updated = serde_json::to_value(c.pdb(&key("foobar")).unwrap()).unwrap();
+    updated["spec"]["unhealthyPodEvictionPolicy"] = json!("AlwaysAllow");
+    c.update(
+        t0(),
+        serde_json::from_value::<evictsim::model::PodDisruptionBudget>(updated).unwrap(),
+        Subresource::Main,
+        false,
+    )
+    .unwrap();
+    assert_eq!(
+        evict(&mut c, "p1"),
+        Ok(()),
+        "AlwaysAllow lets the unhealthy pod go"
+    );
+}

@@ -22,6 +22,7 @@ use hashbrown::HashTable;
 
 use super::FastMap;
 use super::bucket_hint::BucketHint;
+use super::eviction::MatchingPdbs;
 use super::pod_facts::PodFacts;
 use super::store::Store;
 use crate::model::short_text::{self, same, same_shared};
@@ -558,6 +559,20 @@ pub struct PdbIndex {
     /// workload's pods share one map, and writes come a namespace at a time: a write that
     /// changes no tally is answered from here, without finding the PDBs again.
     last_selecting: Option<SelectingFound>,
+    /// The PDBs [`PdbIndex::selecting_remembered`] found last, as the eviction handler takes
+    /// them: a drain's attempts come a workload at a time, most of them refused, each
+    /// finding the same budgets for the same shared labels. Its handles on the budgets are
+    /// let go whenever a budget is written (filed again, forgotten, or given a status in
+    /// place), so that they never hold an old version nor make an in-place write copy.
+    last_pdbs: Option<PdbsFound>,
+}
+
+/// See [`PdbIndex::last_pdbs`].
+#[derive(Debug, Clone)]
+struct PdbsFound {
+    labels: StringMap,
+    namespace: SmolStr,
+    pdbs: MatchingPdbs,
 }
 
 /// See [`PdbIndex::last_selecting`].
@@ -575,6 +590,7 @@ impl PdbIndex {
     /// returns `false`; otherwise the PDB is filed with no members and `true` says that
     /// they must be given with [`PdbIndex::set_members`].
     pub fn insert(&mut self, key: &ObjectKey, pdb: &Arc<PodDisruptionBudget>) -> bool {
+        self.last_pdbs = None;
         if let Some(filed) = self.filed_mut(key)
             && filed.pdb.spec.selector == pdb.spec.selector
         {
@@ -861,11 +877,36 @@ impl PdbIndex {
     /// place, which takes the handle away while it changes the store's copy (so that the
     /// copy is not shared) and then puts the new version in.
     pub fn shared_pdb_mut(&mut self, key: &ObjectKey) -> Option<&mut Arc<PodDisruptionBudget>> {
+        self.last_pdbs = None;
         self.filed_mut(key).map(|filed| &mut filed.pdb)
+    }
+
+    /// The PDBs that select a pod labelled `labels` in `namespace`, in name order, as
+    /// [`PdbIndex::for_each_selecting`] finds them; remembered, and answered from memory for
+    /// the same shared labels and namespace until a budget is written.
+    pub fn selecting_remembered(&mut self, namespace: &str, labels: &StringMap) -> MatchingPdbs {
+        if let Some(found) = &self.last_pdbs
+            && found.labels.shares(labels)
+            && same(&found.namespace, namespace)
+        {
+            return found.pdbs.clone();
+        }
+        let mut pdbs = MatchingPdbs::new();
+        self.for_each_selecting(namespace, labels, |pdb| pdbs.push(Arc::clone(pdb)));
+        if pdbs.len() > 1 {
+            pdbs.sort_unstable_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+        }
+        self.last_pdbs = Some(PdbsFound {
+            labels: labels.clone(),
+            namespace: SmolStr::new(namespace),
+            pdbs: pdbs.clone(),
+        });
+        pdbs
     }
 
     /// Forgets the PDB at `key`.
     pub fn remove(&mut self, key: &ObjectKey) {
+        self.last_pdbs = None;
         self.version += 1;
         let Ok(entry) = self
             .anchors

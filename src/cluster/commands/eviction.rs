@@ -385,9 +385,28 @@ impl EvictionStore for ClusterEvictionStore<'_> {
     }
 
     fn list_pdbs(&mut self, pod: &Pod) -> Result<eviction::MatchingPdbs, ApiError> {
-        Ok(self
+        // A drain's attempts on a workload's pods (most of them refused) find the same
+        // budgets one after another: remembered by the index until a budget is written.
+        let namespace = &self.pod.namespace;
+        debug_assert_eq!(**namespace, *pod.metadata.namespace);
+        let pdbs = self
             .cluster
-            .pdbs_for(&self.pod.namespace, pod, PdbLookup::Indexed))
+            .pdb_index
+            .selecting_remembered(namespace, &pod.metadata.labels);
+        debug_assert!(
+            pdbs.iter().map(|pdb| &pdb.metadata.name).eq(self
+                .cluster
+                .pdbs_for(namespace, pod, PdbLookup::Indexed)
+                .iter()
+                .map(|pdb| &pdb.metadata.name))
+                && pdbs.iter().all(|pdb| self
+                    .cluster
+                    .pdbs
+                    .shared(namespace, &pdb.metadata.name)
+                    .is_some_and(|stored| Arc::ptr_eq(stored, pdb))),
+            "the remembered PDBs are the stored ones that select the pod"
+        );
+        Ok(pdbs)
     }
 
     fn get_pdb(

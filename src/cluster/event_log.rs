@@ -259,7 +259,12 @@ impl EventLog {
             self.push(now, kind, retention);
             return;
         }
-        let at_chunk = self.chunks.partition_point(|c| c.first <= seq) - 1;
+        // Nearly always in the newest chunk (an admission goes before the events its own
+        // deletion logged a moment ago): tried before searching them all.
+        let at_chunk = match self.chunks.back() {
+            Some(newest) if newest.first <= seq => self.chunks.len() - 1,
+            _ => self.chunks.partition_point(|c| c.first <= seq) - 1,
+        };
         let chunk = &mut self.chunks[at_chunk];
         let index = (seq - chunk.first) as usize;
         let at = decode_at(chunk.encoded(index));

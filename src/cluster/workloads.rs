@@ -143,20 +143,23 @@ impl Cluster {
         {
             let (namespace, name) = (pod.namespace.as_str(), owner.name.as_str());
             // A pod is written several times in a row, and its controller is queued by the
-            // first write: found by text, no key is made for the others.
-            if self.workload_queue.short_and_holds(|(k, key)| {
-                *k == kind && same(&key.name, name) && same(&key.namespace, namespace)
-            }) {
-                return;
-            }
-            // The owner's stored key, when it is stored, shares its text.
-            let key = match kind {
-                Kind::ReplicaSet => self.replica_sets.key(namespace, name),
-                Kind::ReplicationController => self.replication_controllers.key(namespace, name),
-                Kind::StatefulSet => self.stateful_sets.key(namespace, name),
-                _ => self.daemon_sets.key(namespace, name),
-            };
-            self.workload_queue.insert((kind, key));
+            // first write: found by text, no key is made for the others (and the first
+            // does not look for it again).
+            self.workload_queue.insert_unless_waiting(
+                |(k, key)| *k == kind && same(&key.name, name) && same(&key.namespace, namespace),
+                // The owner's stored key, when it is stored, shares its text.
+                || {
+                    let key = match kind {
+                        Kind::ReplicaSet => self.replica_sets.key(namespace, name),
+                        Kind::ReplicationController => {
+                            self.replication_controllers.key(namespace, name)
+                        }
+                        Kind::StatefulSet => self.stateful_sets.key(namespace, name),
+                        _ => self.daemon_sets.key(namespace, name),
+                    };
+                    (kind, key)
+                },
+            );
         }
     }
 

@@ -471,10 +471,10 @@ impl PartialEq for ObjectKey {
 }
 
 impl std::hash::Hash for ObjectKey {
-    /// The texts, as equality compares them: each by [`short_text::hash`], which reads a
-    /// short name as two words, and the pair as one number (a hasher's `write` of each
-    /// text's bytes cost twice as much; the kubelet's table and the timers hash keys on
-    /// every step of a pod's lifecycle).
+    /// The texts, as equality compares them: each hashed as the stores hash a name (a
+    /// short one read as two words), and the pair given as one number (a hasher's `write`
+    /// of each text's bytes cost twice as much; the kubelet's table and the timers hash
+    /// keys on every step of a pod's lifecycle).
     #[inline]
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         state.write_u64(

@@ -929,6 +929,27 @@ fn a_budget_decremented_by_a_failed_eviction_is_resynced_c2_e24() {
     assert_eq!(ps(&c), (1, 3, 2, 3, none()));
 }
 
+/// An eviction of `name` with no options: `Ok` when admitted, else the status code.
+fn evict_code(c: &mut Cluster, name: &str) -> Result<(), u16> {
+    c.evict(t0(), NS, name, eviction(name, Value::Null), &[])
+        .map(|_| ())
+        .map_err(|e| e.code())
+}
+
+/// Updates the stored `foobar` budget with its spec's `field` set to `value` (a PUT of the
+/// budget as read, the selector kept).
+fn update_foobar_spec(c: &mut Cluster, field: &str, value: Value) {
+    let mut updated = serde_json::to_value(c.pdb(&key("foobar")).unwrap()).unwrap();
+    updated["spec"][field] = value;
+    c.update(
+        t0(),
+        serde_json::from_value::<evictsim::model::PodDisruptionBudget>(updated).unwrap(),
+        Subresource::Main,
+        false,
+    )
+    .unwrap();
+}
+
 /// E13 on attempts one after another: each eviction finds the budgets that select the pod
 /// as they are at its request, however many attempts on pods with the same labels came
 /// before it — after the budget's spec is updated with its selector kept, after an earlier
@@ -941,40 +962,31 @@ fn each_eviction_finds_the_budgets_as_they_are_e13() {
     }
     c.load(t0(), foobar_pdb(json!({"minAvailable": 4})))
         .unwrap();
-    let evict = |c: &mut Cluster, name: &str| {
-        c.evict(t0(), NS, name, eviction(name, Value::Null), &[])
-            .map(|_| ())
-            .map_err(|e| e.code())
-    };
-    assert_eq!(evict(&mut c, "p1"), Err(429));
+    assert_eq!(evict_code(&mut c, "p1"), Err(429));
     assert_eq!(
-        evict(&mut c, "p2"),
+        evict_code(&mut c, "p2"),
         Err(429),
         "the same labels, the same budget"
     );
-    let mut updated = serde_json::to_value(c.pdb(&key("foobar")).unwrap()).unwrap();
-    updated["spec"]["minAvailable"] = json!(3);
-    c.update(
-        t0(),
-        serde_json::from_value::<evictsim::model::PodDisruptionBudget>(updated).unwrap(),
-        Subresource::Main,
-        false,
-    )
-    .unwrap();
+    update_foobar_spec(&mut c, "minAvailable", json!(3));
     assert_eq!(ps(&c), (1, 4, 3, 4, none()));
     assert_eq!(
-        evict(&mut c, "p1"),
+        evict_code(&mut c, "p1"),
         Ok(()),
         "the budget as updated allows one"
     );
     assert_eq!(
-        evict(&mut c, "p2"),
+        evict_code(&mut c, "p2"),
         Err(429),
         "the status the admitted eviction wrote allows none"
     );
     c.delete::<evictsim::model::PodDisruptionBudget>(t0(), &key("foobar"), &Default::default())
         .unwrap();
-    assert_eq!(evict(&mut c, "p2"), Ok(()), "no budget: the pod is evicted");
+    assert_eq!(
+        evict_code(&mut c, "p2"),
+        Ok(()),
+        "no budget: the pod is evicted"
+    );
 }
 
 /// E16 and E13 with no controller to write the status: an eviction refused under a
@@ -998,28 +1010,15 @@ fn an_eviction_reads_the_budget_as_updated_e16() {
         ),
     )
     .unwrap();
-    let evict = |c: &mut Cluster, name: &str| {
-        c.evict(t0(), NS, name, eviction(name, Value::Null), &[])
-            .map(|_| ())
-            .map_err(|e| e.code())
-    };
-    assert_eq!(evict(&mut c, "p2"), Err(429));
+    assert_eq!(evict_code(&mut c, "p2"), Err(429));
     assert_eq!(
-        evict(&mut c, "p1"),
+        evict_code(&mut c, "p1"),
         Err(429),
         "unhealthy, and the budget short"
     );
-    let mut updated = serde_json::to_value(c.pdb(&key("foobar")).unwrap()).unwrap();
-    updated["spec"]["unhealthyPodEvictionPolicy"] = json!("AlwaysAllow");
-    c.update(
-        t0(),
-        serde_json::from_value::<evictsim::model::PodDisruptionBudget>(updated).unwrap(),
-        Subresource::Main,
-        false,
-    )
-    .unwrap();
+    update_foobar_spec(&mut c, "unhealthyPodEvictionPolicy", json!("AlwaysAllow"));
     assert_eq!(
-        evict(&mut c, "p1"),
+        evict_code(&mut c, "p1"),
         Ok(()),
         "AlwaysAllow lets the unhealthy pod go"
     );

@@ -141,20 +141,16 @@ impl<'de> Deserialize<'de> for StringMap {
 /// Shared copy-on-write: copying an object (every write copies the stored one to change it)
 /// shares these fields — containers, volumes, statuses verbatim, the bulk of a real object —
 /// instead of copying the trees. Reads see the map through `Deref`; a change through
-/// `DerefMut` copies it first if another object still shares it.
-#[derive(Clone)]
-pub struct Unmodeled(std::sync::Arc<Map<String, Value>>);
+/// `DerefMut` copies it first if another object still shares it. The empty set (most
+/// statuses, most conditions, every request's metadata) is no allocation and no handle:
+/// making, copying and dropping one touches no reference count.
+#[derive(Clone, Default)]
+pub struct Unmodeled(Option<std::sync::Arc<Map<String, Value>>>);
 
-impl Default for Unmodeled {
-    /// The empty set, shared by every object that has no unmodeled fields there (most
-    /// conditions, most statuses): no allocation until something is added.
-    fn default() -> Self {
-        static EMPTY: std::sync::OnceLock<std::sync::Arc<Map<String, Value>>> =
-            std::sync::OnceLock::new();
-        Unmodeled(std::sync::Arc::clone(
-            EMPTY.get_or_init(|| std::sync::Arc::new(Map::new())),
-        ))
-    }
+/// The empty set's map, which every empty [`Unmodeled`] reads as.
+fn empty_map() -> &'static Map<String, Value> {
+    static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(Map::new)
 }
 
 impl Unmodeled {
@@ -163,32 +159,43 @@ impl Unmodeled {
         Unmodeled::default()
     }
 
-    /// Whether both share one set of fields (a copy not changed since).
+    /// Whether both share one set of fields (a copy not changed since), or are both empty.
     pub fn shares(&self, other: &Unmodeled) -> bool {
-        std::sync::Arc::ptr_eq(&self.0, &other.0)
+        match (&self.0, &other.0) {
+            (Some(a), Some(b)) => std::sync::Arc::ptr_eq(a, b),
+            (a, b) => a.is_none() && b.is_none(),
+        }
     }
 
-    /// Where the shared fields live: equal for copies that share them.
+    /// Where the shared fields live: equal for copies that share them, 0 for the empty set.
     pub(crate) fn address(&self) -> usize {
-        std::sync::Arc::as_ptr(&self.0) as usize
+        self.0
+            .as_ref()
+            .map_or(0, |map| std::sync::Arc::as_ptr(map) as usize)
     }
 
-    /// How many values share these fields.
+    /// How many values share these fields (0 for the empty set, which is not held).
     pub(crate) fn strong_count(&self) -> usize {
-        std::sync::Arc::strong_count(&self.0)
+        self.0.as_ref().map_or(0, std::sync::Arc::strong_count)
     }
 }
 
 impl std::ops::Deref for Unmodeled {
     type Target = Map<String, Value>;
     fn deref(&self) -> &Map<String, Value> {
-        &self.0
+        match &self.0 {
+            Some(map) => map,
+            None => empty_map(),
+        }
     }
 }
 
 impl std::ops::DerefMut for Unmodeled {
     fn deref_mut(&mut self) -> &mut Map<String, Value> {
-        std::sync::Arc::make_mut(&mut self.0)
+        std::sync::Arc::make_mut(
+            self.0
+                .get_or_insert_with(|| std::sync::Arc::new(Map::new())),
+        )
     }
 }
 
@@ -197,15 +204,16 @@ impl PartialEq for Unmodeled {
     /// both hold their fields in the same order, as two versions of one object do: then
     /// the first field whose values differ settles it, since each name is there once.
     fn eq(&self, other: &Self) -> bool {
-        if std::sync::Arc::ptr_eq(&self.0, &other.0) {
+        if self.shares(other) {
             return true;
         }
-        if self.0.len() != other.0.len() {
+        let (a, b): (&Map<String, Value>, &Map<String, Value>) = (self, other);
+        if a.len() != b.len() {
             return false;
         }
-        for ((name, value), (other_name, other_value)) in self.0.iter().zip(other.0.iter()) {
+        for ((name, value), (other_name, other_value)) in a.iter().zip(b.iter()) {
             if name != other_name {
-                return self.0 == other.0;
+                return a == b;
             }
             if value != other_value {
                 return false;
@@ -217,7 +225,7 @@ impl PartialEq for Unmodeled {
 
 impl fmt::Debug for Unmodeled {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
+        (**self).fmt(f)
     }
 }
 
@@ -226,14 +234,14 @@ impl From<Map<String, Value>> for Unmodeled {
         if map.is_empty() {
             Unmodeled::default()
         } else {
-            Unmodeled(std::sync::Arc::new(map))
+            Unmodeled(Some(std::sync::Arc::new(map)))
         }
     }
 }
 
 impl Serialize for Unmodeled {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(serializer)
+        (**self).serialize(serializer)
     }
 }
 
@@ -811,6 +819,30 @@ mod tests {
         changed.insert("app".into(), "web".into());
         assert!(!changed.shares(&decoded));
         assert!(StringMap::default().is_empty() && decoded.is_empty());
+    }
+
+    /// An empty set of unmodeled fields, however made, holds nothing and reads, compares,
+    /// writes and shares as the empty map; one emptied after a change equals it too.
+    #[test]
+    fn empty_unmodeled_fields_hold_nothing() {
+        let decoded: Unmodeled = serde_json::from_str("{}").unwrap();
+        let made = Unmodeled::from(Map::new());
+        assert_eq!((decoded.address(), decoded.strong_count()), (0, 0));
+        assert!(decoded.shares(&Unmodeled::new()) && made.shares(&decoded));
+        assert_eq!(serde_json::to_string(&made).unwrap(), "{}");
+        let mut changed = Unmodeled::default();
+        changed.insert("replicas".into(), Value::from(3));
+        assert!(!changed.shares(&decoded) && changed != decoded);
+        let copy = changed.clone();
+        assert!(copy.shares(&changed) && copy.strong_count() == 2);
+        changed.remove("replicas");
+        assert!(changed.is_empty() && changed == decoded && !changed.shares(&decoded));
+        assert_eq!(
+            copy.get("replicas"),
+            Some(&Value::from(3)),
+            "the copy kept its field"
+        );
+        assert_eq!(format!("{decoded:?}"), "{}");
     }
 
     proptest::proptest! {

@@ -881,8 +881,18 @@ impl PdbIndex {
         self.filed_mut(key).map(|filed| &mut filed.pdb)
     }
 
-    /// The PDBs that select a pod labelled `labels` in `namespace`, in name order, as
-    /// [`PdbIndex::for_each_selecting`] finds them; remembered, and answered from memory for
+    /// Handles on the PDBs that select a pod labelled `labels` in `namespace`, in name order
+    /// (E13's answer, as the eviction handler takes it).
+    pub fn selecting_in_order(&self, namespace: &str, labels: &StringMap) -> MatchingPdbs {
+        let mut pdbs = MatchingPdbs::new();
+        self.for_each_selecting(namespace, labels, |pdb| pdbs.push(Arc::clone(pdb)));
+        if pdbs.len() > 1 {
+            pdbs.sort_unstable_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+        }
+        pdbs
+    }
+
+    /// [`PdbIndex::selecting_in_order`], remembered, and answered from memory for
     /// the same shared labels and namespace until a budget is written.
     pub fn selecting_remembered(&mut self, namespace: &str, labels: &StringMap) -> MatchingPdbs {
         if let Some(found) = &self.last_pdbs
@@ -891,11 +901,7 @@ impl PdbIndex {
         {
             return found.pdbs.clone();
         }
-        let mut pdbs = MatchingPdbs::new();
-        self.for_each_selecting(namespace, labels, |pdb| pdbs.push(Arc::clone(pdb)));
-        if pdbs.len() > 1 {
-            pdbs.sort_unstable_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
-        }
+        let pdbs = self.selecting_in_order(namespace, labels);
         self.last_pdbs = Some(PdbsFound {
             labels: labels.clone(),
             namespace: SmolStr::new(namespace),

@@ -233,20 +233,16 @@ impl Cluster {
         debug_assert_eq!(namespace, pod.metadata.namespace);
         match lookup {
             PdbLookup::Indexed => {
-                let mut found = eviction::MatchingPdbs::new();
-                self.pdb_index
-                    .for_each_selecting(namespace, &pod.metadata.labels, |pdb| {
-                        debug_assert!(
-                            self.pdbs
-                                .shared(namespace, &pdb.metadata.name)
-                                .is_some_and(|stored| Arc::ptr_eq(stored, pdb)),
-                            "the PDB index holds the stored object"
-                        );
-                        found.push(Arc::clone(pdb));
-                    });
-                if found.len() > 1 {
-                    found.sort_unstable_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
-                }
+                let found = self
+                    .pdb_index
+                    .selecting_in_order(namespace, &pod.metadata.labels);
+                debug_assert!(
+                    found.iter().all(|pdb| self
+                        .pdbs
+                        .shared(namespace, &pdb.metadata.name)
+                        .is_some_and(|stored| Arc::ptr_eq(stored, pdb))),
+                    "the PDB index holds the stored objects"
+                );
                 found
             }
             PdbLookup::NamespaceScan => {

@@ -66,6 +66,7 @@ pub use queries::Footprint;
 pub use rate_limit::{RateLimit, TokenBucket};
 pub use store::Store;
 pub use stored_kind::StoredKind;
+pub(crate) use timers::TimerRef;
 pub use timers::{Timer, TimerQueue};
 
 use crate::model::{

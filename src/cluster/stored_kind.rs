@@ -8,7 +8,8 @@ use crate::cluster::deletion::{self, DeletePlan};
 use crate::cluster::eviction::{self};
 use crate::cluster::pod_facts::PodFacts;
 use crate::cluster::{
-    Cluster, DeleteResult, KubernetesVersion, Origin, Store, Timer, disruption, endpoints, kubelet,
+    Cluster, DeleteResult, KubernetesVersion, Origin, Store, Timer, TimerRef, disruption,
+    endpoints, kubelet,
 };
 use crate::error::ApiError;
 use crate::model::GoQuoted;
@@ -319,7 +320,7 @@ impl StoredKind for PodDisruptionBudget {
             }
             (Some(_), None) => {
                 cluster.pdb_index.remove(key);
-                cluster.timers.cancel(&Timer::PdbSync { pdb: key.clone() });
+                cluster.timers.cancel_named(TimerRef::PdbSync { pdb: key });
             }
             (None, None) => {}
         }
@@ -348,15 +349,13 @@ impl Cluster {
         let new_facts = new.map(PodFacts::of);
         let new_facts = new_facts.as_ref();
         if let (Some(gone), None) = (old, new) {
-            let uid = gone.uid.clone();
-            cluster.timers.cancel(&Timer::Kubelet {
-                pod: key.clone(),
-                uid: uid.clone(),
-            });
-            cluster.timers.cancel(&Timer::StalePodDisruptionCheck {
-                pod: key.clone(),
-                uid,
-            });
+            let uid = &gone.uid;
+            cluster
+                .timers
+                .cancel_named(TimerRef::Kubelet { pod: key, uid });
+            cluster
+                .timers
+                .cancel_named(TimerRef::StalePodDisruptionCheck { pod: key, uid });
         }
         cluster.pod_index.update(key, old, new_facts);
         let selecting = cluster.pdb_index.pod_written(key, old, new_facts);

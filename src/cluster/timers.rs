@@ -191,6 +191,68 @@ fn hash_of(timer: &Timer) -> u64 {
     FixedState::default().hash_one(timer)
 }
 
+/// A [`Timer`] named by borrowed parts: what a cancellation looks for, so that naming a
+/// timer to cancel copies no key (each copy of a shared text moves its reference count, an
+/// atomic operation on a line likely out of the caches when a pod goes). Its variants and
+/// fields are the timer's, in the same order, so that it hashes as the timer it names.
+#[derive(Debug, Clone, Copy, Hash)]
+pub(crate) enum TimerRef<'a> {
+    /// [`Timer::PdbSync`].
+    PdbSync {
+        /// The PDB.
+        pdb: &'a ObjectKey,
+    },
+    /// [`Timer::Kubelet`].
+    Kubelet {
+        /// The pod.
+        pod: &'a ObjectKey,
+        /// The pod's UID.
+        uid: &'a Uid,
+    },
+    /// [`Timer::EndpointsSync`].
+    EndpointsSync {
+        /// The Service.
+        service: &'a ObjectKey,
+    },
+    /// [`Timer::StalePodDisruptionCheck`].
+    StalePodDisruptionCheck {
+        /// The pod.
+        pod: &'a ObjectKey,
+        /// The pod's UID.
+        uid: &'a Uid,
+    },
+}
+
+impl Timer {
+    /// The timer by borrowed parts.
+    fn named(&self) -> TimerRef<'_> {
+        match self {
+            Timer::PdbSync { pdb } => TimerRef::PdbSync { pdb },
+            Timer::Kubelet { pod, uid } => TimerRef::Kubelet { pod, uid },
+            Timer::EndpointsSync { service } => TimerRef::EndpointsSync { service },
+            Timer::StalePodDisruptionCheck { pod, uid } => {
+                TimerRef::StalePodDisruptionCheck { pod, uid }
+            }
+        }
+    }
+
+    /// Whether this is the timer `named`.
+    fn is(&self, named: TimerRef<'_>) -> bool {
+        match (self, named) {
+            (Timer::PdbSync { pdb }, TimerRef::PdbSync { pdb: other }) => pdb == other,
+            (Timer::Kubelet { pod, uid }, TimerRef::Kubelet { pod: p, uid: u })
+            | (
+                Timer::StalePodDisruptionCheck { pod, uid },
+                TimerRef::StalePodDisruptionCheck { pod: p, uid: u },
+            ) => pod == p && uid == u,
+            (Timer::EndpointsSync { service }, TimerRef::EndpointsSync { service: other }) => {
+                service == other
+            }
+            _ => false,
+        }
+    }
+}
+
 impl TimerQueue {
     /// Schedules `timer` at `at`, unless the same timer is already due at or before `at`.
     pub fn schedule(&mut self, at: SimTime, timer: Timer) {
@@ -237,10 +299,19 @@ impl TimerQueue {
     /// Drops `timer` if it is pending: for timers whose object is gone, so that they
     /// neither hold memory nor count as work still to do.
     pub fn cancel(&mut self, timer: &Timer) {
-        let hash = hash_of(timer);
+        self.cancel_named(timer.named());
+    }
+
+    /// [`TimerQueue::cancel`] of the timer `named` by borrowed parts.
+    pub(crate) fn cancel_named(&mut self, named: TimerRef<'_>) {
+        let hash = FixedState::default().hash_one(named);
         let slots = &self.slots;
         let Ok(entry) = self.by_timer.find_entry(hash, |&(h, slot)| {
-            h == hash && slots[slot as usize].timer.as_ref() == Some(timer)
+            h == hash
+                && slots[slot as usize]
+                    .timer
+                    .as_ref()
+                    .is_some_and(|timer| timer.is(named))
         }) else {
             return;
         };
@@ -370,16 +441,35 @@ mod tests {
 
     fn timer(n: usize) -> Timer {
         let pod = ObjectKey::new("ns", format!("pod-{}", n % 6));
-        match n % 3 {
+        match n % 4 {
             0 => Timer::Kubelet {
                 pod,
-                uid: Uid::from(format!("uid-{}", n % 2)),
+                uid: Uid::from(format!("uid-{}", n / 4 % 2)),
             },
             1 => Timer::StalePodDisruptionCheck {
                 pod,
-                uid: Uid::from("uid-0"),
+                uid: Uid::from(format!("uid-{}", n / 4 % 2)),
             },
+            2 => Timer::EndpointsSync { service: pod },
             _ => Timer::PdbSync { pdb: pod },
+        }
+    }
+
+    /// A timer named by borrowed parts is found where the timer itself is filed (by its
+    /// hash) and matches that timer alone: not another kind of timer of the same object, nor
+    /// the same kind of another object or UID.
+    #[test]
+    fn a_named_timer_hashes_and_matches_as_the_timer() {
+        let timers: Vec<Timer> = (0..48).map(timer).collect();
+        for a in &timers {
+            assert_eq!(
+                FixedState::default().hash_one(a.named()),
+                hash_of(a),
+                "{a:?}"
+            );
+            for b in &timers {
+                assert_eq!(a.is(b.named()), a == b, "{a:?} against {b:?}");
+            }
         }
     }
 

@@ -12,7 +12,7 @@
 //! The log is the one owner of sequence numbers: an event's number is its position, so
 //! inserting one before others ([`EventLog::insert_before`]) renumbers them for free.
 
-use std::borrow::{Borrow, Cow};
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 use super::events::{Event, EventKind, WriteVerb};
@@ -168,12 +168,7 @@ impl EventLog {
     /// Appends `kind`, which happened `at`; once the log holds more than `retention` events,
     /// the oldest are forgotten, so that the newest `retention` remain (their memory is let
     /// go a chunk at a time).
-    pub(crate) fn push<K: Borrow<ObjectKey>>(
-        &mut self,
-        at: SimTime,
-        kind: &EventKind<K>,
-        retention: usize,
-    ) {
+    pub(crate) fn push<K: KeyTexts>(&mut self, at: SimTime, kind: &EventKind<K>, retention: usize) {
         self.push_encoded(retention, |w| encode(w, at, kind));
     }
 
@@ -248,7 +243,7 @@ impl EventLog {
     /// Logs `kind` as if it had been logged when the log held `seq` events: it takes that
     /// number, with the time of the event it displaces (or `now`), and the events from `seq`
     /// on move up by one. Appended when `seq` is no longer retained.
-    pub(crate) fn insert_before<K: Borrow<ObjectKey>>(
+    pub(crate) fn insert_before<K: KeyTexts>(
         &mut self,
         seq: u64,
         now: SimTime,
@@ -418,10 +413,9 @@ impl Writer<'_> {
     }
 
     #[inline(always)]
-    fn key<K: Borrow<ObjectKey>>(&mut self, key: &K) -> Fits {
-        let key = key.borrow();
-        self.text(&key.namespace)?;
-        self.text(&key.name)
+    fn key<K: KeyTexts>(&mut self, key: &K) -> Fits {
+        self.text(key.namespace())?;
+        self.text(key.name())
     }
 
     #[inline(always)]
@@ -430,7 +424,7 @@ impl Writer<'_> {
     }
 
     #[inline(always)]
-    fn written(&mut self, written: &Written<'_>) -> Fits {
+    fn written<K: KeyTexts>(&mut self, written: &Written<'_, K>) -> Fits {
         self.byte(OBJECT_WRITTEN)?;
         self.byte(match written.verb {
             WriteVerb::Created => 0,
@@ -444,16 +438,70 @@ impl Writer<'_> {
 }
 
 /// The fields of an `ObjectWritten` event, borrowed from the write.
-pub(crate) struct Written<'a> {
+pub(crate) struct Written<'a, K = ObjectKey> {
     pub(crate) verb: WriteVerb,
     pub(crate) kind: &'static str,
-    pub(crate) key: &'a ObjectKey,
+    pub(crate) key: &'a K,
     pub(crate) resource_version: &'a str,
+}
+
+/// The texts of the key an event names, which the log copies: a stored key's, or a
+/// request's namespace and name ([`KeyNamed`]) where no stored key is at hand.
+pub(crate) trait KeyTexts {
+    /// The namespace (empty for a cluster-scoped object).
+    fn namespace(&self) -> &str;
+    /// The name.
+    fn name(&self) -> &str;
+}
+
+impl KeyTexts for ObjectKey {
+    #[inline(always)]
+    fn namespace(&self) -> &str {
+        &self.namespace
+    }
+    #[inline(always)]
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl<K: KeyTexts> KeyTexts for &K {
+    #[inline(always)]
+    fn namespace(&self) -> &str {
+        K::namespace(self)
+    }
+    #[inline(always)]
+    fn name(&self) -> &str {
+        K::name(self)
+    }
+}
+
+/// A key by borrowed texts: what a request names an object by. An event about an object a
+/// request did not write (a refused eviction) is logged with it, so that the stored key's
+/// texts are not copied (a reference count moved up and down, each on a line out of the
+/// caches) only to be read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct KeyNamed<'a> {
+    /// The namespace.
+    pub(crate) namespace: &'a str,
+    /// The name.
+    pub(crate) name: &'a str,
+}
+
+impl KeyTexts for KeyNamed<'_> {
+    #[inline(always)]
+    fn namespace(&self) -> &str {
+        self.namespace
+    }
+    #[inline(always)]
+    fn name(&self) -> &str {
+        self.name
+    }
 }
 
 /// `kind`'s encoding at the start of `room`: how many bytes it took, `None` when it did not
 /// fit.
-fn encode_into<K: Borrow<ObjectKey>>(
+fn encode_into<K: KeyTexts>(
     room: &mut [u8],
     statics: &mut StaticTexts,
     at: SimTime,
@@ -470,7 +518,7 @@ fn encode_into<K: Borrow<ObjectKey>>(
 
 /// `kind`'s encoding in a buffer of its own, grown until it fits: an insertion's event too
 /// long for the stack's room (a long message).
-fn encode_alone<K: Borrow<ObjectKey>>(
+fn encode_alone<K: KeyTexts>(
     statics: &mut StaticTexts,
     at: SimTime,
     kind: &EventKind<K>,
@@ -485,7 +533,7 @@ fn encode_alone<K: Borrow<ObjectKey>>(
     }
 }
 
-fn encode<K: Borrow<ObjectKey>>(w: &mut Writer<'_>, at: SimTime, kind: &EventKind<K>) -> Fits {
+fn encode<K: KeyTexts>(w: &mut Writer<'_>, at: SimTime, kind: &EventKind<K>) -> Fits {
     w.unsigned(at.as_millis())?;
     match kind {
         EventKind::ObjectWritten {
@@ -496,7 +544,7 @@ fn encode<K: Borrow<ObjectKey>>(w: &mut Writer<'_>, at: SimTime, kind: &EventKin
         } => w.written(&Written {
             verb: *verb,
             kind,
-            key: key.borrow(),
+            key,
             resource_version,
         })?,
         EventKind::EvictionAdmitted { pod, pdb, dry_run } => {

@@ -3,10 +3,12 @@
 //! the watch history and notifies the kind's observers; the event log itself; the server-set
 //! metadata (UIDs, generated names) drawn from the cluster's one RNG.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use rand_core::RngCore;
 
+use crate::cluster::event_log::KeyTexts;
 use crate::cluster::pod_facts::FactsBeforeChange;
 use crate::cluster::{Cluster, EventKind, Origin, StoredKind, WriteVerb, history};
 use crate::error::ApiError;
@@ -16,10 +18,9 @@ use crate::model::{ObjectKey, Pod, PodDisruptionBudget, Resource, ResourceVersio
 struct ChangedInPlace<T> {
     /// Its resourceVersion (the next revision).
     revision: SmolStr,
-    /// The object as stored now.
-    object: Arc<T>,
-    /// The version before, when the watch history keeps versions.
-    previous: Option<Arc<T>>,
+    /// The object as stored now and the version before, when the watch history keeps
+    /// versions (and only then: a handle held for nothing moves a reference count twice).
+    kept: Option<(Arc<T>, Arc<T>)>,
 }
 
 /// Applies `change` to the status of the object in `slot` in place, stamping `revision`
@@ -51,9 +52,20 @@ fn change_status_in_place<T: StoredKind>(
     object.metadata_mut().resource_version = ResourceVersion(revision.clone());
     Some(ChangedInPlace {
         revision,
-        object: Arc::clone(slot),
-        previous,
+        kept: previous.map(|previous| (Arc::clone(slot), previous)),
     })
+}
+
+/// A copy of the key `stored` under which a writer found the object it was handed `key`
+/// for, to name the object in the event log, the indexes and the work queues, which share the
+/// stored key's texts: `key` itself when it is already such a copy (a popped or remembered
+/// key), so that no reference count moves for it.
+fn stored_copy<'a>(key: &'a ObjectKey, stored: &ObjectKey) -> Cow<'a, ObjectKey> {
+    if key.shares_texts(stored) {
+        Cow::Borrowed(key)
+    } else {
+        Cow::Owned(stored.clone())
+    }
 }
 
 /// A revision as the API writes it: decimal text, short enough to live inline (no
@@ -78,14 +90,14 @@ impl NameSuffix {
 
 impl Cluster {
     /// Logs `kind` now. It borrows the keys it names: the log copies their text.
-    pub(crate) fn log(&mut self, kind: EventKind<&ObjectKey>) {
+    pub(crate) fn log<K: KeyTexts>(&mut self, kind: EventKind<K>) {
         self.events
             .push(self.now, &kind, self.config.event_retention);
     }
 
     /// Logs `kind` as if it had been logged when the log held `seq` events: it takes that
     /// sequence number and the events after it move up by one.
-    pub(crate) fn log_before(&mut self, seq: u64, kind: EventKind<&ObjectKey>) {
+    pub(crate) fn log_before<K: KeyTexts>(&mut self, seq: u64, kind: EventKind<K>) {
         self.events
             .insert_before(seq, self.now, &kind, self.config.event_retention);
     }
@@ -97,7 +109,7 @@ impl Cluster {
         reason: &'static str,
         message: String,
     ) {
-        self.log(EventKind::Recorded {
+        self.log(EventKind::<&ObjectKey>::Recorded {
             event_type,
             involved,
             reason,
@@ -172,10 +184,10 @@ impl Cluster {
                 };
                 self.record_write(verb, T::KIND, &key, revision, || {
                     let previous = old.clone().map(|o| o as Arc<dyn history::WatchedObject>);
-                    (
+                    Some((
                         Arc::clone(&object) as Arc<dyn history::WatchedObject>,
                         previous,
-                    )
+                    ))
                 });
                 T::observe(self, &key, old.as_deref(), Some(&object), origin);
                 Some(object)
@@ -189,7 +201,7 @@ impl Cluster {
                     // The watch sends the last state, stamped with the deletion's revision.
                     let mut last = T::clone(&removed);
                     last.metadata_mut().resource_version = ResourceVersion(revision_text(revision));
-                    (Arc::new(last) as Arc<dyn history::WatchedObject>, None)
+                    Some((Arc::new(last) as Arc<dyn history::WatchedObject>, None))
                 });
                 T::observe(self, &key, Some(&removed), None, origin);
                 None
@@ -215,7 +227,7 @@ impl Cluster {
     ) -> Option<Arc<Pod>> {
         let keep_history = self.watch_history.is_enabled();
         let (stored_key, slot) = self.pods.entry_mut(key)?;
-        let stored_key = stored_key.clone();
+        let stored_key = stored_copy(key, stored_key);
         let old = FactsBeforeChange::of(slot);
         // A watch keeps the versions it was sent: with the history on, the stored pod is
         // shared, and `make_mut` changes a copy.
@@ -258,10 +270,10 @@ impl Cluster {
         let object = Arc::clone(slot);
         self.record_write(WriteVerb::Updated, Pod::KIND, &stored_key, revision, || {
             let previous = previous.map(|o| o as Arc<dyn history::WatchedObject>);
-            (
+            Some((
                 Arc::clone(&object) as Arc<dyn history::WatchedObject>,
                 previous,
-            )
+            ))
         });
         self.observe_pod(&stored_key, Some(&old.view(&object)), Some(&object), origin);
         Some(object)
@@ -272,19 +284,22 @@ impl Cluster {
     /// object to change it and freeing the old version after. `change` edits the object and
     /// says whether it changed anything: a change of nothing is no write. It runs no
     /// reactions (the caller runs what a status write needs), and an index that shares the
-    /// stored object must have let go of it first, or the change is made to a copy. Returns
-    /// the stored key and object after a write.
+    /// stored object must have let go of it first, or the change is made to a copy.
     pub(crate) fn write_status_in_place<T: StoredKind>(
         &mut self,
         key: &ObjectKey,
         change: impl FnOnce(&mut T) -> bool,
-    ) -> Option<(ObjectKey, Arc<T>)> {
+    ) {
         let keep_history = self.watch_history.is_enabled();
         let revision = self.revision + 1;
-        let (stored_key, slot) = T::store_mut(self).entry_mut(key)?;
-        let stored_key = stored_key.clone();
-        let changed = change_status_in_place(slot, revision, keep_history, change)?;
-        Some(self.record_write_in_place(stored_key, changed))
+        let Some((stored_key, slot)) = T::store_mut(self).entry_mut(key) else {
+            return;
+        };
+        let Some(changed) = change_status_in_place(slot, revision, keep_history, change) else {
+            return;
+        };
+        let stored_key = stored_copy(key, stored_key);
+        self.record_write_in_place(&stored_key, changed);
     }
 
     /// A write of a PDB's status alone by `origin` (`change` edits it and says whether it
@@ -320,35 +335,32 @@ impl Cluster {
         if let Some(indexed) = indexed {
             *indexed = Arc::clone(slot);
         }
-        let stored_key = stored_key.clone();
-        if let Some(changed) = changed {
-            let (stored_key, _) = self.record_write_in_place(stored_key, changed);
-            if self.config.controllers.disruption && origin != Origin::DisruptionController {
-                self.disruption_queue.insert(stored_key);
-            }
+        let Some(changed) = changed else {
+            return;
+        };
+        let stored_key = stored_copy(key, stored_key);
+        self.record_write_in_place(&stored_key, changed);
+        if self.config.controllers.disruption && origin != Origin::DisruptionController {
+            self.disruption_queue.insert(stored_key.into_owned());
         }
     }
 
     /// Records a write made by [`change_status_in_place`].
     fn record_write_in_place<T: StoredKind>(
         &mut self,
-        stored_key: ObjectKey,
+        stored_key: &ObjectKey,
         changed: ChangedInPlace<T>,
-    ) -> (ObjectKey, Arc<T>) {
-        let ChangedInPlace {
-            revision,
-            object,
-            previous,
-        } = changed;
+    ) {
+        let ChangedInPlace { revision, kept } = changed;
         self.revision += 1;
-        self.record_write(WriteVerb::Updated, T::KIND, &stored_key, revision, || {
-            let previous = previous.map(|o| o as Arc<dyn history::WatchedObject>);
-            (
-                Arc::clone(&object) as Arc<dyn history::WatchedObject>,
-                previous,
-            )
+        self.record_write(WriteVerb::Updated, T::KIND, stored_key, revision, || {
+            kept.map(|(object, previous)| {
+                (
+                    object as Arc<dyn history::WatchedObject>,
+                    Some(previous as Arc<dyn history::WatchedObject>),
+                )
+            })
         });
-        (stored_key, object)
     }
 
     /// Records the write at the current revision: in the watch history, when one is kept,
@@ -360,21 +372,19 @@ impl Cluster {
         kind: &'static str,
         key: &ObjectKey,
         resource_version: SmolStr,
-        watched: impl FnOnce() -> (
+        watched: impl FnOnce() -> Option<(
             Arc<dyn history::WatchedObject>,
             Option<Arc<dyn history::WatchedObject>>,
-        ),
+        )>,
     ) {
-        if self.watch_history.is_enabled() {
-            let (object, previous) = watched();
-            self.watch_history.record(history::HistoryEntry {
+        match self.watch_history.is_enabled().then(watched).flatten() {
+            Some((object, previous)) => self.watch_history.record(history::HistoryEntry {
                 revision: self.revision,
                 verb,
                 object,
                 previous,
-            });
-        } else {
-            self.watch_history.record_unkept(self.revision);
+            }),
+            None => self.watch_history.record_unkept(self.revision),
         }
         let written = super::event_log::Written {
             verb,

@@ -466,6 +466,16 @@ impl ObjectKey {
     }
 }
 
+impl ObjectKey {
+    /// Whether `other` is a copy of this very key, sharing both its texts: a writer handed
+    /// the stored key's copy uses it as it is, where copying the stored key again would move
+    /// two reference counts up, and later down.
+    #[inline]
+    pub(crate) fn shares_texts(&self, other: &ObjectKey) -> bool {
+        Arc::ptr_eq(&self.name, &other.name) && Arc::ptr_eq(&self.namespace, &other.namespace)
+    }
+}
+
 impl PartialEq for ObjectKey {
     /// Equal texts, found equal by address when shared (as keys copied from one stored key
     /// are) and otherwise compared without a call to `memcmp`: work queues, timers and

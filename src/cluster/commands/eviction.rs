@@ -6,12 +6,14 @@ use std::sync::Arc;
 
 use crate::cluster::commands::check_delete_options;
 use crate::cluster::deletion::{self};
+use crate::cluster::event_log::KeyNamed;
 use crate::cluster::eviction::{self, EvictionOutcome, EvictionRequest, EvictionStore};
 use crate::cluster::{
     BudgetViolation, Cluster, Disruption, EventKind, MAX_RECORDED_BUDGET_VIOLATIONS, Origin,
     disruption,
 };
 use crate::error::ApiError;
+use crate::model::short_text::same;
 use crate::model::{
     DISRUPTION_TARGET, DeleteOptions, EVICTION_API_MESSAGE, EVICTION_BY_EVICTION_API, Eviction,
     ObjectKey, Pod, PodCondition, PodDisruptionBudget, Preconditions, ResourceVersion, SmolStr,
@@ -164,25 +166,24 @@ impl Cluster {
             dry_run,
         };
         let version = self.config.kubernetes_version;
-        // The stored key and, for the budget monitor, the labels of a healthy pod: one look-up.
-        let (pod, healthy_labels, first_read) = match self.pods.entry(namespace, name) {
-            Some((key, stored)) => (
-                key.clone(),
-                self.labels_if_healthy(stored),
-                Some(Arc::clone(stored)),
-            ),
-            None => (ObjectKey::new(namespace, name), None, None),
+        // The pod for its first read and, for the budget monitor, the labels of a healthy
+        // pod: one look-up. Its stored key is copied only by a write (most attempts are
+        // refused): the events name the pod by the request's texts, which are its key's.
+        let (healthy_labels, first_read) = match self.pods.entry(namespace, name) {
+            Some((_, stored)) => (self.labels_if_healthy(stored), Some(Arc::clone(stored))),
+            None => (None, None),
         };
         let first_event = self.event_count();
-        let result = eviction::evict(
-            &mut ClusterEvictionStore {
-                cluster: self,
-                pod: &pod,
-                first_read,
-            },
-            &request,
-            version,
-        );
+        let mut store = ClusterEvictionStore {
+            cluster: self,
+            namespace,
+            name,
+            written: None,
+            first_read,
+        };
+        let result = eviction::evict(&mut store, &request, version);
+        let written = store.written.take();
+        let pod = KeyNamed { namespace, name };
         match &result {
             Ok(outcome) => {
                 // The admission came before the deletion it led to: the timeline shows it
@@ -190,17 +191,18 @@ impl Cluster {
                 self.log_before(
                     first_event,
                     EventKind::EvictionAdmitted {
-                        pod: &pod,
+                        pod,
                         pdb: outcome.charged_pdb_name.clone(),
                         dry_run: outcome.dry_run,
                     },
                 );
                 if let Some(labels) = healthy_labels.filter(|_| !outcome.dry_run) {
-                    self.check_budgets_after(&pod, &labels, Disruption::Eviction);
+                    let key = written.unwrap_or_else(|| self.pods.key(namespace, name));
+                    self.check_budgets_after(&key, &labels, Disruption::Eviction);
                 }
             }
             Err(e) => self.log(EventKind::EvictionRefused {
-                pod: &pod,
+                pod,
                 code: e.code(),
                 message: e.kept_message(),
             }),
@@ -360,11 +362,23 @@ impl EvictionStore for DryRunStore<'_> {
 /// The cluster's own storage behind the eviction handler.
 struct ClusterEvictionStore<'a> {
     cluster: &'a mut Cluster,
-    /// The key of the pod being evicted (the stored one's, when it is stored).
-    pod: &'a ObjectKey,
-    /// The pod as the handler found it, for its first read: its key came from the same
-    /// look-up. Taken by that read, so no write finds it shared.
+    /// The namespace and name of the pod being evicted, as the request gives them.
+    namespace: &'a str,
+    name: &'a str,
+    /// A copy of the pod's stored key, made by the first write to the pod and kept for the
+    /// next (an admitted eviction's condition, then its delete) and for the budget monitor.
+    written: Option<ObjectKey>,
+    /// The pod as the handler found it, for its first read: found by the request's namespace
+    /// and name. Taken by that read, so no write finds it shared.
     first_read: Option<Arc<Pod>>,
+}
+
+/// The copy of a stored key an earlier write made (`written`), taken when it names the pod
+/// at `namespace`/`name`, as it does: the handler writes the request's pod alone.
+fn written_key(written: &mut Option<ObjectKey>, namespace: &str, name: &str) -> Option<ObjectKey> {
+    written
+        .take()
+        .filter(|key| same(&key.namespace, namespace) && same(&key.name, name))
 }
 
 impl EvictionStore for ClusterEvictionStore<'_> {
@@ -374,7 +388,7 @@ impl EvictionStore for ClusterEvictionStore<'_> {
 
     fn get_pod(&mut self, namespace: &str, name: &str) -> Result<Arc<Pod>, ApiError> {
         if let Some(pod) = self.first_read.take() {
-            debug_assert!(namespace == &*self.pod.namespace && name == &*self.pod.name);
+            debug_assert!(namespace == self.namespace && name == self.name);
             return Ok(pod);
         }
         self.cluster.read_pod(namespace, name)
@@ -383,8 +397,8 @@ impl EvictionStore for ClusterEvictionStore<'_> {
     fn list_pdbs(&mut self, pod: &Pod) -> Result<eviction::MatchingPdbs, ApiError> {
         // A drain's attempts on a workload's pods (most of them refused) find the same
         // budgets one after another: remembered by the index until a budget is written.
-        let namespace = &self.pod.namespace;
-        debug_assert_eq!(**namespace, *pod.metadata.namespace);
+        let namespace = self.namespace;
+        debug_assert_eq!(namespace, pod.metadata.namespace);
         let pdbs = self
             .cluster
             .pdb_index
@@ -455,11 +469,11 @@ impl EvictionStore for ClusterEvictionStore<'_> {
         name: &str,
         preconditions: Option<&Preconditions>,
     ) -> Result<ResourceVersion, ApiError> {
-        let Some((key, stored)) = self.cluster.pods.entry(namespace, name) else {
+        let Some((found, stored)) = self.cluster.pods.entry(namespace, name) else {
             return Err(ApiError::not_found("pods", name));
         };
         deletion::check_preconditions("Pod", &stored.metadata, preconditions, true)?;
-        let key = key.clone();
+        let key = written_key(&mut self.written, namespace, name).unwrap_or_else(|| found.clone());
         let now = self.cluster.wall_now();
         // The stored list equal to the new one, when there is one: evictions in one second
         // arrive at the same lists.
@@ -478,6 +492,7 @@ impl EvictionStore for ClusterEvictionStore<'_> {
                 None => false,
             })
             .ok_or_else(|| ApiError::Internal("write returned nothing".into()))?;
+        self.written = Some(key);
         Ok(stored.metadata.resource_version.clone())
     }
 
@@ -487,14 +502,10 @@ impl EvictionStore for ClusterEvictionStore<'_> {
         name: &str,
         options: &DeleteOptions,
     ) -> Result<(), ApiError> {
-        let same = crate::model::short_text::same;
-        let key = if same(&self.pod.namespace, namespace) && same(&self.pod.name, name) {
-            self.pod.clone()
-        } else {
-            self.cluster.pods.key(namespace, name)
-        };
-        self.cluster
-            .delete_inner::<Pod>(&key, options, true)
-            .map(|_| ())
+        let key = written_key(&mut self.written, namespace, name)
+            .unwrap_or_else(|| self.cluster.pods.key(namespace, name));
+        let deleted = self.cluster.delete_inner::<Pod>(&key, options, true);
+        self.written = Some(key);
+        deleted.map(|_| ())
     }
 }

@@ -21,7 +21,7 @@ impl Cluster {
             return None;
         }
         let retry = bucket.limit().retry_after_seconds;
-        self.log(EventKind::RateLimited {
+        self.log(EventKind::<&crate::model::ObjectKey>::RateLimited {
             method: method.into(),
             path: path.into(),
         });

@@ -10,6 +10,7 @@
 //! anchored PDBs sit in one hash table keyed by (namespace, label key, label value), so a
 //! pod costs one probe per label, with the namespace hashed once.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
@@ -762,73 +763,85 @@ impl PdbIndex {
         key: &ObjectKey,
         old: Option<&PodFacts>,
         new: Option<&PodFacts>,
-    ) -> Selecting {
+    ) -> Cow<'_, Selecting> {
         let mut selecting = Selecting::default();
-        if let (Some(old), Some(new)) = (old, new)
-            && old.labels == new.labels
-        {
-            // Nothing to tally (a write of the pod's status, its deletion stamp, its
-            // binding): the PDBs found for the same labels last answer, when nothing was
-            // filed or forgotten since.
-            if old.same_controller(new)
-                && old.ready_not_terminating() == new.ready_not_terminating()
-                && let Some(found) = &self.last_selecting
-                && found.version == self.version
-                && found.labels.shares(new.labels)
-                && same(&found.namespace, new.namespace)
-            {
-                return found.selecting.clone();
+        match (old, new) {
+            (Some(old), Some(new)) if old.labels == new.labels => {
+                // Nothing to tally (a write of the pod's status, its deletion stamp, its
+                // binding): the PDBs found for the same labels last answer, when nothing
+                // was filed or forgotten since. Lent, not copied: the caller copies the
+                // first's key only to queue it, when it is not queued already.
+                let remembered = old.same_controller(new)
+                    && old.ready_not_terminating() == new.ready_not_terminating()
+                    && self.last_selecting.as_ref().is_some_and(|found| {
+                        found.version == self.version
+                            && found.labels.shares(new.labels)
+                            && same(&found.namespace, new.namespace)
+                    });
+                if !remembered {
+                    self.for_each_selecting_mut(new.namespace, new.labels, |filed| {
+                        selecting.count(&filed.key);
+                        debug_assert!(filed.members.contains(&key.name), "{key} is a member");
+                        filed.tally.replace(old, new);
+                    });
+                    self.remember_selecting(new, selecting);
+                }
             }
-            self.for_each_selecting_mut(new.namespace, new.labels, |filed| {
-                selecting.count(&filed.key);
-                debug_assert!(filed.members.contains(&key.name), "{key} is a member");
-                filed.tally.replace(old, new);
-            });
-            self.remember_selecting(new, &selecting);
-            return selecting;
-        }
-        if let Some(old) = old {
-            let count_these = new.is_none();
-            self.for_each_selecting_mut(old.namespace, old.labels, |filed| {
-                if count_these {
+            _ => {
+                if let Some(old) = old {
+                    let count_these = new.is_none();
+                    self.for_each_selecting_mut(old.namespace, old.labels, |filed| {
+                        if count_these {
+                            selecting.count(&filed.key);
+                        }
+                        if filed.members.remove(&key.name) {
+                            filed.tally.remove(old);
+                        }
+                    });
+                }
+                let Some(new) = new else {
+                    return Cow::Owned(selecting);
+                };
+                self.for_each_selecting_mut(new.namespace, new.labels, |filed| {
                     selecting.count(&filed.key);
-                }
-                if filed.members.remove(&key.name) {
-                    filed.tally.remove(old);
-                }
-            });
+                    if filed.members.insert(&key.name) {
+                        filed.tally.add(new);
+                    }
+                });
+                self.remember_selecting(new, selecting);
+            }
         }
-        if let Some(new) = new {
-            self.for_each_selecting_mut(new.namespace, new.labels, |filed| {
-                selecting.count(&filed.key);
-                if filed.members.insert(&key.name) {
-                    filed.tally.add(new);
-                }
-            });
-            self.remember_selecting(new, &selecting);
+        // The answer for a pod that stays is the remembered one.
+        match &self.last_selecting {
+            Some(found) => Cow::Borrowed(&found.selecting),
+            None => Cow::Owned(Selecting::default()),
         }
-        selecting
     }
 
-    fn remember_selecting(&mut self, pod: &PodFacts, selecting: &Selecting) {
+    /// Remembers `selecting` as the answer for pods labelled and namespaced as `pod`.
+    fn remember_selecting(&mut self, pod: &PodFacts, selecting: Selecting) {
         match &mut self.last_selecting {
             // Found for the same labels, namespace and PDBs: what it holds is `selecting`
-            // already (copying it again would count its key's texts up and down).
+            // already.
             Some(found)
                 if found.labels.shares(pod.labels)
                     && found.version == self.version
-                    && same(&found.namespace, pod.namespace) => {}
+                    && same(&found.namespace, pod.namespace) =>
+            {
+                debug_assert_eq!(found.selecting.first, selecting.first);
+                debug_assert_eq!(found.selecting.count, selecting.count);
+            }
             Some(found) if found.labels.shares(pod.labels) => {
                 found.namespace.clone_from(pod.namespace);
                 found.version = self.version;
-                found.selecting.clone_from(selecting);
+                found.selecting = selecting;
             }
             _ => {
                 self.last_selecting = Some(SelectingFound {
                     labels: pod.labels.clone(),
                     namespace: pod.namespace.clone(),
                     version: self.version,
-                    selecting: selecting.clone(),
+                    selecting,
                 })
             }
         }

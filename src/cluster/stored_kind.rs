@@ -359,6 +359,21 @@ impl Cluster {
         }
         cluster.pod_index.update(key, old, new_facts);
         let selecting = cluster.pdb_index.pod_written(key, old, new_facts);
+        // C3: a pod event re-syncs only the first PDB that selects the pod (the PDB index
+        // found them while filing the pod), its key copied only when it is not queued.
+        let disruption = cluster.config.controllers.disruption;
+        if disruption && let Some(first) = &selecting.first {
+            cluster.disruption_queue.insert_copy(first);
+        }
+        // The first's name, for the warning when there are several (rare).
+        let several_first = (selecting.count > 1)
+            .then(|| {
+                selecting
+                    .first
+                    .as_ref()
+                    .map(|first| Arc::clone(&first.name))
+            })
+            .flatten();
         let freed = cluster.node_load.facts_changed(old, new_facts);
         // S6: a node with fewer pods may take a pod that fits nowhere (kube-scheduler moves
         // unschedulable pods back to its active queue when an assigned pod goes).
@@ -397,26 +412,21 @@ impl Cluster {
                 cluster.endpoints_queue.extend(services);
             }
         }
-        if !cluster.config.controllers.disruption {
+        if !disruption {
             return;
         }
-        // C3: a pod event re-syncs only the first PDB that selects the pod (the PDB index
-        // found them while filing the pod).
-        if let Some(first) = selecting.first {
-            if selecting.count > 1 {
-                cluster.record(
-                    "Warning",
-                    format!("Pod/{key}"),
-                    "MultiplePodDisruptionBudgets",
-                    format!(
-                        "Pod {}/{} matches multiple PodDisruptionBudgets.  Chose {} arbitrarily.",
-                        GoQuoted(&key.namespace),
-                        GoQuoted(&key.name),
-                        GoQuoted(&first.name)
-                    ),
-                );
-            }
-            cluster.disruption_queue.insert(first);
+        if let Some(first) = several_first {
+            cluster.record(
+                "Warning",
+                format!("Pod/{key}"),
+                "MultiplePodDisruptionBudgets",
+                format!(
+                    "Pod {}/{} matches multiple PodDisruptionBudgets.  Chose {} arbitrarily.",
+                    GoQuoted(&key.namespace),
+                    GoQuoted(&key.name),
+                    GoQuoted(&first)
+                ),
+            );
         }
         // C20: schedule the stale-condition check.
         if let Some(pod) = new

@@ -82,6 +82,48 @@ fn a_pod_turning_unready_under_a_slow_disruption_controller_lets_an_eviction_bre
     );
 }
 
+/// The same break with an eviction whose delete removes the pod at once (grace period 0):
+/// the monitor reads the labels of the pod's last state, no longer stored.
+#[test]
+fn an_eviction_that_removes_the_pod_at_once_is_recorded_too() {
+    let config = ClusterConfig {
+        latencies: Latencies {
+            disruption_sync: Duration::from_secs(5),
+            ..Latencies::default()
+        },
+        ..ClusterConfig::default()
+    };
+    let mut cluster = web(config, 3, 2);
+    cluster.advance_by(Duration::from_secs(5));
+    let now = cluster.now();
+    let unready = cluster
+        .pod(&ObjectKey::new("default", "web-0"))
+        .unwrap()
+        .clone()
+        .unready();
+    cluster
+        .update(now, unready, Subresource::Status, false)
+        .unwrap();
+    let mut eviction = Eviction::new("default", "web-1");
+    eviction.delete_options = Some(DeleteOptions {
+        grace_period_seconds: Some(0),
+        ..DeleteOptions::default()
+    });
+    cluster.evict_pod(now, eviction).unwrap();
+    assert!(cluster.pod(&ObjectKey::new("default", "web-1")).is_none());
+    assert_eq!(
+        cluster.budget_violations(),
+        [BudgetViolation {
+            at: now,
+            pdb: ObjectKey::new("default", "web"),
+            pod: ObjectKey::new("default", "web-1"),
+            disruption: Disruption::Eviction,
+            healthy: 1,
+            desired_healthy: 2,
+        }]
+    );
+}
+
 #[test]
 fn deletes_are_not_guarded_and_are_recorded() {
     let mut cluster = web(ClusterConfig::default(), 2, 2);

@@ -91,8 +91,14 @@ impl Cluster {
 
     /// `pod`'s labels if it is healthy (Ready, not terminating) and a PDB could count it.
     fn labels_if_healthy(&self, pod: &Pod) -> Option<crate::model::StringMap> {
-        (!self.pdbs.is_empty() && pod.is_ready() && !pod.is_terminating())
+        self.healthy_for_budgets(pod)
             .then(|| pod.metadata.labels.clone())
+    }
+
+    /// Whether `pod` is healthy (Ready, not terminating) and a PDB could count it: whether
+    /// the budget monitor looks at what taking it away leaves.
+    fn healthy_for_budgets(&self, pod: &Pod) -> bool {
+        !self.pdbs.is_empty() && pod.is_ready() && !pod.is_terminating()
     }
 
     /// After a client took the healthy pod at `pod` (labelled `labels`) away: records a
@@ -166,12 +172,13 @@ impl Cluster {
             dry_run,
         };
         let version = self.config.kubernetes_version;
-        // The pod for its first read and, for the budget monitor, the labels of a healthy
-        // pod: one look-up. Its stored key is copied only by a write (most attempts are
-        // refused): the events name the pod by the request's texts, which are its key's.
-        let (healthy_labels, first_read) = match self.pods.entry(namespace, name) {
-            Some((_, stored)) => (self.labels_if_healthy(stored), Some(Arc::clone(stored))),
-            None => (None, None),
+        // The pod for its first read and, for the budget monitor, whether it is healthy:
+        // one look-up. Its stored key is copied only by a write, and its labels only once it
+        // is admitted (most attempts are refused): the events name the pod by the request's
+        // texts, which are its key's.
+        let (healthy, first_read) = match self.pods.entry(namespace, name) {
+            Some((_, stored)) => (self.healthy_for_budgets(stored), Some(Arc::clone(stored))),
+            None => (false, None),
         };
         let first_event = self.event_count();
         let mut store = ClusterEvictionStore {
@@ -179,10 +186,11 @@ impl Cluster {
             namespace,
             name,
             written: None,
+            deleted: None,
             first_read,
         };
         let result = eviction::evict(&mut store, &request, version);
-        let written = store.written.take();
+        let (written, deleted) = (store.written.take(), store.deleted.take());
         let pod = KeyNamed { namespace, name };
         match &result {
             Ok(outcome) => {
@@ -196,7 +204,13 @@ impl Cluster {
                         dry_run: outcome.dry_run,
                     },
                 );
-                if let Some(labels) = healthy_labels.filter(|_| !outcome.dry_run) {
+                // The labels the pod had, read from what the delete answered (the pod as
+                // stored, or its last state when it removed it): an eviction changes a pod's
+                // conditions and deletion stamp only.
+                let labels = deleted
+                    .filter(|_| healthy && !outcome.dry_run)
+                    .map(|pod| pod.metadata.labels.clone());
+                if let Some(labels) = labels {
                     let key = written.unwrap_or_else(|| self.pods.key(namespace, name));
                     self.check_budgets_after(&key, &labels, Disruption::Eviction);
                 }
@@ -368,6 +382,10 @@ struct ClusterEvictionStore<'a> {
     /// A copy of the pod's stored key, made by the first write to the pod and kept for the
     /// next (an admitted eviction's condition, then its delete) and for the budget monitor.
     written: Option<ObjectKey>,
+    /// The pod as its delete answered it (as stored, or its last state when the delete
+    /// removed it): the budget monitor reads its labels. Let go before the reactions run,
+    /// so that they change the stored pod in place.
+    deleted: Option<Arc<Pod>>,
     /// The pod as the handler found it, for its first read: found by the request's namespace
     /// and name. Taken by that read, so no write finds it shared.
     first_read: Option<Arc<Pod>>,
@@ -506,6 +524,7 @@ impl EvictionStore for ClusterEvictionStore<'_> {
             .unwrap_or_else(|| self.cluster.pods.key(namespace, name));
         let deleted = self.cluster.delete_inner::<Pod>(&key, options, true);
         self.written = Some(key);
-        deleted.map(|_| ())
+        self.deleted = Some(deleted?.object);
+        Ok(())
     }
 }

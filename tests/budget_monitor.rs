@@ -35,9 +35,10 @@ fn evictions_the_budget_allows_are_not_violations() {
     assert_eq!(cluster.budget_violations(), []);
 }
 
-#[test]
-fn a_pod_turning_unready_under_a_slow_disruption_controller_lets_an_eviction_break_the_budget() {
-    // The PDB's status lags five seconds behind the pods, as a busy controller's does.
+/// Three pods under `minAvailable: 2`, the PDB's status lagging five seconds behind the pods
+/// (as a busy controller's does), and web-0 just turned unready: the status still says one
+/// disruption is allowed. Returns the cluster and the instant.
+fn web_0_unready_under_a_slow_controller() -> (Cluster, SimTime) {
     let config = ClusterConfig {
         latencies: Latencies {
             disruption_sync: Duration::from_secs(5),
@@ -47,6 +48,15 @@ fn a_pod_turning_unready_under_a_slow_disruption_controller_lets_an_eviction_bre
     };
     let mut cluster = web(config, 3, 2);
     cluster.advance_by(Duration::from_secs(5));
+    let now = cluster.now();
+    let unready = cluster
+        .pod(&ObjectKey::new("default", "web-0"))
+        .unwrap()
+        .clone()
+        .unready();
+    cluster
+        .update(now, unready, Subresource::Status, false)
+        .unwrap();
     assert_eq!(
         cluster
             .pdb(&ObjectKey::new("default", "web"))
@@ -55,55 +65,37 @@ fn a_pod_turning_unready_under_a_slow_disruption_controller_lets_an_eviction_bre
             .disruptions_allowed,
         1
     );
-    // web-0 fails its readiness probe; the status still says one disruption is allowed ...
-    let now = cluster.now();
-    let unready = cluster
-        .pod(&ObjectKey::new("default", "web-0"))
-        .unwrap()
-        .clone()
-        .unready();
-    cluster
-        .update(now, unready, Subresource::Status, false)
-        .unwrap();
-    // ... so an eviction of a Ready pod is admitted, leaving one healthy pod of two desired.
+    (cluster, now)
+}
+
+/// The violation an eviction of web-1 at `now` records in that cluster: one healthy pod of
+/// two desired.
+fn web_1_taken(now: SimTime) -> [BudgetViolation; 1] {
+    [BudgetViolation {
+        at: now,
+        pdb: ObjectKey::new("default", "web"),
+        pod: ObjectKey::new("default", "web-1"),
+        disruption: Disruption::Eviction,
+        healthy: 1,
+        desired_healthy: 2,
+    }]
+}
+
+#[test]
+fn a_pod_turning_unready_under_a_slow_disruption_controller_lets_an_eviction_break_the_budget() {
+    let (mut cluster, now) = web_0_unready_under_a_slow_controller();
+    // An eviction of a Ready pod is admitted, leaving one healthy pod of two desired.
     cluster
         .evict_pod(now, Eviction::new("default", "web-1"))
         .unwrap();
-    assert_eq!(
-        cluster.budget_violations(),
-        [BudgetViolation {
-            at: now,
-            pdb: ObjectKey::new("default", "web"),
-            pod: ObjectKey::new("default", "web-1"),
-            disruption: Disruption::Eviction,
-            healthy: 1,
-            desired_healthy: 2,
-        }]
-    );
+    assert_eq!(cluster.budget_violations(), web_1_taken(now));
 }
 
 /// The same break with an eviction whose delete removes the pod at once (grace period 0):
 /// the monitor reads the labels of the pod's last state, no longer stored.
 #[test]
 fn an_eviction_that_removes_the_pod_at_once_is_recorded_too() {
-    let config = ClusterConfig {
-        latencies: Latencies {
-            disruption_sync: Duration::from_secs(5),
-            ..Latencies::default()
-        },
-        ..ClusterConfig::default()
-    };
-    let mut cluster = web(config, 3, 2);
-    cluster.advance_by(Duration::from_secs(5));
-    let now = cluster.now();
-    let unready = cluster
-        .pod(&ObjectKey::new("default", "web-0"))
-        .unwrap()
-        .clone()
-        .unready();
-    cluster
-        .update(now, unready, Subresource::Status, false)
-        .unwrap();
+    let (mut cluster, now) = web_0_unready_under_a_slow_controller();
     let mut eviction = Eviction::new("default", "web-1");
     eviction.delete_options = Some(DeleteOptions {
         grace_period_seconds: Some(0),
@@ -111,17 +103,7 @@ fn an_eviction_that_removes_the_pod_at_once_is_recorded_too() {
     });
     cluster.evict_pod(now, eviction).unwrap();
     assert!(cluster.pod(&ObjectKey::new("default", "web-1")).is_none());
-    assert_eq!(
-        cluster.budget_violations(),
-        [BudgetViolation {
-            at: now,
-            pdb: ObjectKey::new("default", "web"),
-            pod: ObjectKey::new("default", "web-1"),
-            disruption: Disruption::Eviction,
-            healthy: 1,
-            desired_healthy: 2,
-        }]
-    );
+    assert_eq!(cluster.budget_violations(), web_1_taken(now));
 }
 
 #[test]

@@ -1,10 +1,47 @@
 //! The `evictsim` command line: a thin driver around the library's scenario runner.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use evictsim::scenario::Scenario;
+
+/// `eprintln!` that cannot panic: a message for a standard error that is closed (`evictsim
+/// serve 2>&1 | head`) is dropped, where `eprintln!` would panic on the broken pipe.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// Standard output, which its reader may close before the end (`evictsim run … | head`).
+///
+/// A closed pipe stops the printing quietly: the reader has had what it wanted. Any other
+/// failure to write is reported once on standard error and makes the exit status 2. Either
+/// way the work goes on, so that the exit status still says whether expectations held (what
+/// `set -o pipefail` reads), where `print!` would panic on the first write after the close.
+#[derive(Debug, Default)]
+struct Printer {
+    stopped: bool,
+    failed: bool,
+}
+
+impl Printer {
+    fn print(&mut self, text: &str) {
+        if self.stopped {
+            return;
+        }
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+            self.stopped = true;
+            if e.kind() != std::io::ErrorKind::BrokenPipe {
+                say!("error: cannot write to standard output: {e}");
+                self.failed = true;
+            }
+        }
+    }
+}
 
 /// A deterministic simulator of the Kubernetes API server's eviction path.
 #[derive(Debug, Parser)]
@@ -24,8 +61,10 @@ enum Command {
     /// Runs scenario files, each on a fresh cluster, and prints their timelines.
     ///
     /// Exit status: 0 when every expectation held, 1 when one failed, 2 when a file is
-    /// invalid. The file format (objects, steps, expectations, settings) is described in
-    /// docs/scenario-files.md; examples/*.yaml are worked examples.
+    /// invalid or the output cannot be written (a reader that closes the pipe early, as
+    /// `head` does, is no failure: the files still run, for the status). The file format
+    /// (objects, steps, expectations, settings) is described in docs/scenario-files.md;
+    /// examples/*.yaml are worked examples.
     Run {
         /// How to print the results.
         #[arg(long, value_enum, default_value_t = Output::Text)]
@@ -70,7 +109,8 @@ enum Command {
     /// nodes,pods,pdb,deployments,replicasets,statefulsets,daemonsets,replicationcontrollers,services. Several NODEs drain as one
     /// kubectl command (all cordoned first); `--all-nodes` and `--selector` drain one node
     /// after another, uncordoning each once drained, as upgrade tools do, and stop at the
-    /// first that sticks. Exit status: 0 drained, 1 not drained, 2 invalid input.
+    /// first that sticks. Exit status: 0 drained, 1 not drained, 2 invalid input or output
+    /// that cannot be written.
     Drain {
         /// The nodes to drain.
         nodes: Vec<String>,
@@ -244,7 +284,7 @@ fn serve(
     use std::io::Write;
 
     if !speed.is_finite() || speed <= 0.0 {
-        eprintln!("error: --speed: {speed} is not a positive number of virtual seconds per second");
+        say!("error: --speed: {speed} is not a positive number of virtual seconds per second");
         return ExitCode::from(2);
     }
     let cluster = match file {
@@ -254,31 +294,31 @@ fn serve(
             let text = match std::fs::read_to_string(path) {
                 Ok(text) => text,
                 Err(e) => {
-                    eprintln!("error: {shown}: cannot read: {e}");
+                    say!("error: {shown}: cannot read: {e}");
                     return ExitCode::from(2);
                 }
             };
             let scenario = match Scenario::parse(&text) {
                 Ok(scenario) => scenario,
                 Err(e) => {
-                    eprintln!("error: {shown}: {e}");
+                    say!("error: {shown}: {e}");
                     return ExitCode::from(2);
                 }
             };
             for warning in &scenario.warnings {
-                eprintln!("warning: {shown}: {warning}");
+                say!("warning: {shown}: {warning}");
             }
             match scenario.run_keeping_cluster() {
                 Ok((report, cluster)) => {
-                    eprint!("{}", report.to_text(&shown.to_string()));
+                    let _ = write!(std::io::stderr(), "{}", report.to_text(&shown.to_string()));
                     if !report.ok() {
-                        eprintln!("error: {shown}: an expectation failed; nothing served");
+                        say!("error: {shown}: an expectation failed; nothing served");
                         return ExitCode::from(1);
                     }
                     cluster
                 }
                 Err(e) => {
-                    eprintln!("error: {shown}: {e}");
+                    say!("error: {shown}: {e}");
                     return ExitCode::from(2);
                 }
             }
@@ -290,7 +330,7 @@ fn serve(
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
+            say!("error: cannot start the runtime: {e}");
             return ExitCode::from(2);
         }
     };
@@ -308,14 +348,14 @@ fn serve(
         let listening = match evictsim::server::serve(cluster, &config).await {
             Ok(listening) => listening,
             Err(e) => {
-                eprintln!("error: --listen {address}: {e}");
+                say!("error: --listen {address}: {e}");
                 return ExitCode::from(2);
             }
         };
         if let Some(path) = kubeconfig
             && let Err(e) = std::fs::write(path, listening.kubeconfig())
         {
-            eprintln!("error: --kubeconfig {}: {e}", path.display());
+            say!("error: --kubeconfig {}: {e}", path.display());
             return ExitCode::from(2);
         }
         tokio::spawn(print_timeline(listening.server().clone()));
@@ -325,7 +365,7 @@ fn serve(
         match listening.run(stop_signal()).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("error: {e}");
+                say!("error: {e}");
                 ExitCode::from(1)
             }
         }
@@ -350,8 +390,12 @@ async fn print_timeline(server: evictsim::server::Server) {
             cursor = cluster.event_count();
             lines
         };
+        // A closed standard error ends the timeline, not the server.
+        let mut stderr = std::io::stderr().lock();
         for line in lines {
-            eprintln!("{line}");
+            if writeln!(stderr, "{line}").is_err() {
+                return;
+            }
         }
     }
 }
@@ -379,36 +423,37 @@ async fn stop_signal() {
 fn run(output: Output, files: &[PathBuf]) -> ExitCode {
     let mut invalid = false;
     let mut failed = false;
+    let mut stdout = Printer::default();
     for file in files {
         let shown = file.display();
         let text = match std::fs::read_to_string(file) {
             Ok(text) => text,
             Err(e) => {
-                eprintln!("error: {shown}: cannot read: {e}");
+                say!("error: {shown}: cannot read: {e}");
                 invalid = true;
                 continue;
             }
         };
         let report = match Scenario::parse(&text).and_then(|s| {
             for warning in &s.warnings {
-                eprintln!("warning: {shown}: {warning}");
+                say!("warning: {shown}: {warning}");
             }
             s.run()
         }) {
             Ok(report) => report,
             Err(e) => {
-                eprintln!("error: {shown}: {e}");
+                say!("error: {shown}: {e}");
                 invalid = true;
                 continue;
             }
         };
         match output {
-            Output::Text => print!("{}", report.to_text(&shown.to_string())),
-            Output::Json => print!("{}", report.to_json_lines()),
+            Output::Text => stdout.print(&report.to_text(&shown.to_string())),
+            Output::Json => stdout.print(&report.to_json_lines()),
         }
         failed |= !report.ok();
     }
-    if invalid {
+    if invalid || stdout.failed {
         ExitCode::from(2)
     } else if failed {
         ExitCode::from(1)
@@ -456,26 +501,26 @@ fn drain(
     ) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => {
-            eprintln!("{e}");
+            say!("{e}");
             return ExitCode::from(2);
         }
     };
     let text = match std::fs::read_to_string(file) {
         Ok(text) => text,
         Err(e) => {
-            eprintln!("error: {shown}: cannot read: {e}");
+            say!("error: {shown}: cannot read: {e}");
             return ExitCode::from(2);
         }
     };
     let mut cluster = match evictsim::cluster::Cluster::from_snapshot_or_scenario(&text) {
         Ok((cluster, warnings)) => {
             for warning in &warnings {
-                eprintln!("warning: {shown}: {warning}");
+                say!("warning: {shown}: {warning}");
             }
             cluster
         }
         Err(e) => {
-            eprintln!("error: {shown}: {e}");
+            say!("error: {shown}: {e}");
             return ExitCode::from(2);
         }
     };
@@ -488,14 +533,14 @@ fn drain(
     let (nodes, pool) = match which {
         Nodes::Named(nodes, one_by_one) => {
             if nodes.is_empty() {
-                eprintln!("error: name the nodes to drain, or use --all-nodes or --selector");
+                say!("error: name the nodes to drain, or use --all-nodes or --selector");
                 return ExitCode::from(2);
             }
             if let Some(unknown) = nodes
                 .iter()
                 .find(|n| !all.iter().any(|node| node.metadata.name == **n))
             {
-                eprintln!(
+                say!(
                     "error: {shown}: no node named {unknown:?} (the file has {} nodes)",
                     all.len()
                 );
@@ -514,7 +559,7 @@ fn drain(
             let parsed = match Selector::parse(&selector) {
                 Ok(parsed) => parsed,
                 Err(e) => {
-                    eprintln!("error: --selector: {e}");
+                    say!("error: --selector: {e}");
                     return ExitCode::from(2);
                 }
             };
@@ -524,7 +569,7 @@ fn drain(
                 .map(|n| n.metadata.name.to_string())
                 .collect();
             if nodes.is_empty() {
-                eprintln!("error: {shown}: no node matches --selector {selector:?}");
+                say!("error: {shown}: no node matches --selector {selector:?}");
                 return ExitCode::from(2);
             }
             (nodes, Pool::OneByOne)
@@ -532,7 +577,7 @@ fn drain(
         Nodes::All => {
             let nodes: Vec<String> = all.iter().map(|n| n.metadata.name.to_string()).collect();
             if nodes.is_empty() {
-                eprintln!("error: {shown}: the file has no nodes");
+                say!("error: {shown}: the file has no nodes");
                 return ExitCode::from(2);
             }
             (nodes, Pool::OneByOne)
@@ -541,7 +586,7 @@ fn drain(
     if !options.pod_selector.is_empty()
         && let Err(e) = Selector::parse(&options.pod_selector)
     {
-        eprintln!(
+        say!(
             "error: --pod-selector={} must be a valid label selector: {e}",
             options.pod_selector
         );
@@ -552,17 +597,20 @@ fn drain(
     plan.pool = pool;
     plan.verify_remedies = verify_remedies;
     let report = what_if(&cluster, &plan);
+    let mut stdout = Printer::default();
     match output {
-        Output::Text => print!("{}", report.to_text()),
+        Output::Text => stdout.print(&report.to_text()),
         Output::Json => match serde_json::to_string_pretty(&report) {
-            Ok(json) => println!("{json}"),
+            Ok(json) => stdout.print(&format!("{json}\n")),
             Err(e) => {
-                eprintln!("error: cannot print the report: {e}");
+                say!("error: cannot print the report: {e}");
                 return ExitCode::from(2);
             }
         },
     }
-    if report.drained {
+    if stdout.failed {
+        ExitCode::from(2)
+    } else if report.drained {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -284,7 +284,7 @@ fn serve(
     use std::io::Write;
 
     if !speed.is_finite() || speed <= 0.0 {
-        say!("error: --speed: {speed} is not a positive number of virtual seconds per second");
+        say!("error: --speed: {speed:?} is not a positive number of virtual seconds per second");
         return ExitCode::from(2);
     }
     let cluster = match file {
@@ -491,7 +491,7 @@ fn drain(
             ))
         } else {
             Err(format!(
-                "error: --{flag}: {value} is not a number of seconds"
+                "error: --{flag}: {value:?} is not a number of seconds"
             ))
         }
     };

@@ -236,6 +236,18 @@ fn invalid_input_exits_2_naming_the_problem() {
             ],
             "soon",
         ),
+        (
+            vec![
+                "drain".into(),
+                "x".into(),
+                "--from".into(),
+                SHOP.into(),
+                "--startup-seconds".into(),
+                "1e300".into(),
+            ],
+            // As given, not three hundred digits.
+            "--startup-seconds: 1e300 is not a number of seconds",
+        ),
     ];
     for (args, needle) in cases {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();

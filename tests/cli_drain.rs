@@ -2,6 +2,8 @@
 //! (0 drained, 1 not drained, 2 invalid input).
 
 use std::path::{Path, PathBuf};
+
+mod common;
 use std::process::Command;
 
 fn evictsim(args: &[&str]) -> (i32, String, String) {
@@ -43,7 +45,6 @@ fn a_node_that_drains_exits_0_with_the_verdict() {
 
 #[test]
 fn a_reader_that_closes_the_pipe_early_leaves_the_exit_status() {
-    use std::process::Stdio;
     let drains = [
         ("node-2", "examples/10-drain-with-kubectl.yaml", 0),
         (W1, SHOP, 1),
@@ -51,19 +52,10 @@ fn a_reader_that_closes_the_pipe_early_leaves_the_exit_status() {
     for ((node, from, status), output) in
         drains.into_iter().flat_map(|d| [(d, "text"), (d, "json")])
     {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_evictsim"))
-            .args(["drain", node, "--from", from, "--ignore-daemonsets"])
-            .args(["--timeout", "2m", "--output", output])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        // The only read end, closed before the report is written (`| head -1` once done).
-        drop(child.stdout.take());
-        let out = child.wait_with_output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(status), "{node} {output}: {stderr}");
+        let args = ["drain", node, "--from", from, "--ignore-daemonsets"];
+        let args = [&args[..], &["--timeout", "2m", "--output", output]].concat();
+        let (rc, stderr) = common::evictsim_into_a_closed_pipe(&args);
+        assert_eq!(rc, status, "{node} {output}: {stderr}");
         assert!(stderr.is_empty(), "a closed pipe is no error: {stderr}");
     }
 }

@@ -5,6 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
+mod common;
+
 use evictsim::scenario::Scenario;
 
 fn examples() -> Vec<PathBuf> {
@@ -83,26 +85,6 @@ fn temp_file(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
     path
 }
 
-/// Runs the CLI with a standard output whose reader is gone before anything is written (as
-/// `| head -1` leaves it once it has its line); returns (exit status, standard error).
-#[cfg(feature = "cli")]
-fn cli_into_a_closed_pipe(args: &[&str]) -> (i32, String) {
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_evictsim"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The only read end: the child's first write fails with a broken pipe.
-    drop(child.stdout.take());
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
-
 #[cfg(feature = "cli")]
 #[test]
 fn a_reader_that_closes_the_pipe_early_ends_the_printing_not_the_run() {
@@ -113,7 +95,7 @@ fn a_reader_that_closes_the_pipe_early_ends_the_printing_not_the_run() {
         .collect();
     let mut args = vec!["run"];
     args.extend(passing.iter().map(String::as_str));
-    let (code, stderr) = cli_into_a_closed_pipe(&args);
+    let (code, stderr) = common::evictsim_into_a_closed_pipe(&args);
     assert_eq!(code, 0, "every example still ran and passed: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 
@@ -124,10 +106,10 @@ fn a_reader_that_closes_the_pipe_early_ends_the_printing_not_the_run() {
         "objects:\n  - {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {nodeName: n}, status: {phase: Running}}\nsteps:\n  - evict: {metadata: {name: p, namespace: default}}\n    expect: {code: 429}\n",
     );
     args.push(failing.to_str().unwrap());
-    let (code, stderr) = cli_into_a_closed_pipe(&args);
+    let (code, stderr) = common::evictsim_into_a_closed_pipe(&args);
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.is_empty(), "a closed pipe is no error: {stderr}");
-    let (code, stderr) = cli_into_a_closed_pipe(&["run", "--output", "json", args[1]]);
+    let (code, stderr) = common::evictsim_into_a_closed_pipe(&["run", "--output", "json", args[1]]);
     assert_eq!((code, stderr.as_str()), (0, ""));
 }
 

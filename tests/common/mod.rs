@@ -186,3 +186,25 @@ pub fn merge(into: &mut Value, from: Value) {
         (slot, v) => *slot = v,
     }
 }
+
+/// Runs the `evictsim` command (from the crate's directory) with a standard output whose
+/// reader is gone before anything is written, as `| head -1` leaves it once it has its
+/// line; returns (exit status, standard error).
+#[cfg(feature = "cli")]
+pub fn evictsim_into_a_closed_pipe(args: &[&str]) -> (i32, String) {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_evictsim"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The only read end: the child's first write fails with a broken pipe.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

@@ -281,8 +281,6 @@ fn serve(
     tls: bool,
 ) -> ExitCode {
     use evictsim::server::{Clock, ListenConfig};
-    use std::io::Write;
-
     if !speed.is_finite() || speed <= 0.0 {
         say!("error: --speed: {speed:?} is not a positive number of virtual seconds per second");
         return ExitCode::from(2);

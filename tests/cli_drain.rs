@@ -2,9 +2,9 @@
 //! (0 drained, 1 not drained, 2 invalid input).
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 mod common;
-use std::process::Command;
 
 fn evictsim(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_evictsim"))

@@ -39,7 +39,8 @@ fn setup(publish_not_ready: bool) -> Cluster {
 fn addresses(c: &Cluster, field: &str) -> Vec<String> {
     let e = c.get::<Endpoints>(&key("web")).expect("Endpoints exist");
     e.body
-        .get("subsets")
+        .value("subsets")
+        .as_ref()
         .and_then(|s| s[0].get(field))
         .and_then(Value::as_array)
         .into_iter()
@@ -59,7 +60,9 @@ fn slice(c: &Cluster) -> Vec<(String, bool, bool, bool)> {
                 == Some("web")
         })
         .expect("slice exists");
-    s.body["endpoints"]
+    s.body
+        .value("endpoints")
+        .unwrap()
         .as_array()
         .unwrap()
         .iter()
@@ -95,7 +98,7 @@ fn ready_and_unready_pods_with_ips_are_listed_n1_n3() {
     );
     let e = c.get::<Endpoints>(&key("web")).unwrap();
     assert_eq!(
-        e.body["subsets"][0]["ports"],
+        e.body.value("subsets").unwrap()[0]["ports"],
         json!([{"name": "http", "port": 8080, "protocol": "TCP"}])
     );
     assert_eq!(e.metadata.labels.get("team").map(String::as_str), Some("a"));

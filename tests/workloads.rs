@@ -78,7 +78,7 @@ fn a_replica_set_creates_its_pods_and_replaces_terminating_ones_at_once() {
     );
     assert_eq!(pods(&c).len(), 4);
     let status = &c.get::<ReplicaSet>(&key("web")).unwrap().status;
-    assert_eq!(status["replicas"], 3);
+    assert_eq!(status.value("replicas"), Some(json!(3)));
 }
 
 #[test]
@@ -135,8 +135,11 @@ fn a_deployment_owns_a_replica_set_and_scales_it() {
     assert_eq!(active(&c).len(), 4);
     c.advance_to(SimTime::from_secs(3));
     assert_eq!(
-        c.get::<Deployment>(&key("api")).unwrap().status["readyReplicas"],
-        4
+        c.get::<Deployment>(&key("api"))
+            .unwrap()
+            .status
+            .value("readyReplicas"),
+        Some(json!(4))
     );
 }
 
@@ -252,11 +255,15 @@ fn replacements_follow_the_template_the_replica_set_has_when_they_are_created() 
     // A new template (as `kubectl edit` would leave it): pods already running keep theirs,
     // every pod created from now on is made from the new one.
     let mut edited = c.get::<ReplicaSet>(&key("web")).unwrap().clone();
-    edited.spec.unmodeled["template"] = template(
+    let mut new_template = template(
         json!({"app": "web", "track": "two"}),
         json!({"note": "second"}),
     );
-    edited.spec.unmodeled["template"]["spec"]["terminationGracePeriodSeconds"] = json!(7);
+    new_template["spec"]["terminationGracePeriodSeconds"] = json!(7);
+    edited
+        .spec
+        .unmodeled
+        .insert("template".into(), new_template);
     c.update(SimTime::from_secs(6), edited, Subresource::Main, false)
         .unwrap();
     let first = active(&c)[0].metadata.key();

@@ -21,7 +21,7 @@ pub const MANAGED_BY: &str = "endpointslice-controller.k8s.io";
 /// A Service's selector (`spec.selector`), if it has a non-empty one.
 pub fn service_selector(service: &Service) -> Option<Selector> {
     let map: StringMap =
-        serde_json::from_value(service.body.get("spec")?.get("selector")?.clone()).ok()?;
+        serde_json::from_value(service.body.value("spec")?.get("selector")?.clone()).ok()?;
     if map.is_empty() {
         return None;
     }
@@ -36,9 +36,9 @@ pub fn service_selector(service: &Service) -> Option<Selector> {
 fn publish_not_ready(service: &Service) -> bool {
     service
         .body
-        .get("spec")
-        .and_then(|s| s.get("publishNotReadyAddresses"))
-        .and_then(Value::as_bool)
+        .value("spec")
+        .and_then(|s| s.get("publishNotReadyAddresses").cloned())
+        .and_then(|value| value.as_bool())
         .unwrap_or(false)
 }
 
@@ -49,7 +49,8 @@ fn pod_ip(pod: &Pod) -> Option<String> {
 fn ports(service: &Service) -> Vec<Value> {
     service
         .body
-        .get("spec")
+        .value("spec")
+        .as_ref()
         .and_then(|s| s.get("ports"))
         .and_then(Value::as_array)
         .map(|ports| {
@@ -84,7 +85,8 @@ fn target_ref(pod: &Pod) -> Value {
 
 fn ready_addresses(endpoints: Option<&Endpoints>) -> BTreeSet<String> {
     endpoints
-        .and_then(|e| e.body.get("subsets"))
+        .and_then(|e| e.body.value("subsets"))
+        .as_ref()
         .and_then(Value::as_array)
         .into_iter()
         .flatten()

@@ -134,7 +134,8 @@ fn container_names(pod: &Pod) -> Vec<String> {
     let names: Vec<String> = pod
         .spec
         .unmodeled
-        .get("containers")
+        .value("containers")
+        .as_ref()
         .and_then(Value::as_array)
         .map(|cs| {
             cs.iter()
@@ -557,7 +558,9 @@ impl Cluster {
 /// Whether a Node's `Ready` condition is `True`.
 pub fn node_ready(node: &Node) -> bool {
     let field = scanned_field;
-    field(&node.status, "conditions")
+    node.status
+        .value("conditions")
+        .as_ref()
         .and_then(Value::as_array)
         .is_some_and(|cs| {
             cs.iter().filter_map(Value::as_object).any(|c| {

@@ -28,7 +28,7 @@ use super::FastMap;
 use super::pod_facts::PodFacts;
 use super::shared_parts::PerSpec;
 use super::store::Store;
-use crate::model::{Node, Pod, SmolStr, Unmodeled, scanned, scanned_field};
+use crate::model::{Node, Pod, SmolStr, Unmodeled, scanned};
 
 /// Whether a pod counts towards its node's load: bound to it and not terminal.
 fn counts(pod: &PodFacts) -> bool {
@@ -163,7 +163,8 @@ pub fn pod_requests(pod: &Pod) -> Resources {
 fn spec_requests(spec: &Unmodeled) -> Resources {
     let mut total = Resources::new();
     for container in spec
-        .get("containers")
+        .value("containers")
+        .as_ref()
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
@@ -173,7 +174,8 @@ fn spec_requests(spec: &Unmodeled) -> Resources {
     let mut sidecars = Resources::new();
     let mut init_peak = Resources::new();
     for init in spec
-        .get("initContainers")
+        .value("initContainers")
+        .as_ref()
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
@@ -195,8 +197,8 @@ fn spec_requests(spec: &Unmodeled) -> Resources {
         let slot = total.entry(name).or_insert(0);
         *slot = (*slot).max(amount);
     }
-    if let Some(overhead) = spec.get("overhead") {
-        add_resources(&mut total, &requests_of(Some(overhead)));
+    if let Some(overhead) = spec.value("overhead") {
+        add_resources(&mut total, &requests_of(Some(&overhead)));
     }
     total.retain(|_, amount| *amount != 0);
     total
@@ -217,7 +219,11 @@ pub struct Taint {
 /// the not-ready/unreachable taint its Ready condition implies when the node does not list it
 /// (the node lifecycle controller adds them within seconds on a real cluster).
 pub fn blocking_taints(node: &Node) -> Vec<Taint> {
-    let mut taints: Vec<Taint> = scanned_field(&node.spec.unmodeled, "taints")
+    let mut taints: Vec<Taint> = node
+        .spec
+        .unmodeled
+        .value("taints")
+        .as_ref()
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
@@ -245,14 +251,23 @@ pub fn blocking_taints(node: &Node) -> Vec<Taint> {
     taints
 }
 
-fn ready_status(node: &Node) -> &str {
-    scanned_field(&node.status, "conditions")
+/// The node's `Ready` condition's status: `True`, `False`, or `Unknown` for anything else.
+fn ready_status(node: &Node) -> &'static str {
+    let status = node
+        .status
+        .value("conditions")
+        .as_ref()
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
         .find(|c| scanned(c, "type").and_then(Value::as_str) == Some("Ready"))
         .and_then(|c| scanned(c, "status").and_then(Value::as_str))
-        .unwrap_or("Unknown")
+        .map(|status| match status {
+            "True" => "True",
+            "False" => "False",
+            _ => "Unknown",
+        });
+    status.unwrap_or("Unknown")
 }
 
 fn str_field<'a>(value: &'a Value, name: &str) -> &'a str {
@@ -334,24 +349,25 @@ impl Placement {
         Placement {
             requests: spec_requests(spec),
             node_selector: spec
-                .get("nodeSelector")
+                .value("nodeSelector")
+                .as_ref()
                 .and_then(Value::as_object)
                 .into_iter()
                 .flatten()
                 .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
                 .collect(),
             affinity_terms: spec
-                .get("affinity")
+                .value("affinity")
+                .as_ref()
                 .and_then(|a| {
                     a.pointer("/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms")
                 })
                 .and_then(Value::as_array)
                 .cloned(),
-            tolerations: spec
-                .get("tolerations")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default(),
+            tolerations: match spec.value("tolerations") {
+                Some(Value::Array(tolerations)) => tolerations,
+                _ => Vec::new(),
+            },
         }
     }
 
@@ -551,7 +567,9 @@ impl ByLoad {
 }
 
 fn max_pods(node: &Node) -> usize {
-    scanned_field(&node.status, "allocatable")
+    node.status
+        .value("allocatable")
+        .as_ref()
         .and_then(|a| scanned(a, "pods"))
         .and_then(|p| match p {
             Value::String(s) => parse_quantity(s).and_then(|m| usize::try_from(m / 1000).ok()),
@@ -563,7 +581,8 @@ fn max_pods(node: &Node) -> usize {
 
 fn allocatable(node: &Node) -> Resources {
     node.status
-        .get("allocatable")
+        .value("allocatable")
+        .as_ref()
         .and_then(Value::as_object)
         .into_iter()
         .flatten()

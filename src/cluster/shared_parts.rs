@@ -17,7 +17,6 @@ use std::hash::{BuildHasher, Hash, Hasher};
 
 use foldhash::fast::FixedState;
 use hashbrown::HashTable;
-use serde_json::Value;
 
 use crate::cluster::FastSet;
 use crate::model::{
@@ -359,12 +358,11 @@ fn hash_map(map: &StringMap) -> u64 {
     h.finish()
 }
 
+/// A hash of the fields' text: equal texts are equal fields; equal fields written in
+/// another order hash apart and are stored twice, which is harmless.
 fn hash_fields(fields: &Unmodeled) -> u64 {
     let mut h = hasher();
-    for (k, v) in fields.iter() {
-        k.hash(&mut h);
-        hash_value(v, &mut h);
-    }
+    fields.text().hash(&mut h);
     h.finish()
 }
 
@@ -392,44 +390,6 @@ fn hash_conditions<'a>(conditions: impl ExactSizeIterator<Item = &'a PodConditio
         condition.last_transition_time.hash(&mut h);
     }
     h.finish()
-}
-
-/// A hash of a JSON value consistent with its equality: equal values hash equally (object
-/// keys in their stored order; values unequal only in key order merely collide).
-fn hash_value(value: &Value, h: &mut impl Hasher) {
-    match value {
-        Value::Null => h.write_u8(0),
-        Value::Bool(b) => {
-            h.write_u8(1);
-            b.hash(h);
-        }
-        Value::Number(n) => {
-            h.write_u8(2);
-            // Equal numbers print equally; the text is short.
-            n.to_string().hash(h);
-        }
-        Value::String(s) => {
-            h.write_u8(3);
-            s.hash(h);
-        }
-        Value::Array(items) => {
-            h.write_u8(4);
-            h.write_usize(items.len());
-            for item in items {
-                hash_value(item, h);
-            }
-        }
-        Value::Object(fields) => {
-            // Key order differs between equal maps only when built differently; such maps
-            // hash apart and are stored twice, which is harmless.
-            h.write_u8(5);
-            h.write_usize(fields.len());
-            for (k, v) in fields {
-                k.hash(h);
-                hash_value(v, h);
-            }
-        }
-    }
 }
 
 #[cfg(test)]

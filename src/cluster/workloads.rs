@@ -52,7 +52,8 @@ impl PodTemplateParts {
     /// Reads `template` from a workload's spec; a part that is absent or not the shape a pod
     /// template has is left empty, as the controllers treat it.
     fn decode(workload_spec: &Unmodeled) -> Self {
-        let template = workload_spec.get("template");
+        let template = workload_spec.value("template");
+        let template = template.as_ref();
         let meta = template.and_then(|t| t.get("metadata"));
         let string_map_at = |field: &str| {
             meta.and_then(|m| m.get(field))
@@ -76,10 +77,7 @@ impl PodTemplateParts {
 pub(crate) type PodTemplates = PerSpec<PodTemplateParts>;
 
 fn template(unmodeled: &Unmodeled) -> Value {
-    unmodeled
-        .get("template")
-        .cloned()
-        .unwrap_or_else(|| json!({}))
+    unmodeled.value("template").unwrap_or_else(|| json!({}))
 }
 
 /// Upstream's `rand.SafeEncodeString` of a hash: a label-safe text.
@@ -503,16 +501,16 @@ impl Cluster {
         }) {
             let n = rs
                 .status
-                .get("replicas")
-                .and_then(Value::as_u64)
+                .value("replicas")
+                .and_then(|n| n.as_u64())
                 .unwrap_or(0);
             // Statuses are kept as written, so their sums must not overflow.
             total = u64::saturating_add(total, n);
             ready = u64::saturating_add(
                 ready,
                 rs.status
-                    .get("readyReplicas")
-                    .and_then(Value::as_u64)
+                    .value("readyReplicas")
+                    .and_then(|n| n.as_u64())
                     .unwrap_or(0),
             );
             if rs.metadata.labels.get(POD_TEMPLATE_HASH) == Some(&hash) {
@@ -810,7 +808,13 @@ impl ReplicationController {
 /// over, and sharing the copy spares building the map and, for every status written, the
 /// copy the old object held (statuses are copy-on-write). Bounded: forgotten past 1,024.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct ReplicaStatuses(FastMap<(i64, usize, usize), Unmodeled>);
+pub(crate) struct ReplicaStatuses {
+    /// The shared status of each count.
+    by_counts: FastMap<(i64, usize, usize), Unmodeled>,
+    /// The counts of each shared status, by its address (kept alive by `by_counts`, so no
+    /// other status has it).
+    by_address: FastMap<usize, (i64, usize, usize)>,
+}
 
 impl ReplicaStatuses {
     const LIMIT: usize = 1_024;
@@ -818,28 +822,32 @@ impl ReplicaStatuses {
     /// [`Cluster::replica_status`] of these counts.
     pub(crate) fn of(&mut self, generation: i64, replicas: usize, ready: usize) -> Unmodeled {
         let key = (generation, replicas, ready);
-        if let Some(status) = self.0.get(&key) {
+        if let Some(status) = self.by_counts.get(&key) {
             return status.clone();
         }
-        if self.0.len() >= Self::LIMIT {
-            self.0.clear();
+        if self.by_counts.len() >= Self::LIMIT {
+            self.by_counts.clear();
+            self.by_address.clear();
         }
         let status = Cluster::replica_status(generation, replicas, ready);
-        self.0.insert(key, status.clone());
+        self.by_address.insert(status.address(), key);
+        self.by_counts.insert(key, status.clone());
         status
     }
 }
 
 impl ReplicaStatuses {
     /// Whether `status` is exactly what [`Cluster::replica_status`] would build from these
-    /// counts: a sync after every pod event mostly finds nothing to change. The shared copy
-    /// of these counts, which the controller wrote, is known by its address; any other
-    /// status (loaded, restored, or a copy the table has let go of) is read field by field.
+    /// counts: a sync after every pod event mostly finds nothing to change, and the rest
+    /// mostly find the status the controller wrote for the counts before. A shared copy,
+    /// which the controller wrote, is known by its address, with the counts it was built
+    /// from; any other status (loaded, restored, or a copy the table has let go of) is read
+    /// field by field.
     fn hold(&self, status: &Unmodeled, generation: i64, replicas: usize, ready: usize) -> bool {
-        self.0
-            .get(&(generation, replicas, ready))
-            .is_some_and(|shared| shared.shares(status))
-            || replica_status_is(status, generation, replicas, ready)
+        match self.by_address.get(&status.address()) {
+            Some(&counts) => counts == (generation, replicas, ready),
+            None => replica_status_is(status, generation, replicas, ready),
+        }
     }
 }
 
@@ -848,19 +856,79 @@ impl ReplicaStatuses {
 fn replica_status_is(status: &Unmodeled, generation: i64, replicas: usize, ready: usize) -> bool {
     let (replicas, ready) = (replicas as u64, ready as u64);
     let expected_fields = if ready > 0 { 5 } else { 3 };
-    // A scan of the few fields: cheaper than hashing each name to look it up.
+    // A scan of the few fields, each value read as the integer its text may be.
     status.len() == expected_fields
-        && status.iter().all(|(field, value)| match field.as_str() {
-            "observedGeneration" => value.as_i64() == Some(generation),
-            "replicas" | "fullyLabeledReplicas" => value.as_u64() == Some(replicas),
-            "readyReplicas" | "availableReplicas" => ready > 0 && value.as_u64() == Some(ready),
-            _ => false,
+        && status.all_written(|field, value| {
+            let value = json_integer(value);
+            match field {
+                "observedGeneration" => value == Some(i128::from(generation)),
+                "replicas" | "fullyLabeledReplicas" => value == Some(i128::from(replicas)),
+                "readyReplicas" | "availableReplicas" => {
+                    ready > 0 && value == Some(i128::from(ready))
+                }
+                _ => false,
+            }
         })
+}
+
+/// The integer a JSON number's text is, if it is one (`3`, `-2`; not `3.0`, which
+/// serde_json reads as a float): what `Value::as_i64` and `as_u64` read it as.
+fn json_integer(text: &str) -> Option<i128> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(digits) => (true, digits),
+        None => (false, text),
+    };
+    if digits.is_empty() || digits.len() > 20 {
+        return None;
+    }
+    let mut value: u64 = 0;
+    for digit in digits.bytes() {
+        if !digit.is_ascii_digit() {
+            return None;
+        }
+        value = value
+            .checked_mul(10)?
+            .checked_add(u64::from(digit - b'0'))?;
+    }
+    let value = i128::from(value);
+    Some(if negative { -value } else { value })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A number's text is read as the integer serde_json reads it as, or not at all.
+    #[test]
+    fn json_integers_read_as_serde_json_reads_them() {
+        for text in [
+            "0",
+            "7",
+            "-2",
+            "150",
+            "18446744073709551615",
+            "-9223372036854775808",
+        ] {
+            let value: Value = serde_json::from_str(text).unwrap();
+            let expected = value
+                .as_i64()
+                .map(i128::from)
+                .or(value.as_u64().map(i128::from));
+            assert_eq!(json_integer(text), expected, "{text}");
+        }
+        for text in [
+            "3.0",
+            "1e3",
+            "\"3\"",
+            "",
+            "-",
+            "null",
+            "true",
+            "18446744073709551616",
+        ] {
+            assert_eq!(json_integer(text), None, "{text}");
+        }
+    }
 
     /// The in-place comparison agrees with comparing against the status the controller
     /// would write, for matching counts and for each count or field that differs.
@@ -886,7 +954,7 @@ mod tests {
             let status = statuses.of(generation, replicas, ready);
             let built = Cluster::replica_status(generation, replicas, ready);
             assert_eq!(status, built);
-            assert!(status.keys().eq(built.keys()), "the same order");
+            assert_eq!(status.text(), built.text(), "the same order");
             assert!(status.shares(&statuses.of(generation, replicas, ready)));
             // The shared copy, and an equal status built apart, hold these counts; neither
             // holds others.
@@ -898,7 +966,8 @@ mod tests {
         for n in 0..2 * ReplicaStatuses::LIMIT {
             assert_eq!(statuses.of(1, n, 0), Cluster::replica_status(1, n, 0));
         }
-        assert!(statuses.0.len() <= ReplicaStatuses::LIMIT);
+        assert!(statuses.by_counts.len() <= ReplicaStatuses::LIMIT);
+        assert_eq!(statuses.by_address.len(), statuses.by_counts.len());
         let mut extra = Cluster::replica_status(1, 3, 2);
         extra.insert("conditions".into(), serde_json::json!([]));
         assert!(!replica_status_is(&extra, 1, 3, 2));

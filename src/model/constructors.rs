@@ -263,9 +263,11 @@ macro_rules! replicated_workload {
             /// The same workload whose pods carry this annotation (the `evictsim.io/*`
             /// behaviour annotations: startup time, never Ready, shutdown time, …).
             pub fn with_pod_annotation(mut self, key: &str, value: &str) -> $ty {
-                if let Some(template) = self.spec.unmodeled.get_mut("template") {
-                    template["metadata"]["annotations"][key] = json!(value);
-                }
+                self.spec.unmodeled.edit(|spec| {
+                    if let Some(template) = spec.get_mut("template") {
+                        template["metadata"]["annotations"][key] = json!(value);
+                    }
+                });
                 self
             }
         }

@@ -35,7 +35,7 @@ pub struct EvictionMeta {
     pub namespace: SmolStr,
     /// Accepted and ignored, as metav1.ObjectMeta fields on an Eviction are.
     #[serde(flatten)]
-    pub unmodeled: super::meta::Unmodeled,
+    pub unmodeled: super::Unmodeled,
 }
 
 /// `metav1.DeleteOptions`.

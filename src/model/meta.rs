@@ -6,9 +6,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 pub use smol_str::SmolStr;
 
+use super::Unmodeled;
 use super::short_text;
 use crate::time::Time;
 
@@ -133,121 +133,6 @@ impl Serialize for StringMap {
 impl<'de> Deserialize<'de> for StringMap {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         BTreeMap::deserialize(deserializer).map(StringMap::from)
-    }
-}
-
-/// Fields this model does not interpret, kept so that objects survive a round trip unchanged.
-///
-/// Shared copy-on-write: copying an object (every write copies the stored one to change it)
-/// shares these fields — containers, volumes, statuses verbatim, the bulk of a real object —
-/// instead of copying the trees. Reads see the map through `Deref`; a change through
-/// `DerefMut` copies it first if another object still shares it. The empty set (most
-/// statuses, most conditions, every request's metadata) is no allocation and no handle:
-/// making, copying and dropping one touches no reference count.
-#[derive(Clone, Default)]
-pub struct Unmodeled(Option<std::sync::Arc<Map<String, Value>>>);
-
-/// The empty set's map, which every empty [`Unmodeled`] reads as.
-fn empty_map() -> &'static Map<String, Value> {
-    static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
-    EMPTY.get_or_init(Map::new)
-}
-
-impl Unmodeled {
-    /// An empty set of fields.
-    pub fn new() -> Self {
-        Unmodeled::default()
-    }
-
-    /// Whether both share one set of fields (a copy not changed since), or are both empty.
-    pub fn shares(&self, other: &Unmodeled) -> bool {
-        match (&self.0, &other.0) {
-            (Some(a), Some(b)) => std::sync::Arc::ptr_eq(a, b),
-            (a, b) => a.is_none() && b.is_none(),
-        }
-    }
-
-    /// Where the shared fields live: equal for copies that share them, 0 for the empty set.
-    pub(crate) fn address(&self) -> usize {
-        self.0
-            .as_ref()
-            .map_or(0, |map| std::sync::Arc::as_ptr(map) as usize)
-    }
-
-    /// How many values share these fields (0 for the empty set, which is not held).
-    pub(crate) fn strong_count(&self) -> usize {
-        self.0.as_ref().map_or(0, std::sync::Arc::strong_count)
-    }
-}
-
-impl std::ops::Deref for Unmodeled {
-    type Target = Map<String, Value>;
-    fn deref(&self) -> &Map<String, Value> {
-        match &self.0 {
-            Some(map) => map,
-            None => empty_map(),
-        }
-    }
-}
-
-impl std::ops::DerefMut for Unmodeled {
-    fn deref_mut(&mut self) -> &mut Map<String, Value> {
-        std::sync::Arc::make_mut(
-            self.0
-                .get_or_insert_with(|| std::sync::Arc::new(Map::new())),
-        )
-    }
-}
-
-impl PartialEq for Unmodeled {
-    /// Map equality (the order of fields does not matter), answered without hashing when
-    /// both hold their fields in the same order, as two versions of one object do: then
-    /// the first field whose values differ settles it, since each name is there once.
-    fn eq(&self, other: &Self) -> bool {
-        if self.shares(other) {
-            return true;
-        }
-        let (a, b): (&Map<String, Value>, &Map<String, Value>) = (self, other);
-        if a.len() != b.len() {
-            return false;
-        }
-        for ((name, value), (other_name, other_value)) in a.iter().zip(b.iter()) {
-            if name != other_name {
-                return a == b;
-            }
-            if value != other_value {
-                return false;
-            }
-        }
-        true
-    }
-}
-
-impl fmt::Debug for Unmodeled {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        (**self).fmt(f)
-    }
-}
-
-impl From<Map<String, Value>> for Unmodeled {
-    fn from(map: Map<String, Value>) -> Self {
-        if map.is_empty() {
-            Unmodeled::default()
-        } else {
-            Unmodeled(Some(std::sync::Arc::new(map)))
-        }
-    }
-}
-
-impl Serialize for Unmodeled {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        (**self).serialize(serializer)
-    }
-}
-
-impl<'de> Deserialize<'de> for Unmodeled {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Map::deserialize(deserializer).map(Unmodeled::from)
     }
 }
 
@@ -831,30 +716,6 @@ mod tests {
         assert!(StringMap::default().is_empty() && decoded.is_empty());
     }
 
-    /// An empty set of unmodeled fields, however made, holds nothing and reads, compares,
-    /// writes and shares as the empty map; one emptied after a change equals it too.
-    #[test]
-    fn empty_unmodeled_fields_hold_nothing() {
-        let decoded: Unmodeled = serde_json::from_str("{}").unwrap();
-        let made = Unmodeled::from(Map::new());
-        assert_eq!((decoded.address(), decoded.strong_count()), (0, 0));
-        assert!(decoded.shares(&Unmodeled::new()) && made.shares(&decoded));
-        assert_eq!(serde_json::to_string(&made).unwrap(), "{}");
-        let mut changed = Unmodeled::default();
-        changed.insert("replicas".into(), Value::from(3));
-        assert!(!changed.shares(&decoded) && changed != decoded);
-        let copy = changed.clone();
-        assert!(copy.shares(&changed) && copy.strong_count() == 2);
-        changed.remove("replicas");
-        assert!(changed.is_empty() && changed == decoded && !changed.shares(&decoded));
-        assert_eq!(
-            copy.get("replicas"),
-            Some(&Value::from(3)),
-            "the copy kept its field"
-        );
-        assert_eq!(format!("{decoded:?}"), "{}");
-    }
-
     proptest::proptest! {
         /// A UID is its text whichever form holds it: it writes back and displays as the
         /// text it was made from, and two UIDs compare, order and hash as their texts do —
@@ -884,8 +745,8 @@ mod tests {
             for (text, uid) in texts.iter().zip(&uids) {
                 prop_assert_eq!(&*uid.text(), text.as_str());
                 prop_assert_eq!(uid.to_string(), text.clone());
-                prop_assert_eq!(serde_json::to_value(uid).unwrap(), Value::from(text.as_str()));
-                let decoded: Uid = serde_json::from_value(Value::from(text.as_str())).unwrap();
+                prop_assert_eq!(serde_json::to_value(uid).unwrap(), serde_json::Value::from(text.as_str()));
+                let decoded: Uid = serde_json::from_value(serde_json::Value::from(text.as_str())).unwrap();
                 prop_assert_eq!(&decoded, uid);
                 prop_assert_eq!(Uid::from(SmolStr::from(text.as_str())), uid.clone());
             }
@@ -897,31 +758,6 @@ mod tests {
                         prop_assert_eq!(hash_with(x), hash_with(y));
                     }
                 }
-            }
-        }
-    }
-
-    proptest::proptest! {
-        /// Fields equal as maps are: in any order, with any value differing or not.
-        #[test]
-        fn unmodeled_fields_compare_as_maps(
-            fields in proptest::collection::vec((0u8..4, 0u8..3), 0..5),
-            other in proptest::collection::vec((0u8..4, 0u8..3), 0..5),
-            reverse in proptest::bool::ANY,
-        ) {
-            let map = |fields: &[(u8, u8)]| -> Map<String, Value> {
-                fields.iter().map(|(k, v)| (format!("f{k}"), Value::from(*v))).collect()
-            };
-            let a = map(&fields);
-            let mut same_fields: Vec<(u8, u8)> = fields.clone();
-            if reverse {
-                same_fields.reverse();
-            }
-            for b in [map(&other), map(&same_fields)] {
-                proptest::prop_assert_eq!(
-                    Unmodeled::from(a.clone()) == Unmodeled::from(b.clone()),
-                    a == b
-                );
             }
         }
     }

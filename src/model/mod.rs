@@ -34,6 +34,7 @@ mod pod;
 mod selector;
 mod shared_list;
 pub(crate) mod short_text;
+mod unmodeled;
 mod validation;
 mod version;
 mod workloads;
@@ -47,7 +48,7 @@ pub use kind::Kind;
 pub use known_fields::unknown_fields;
 pub use meta::{
     IntOrString, ObjectKey, ObjectMeta, OwnerReference, OwnerReferences, ResourceVersion, SmolStr,
-    StringMap, Uid, UidText, Unmodeled, percent_of_rounded_up,
+    StringMap, Uid, UidText, percent_of_rounded_up,
 };
 pub use pdb::{
     ALWAYS_ALLOW, Condition, DISRUPTION_ALLOWED, IF_HEALTHY_BUDGET, INSUFFICIENT_PODS,
@@ -67,6 +68,7 @@ pub use selector::{
     Operator, Requirement, Selector, SelectorFieldError, label_value_errors, qualified_name_errors,
 };
 pub use shared_list::SharedList;
+pub use unmodeled::Unmodeled;
 pub use validation::{
     validate_delete_options, validate_loaded_resource_version, validate_object_meta,
 };
@@ -87,6 +89,15 @@ pub(crate) fn scanned_field<'a>(
     name: &str,
 ) -> Option<&'a serde_json::Value> {
     object.iter().find(|(k, _)| *k == name).map(|(_, v)| v)
+}
+
+/// The string a JSON text is, if it is one: borrowed from the text unless it has escapes.
+pub(crate) fn json_string(text: &str) -> Option<std::borrow::Cow<'_, str>> {
+    let inner = text.strip_prefix('"')?.strip_suffix('"')?;
+    if !inner.contains('\\') {
+        return Some(inner.into());
+    }
+    serde_json::from_str::<String>(text).ok().map(Into::into)
 }
 
 /// [`scanned_field`] of `value`, when it is an object.
@@ -379,18 +390,18 @@ macro_rules! verbatim_resource {
                 false
             }
             fn spec_differs(&self, other: &Self) -> bool {
-                self.body.get("spec") != other.body.get("spec")
+                !self.body.same_field(&other.body, "spec")
             }
             fn take_status(&mut self, from: &Self) {
                 if $status {
-                    match from.body.get("status") {
-                        Some(s) => self.body.insert("status".into(), s.clone()),
+                    match from.body.value("status") {
+                        Some(s) => self.body.insert("status".into(), s),
                         None => self.body.remove("status"),
                     };
                 }
             }
             fn take_spec(&mut self, from: &Self) {
-                let status = self.body.get("status").cloned();
+                let status = self.body.value("status");
                 self.body = from.body.clone();
                 match status {
                     Some(s) => self.body.insert("status".into(), s),

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::meta::{IntOrString, ObjectMeta, SmolStr, Unmodeled};
+use super::Unmodeled;
+use super::meta::{IntOrString, ObjectMeta, SmolStr};
 use super::selector::LabelSelector;
 use crate::time::Time;
 

@@ -2,10 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use std::borrow::Cow;
 use std::net::Ipv4Addr;
 use std::num::NonZeroU32;
 
-use super::meta::{ObjectMeta, SmolStr, Unmodeled};
+use super::Unmodeled;
+use super::meta::{ObjectMeta, SmolStr};
 use super::shared_list::SharedList;
 use super::short_text::same;
 use crate::time::Time;
@@ -130,8 +132,10 @@ impl StartStamp {
 /// the [`StartStamp`].
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum StatusField<'a> {
-    /// A field kept as it came (or `containerStatuses`).
-    Verbatim(&'a serde_json::Value),
+    /// A field kept as it came: its JSON text.
+    Verbatim(&'a str),
+    /// `containerStatuses`, as it came.
+    ContainerStatuses(&'a serde_json::Value),
     /// `podIP`: the address as a string.
     PodIp(Ipv4Addr),
     /// `podIPs`: `[{"ip": <the address>}]`.
@@ -144,7 +148,11 @@ impl StatusField<'_> {
     /// The field as a JSON value.
     fn to_value(self) -> serde_json::Value {
         match self {
-            StatusField::Verbatim(value) => value.clone(),
+            StatusField::Verbatim(text) => {
+                // The text was written from a value.
+                serde_json::from_str(text).expect("a written value reads back")
+            }
+            StatusField::ContainerStatuses(value) => value.clone(),
             StatusField::PodIp(ip) => serde_json::Value::String(ip.to_string()),
             StatusField::PodIps(ip) => serde_json::json!([{ "ip": ip.to_string() }]),
             StatusField::StartTime(time) => serde_json::json!(time),
@@ -156,7 +164,12 @@ impl Serialize for StatusField<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::{SerializeMap, SerializeSeq};
         match self {
-            StatusField::Verbatim(value) => value.serialize(serializer),
+            StatusField::Verbatim(text) => {
+                let raw: &serde_json::value::RawValue =
+                    serde_json::from_str(text).map_err(serde::ser::Error::custom)?;
+                raw.serialize(serializer)
+            }
+            StatusField::ContainerStatuses(value) => value.serialize(serializer),
             StatusField::PodIp(ip) => serializer.collect_str(ip),
             StatusField::PodIps(ip) => {
                 struct Address(Ipv4Addr);
@@ -193,7 +206,7 @@ const AFTER_CONTAINER_STATUSES: [&str; 9] = [
 impl PodStatus {
     /// The fields after the typed `phase` and `conditions`, in the order they are written:
     /// the verbatim ones with `containerStatuses` and the start stamp's in their places.
-    pub(crate) fn other_fields(&self) -> impl Iterator<Item = (&str, StatusField<'_>)> {
+    pub(crate) fn other_fields(&self) -> impl Iterator<Item = (Cow<'_, str>, StatusField<'_>)> {
         let mut statuses = self.container_statuses.as_deref();
         // A field the status also holds verbatim (put there through `unmodeled` after the
         // start) is written once, as it is there.
@@ -201,12 +214,13 @@ impl PodStatus {
         let mut stamped = Some(
             self.start_stamp
                 .fields()
-                .filter(move |(name, _)| super::scanned_field(verbatim, name).is_none()),
+                .filter(move |(name, _)| !verbatim.contains_key(name))
+                .map(|(name, field)| (Cow::Borrowed(name), field)),
         )
         .filter(|_| !self.start_stamp.is_empty());
-        let mut fields = self.unmodeled.iter().peekable();
+        let mut fields = self.unmodeled.iter_raw().peekable();
         std::iter::from_fn(move || {
-            let next = fields.peek().map(|(name, _)| name.as_str());
+            let next = fields.peek().map(|(name, _)| &**name);
             if let Some(stamp) = &mut stamped
                 && next.is_none_or(|name| {
                     name == "initContainerStatuses" || AFTER_CONTAINER_STATUSES.contains(&name)
@@ -221,32 +235,35 @@ impl PodStatus {
                 && next.is_none_or(|name| AFTER_CONTAINER_STATUSES.contains(&name))
             {
                 statuses = None;
-                return Some(("containerStatuses", StatusField::Verbatim(value)));
+                return Some((
+                    Cow::Borrowed("containerStatuses"),
+                    StatusField::ContainerStatuses(value),
+                ));
             }
             fields
                 .next()
-                .map(|(name, value)| (name.as_str(), StatusField::Verbatim(value)))
+                .map(|(name, value)| (name, StatusField::Verbatim(value)))
         })
     }
 
     /// `podIP`, wherever the status holds it (empty text counts as none).
-    pub fn pod_ip(&self) -> Option<std::borrow::Cow<'_, str>> {
-        match super::scanned_field(&self.unmodeled, "podIP") {
-            Some(serde_json::Value::String(ip)) if !ip.is_empty() => Some(ip.as_str().into()),
-            Some(_) => None,
+    pub fn pod_ip(&self) -> Option<Cow<'_, str>> {
+        match self.unmodeled.raw("podIP") {
+            Some(text) => super::json_string(text).filter(|ip| !ip.is_empty()),
             None => self.start_stamp.pod_ip().map(|ip| ip.to_string().into()),
         }
     }
 
     /// Whether the status has a `podIP` field at all, in either form.
     pub(crate) fn has_pod_ip_field(&self) -> bool {
-        self.start_stamp.ip.is_some() || super::scanned_field(&self.unmodeled, "podIP").is_some()
+        self.start_stamp.ip.is_some() || self.unmodeled.contains_key("podIP")
     }
 
     /// Whether the status's `startTime` is `time`, in either form.
     pub(crate) fn started_at(&self, time: Time) -> bool {
-        match super::scanned_field(&self.unmodeled, "startTime") {
-            Some(value) => *value == serde_json::json!(time),
+        match self.unmodeled.raw("startTime") {
+            Some(text) => serde_json::from_str::<serde_json::Value>(text)
+                .is_ok_and(|value| value == serde_json::json!(time)),
             None => self.start_stamp.start_time() == Some(time),
         }
     }
@@ -267,7 +284,7 @@ impl PodStatus {
             let seconds = u32::try_from(time.unix_seconds())
                 .ok()
                 .and_then(NonZeroU32::new)
-                .filter(|_| super::scanned_field(&self.unmodeled, "startTime").is_none());
+                .filter(|_| !self.unmodeled.contains_key("startTime"));
             match seconds {
                 Some(seconds) => self.start_stamp.start = Some(seconds),
                 None => {
@@ -286,15 +303,16 @@ impl PodStatus {
 
     /// `podIP` and `podIPs` for `ip`, added verbatim (at the end, as any new field).
     fn insert_verbatim_address(&mut self, ip: Ipv4Addr) {
-        let fields: &mut serde_json::Map<String, serde_json::Value> = &mut self.unmodeled;
-        fields.insert("podIP".into(), StatusField::PodIp(ip).to_value());
-        fields.insert("podIPs".into(), StatusField::PodIps(ip).to_value());
+        self.unmodeled.edit(|fields| {
+            fields.insert("podIP".into(), StatusField::PodIp(ip).to_value());
+            fields.insert("podIPs".into(), StatusField::PodIps(ip).to_value());
+        });
     }
 
     /// The fields after `phase`, `conditions` and `containerStatuses` as one JSON map: the
     /// verbatim ones with the stamped ones added.
     fn verbatim_with_stamp(&self) -> serde_json::Map<String, serde_json::Value> {
-        let mut fields = (*self.unmodeled).clone();
+        let mut fields = self.unmodeled.to_map();
         for (name, field) in self.start_stamp.fields() {
             fields.entry(name).or_insert_with(|| field.to_value());
         }
@@ -329,7 +347,7 @@ impl Serialize for PodStatus {
             map.serialize_entry("conditions", &self.conditions)?;
         }
         for (name, value) in self.other_fields() {
-            map.serialize_entry(name, &value)?;
+            map.serialize_entry(&name, &value)?;
         }
         map.end()
     }
@@ -559,11 +577,12 @@ impl Pod {
     /// The value of a field-selector field (`metadata.name`, `spec.nodeName`,
     /// `status.phase`, …) or `None` if pods do not support selecting on it.
     pub fn field(&self, path: &str) -> Option<String> {
-        let from_unmodeled = |map: &super::meta::Unmodeled, key: &str| {
-            map.get(key)
-                .map(|v| match v {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
+        let from_unmodeled = |fields: &super::Unmodeled, key: &str| {
+            fields
+                .raw(key)
+                .map(|text| match super::json_string(text) {
+                    Some(string) => string.into_owned(),
+                    None => text.to_owned(),
                 })
                 .unwrap_or_default()
         };
@@ -579,7 +598,7 @@ impl Pod {
                 if v.is_empty() { "false".into() } else { v }
             }
             "status.phase" => self.status.phase.to_string(),
-            "status.podIP" => match super::scanned_field(&self.status.unmodeled, "podIP") {
+            "status.podIP" => match self.status.unmodeled.raw("podIP") {
                 Some(_) => from_unmodeled(&self.status.unmodeled, "podIP"),
                 None => self
                     .status
@@ -793,7 +812,7 @@ mod tests {
         ] {
             let status = started(before);
             assert!(
-                status.unmodeled.get("podIP").is_none(),
+                !status.unmodeled.contains_key("podIP"),
                 "stamped, not verbatim"
             );
             let text = serde_json::to_string(&status).unwrap();

@@ -329,17 +329,19 @@ pub(crate) fn validate_pod_spec_update(new: &PodSpec, old: &PodSpec) -> Vec<Fiel
     fn masked(spec: &PodSpec) -> PodSpec {
         let mut m = spec.clone();
         m.termination_grace_period_seconds = None;
-        m.unmodeled.remove("activeDeadlineSeconds");
-        m.unmodeled.remove("tolerations");
-        for list in ["containers", "initContainers"] {
-            if let Some(Value::Array(items)) = m.unmodeled.get_mut(list) {
-                for item in items.iter_mut() {
-                    if let Some(map) = item.as_object_mut() {
-                        map.remove("image");
+        m.unmodeled.edit(|fields| {
+            fields.remove("activeDeadlineSeconds");
+            fields.remove("tolerations");
+            for list in ["containers", "initContainers"] {
+                if let Some(Value::Array(items)) = fields.get_mut(list) {
+                    for item in items.iter_mut() {
+                        if let Some(map) = item.as_object_mut() {
+                            map.remove("image");
+                        }
                     }
                 }
             }
-        }
+        });
         m
     }
     let grace_ok = new.termination_grace_period_seconds == old.termination_grace_period_seconds

@@ -5,7 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::meta::{ObjectMeta, StringMap, Unmodeled};
+use super::Unmodeled;
+use super::meta::{ObjectMeta, StringMap};
 use super::selector::LabelSelector;
 
 /// The spec shape shared by `apps/v1` ReplicaSet, Deployment, StatefulSet and DaemonSet.
@@ -116,8 +117,9 @@ pub(crate) fn without_type_meta<S: serde::Serializer>(
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     serializer.collect_map(
-        body.iter()
-            .filter(|(key, _)| *key != "kind" && *key != "apiVersion"),
+        body.iter_raw()
+            .filter(|(key, _)| key != "kind" && key != "apiVersion")
+            .map(|(key, value)| (key, super::unmodeled::RawField(value))),
     )
 }
 

@@ -17,7 +17,9 @@ use std::net::Ipv4Addr;
 
 use serde_json::Value;
 
-use crate::model::{ObjectMeta, OwnerReference, Pod, PodCondition, StatusField, StringMap};
+use crate::model::{
+    ObjectMeta, OwnerReference, Pod, PodCondition, StatusField, StringMap, Unmodeled,
+};
 use crate::time::Time;
 
 /// Appends the API's JSON for `pod`, with `kind` and `apiVersion` first.
@@ -35,11 +37,7 @@ pub(crate) fn write_pod(pod: &Pod, out: &mut Vec<u8>) {
         fields.key(br#""terminationGracePeriodSeconds":"#);
         integer(fields.out, seconds);
     }
-    fields.verbatim(
-        spec.unmodeled
-            .iter()
-            .map(|(name, value)| (name.as_str(), value)),
-    );
+    fields.verbatim(&spec.unmodeled);
     fields.close();
     out.extend_from_slice(br#","status":"#);
     let status = &pod.status;
@@ -53,9 +51,10 @@ pub(crate) fn write_pod(pod: &Pod, out: &mut Vec<u8>) {
         array(fields.out, &status.conditions, write_condition);
     }
     for (name, field) in status.other_fields() {
-        fields.key_named(name);
+        fields.key_named(&name);
         match field {
-            StatusField::Verbatim(value) => verbatim(fields.out, value),
+            StatusField::Verbatim(text) => fields.out.extend_from_slice(text.as_bytes()),
+            StatusField::ContainerStatuses(value) => verbatim(fields.out, value),
             StatusField::PodIp(ip) => address(fields.out, ip),
             StatusField::PodIps(ip) => {
                 fields.out.extend_from_slice(br#"[{"ip":"#);
@@ -123,11 +122,7 @@ fn write_meta(meta: &ObjectMeta, out: &mut Vec<u8>) {
             string(out, finalizer)
         });
     }
-    fields.verbatim(
-        meta.unmodeled
-            .iter()
-            .map(|(name, value)| (name.as_str(), value)),
-    );
+    fields.verbatim(&meta.unmodeled);
     fields.close();
 }
 
@@ -199,11 +194,14 @@ impl<'a> Object<'a> {
         self.out.extend_from_slice(quoted_key);
     }
 
-    /// The fields kept verbatim, after the typed ones (as `#[serde(flatten)]` puts them).
-    fn verbatim<'v>(&mut self, fields: impl Iterator<Item = (&'v str, &'v Value)>) {
-        for (name, value) in fields {
-            self.key_named(name);
-            verbatim(self.out, value);
+    /// The fields kept verbatim, after the typed ones (as `#[serde(flatten)]` puts them):
+    /// copied as they are held, `"name":value`.
+    fn verbatim(&mut self, fields: &Unmodeled) {
+        for field in fields.written_fields() {
+            if !std::mem::take(&mut self.first) {
+                self.out.push(b',');
+            }
+            self.out.extend_from_slice(field.as_bytes());
         }
     }
 
@@ -485,7 +483,7 @@ mod tests {
             // decoding, nor does every float's last digit.
             let mut status = pod.status;
             status.conditions.clear();
-            status.unmodeled.retain(|_, value| !value.is_number());
+            status.unmodeled.edit(|fields| fields.retain(|_, value| !value.is_number()));
             let text = serde_json::to_string(&status).unwrap();
             let back: crate::model::PodStatus = serde_json::from_str(&text).unwrap();
             prop_assert!(back.start_stamp.is_empty());

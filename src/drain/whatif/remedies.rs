@@ -435,8 +435,8 @@ pub(super) fn spare_node(template: &crate::model::Node) -> Value {
         "metadata": {"name": name, "labels": labels},
         "spec": spec,
         "status": {
-            "allocatable": template.status.get("allocatable").cloned().unwrap_or(json!({})),
-            "capacity": template.status.get("capacity").cloned().unwrap_or(json!({})),
+            "allocatable": template.status.value("allocatable").unwrap_or(json!({})),
+            "capacity": template.status.value("capacity").unwrap_or(json!({})),
             "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}]
         }
     })

@@ -1,0 +1,495 @@
+//! [`Unmodeled`]: the fields of an object this model does not interpret, held as JSON text.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Fields this model does not interpret, kept so that objects survive a round trip unchanged.
+///
+/// Held as their JSON text, compact, as serde_json writes it (`{"name":value,…}`, in the
+/// order the fields came), beside where each field's name and value are in it: the bulk of
+/// a real object is fields like these (containers, volumes, `managedFields`, statuses), and
+/// as trees of `serde_json::Value`s they took five times their text — about 23 KB for each
+/// pod of a `kubectl get -o json` snapshot. A read of one field finds it by name in the
+/// list of positions and gives its text ([`Unmodeled::raw`]) or parses it
+/// ([`Unmodeled::value`]); writing an object copies the text.
+///
+/// Shared copy-on-write: copying an object (every write copies the stored one to change it)
+/// shares these fields instead of copying the text. A change ([`Unmodeled::edit`],
+/// [`Unmodeled::insert`], [`Unmodeled::remove`]) reads the fields as a map, changes it and
+/// writes the text anew, for this value alone. The empty set (most statuses, most
+/// conditions, every request's metadata) is no allocation and no handle: making, copying
+/// and dropping one touches no reference count.
+///
+/// Equality is the maps' (the order of fields does not matter), decided on the texts when
+/// they are equal or their fields come in the same order, as two versions of one object's do.
+///
+/// ```
+/// use evictsim::model::Unmodeled;
+/// use serde_json::json;
+///
+/// let mut fields = Unmodeled::new();
+/// fields.insert("restartPolicy".into(), json!("Always"));
+/// fields.insert("dnsPolicy".into(), json!("ClusterFirst"));
+/// assert_eq!(fields.raw("restartPolicy"), Some(r#""Always""#));
+/// assert_eq!(fields.value("dnsPolicy"), Some(json!("ClusterFirst")));
+/// assert_eq!(fields.text(), r#"{"restartPolicy":"Always","dnsPolicy":"ClusterFirst"}"#);
+///
+/// let copy = fields.clone(); // shares the text
+/// assert!(copy.shares(&fields));
+/// fields.edit(|map| map.remove("dnsPolicy"));
+/// assert_eq!(fields.len(), 1);
+/// assert_eq!(copy.len(), 2);
+/// ```
+#[derive(Clone, Default)]
+pub struct Unmodeled(Option<Arc<Fields>>);
+
+/// The text of a non-empty set of fields and where each field is in it.
+struct Fields {
+    /// `{"name":value,…}`, compact.
+    text: Box<str>,
+    /// One per field, in the text's order.
+    spans: Box<[Span]>,
+}
+
+/// Where one field is in [`Fields::text`]: its name's opening quote, and its value.
+#[derive(Clone, Copy)]
+struct Span {
+    name_start: u32,
+    value_start: u32,
+    value_end: u32,
+}
+
+impl Fields {
+    /// The text of `fields`, in their order, with the positions of each.
+    fn of<'a>(fields: impl IntoIterator<Item = (&'a String, &'a Value)>) -> Option<Fields> {
+        let mut text = Vec::with_capacity(64);
+        let mut spans = Vec::new();
+        text.push(b'{');
+        for (name, value) in fields {
+            if !spans.is_empty() {
+                text.push(b',');
+            }
+            let name_start = text.len();
+            // Writing to a vector cannot fail, and a map's names and values always serialize.
+            serde_json::to_writer(&mut text, name).expect("a string serializes");
+            text.push(b':');
+            let value_start = text.len();
+            serde_json::to_writer(&mut text, value).expect("a JSON value serializes");
+            spans.push(Span {
+                name_start: offset(name_start),
+                value_start: offset(value_start),
+                value_end: offset(text.len()),
+            });
+        }
+        text.push(b'}');
+        if spans.is_empty() {
+            return None;
+        }
+        let text = String::from_utf8(text).expect("serde_json writes UTF-8");
+        Some(Fields {
+            text: text.into_boxed_str(),
+            spans: spans.into_boxed_slice(),
+        })
+    }
+
+    /// The field at `span`'s name, as written in the text (escapes and all).
+    fn written_name(&self, span: &Span) -> &str {
+        &self.text[span.name_start as usize + 1..span.value_start as usize - 2]
+    }
+
+    /// The field at `span`'s name.
+    fn name(&self, span: &Span) -> Cow<'_, str> {
+        let written = self.written_name(span);
+        if !written.contains('\\') {
+            return Cow::Borrowed(written);
+        }
+        let quoted = &self.text[span.name_start as usize..span.value_start as usize - 1];
+        // The text was written from this very name.
+        Cow::Owned(serde_json::from_str(quoted).expect("a written name reads back"))
+    }
+
+    /// The field at `span`'s value, as JSON text.
+    fn value(&self, span: &Span) -> &str {
+        &self.text[span.value_start as usize..span.value_end as usize]
+    }
+
+    /// The span of the field named `name`.
+    fn find(&self, name: &str) -> Option<&Span> {
+        // A name written without escapes is its own text; one with escapes is read.
+        self.spans.iter().find(|span| {
+            let written = self.written_name(span);
+            match written.contains('\\') {
+                false => written == name,
+                true => self.name(span) == name,
+            }
+        })
+    }
+}
+
+/// A position in a text of fields, which is never near 4 GiB (requests are limited far
+/// below it).
+fn offset(at: usize) -> u32 {
+    u32::try_from(at).expect("a set of fields is shorter than 4 GiB")
+}
+
+/// The value of a field's text.
+fn parse(text: &str) -> Value {
+    // The text was written from a value.
+    serde_json::from_str(text).expect("a written value reads back")
+}
+
+impl Unmodeled {
+    /// An empty set of fields.
+    pub fn new() -> Self {
+        Unmodeled::default()
+    }
+
+    /// How many fields there are.
+    pub fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |fields| fields.spans.len())
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// The JSON text of the field `name`'s value, if there is such a field.
+    pub fn raw(&self, name: &str) -> Option<&str> {
+        let fields = self.0.as_deref()?;
+        fields.find(name).map(|span| fields.value(span))
+    }
+
+    /// The field `name`'s value, parsed from its text, if there is such a field.
+    pub fn value(&self, name: &str) -> Option<Value> {
+        self.raw(name).map(parse)
+    }
+
+    /// Whether there is a field `name`.
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.raw(name).is_some()
+    }
+
+    /// The fields in order: each name, and its value's JSON text.
+    pub fn iter_raw(&self) -> impl Iterator<Item = (Cow<'_, str>, &str)> {
+        self.0.as_deref().into_iter().flat_map(|fields| {
+            fields
+                .spans
+                .iter()
+                .map(|span| (fields.name(span), fields.value(span)))
+        })
+    }
+
+    /// The fields in order, each as written in [`Unmodeled::text`]: `"name":value`.
+    pub(crate) fn written_fields(&self) -> impl Iterator<Item = &str> {
+        self.0.as_deref().into_iter().flat_map(|fields| {
+            fields
+                .spans
+                .iter()
+                .map(|span| &fields.text[span.name_start as usize..span.value_end as usize])
+        })
+    }
+
+    /// Whether `test` holds for every field, given each name as written (a name with
+    /// escapes is not a plain name's text, so it equals none) and its value's JSON text:
+    /// for scans against plain names, which need not read escapes.
+    pub(crate) fn all_written(&self, mut test: impl FnMut(&str, &str) -> bool) -> bool {
+        let Some(fields) = self.0.as_deref() else {
+            return true;
+        };
+        for span in &*fields.spans {
+            if !test(fields.written_name(span), fields.value(span)) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The fields as one JSON object's text (`{}` when there are none).
+    pub fn text(&self) -> &str {
+        self.0.as_deref().map_or("{}", |fields| &fields.text)
+    }
+
+    /// The fields as a map, parsed from their text.
+    pub fn to_map(&self) -> Map<String, Value> {
+        match self.0.as_deref() {
+            Some(fields) => fields
+                .spans
+                .iter()
+                .map(|span| (fields.name(span).into_owned(), parse(fields.value(span))))
+                .collect(),
+            None => Map::new(),
+        }
+    }
+
+    /// Changes the fields as a map: `change` gets them parsed, and what it leaves is written
+    /// back, for this value alone (copies made before keep theirs).
+    pub fn edit<R>(&mut self, change: impl FnOnce(&mut Map<String, Value>) -> R) -> R {
+        let mut map = self.to_map();
+        let result = change(&mut map);
+        *self = Unmodeled::from(map);
+        result
+    }
+
+    /// Sets the field `name` to `value`, where it is if there is one (giving back the value
+    /// it had), else after the others.
+    pub fn insert(&mut self, name: String, value: Value) -> Option<Value> {
+        self.edit(|map| map.insert(name, value))
+    }
+
+    /// Removes the field `name`, giving back its value, as `serde_json::Map::remove` does
+    /// (the last field takes its place).
+    pub fn remove(&mut self, name: &str) -> Option<Value> {
+        if !self.contains_key(name) {
+            return None;
+        }
+        self.edit(|map| map.remove(name))
+    }
+
+    /// Whether both have the field `name` with equal values, or neither has it.
+    pub(crate) fn same_field(&self, other: &Unmodeled, name: &str) -> bool {
+        match (self.raw(name), other.raw(name)) {
+            (Some(a), Some(b)) => a == b || parse(a) == parse(b),
+            (a, b) => a.is_none() && b.is_none(),
+        }
+    }
+
+    /// Whether both share one set of fields (a copy not changed since), or are both empty.
+    pub fn shares(&self, other: &Unmodeled) -> bool {
+        match (&self.0, &other.0) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (a, b) => a.is_none() && b.is_none(),
+        }
+    }
+
+    /// Where the shared fields live: equal for copies that share them, 0 for the empty set.
+    pub(crate) fn address(&self) -> usize {
+        self.0
+            .as_ref()
+            .map_or(0, |fields| Arc::as_ptr(fields) as usize)
+    }
+
+    /// How many values share these fields (0 for the empty set, which is not held).
+    pub(crate) fn strong_count(&self) -> usize {
+        self.0.as_ref().map_or(0, Arc::strong_count)
+    }
+}
+
+impl PartialEq for Unmodeled {
+    /// Map equality: equal texts are equal maps, and when both hold their fields in the same
+    /// order (two versions of one object do) the fields are compared one by one, a value
+    /// parsed only when its texts differ (its objects' fields may be in another order);
+    /// otherwise the maps are.
+    fn eq(&self, other: &Self) -> bool {
+        let (a, b) = match (self.0.as_deref(), other.0.as_deref()) {
+            (Some(a), Some(b)) => (a, b),
+            (a, b) => return a.is_none() && b.is_none(),
+        };
+        if std::ptr::eq(a, b) || a.text == b.text {
+            return true;
+        }
+        if a.spans.len() != b.spans.len() {
+            return false;
+        }
+        let same_order = a
+            .spans
+            .iter()
+            .zip(b.spans.iter())
+            .all(|(x, y)| a.written_name(x) == b.written_name(y));
+        if !same_order {
+            return self.to_map() == other.to_map();
+        }
+        a.spans.iter().zip(b.spans.iter()).all(|(x, y)| {
+            let (x, y) = (a.value(x), b.value(y));
+            x == y || parse(x) == parse(y)
+        })
+    }
+}
+
+impl fmt::Debug for Unmodeled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.to_map().fmt(f)
+    }
+}
+
+impl From<Map<String, Value>> for Unmodeled {
+    fn from(map: Map<String, Value>) -> Self {
+        Unmodeled(Fields::of(&map).map(Arc::new))
+    }
+}
+
+impl<'a> FromIterator<(&'a String, &'a Value)> for Unmodeled {
+    fn from_iter<I: IntoIterator<Item = (&'a String, &'a Value)>>(fields: I) -> Self {
+        Unmodeled(Fields::of(fields).map(Arc::new))
+    }
+}
+
+/// A field's value text, serialized as that very JSON.
+pub(crate) struct RawField<'a>(pub(crate) &'a str);
+
+impl Serialize for RawField<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // serde_json writes a `RawValue` verbatim and reads it into a `Value` for
+        // `to_value`; the text is checked as JSON again on the way (it always is).
+        let raw: &serde_json::value::RawValue =
+            serde_json::from_str(self.0).map_err(serde::ser::Error::custom)?;
+        raw.serialize(serializer)
+    }
+}
+
+impl Serialize for Unmodeled {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter_raw().map(|(name, value)| (name, RawField(value))))
+    }
+}
+
+impl<'de> Deserialize<'de> for Unmodeled {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Map::deserialize(deserializer).map(Unmodeled::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn of(value: Value) -> Unmodeled {
+        match value {
+            Value::Object(map) => Unmodeled::from(map),
+            _ => unreachable!("an object"),
+        }
+    }
+
+    #[test]
+    fn fields_read_back_as_given_in_their_order() {
+        let fields = of(json!({"b": [1, {"x": "y"}], "a": null, "c": {"d": 1.5}}));
+        assert_eq!(fields.len(), 3);
+        assert_eq!(
+            fields.text(),
+            r#"{"b":[1,{"x":"y"}],"a":null,"c":{"d":1.5}}"#
+        );
+        assert_eq!(fields.raw("a"), Some("null"));
+        assert_eq!(fields.value("c"), Some(json!({"d": 1.5})));
+        assert_eq!(
+            fields.raw("d"),
+            None,
+            "only the top level's fields are fields"
+        );
+        let names: Vec<_> = fields.iter_raw().map(|(n, _)| n.into_owned()).collect();
+        assert_eq!(names, ["b", "a", "c"]);
+        assert_eq!(
+            serde_json::to_string(&fields).unwrap(),
+            r#"{"b":[1,{"x":"y"}],"a":null,"c":{"d":1.5}}"#
+        );
+        assert_eq!(
+            serde_json::to_value(&fields).unwrap(),
+            json!({"b": [1, {"x": "y"}], "a": null, "c": {"d": 1.5}})
+        );
+    }
+
+    #[test]
+    fn names_with_escapes_are_found_by_their_text() {
+        let fields = of(json!({"a\"b": 1, "tab\t": 2, "plain": 3}));
+        assert_eq!(fields.raw("a\"b"), Some("1"));
+        assert_eq!(fields.raw("tab\t"), Some("2"));
+        assert_eq!(fields.raw("plain"), Some("3"));
+        assert_eq!(fields.raw("a\\\"b"), None);
+        assert_eq!(
+            fields.to_map(),
+            json!({"a\"b": 1, "tab\t": 2, "plain": 3})
+                .as_object()
+                .unwrap()
+                .clone()
+        );
+    }
+
+    #[test]
+    fn equality_is_the_maps() {
+        let a = of(json!({"x": 1, "y": {"p": 1, "q": 2}}));
+        assert_eq!(a, of(json!({"x": 1, "y": {"q": 2, "p": 1}})));
+        assert_eq!(a, of(json!({"y": {"p": 1, "q": 2}, "x": 1})));
+        assert_ne!(a, of(json!({"x": 2, "y": {"p": 1, "q": 2}})));
+        assert_ne!(a, of(json!({"x": 1})));
+        assert_ne!(a, Unmodeled::new());
+        assert_eq!(Unmodeled::new(), of(json!({})));
+        assert!(of(json!({})).is_empty());
+    }
+
+    #[test]
+    fn changes_are_the_maps_and_leave_copies_alone() {
+        let mut a = of(json!({"x": 1, "y": 2, "z": 3}));
+        let copy = a.clone();
+        assert_eq!(a.insert("y".into(), json!("two")), Some(json!(2)));
+        assert_eq!(a.text(), r#"{"x":1,"y":"two","z":3}"#);
+        assert_eq!(a.remove("x"), Some(json!(1)));
+        let mut map = json!({"x": 1, "y": "two", "z": 3})
+            .as_object()
+            .unwrap()
+            .clone();
+        map.remove("x");
+        assert_eq!(
+            a.text(),
+            serde_json::to_string(&map).unwrap(),
+            "as Map::remove orders"
+        );
+        assert_eq!(a.remove("absent"), None);
+        assert_eq!(copy.text(), r#"{"x":1,"y":2,"z":3}"#);
+        a.edit(|map| map.clear());
+        assert!(a.is_empty());
+    }
+
+    /// An empty set of unmodeled fields, however made, holds nothing and reads, compares,
+    /// writes and shares as the empty map; one emptied by a change is such a set too.
+    #[test]
+    fn empty_unmodeled_fields_hold_nothing() {
+        let decoded: Unmodeled = serde_json::from_str("{}").unwrap();
+        let made = Unmodeled::from(Map::new());
+        assert_eq!((decoded.address(), decoded.strong_count()), (0, 0));
+        assert!(decoded.shares(&Unmodeled::new()) && made.shares(&decoded));
+        assert_eq!(serde_json::to_string(&made).unwrap(), "{}");
+        let mut changed = Unmodeled::default();
+        changed.insert("replicas".into(), Value::from(3));
+        assert!(!changed.shares(&decoded) && changed != decoded);
+        let copy = changed.clone();
+        assert!(copy.shares(&changed) && copy.strong_count() == 2);
+        changed.remove("replicas");
+        assert!(changed.is_empty() && changed == decoded && changed.shares(&decoded));
+        assert_eq!(changed.strong_count(), 0, "emptied, it holds nothing");
+        assert_eq!(
+            copy.value("replicas"),
+            Some(Value::from(3)),
+            "the copy kept its field"
+        );
+        assert_eq!(format!("{decoded:?}"), "{}");
+    }
+
+    proptest::proptest! {
+        /// Fields equal as maps are: in any order, with any value differing or not.
+        #[test]
+        fn unmodeled_fields_compare_as_maps(
+            fields in proptest::collection::vec((0u8..4, 0u8..3), 0..5),
+            other in proptest::collection::vec((0u8..4, 0u8..3), 0..5),
+            reverse in proptest::bool::ANY,
+        ) {
+            let map = |fields: &[(u8, u8)]| -> Map<String, Value> {
+                fields.iter().map(|(k, v)| (format!("f{k}"), Value::from(*v))).collect()
+            };
+            let a = map(&fields);
+            let mut same_fields: Vec<(u8, u8)> = fields.clone();
+            if reverse {
+                same_fields.reverse();
+            }
+            for b in [map(&other), map(&same_fields)] {
+                proptest::prop_assert_eq!(
+                    Unmodeled::from(a.clone()) == Unmodeled::from(b.clone()),
+                    a == b
+                );
+            }
+        }
+    }
+}

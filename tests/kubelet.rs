@@ -224,12 +224,11 @@ fn terminal_status(annotations: Value, phase_now: &str) -> Pod {
 }
 
 /// The pod's `containerStatuses`, which the kubelet has reported.
-fn container_statuses(p: &Pod) -> &[Value] {
-    p.status
-        .container_statuses
-        .as_deref()
-        .and_then(Value::as_array)
-        .expect("the kubelet reported containerStatuses")
+fn container_statuses(p: &Pod) -> Vec<Value> {
+    match p.status.container_statuses.as_ref().map(|s| s.to_value()) {
+        Some(Value::Array(statuses)) => statuses,
+        _ => panic!("the kubelet reported containerStatuses"),
+    }
 }
 
 fn exit_codes(p: &Pod) -> Vec<(i64, String)> {

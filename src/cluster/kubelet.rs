@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 
 use super::{Cluster, EventKind, Origin, Timer};
 use crate::model::{
-    Behaviour, DeleteOptions, Node, ObjectKey, Pod, PodCondition, Preconditions, Shutdown, SmolStr,
-    Uid, Unmodeled, phase, scanned_field,
+    Behaviour, DeleteOptions, Node, ObjectKey, Pod, PodCondition, Preconditions, RawJson, Shutdown,
+    SmolStr, Uid, Unmodeled, phase, scanned_field,
 };
 use crate::time::SimTime;
 use crate::time::Time;
@@ -81,13 +81,13 @@ enum ContainersAre {
 /// kept with the spec it was made for, so that spec's address cannot be reused meanwhile.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct LastContainerStatuses {
-    running: Option<(Unmodeled, ContainersAre, Arc<Value>)>,
-    terminated: Option<(Unmodeled, ContainersAre, Arc<Value>)>,
+    running: Option<(Unmodeled, ContainersAre, RawJson)>,
+    terminated: Option<(Unmodeled, ContainersAre, RawJson)>,
 }
 
 impl LastContainerStatuses {
     /// The `containerStatuses` value for `pod`'s containers being as `are` says.
-    fn of(&mut self, pod: &Pod, are: ContainersAre) -> Arc<Value> {
+    fn of(&mut self, pod: &Pod, are: ContainersAre) -> RawJson {
         let slot = match are {
             ContainersAre::Running { .. } => &mut self.running,
             ContainersAre::Terminated { .. } => &mut self.terminated,
@@ -99,13 +99,13 @@ impl LastContainerStatuses {
         {
             return value.clone();
         }
-        let value = Arc::new(Value::Array(
+        let value = RawJson::from(Value::Array(
             container_names(pod)
                 .into_iter()
                 .map(|name| container_status(name, are))
                 .collect(),
         ));
-        *slot = Some((spec.clone(), are, Arc::clone(&value)));
+        *slot = Some((spec.clone(), are, value.clone()));
         value
     }
 }

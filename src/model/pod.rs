@@ -6,10 +6,10 @@ use std::borrow::Cow;
 use std::net::Ipv4Addr;
 use std::num::NonZeroU32;
 
-use super::Unmodeled;
 use super::meta::{ObjectMeta, SmolStr};
 use super::shared_list::SharedList;
 use super::short_text::same;
+use super::{RawJson, Unmodeled};
 use crate::time::Time;
 
 /// `v1.Pod`.
@@ -70,7 +70,7 @@ pub struct PodStatus {
     /// for the many pods of one template that start or stop in the same second, and a pod
     /// written again keeps them without copying.
     #[serde(default)]
-    pub container_statuses: Option<std::sync::Arc<serde_json::Value>>,
+    pub container_statuses: Option<RawJson>,
     /// Everything else, verbatim.
     #[serde(flatten)]
     pub unmodeled: Unmodeled,
@@ -132,10 +132,8 @@ impl StartStamp {
 /// the [`StartStamp`].
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum StatusField<'a> {
-    /// A field kept as it came: its JSON text.
+    /// A field kept as it came (or `containerStatuses`): its JSON text.
     Verbatim(&'a str),
-    /// `containerStatuses`, as it came.
-    ContainerStatuses(&'a serde_json::Value),
     /// `podIP`: the address as a string.
     PodIp(Ipv4Addr),
     /// `podIPs`: `[{"ip": <the address>}]`.
@@ -152,7 +150,6 @@ impl StatusField<'_> {
                 // The text was written from a value.
                 serde_json::from_str(text).expect("a written value reads back")
             }
-            StatusField::ContainerStatuses(value) => value.clone(),
             StatusField::PodIp(ip) => serde_json::Value::String(ip.to_string()),
             StatusField::PodIps(ip) => serde_json::json!([{ "ip": ip.to_string() }]),
             StatusField::StartTime(time) => serde_json::json!(time),
@@ -169,7 +166,6 @@ impl Serialize for StatusField<'_> {
                     serde_json::from_str(text).map_err(serde::ser::Error::custom)?;
                 raw.serialize(serializer)
             }
-            StatusField::ContainerStatuses(value) => value.serialize(serializer),
             StatusField::PodIp(ip) => serializer.collect_str(ip),
             StatusField::PodIps(ip) => {
                 struct Address(Ipv4Addr);
@@ -207,7 +203,7 @@ impl PodStatus {
     /// The fields after the typed `phase` and `conditions`, in the order they are written:
     /// the verbatim ones with `containerStatuses` and the start stamp's in their places.
     pub(crate) fn other_fields(&self) -> impl Iterator<Item = (Cow<'_, str>, StatusField<'_>)> {
-        let mut statuses = self.container_statuses.as_deref();
+        let mut statuses = self.container_statuses.as_ref().map(RawJson::text);
         // A field the status also holds verbatim (put there through `unmodeled` after the
         // start) is written once, as it is there.
         let verbatim = &self.unmodeled;
@@ -237,7 +233,7 @@ impl PodStatus {
                 statuses = None;
                 return Some((
                     Cow::Borrowed("containerStatuses"),
-                    StatusField::ContainerStatuses(value),
+                    StatusField::Verbatim(value),
                 ));
             }
             fields

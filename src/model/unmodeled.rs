@@ -1,4 +1,5 @@
-//! [`Unmodeled`]: the fields of an object this model does not interpret, held as JSON text.
+//! [`Unmodeled`]: the fields of an object this model does not interpret, held as JSON text;
+//! [`RawJson`]: one such value on its own.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -353,6 +354,78 @@ impl<'de> Deserialize<'de> for Unmodeled {
     }
 }
 
+/// One JSON value this model does not interpret (a pod's `containerStatuses`), held as its
+/// compact text, as serde_json writes it, and shared: copies made of it hold the same text.
+///
+/// For the reason [`Unmodeled`] is text: a pod's container statuses (container and image
+/// IDs, start times) are its own on a real cluster, and as a tree of `serde_json::Value`s
+/// took several times their text. Equality is the values' (texts first, then parsed).
+///
+/// ```
+/// use evictsim::model::RawJson;
+/// use serde_json::json;
+///
+/// let statuses = RawJson::from(json!([{"name": "app", "ready": true}]));
+/// assert_eq!(statuses.text(), r#"[{"name":"app","ready":true}]"#);
+/// assert_eq!(statuses.to_value()[0]["ready"], json!(true));
+/// assert_eq!(statuses, RawJson::from(json!([{"ready": true, "name": "app"}])));
+/// ```
+#[derive(Clone)]
+pub struct RawJson(Arc<str>);
+
+impl RawJson {
+    /// The value's JSON text, compact.
+    pub fn text(&self) -> &str {
+        &self.0
+    }
+
+    /// The value, parsed from its text.
+    pub fn to_value(&self) -> Value {
+        parse(&self.0)
+    }
+
+    /// Whether both hold one text (a copy of the other).
+    pub fn shares(&self, other: &RawJson) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl From<Value> for RawJson {
+    fn from(value: Value) -> Self {
+        RawJson::from(&value)
+    }
+}
+
+impl From<&Value> for RawJson {
+    fn from(value: &Value) -> Self {
+        RawJson(Arc::from(value.to_string()))
+    }
+}
+
+impl PartialEq for RawJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.shares(other) || self.0 == other.0 || self.to_value() == other.to_value()
+    }
+}
+
+impl fmt::Debug for RawJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.to_value().fmt(f)
+    }
+}
+
+impl Serialize for RawJson {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        RawField(&self.0).serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawJson {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Value::deserialize(deserializer).map(RawJson::from)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -406,6 +479,22 @@ mod tests {
                 .unwrap()
                 .clone()
         );
+    }
+
+    #[test]
+    fn a_raw_value_reads_writes_and_compares_as_its_value() {
+        let value =
+            json!([{"name": "app", "state": {"running": {"startedAt": "2026-01-01T00:00:00Z"}}}]);
+        let raw = RawJson::from(&value);
+        assert_eq!(raw.to_value(), value);
+        assert_eq!(serde_json::to_string(&raw).unwrap(), value.to_string());
+        assert_eq!(serde_json::to_value(&raw).unwrap(), value);
+        let decoded: RawJson = serde_json::from_str(&format!(" {value} ")).unwrap();
+        assert_eq!(decoded.text(), raw.text(), "decoded compact");
+        assert!(raw.clone().shares(&raw) && !decoded.shares(&raw) && decoded == raw);
+        assert_ne!(raw, RawJson::from(json!([])));
+        let none: Option<RawJson> = serde_json::from_str("null").unwrap();
+        assert!(none.is_none());
     }
 
     #[test]

@@ -54,7 +54,6 @@ pub(crate) fn write_pod(pod: &Pod, out: &mut Vec<u8>) {
         fields.key_named(&name);
         match field {
             StatusField::Verbatim(text) => fields.out.extend_from_slice(text.as_bytes()),
-            StatusField::ContainerStatuses(value) => verbatim(fields.out, value),
             StatusField::PodIp(ip) => address(fields.out, ip),
             StatusField::PodIps(ip) => {
                 fields.out.extend_from_slice(br#"[{"ip":"#);
@@ -353,6 +352,7 @@ fn needs_no_escape(text: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::RawJson;
     use proptest::prelude::*;
     use serde::Serialize;
     use serde_json::json;
@@ -453,7 +453,7 @@ mod tests {
                 reason: reason.as_str().into(), message: reason.as_str().into(),
             }).collect();
             pod.status.container_statuses =
-                statuses.map(|name| std::sync::Arc::new(json!([{"name": name, "ready": true}])));
+                statuses.map(|name| RawJson::from(json!([{"name": name, "ready": true}])));
             // The second field is one upstream writes after `containerStatuses`.
             for (i, (field, value)) in extra.into_iter().enumerate() {
                 let name = if i == 1 { "qosClass".to_string() } else { format!("t{field}") };

@@ -15,7 +15,10 @@
 //! roll through the six steps, per evicted pod. Each at 1,500, 15,000 and 150,000 pods
 //! (`EVICTSIM_SCALES=1500,15000` to choose; the 150,000-pod roll only with
 //! `EVICTSIM_FULL_ROLL=1`, it takes long under valgrind). Resident memory per pod is measured
-//! natively, without valgrind, from `/proc/self/statm`, in a fresh process for each scale.
+//! natively, without valgrind, from `/proc/self/statm`, in a fresh process for each scale;
+//! so is, up to 15,000 pods, that of a loaded `kubectl get -o json` snapshot of as many pods
+//! (the shop fixture's objects copied into as many namespaces as it takes), whose unmodeled
+//! fields — managedFields, containers, container statuses — are most of a real object.
 //!
 //! `EVICTSIM_CACHE_SIM=1` adds, for each scale, the roll's simulated data-cache misses per
 //! evicted pod: the roll alone, run again under callgrind's cache simulation with a fixed
@@ -214,6 +217,85 @@ fn resident_per_pod(exe: &std::path::Path, pods: usize) -> Option<u64> {
         .output()
         .ok()?;
     String::from_utf8(out.stdout).ok()?.trim().parse().ok()
+}
+
+/// A `kubectl get -A -o json` snapshot of about `pods` pods: the shop fixture's namespaced
+/// objects (its pods with their managedFields, container statuses and the rest, their
+/// workloads and budgets) copied into as many namespaces as it takes, each copy with UIDs of
+/// its own, beside the fixture's nodes.
+fn snapshot_text(pods: usize) -> (String, usize) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/shop-snapshot.json");
+    let fixture: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("the shop fixture"))
+            .expect("the shop fixture is JSON");
+    let items = fixture["items"].as_array().expect("a List");
+    let namespaced = |item: &&serde_json::Value| item["metadata"].get("namespace").is_some();
+    let per_copy = items
+        .iter()
+        .filter(namespaced)
+        .filter(|i| i["kind"] == "Pod")
+        .count();
+    let copies = pods.div_ceil(per_copy);
+    let own_uid = |uid: &serde_json::Value, copy: usize| {
+        let uid = uid.as_str().expect("a UID");
+        serde_json::Value::from(format!("{}{copy:012x}", &uid[..24]))
+    };
+    let mut out: Vec<serde_json::Value> =
+        items.iter().filter(|i| !namespaced(i)).cloned().collect();
+    for copy in 0..copies {
+        for item in items.iter().filter(namespaced) {
+            let mut item = item.clone();
+            let meta = &mut item["metadata"];
+            meta["namespace"] = format!("{}-{copy}", meta["namespace"].as_str().unwrap()).into();
+            meta["uid"] = own_uid(&meta["uid"], copy);
+            let owners = meta
+                .get_mut("ownerReferences")
+                .and_then(|o| o.as_array_mut());
+            for owner in owners.into_iter().flatten() {
+                owner["uid"] = own_uid(&owner["uid"], copy);
+            }
+            out.push(item);
+        }
+    }
+    let list =
+        serde_json::json!({"apiVersion": "v1", "kind": "List", "metadata": {}, "items": out});
+    (list.to_string(), copies * per_copy)
+}
+
+/// Resident bytes per pod once the snapshot in `file` is loaded and its text dropped, in
+/// this process as it is.
+fn snapshot_resident_per_pod_here(file: &Path, pods: usize) -> Option<u64> {
+    let before = resident_bytes()?;
+    let text = std::fs::read_to_string(file).ok()?;
+    let (cluster, _) = Cluster::from_snapshot_or_scenario(&text).ok()?;
+    drop(text);
+    let after = resident_bytes()?;
+    black_box(&cluster);
+    Some(after.saturating_sub(before) / pods as u64)
+}
+
+/// Resident bytes per pod of a loaded snapshot of about `pods` pods ([`snapshot_text`]),
+/// measured natively in a fresh process (`--resident-snapshot FILE PODS`): the objects of a
+/// real cluster, whose unmodeled fields are most of them.
+fn snapshot_resident_per_pod(exe: &Path, pods: usize) -> Option<(usize, u64)> {
+    let (text, pods) = snapshot_text(pods);
+    let file = std::env::temp_dir().join(format!(
+        "evictsim-snapshot-{pods}-{}.json",
+        std::process::id()
+    ));
+    std::fs::write(&file, text).ok()?;
+    let out = Command::new(exe)
+        .arg("--resident-snapshot")
+        .arg(&file)
+        .arg(pods.to_string())
+        .output();
+    let _ = std::fs::remove_file(&file);
+    let bytes = String::from_utf8(out.ok()?.stdout)
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some((pods, bytes))
 }
 
 /// `(row, instructions)` for every call of a `measured_*` function, from the dumps callgrind
@@ -433,6 +515,14 @@ fn main() {
         }
         return;
     }
+    if let Some(at) = args.iter().position(|a| a == "--resident-snapshot") {
+        let file = Path::new(&args[at + 1]);
+        let pods: usize = args[at + 2].parse().expect("--resident-snapshot FILE PODS");
+        if let Some(bytes) = snapshot_resident_per_pod_here(file, pods) {
+            println!("{bytes}");
+        }
+        return;
+    }
     if args.iter().any(|a| a == "--list") {
         return; // cargo's bench listing: nothing to list.
     }
@@ -498,6 +588,14 @@ fn main() {
         }
         if let Some(bytes) = resident_per_pod(&exe, pods) {
             println!("| {pods} | resident bytes per pod | {bytes} |");
+        }
+        // A snapshot of 150,000 such pods is 700 MB of JSON: measured up to 15,000.
+        if pods <= 15_000
+            && let Some((pods, bytes)) = snapshot_resident_per_pod(&exe, pods)
+        {
+            println!(
+                "| {pods} | resident bytes per pod of a loaded kubectl snapshot (the shop fixture's objects, copied) | {bytes} |"
+            );
         }
         if cache_sim && with_roll {
             let misses = roll_cache_misses(&exe, pods);

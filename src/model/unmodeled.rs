@@ -131,8 +131,9 @@ impl Fields {
     }
 }
 
-/// A position in a text of fields, which is never near 4 GiB (requests are limited far
-/// below it).
+/// A position in a text of fields, which is never near 4 GiB: a request's body is at most
+/// 3 MiB, and a file would need more than 4 GiB of JSON for one object (and several times
+/// that in memory to parse it).
 fn offset(at: usize) -> u32 {
     u32::try_from(at).expect("a set of fields is shorter than 4 GiB")
 }

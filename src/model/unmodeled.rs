@@ -582,4 +582,50 @@ mod tests {
             }
         }
     }
+
+    /// A JSON value of any shape, with names and strings that need escapes among them.
+    fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            // Fractions whose decimal text is exact, which any parser reads back exactly.
+            (any::<i32>(), 0..8i32).prop_map(|(m, e)| Value::from(f64::from(m) / 2f64.powi(e))),
+            "[a-z\"\\\\\t\u{e9}\u{1F600}]{0,6}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                proptest::collection::vec(("[a-z\"\\\\]{0,4}", inner), 0..4)
+                    .prop_map(|fields| Value::Object(fields.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// Held as text, any set of fields reads back as the map it was made from: each field
+        /// by its name, the whole as serde_json writes the map, in its order.
+        #[test]
+        fn fields_read_back_as_the_map_they_were_made_from(
+            fields in proptest::collection::vec(("[a-z\"\\\\.]{0,5}", json_value()), 0..6),
+        ) {
+            use proptest::prop_assert_eq;
+            let map: Map<String, Value> = fields.into_iter().collect();
+            let held = Unmodeled::from(map.clone());
+            prop_assert_eq!(held.len(), map.len());
+            prop_assert_eq!(held.to_map(), map.clone());
+            prop_assert_eq!(held.text(), serde_json::to_string(&map).unwrap());
+            prop_assert_eq!(serde_json::to_string(&held).unwrap(), serde_json::to_string(&map).unwrap());
+            prop_assert_eq!(serde_json::to_value(&held).unwrap(), Value::Object(map.clone()));
+            for (name, value) in &map {
+                prop_assert_eq!(held.value(name), Some(value.clone()));
+            }
+            let names: Vec<String> = held.iter_raw().map(|(n, _)| n.into_owned()).collect();
+            prop_assert_eq!(names, map.keys().cloned().collect::<Vec<_>>());
+            let absent = "absent-name-\u{1}";
+            proptest::prop_assert!(!held.contains_key(absent));
+        }
+    }
 }

@@ -68,6 +68,7 @@ pub use selector::{
     Operator, Requirement, Selector, SelectorFieldError, label_value_errors, qualified_name_errors,
 };
 pub use shared_list::SharedList;
+pub(crate) use unmodeled::json_value_of;
 pub use unmodeled::{RawJson, Unmodeled};
 pub use validation::{
     validate_delete_options, validate_loaded_resource_version, validate_object_meta,

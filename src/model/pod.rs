@@ -146,10 +146,7 @@ impl StatusField<'_> {
     /// The field as a JSON value.
     fn to_value(self) -> serde_json::Value {
         match self {
-            StatusField::Verbatim(text) => {
-                // The text was written from a value.
-                serde_json::from_str(text).expect("a written value reads back")
-            }
+            StatusField::Verbatim(text) => super::unmodeled::parse(text),
             StatusField::PodIp(ip) => serde_json::Value::String(ip.to_string()),
             StatusField::PodIps(ip) => serde_json::json!([{ "ip": ip.to_string() }]),
             StatusField::StartTime(time) => serde_json::json!(time),
@@ -161,11 +158,7 @@ impl Serialize for StatusField<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::{SerializeMap, SerializeSeq};
         match self {
-            StatusField::Verbatim(text) => {
-                let raw: &serde_json::value::RawValue =
-                    serde_json::from_str(text).map_err(serde::ser::Error::custom)?;
-                raw.serialize(serializer)
-            }
+            StatusField::Verbatim(text) => super::unmodeled::RawField(text).serialize(serializer),
             StatusField::PodIp(ip) => serializer.collect_str(ip),
             StatusField::PodIps(ip) => {
                 struct Address(Ipv4Addr);

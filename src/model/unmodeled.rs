@@ -139,9 +139,13 @@ fn offset(at: usize) -> u32 {
 }
 
 /// The value of a field's text.
-fn parse(text: &str) -> Value {
-    // The text was written from a value.
-    serde_json::from_str(text).expect("a written value reads back")
+pub(crate) fn parse(text: &str) -> Value {
+    // The text was written from a value, which may nest deeper than serde_json reads by
+    // default (128 levels): a YAML body's, or one a program built. Its reading recurses
+    // no deeper than its writing did.
+    let mut reader = serde_json::Deserializer::from_str(text);
+    reader.disable_recursion_limit();
+    Value::deserialize(&mut reader).expect("a written value reads back")
 }
 
 impl Unmodeled {
@@ -330,15 +334,28 @@ impl<'a> FromIterator<(&'a String, &'a Value)> for Unmodeled {
     }
 }
 
+/// `object` as a JSON value, at any depth: what `serde_json::to_value` gives, which reads
+/// each unmodeled field's text back with serde_json's default depth limit (128 levels)
+/// and so fails on the deeper values a YAML body or a program may have stored.
+pub(crate) fn json_value_of<T: Serialize + ?Sized>(object: &T) -> serde_json::Result<Value> {
+    let text = serde_json::to_string(object)?;
+    let mut reader = serde_json::Deserializer::from_str(&text);
+    reader.disable_recursion_limit();
+    Value::deserialize(&mut reader)
+}
+
 /// A field's value text, serialized as that very JSON.
 pub(crate) struct RawField<'a>(pub(crate) &'a str);
 
 impl Serialize for RawField<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         // serde_json writes a `RawValue` verbatim and reads it into a `Value` for
-        // `to_value`; the text is checked as JSON again on the way (it always is).
-        let raw: &serde_json::value::RawValue =
-            serde_json::from_str(self.0).map_err(serde::ser::Error::custom)?;
+        // `to_value`; the text is checked as JSON again on the way (it always is), at any
+        // depth, as `parse` reads it.
+        let mut reader = serde_json::Deserializer::from_str(self.0);
+        reader.disable_recursion_limit();
+        let raw = <&serde_json::value::RawValue>::deserialize(&mut reader)
+            .map_err(serde::ser::Error::custom)?;
         raw.serialize(serializer)
     }
 }
@@ -496,6 +513,38 @@ mod tests {
         assert_ne!(raw, RawJson::from(json!([])));
         let none: Option<RawJson> = serde_json::from_str("null").unwrap();
         assert!(none.is_none());
+    }
+
+    /// Values nested deeper than serde_json reads by default (128 levels: a YAML body, or a
+    /// value a program built) read back, compare and write as they were given.
+    #[test]
+    fn deeply_nested_values_read_back() {
+        let mut deep = json!("bottom");
+        for _ in 0..300 {
+            deep = json!([deep]);
+        }
+        let mut map = Map::new();
+        map.insert("deep".into(), deep.clone());
+        let fields = Unmodeled::from(map.clone());
+        assert_eq!(fields.value("deep"), Some(deep.clone()));
+        assert_eq!(fields.to_map(), map);
+        let mut other = map.clone();
+        other.insert("deep".into(), json!([deep]));
+        assert_ne!(fields, Unmodeled::from(other));
+        let raw = RawJson::from(&deep);
+        assert_eq!(raw.to_value(), deep);
+        assert_eq!(serde_json::to_string(&raw).unwrap(), deep.to_string());
+        assert_eq!(
+            serde_json::to_string(&fields).unwrap(),
+            serde_json::to_string(&map).unwrap()
+        );
+        assert_eq!(json_value_of(&fields).unwrap(), Value::Object(map));
+        // As the API writes an object holding it.
+        let node = crate::model::Node {
+            status: fields,
+            ..Default::default()
+        };
+        assert_eq!(crate::rest::object_json(&node)["status"]["deep"], deep);
     }
 
     #[test]

@@ -268,7 +268,7 @@ pub fn patched<T: Resource>(
         .trim()
         .to_string();
     let mut document =
-        serde_json::to_value(current).map_err(|e| ApiError::Internal(e.to_string()))?;
+        crate::model::json_value_of(current).map_err(|e| ApiError::Internal(e.to_string()))?;
     match media.as_str() {
         "application/merge-patch+json" => {
             let patch = parse_json(request.body())?;

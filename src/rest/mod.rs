@@ -190,7 +190,7 @@ pub fn object_json<T: Resource>(object: &T) -> Value {
     let mut out = Map::new();
     out.insert("kind".into(), Value::String(T::KIND.into()));
     out.insert("apiVersion".into(), Value::String(T::api_version()));
-    if let Ok(Value::Object(fields)) = serde_json::to_value(object) {
+    if let Ok(Value::Object(fields)) = crate::model::json_value_of(object) {
         for (k, v) in fields {
             if k != "kind" && k != "apiVersion" {
                 out.insert(k, v);

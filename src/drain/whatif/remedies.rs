@@ -416,7 +416,7 @@ pub(super) fn spare_node(template: &crate::model::Node) -> Value {
     if labels.get("kubernetes.io/hostname").is_some() {
         labels["kubernetes.io/hostname"] = json!(name);
     }
-    let mut spec = serde_json::to_value(&template.spec).unwrap_or(json!({}));
+    let mut spec = crate::model::json_value_of(&template.spec).unwrap_or(json!({}));
     if let Some(map) = spec.as_object_mut() {
         map.remove("unschedulable");
         map.remove("providerID");

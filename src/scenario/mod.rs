@@ -24,6 +24,7 @@ mod matching;
 mod parse;
 mod report;
 mod run;
+mod snapshot;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -12,9 +12,9 @@ use crate::cluster::{
 use crate::error::ConfigError;
 use crate::model::Kind;
 use crate::rest::FieldValidation;
-use crate::time::{SimTime, Time, parse_duration};
+use crate::time::{Time, parse_duration};
 
-fn field(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
+pub(super) fn field(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
     ConfigError::Field {
         path: path.into(),
         message: message.into(),
@@ -268,7 +268,7 @@ impl Cluster {
     /// assert_eq!(cluster.list::<evictsim::model::Node>().count(), 1);
     /// ```
     pub fn from_snapshot_or_scenario(text: &str) -> Result<(Cluster, Vec<String>), ConfigError> {
-        if let Some(loaded) = stream_json_list(text) {
+        if let Some(loaded) = super::snapshot::stream_json_list(text) {
             return loaded.map(|cluster| (cluster, Vec::new()));
         }
         let mut document = parse_document(text)?;
@@ -276,7 +276,7 @@ impl Cluster {
             // A snapshot's clock starts when it was taken: the newest time it records (a
             // creation, a condition's transition or heartbeat, a managedFields entry), so
             // ages, skip thresholds and new timestamps read as they would on the cluster.
-            let taken = latest_time(&document);
+            let taken = super::snapshot::latest_time(&document);
             document = serde_json::json!({ "objects": [document] });
             if let Some(taken) = taken {
                 document["start"] = Value::String(taken.to_string());
@@ -289,7 +289,7 @@ impl Cluster {
 }
 
 /// A strict file's error for fields no Kubernetes release knows, at the first of them.
-fn unknown_fields_error(path: &str, unknown: &[String]) -> ConfigError {
+pub(super) fn unknown_fields_error(path: &str, unknown: &[String]) -> ConfigError {
     field(
         format!("{path}.{}", unknown[0]),
         format!(
@@ -301,100 +301,6 @@ fn unknown_fields_error(path: &str, unknown: &[String]) -> ConfigError {
                 .join(", ")
         ),
     )
-}
-
-/// A JSON `List` (what `kubectl get -A -o json` prints) loaded one item at a time: the text
-/// is split into its items without building them, then each is parsed, checked against
-/// Kubernetes' fields, loaded and dropped, so a snapshot of a whole cluster never exists as
-/// one JSON tree (ten times its text). `None` when the text is not such a List; the caller
-/// then reads it as any other document, with the same results.
-fn stream_json_list(text: &str) -> Option<Result<Cluster, ConfigError>> {
-    #[derive(serde::Deserialize)]
-    struct RawList<'a> {
-        kind: Option<String>,
-        #[serde(borrow)]
-        items: Vec<&'a serde_json::value::RawValue>,
-    }
-    if !text.trim_start().starts_with('{') {
-        return None;
-    }
-    let list: RawList = serde_json::from_str(text).ok()?;
-    if list.kind.as_deref() != Some("List") {
-        return None;
-    }
-    let parse = |i: usize, raw: &serde_json::value::RawValue| {
-        let item: Value = serde_json::from_str(raw.get())
-            .map_err(|e| field(format!("objects[0].items[{i}]"), e.to_string()))?;
-        if !item.is_object() {
-            return Err(field(
-                format!("objects[0].items[{i}]"),
-                "must be a Kubernetes object",
-            ));
-        }
-        Ok(item)
-    };
-    // First pass: when the snapshot was taken (its clock starts there).
-    let mut config = crate::cluster::ClusterConfig::default();
-    let mut taken: Option<Time> = None;
-    for (i, raw) in list.items.iter().enumerate() {
-        match parse(i, raw) {
-            Ok(item) => taken = taken.max(latest_time(&item)),
-            Err(e) => return Some(Err(e)),
-        }
-    }
-    if let Some(taken) = taken {
-        config.start = taken;
-    }
-    // Second pass: check and load each item.
-    let mut cluster = Cluster::new(config);
-    cluster.defer_reactions();
-    for (i, raw) in list.items.iter().enumerate() {
-        let item = match parse(i, raw) {
-            Ok(item) => item,
-            Err(e) => return Some(Err(e)),
-        };
-        if let Some(kind) = item.get("kind").and_then(Value::as_str) {
-            let unknown = crate::model::unknown_fields(kind, &item);
-            if !unknown.is_empty() {
-                return Some(Err(unknown_fields_error(
-                    &format!("objects[0].items[{i}]"),
-                    &unknown,
-                )));
-            }
-        }
-        if let Err(message) = super::run::load_object(&mut cluster, item) {
-            return Some(Err(ConfigError::Field {
-                path: format!("objects[{i}]"),
-                message,
-            }));
-        }
-    }
-    cluster.resume_reactions(SimTime::ZERO);
-    Some(Ok(cluster))
-}
-
-/// The newest time a snapshot records: the largest RFC 3339 value of a key ending in
-/// `Time` or `Timestamp` (or a `time` key, as `managedFields` has), `deletionTimestamp` aside
-/// (it lies in the future while a pod terminates).
-fn latest_time(value: &Value) -> Option<Time> {
-    match value {
-        Value::Object(map) => map
-            .iter()
-            .filter_map(|(key, v)| {
-                let timed = key != "deletionTimestamp"
-                    && (key.ends_with("Time")
-                        || key.ends_with("Timestamp")
-                        || key == "time"
-                        || key == "startedAt");
-                match v {
-                    Value::String(text) if timed => Time::parse(text).ok(),
-                    _ => latest_time(v),
-                }
-            })
-            .max(),
-        Value::Array(items) => items.iter().filter_map(latest_time).max(),
-        _ => None,
-    }
 }
 
 /// The document as JSON values. A JSON file (a real cluster's `kubectl get -o json`

@@ -113,12 +113,51 @@ pub(super) fn load_object(cluster: &mut Cluster, mut object: Value) -> Result<()
         }
     }
     crate::with_kind!(kind, T => {
-        let mut typed: T = serde_json::from_value(object).map_err(|e| format!("not a valid {kind_name}: {e}"))?;
-        if T::NAMESPACED && typed.metadata().namespace.is_empty() {
-            typed.metadata_mut().namespace = "default".into();
-        }
-        cluster.load(SimTime::ZERO, typed).map(|_| ()).map_err(|e| e.to_string())
+        let typed: T = serde_json::from_value(object).map_err(|e| format!("not a valid {kind_name}: {e}"))?;
+        load_typed(cluster, typed)
     })
+}
+
+/// [`load_object`] of an object given as its JSON text, as a snapshot's item is: decoded
+/// straight into its typed object when its `kind` and `apiVersion` (as the first reading of
+/// the text found them) need nothing else, otherwise read as a tree by [`load_object`],
+/// as is an object the typed decoder refuses, for its conversion or its error.
+pub(super) fn load_object_text(
+    cluster: &mut Cluster,
+    scan: &super::snapshot::ItemScan,
+    text: &str,
+) -> Result<(), String> {
+    let as_tree = |cluster: &mut Cluster| {
+        let object: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        load_object(cluster, object)
+    };
+    let Some(kind) = scan.kind.as_deref().and_then(Kind::from_name) else {
+        return as_tree(cluster);
+    };
+    let api_version = scan.api_version.as_deref().unwrap_or("");
+    let expected = crate::with_kind!(kind, T => T::api_version());
+    if !api_version.is_empty() && api_version != expected {
+        return as_tree(cluster);
+    }
+    crate::with_kind!(kind, T => match serde_json::from_str::<T>(text) {
+        Ok(typed) => load_typed(cluster, typed),
+        Err(_) => as_tree(cluster),
+    })
+}
+
+/// Stores a decoded object as the scenario's setup does: status as written, the namespace
+/// defaulted.
+fn load_typed<T: crate::cluster::StoredKind>(
+    cluster: &mut Cluster,
+    mut typed: T,
+) -> Result<(), String> {
+    if T::NAMESPACED && typed.metadata().namespace.is_empty() {
+        typed.metadata_mut().namespace = "default".into();
+    }
+    cluster
+        .load(SimTime::ZERO, typed)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// C41: a v1beta1 `{}` selector is stored as "match none"; the marker key is stripped from

@@ -15,8 +15,9 @@ use serde::Deserialize;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
+/// `known_fields.json` as it is written.
 #[derive(Debug, Deserialize)]
-struct KnownFields {
+struct Generated {
     /// Kind → its root type.
     kinds: BTreeMap<String, String>,
     /// Type → field → what the field holds: `None` for nothing to check, `"Type"` for
@@ -24,11 +25,82 @@ struct KnownFields {
     types: BTreeMap<String, BTreeMap<String, Option<String>>>,
 }
 
+/// The field tree with its types resolved to their places, so that a walk looks up one
+/// hash per field (a snapshot's load walks every field of every object) rather than
+/// searching types by their long names.
+struct KnownFields {
+    /// Kind → its root type.
+    kinds: BTreeMap<String, Option<TypeIndex>>,
+    /// Each type's fields.
+    types: Vec<TypeFields>,
+}
+
+/// A type's place in [`KnownFields::types`]. Where a type has no fields listed, its
+/// `Option<TypeIndex>` is `None`: nothing inside it is checked.
+type TypeIndex = usize;
+
+/// A type's fields: name → what the field holds.
+type TypeFields = hashbrown::HashMap<String, Holds, foldhash::fast::FixedState>;
+
+/// What a field holds.
+#[derive(Debug, Clone, Copy)]
+enum Holds {
+    /// Nothing checked.
+    Anything,
+    /// Objects (or lists of them) of a type.
+    Objects(Option<TypeIndex>),
+    /// A map of objects of a type.
+    MapOf(Option<TypeIndex>),
+}
+
+impl KnownFields {
+    fn resolve(generated: Generated) -> KnownFields {
+        let index: BTreeMap<&str, TypeIndex> = generated
+            .types
+            .keys()
+            .enumerate()
+            .map(|(i, name)| (name.as_str(), i))
+            .collect();
+        let find = |name: &str| index.get(name).copied();
+        let types = generated
+            .types
+            .values()
+            .map(|fields| {
+                let mut resolved =
+                    TypeFields::with_capacity_and_hasher(fields.len(), Default::default());
+                for (name, holds) in fields {
+                    let holds = match holds.as_deref() {
+                        None => Holds::Anything,
+                        Some(inner) => match inner.strip_prefix('*') {
+                            Some(value_type) => Holds::MapOf(find(value_type)),
+                            None => Holds::Objects(find(inner)),
+                        },
+                    };
+                    resolved.insert(name.clone(), holds);
+                }
+                resolved
+            })
+            .collect();
+        let kinds = generated
+            .kinds
+            .iter()
+            .map(|(kind, root)| (kind.clone(), find(root)))
+            .collect();
+        KnownFields { kinds, types }
+    }
+
+    fn fields(&self, type_index: Option<TypeIndex>) -> Option<&TypeFields> {
+        type_index.map(|i| &self.types[i])
+    }
+}
+
 fn known_fields() -> &'static KnownFields {
     static KNOWN: OnceLock<KnownFields> = OnceLock::new();
     KNOWN.get_or_init(|| {
-        serde_json::from_str(include_str!("known_fields.json"))
-            .expect("known_fields.json is generated and checked by tests/known_fields.rs")
+        KnownFields::resolve(
+            serde_json::from_str(include_str!("known_fields.json"))
+                .expect("known_fields.json is generated and checked by tests/known_fields.rs"),
+        )
     })
 }
 
@@ -47,7 +119,7 @@ fn known_fields() -> &'static KnownFields {
 pub fn unknown_fields(kind: &str, object: &Value) -> Vec<String> {
     let known = known_fields();
     let mut unknown = Vec::new();
-    if let Some(root) = known.kinds.get(kind) {
+    if let Some(&root) = known.kinds.get(kind) {
         walk(known, root, object, &mut String::new(), &mut unknown);
     }
     unknown
@@ -55,7 +127,7 @@ pub fn unknown_fields(kind: &str, object: &Value) -> Vec<String> {
 
 fn walk(
     known: &KnownFields,
-    type_name: &str,
+    type_index: Option<TypeIndex>,
     value: &Value,
     path: &mut String,
     out: &mut Vec<String>,
@@ -65,12 +137,12 @@ fn walk(
             for (i, item) in items.iter().enumerate() {
                 let len = path.len();
                 let _ = write!(path, "[{i}]");
-                walk(known, type_name, item, path, out);
+                walk(known, type_index, item, path, out);
                 path.truncate(len);
             }
         }
         Value::Object(fields) => {
-            let Some(schema) = known.types.get(type_name) else {
+            let Some(schema) = known.fields(type_index) else {
                 return;
             };
             for (name, field) in fields {
@@ -79,22 +151,20 @@ fn walk(
                     path.push('.');
                 }
                 path.push_str(name);
-                match schema.get(name) {
+                match schema.get(name.as_str()) {
                     None => out.push(path.clone()),
-                    Some(None) => {}
-                    Some(Some(inner)) => match inner.strip_prefix('*') {
-                        Some(value_type) => {
-                            if let Value::Object(entries) = field {
-                                for (key, entry) in entries {
-                                    let before = path.len();
-                                    let _ = write!(path, "[{key}]");
-                                    walk(known, value_type, entry, path, out);
-                                    path.truncate(before);
-                                }
+                    Some(Holds::Anything) => {}
+                    Some(Holds::MapOf(value_type)) => {
+                        if let Value::Object(entries) = field {
+                            for (key, entry) in entries {
+                                let before = path.len();
+                                let _ = write!(path, "[{key}]");
+                                walk(known, *value_type, entry, path, out);
+                                path.truncate(before);
                             }
                         }
-                        None => walk(known, inner, field, path, out),
-                    },
+                    }
+                    Some(Holds::Objects(inner)) => walk(known, *inner, field, path, out),
                 }
                 path.truncate(len);
             }
@@ -116,7 +186,7 @@ pub(crate) fn unknown_fields_in_text(kind: &str, text: &str) -> serde_json::Resu
     let mut unknown = Vec::new();
     let mut reader = serde_json::Deserializer::from_str(text);
     match known.kinds.get(kind) {
-        Some(root) => {
+        Some(&root) => {
             let mut walk = TextWalk {
                 known,
                 path: String::new(),
@@ -124,7 +194,7 @@ pub(crate) fn unknown_fields_in_text(kind: &str, text: &str) -> serde_json::Resu
             };
             Fields {
                 walk: &mut walk,
-                type_name: root,
+                type_index: root,
             }
             .deserialize(&mut reader)?;
         }
@@ -143,16 +213,18 @@ struct TextWalk<'a> {
     unknown: &'a mut Vec<String>,
 }
 
-/// A value whose objects are of type `type_name` (lists of them included, as in [`walk`]).
+/// A value whose objects are of the type at `type_index` (lists of them included, as in
+/// [`walk`]).
 struct Fields<'w, 'a> {
     walk: &'w mut TextWalk<'a>,
-    type_name: &'static str,
+    type_index: Option<TypeIndex>,
 }
 
-/// A value that is a map of objects of type `value_type` (`"*Type"` in the field tree).
+/// A value that is a map of objects of the type at `value_type` (`"*Type"` in the field
+/// tree).
 struct MapOf<'w, 'a> {
     walk: &'w mut TextWalk<'a>,
-    value_type: &'static str,
+    value_type: Option<TypeIndex>,
 }
 
 /// An object's key read from JSON text: borrowed from the text unless it has escapes.
@@ -233,7 +305,7 @@ impl<'de> Visitor<'de> for Fields<'_, '_> {
             let _ = write!(self.walk.path, "[{i}]");
             let item = items.next_element_seed(Fields {
                 walk: &mut *self.walk,
-                type_name: self.type_name,
+                type_index: self.type_index,
             })?;
             self.walk.path.truncate(len);
             if item.is_none() {
@@ -244,7 +316,7 @@ impl<'de> Visitor<'de> for Fields<'_, '_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut fields: A) -> Result<(), A::Error> {
-        let Some(schema) = self.walk.known.types.get(self.type_name) else {
+        let Some(schema) = self.walk.known.fields(self.type_index) else {
             while fields.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
             return Ok(());
         };
@@ -259,19 +331,17 @@ impl<'de> Visitor<'de> for Fields<'_, '_> {
                     self.walk.unknown.push(self.walk.path.clone());
                     fields.next_value::<IgnoredAny>()?;
                 }
-                Some(None) => {
+                Some(Holds::Anything) => {
                     fields.next_value::<IgnoredAny>()?;
                 }
-                Some(Some(inner)) => match inner.strip_prefix('*') {
-                    Some(value_type) => fields.next_value_seed(MapOf {
-                        walk: &mut *self.walk,
-                        value_type,
-                    })?,
-                    None => fields.next_value_seed(Fields {
-                        walk: &mut *self.walk,
-                        type_name: inner,
-                    })?,
-                },
+                Some(&Holds::MapOf(value_type)) => fields.next_value_seed(MapOf {
+                    walk: &mut *self.walk,
+                    value_type,
+                })?,
+                Some(&Holds::Objects(inner)) => fields.next_value_seed(Fields {
+                    walk: &mut *self.walk,
+                    type_index: inner,
+                })?,
             }
             self.walk.path.truncate(len);
         }
@@ -307,7 +377,7 @@ impl<'de> Visitor<'de> for MapOf<'_, '_> {
             let _ = write!(self.walk.path, "[{key}]");
             entries.next_value_seed(Fields {
                 walk: &mut *self.walk,
-                type_name: self.value_type,
+                type_index: self.value_type,
             })?;
             self.walk.path.truncate(len);
         }

@@ -5,8 +5,11 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
+use serde::de::{DeserializeSeed, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+
+use super::KeyText;
 
 /// Fields this model does not interpret, kept so that objects survive a round trip unchanged.
 ///
@@ -67,34 +70,14 @@ struct Span {
 impl Fields {
     /// The text of `fields`, in their order, with the positions of each.
     fn of<'a>(fields: impl IntoIterator<Item = (&'a String, &'a Value)>) -> Option<Fields> {
-        let mut text = Vec::with_capacity(64);
-        let mut spans = Vec::new();
-        text.push(b'{');
+        let mut writer = FieldsWriter::new();
         for (name, value) in fields {
-            if !spans.is_empty() {
-                text.push(b',');
-            }
-            let name_start = text.len();
-            // Writing to a vector cannot fail, and a map's names and values always serialize.
-            serde_json::to_writer(&mut text, name).expect("a string serializes");
-            text.push(b':');
-            let value_start = text.len();
-            serde_json::to_writer(&mut text, value).expect("a JSON value serializes");
-            spans.push(Span {
-                name_start: offset(name_start),
-                value_start: offset(value_start),
-                value_end: offset(text.len()),
-            });
+            writer.start_field(name);
+            // Writing to a vector cannot fail, and a map's values always serialize.
+            serde_json::to_writer(&mut writer.text, value).expect("a JSON value serializes");
+            writer.end_field();
         }
-        text.push(b'}');
-        if spans.is_empty() {
-            return None;
-        }
-        let text = String::from_utf8(text).expect("serde_json writes UTF-8");
-        Some(Fields {
-            text: text.into_boxed_str(),
-            spans: spans.into_boxed_slice(),
-        })
+        writer.finish()
     }
 
     /// The field at `span`'s name, as written in the text (escapes and all).
@@ -136,6 +119,123 @@ impl Fields {
 /// that in memory to parse it).
 fn offset(at: usize) -> u32 {
     u32::try_from(at).expect("a set of fields is shorter than 4 GiB")
+}
+
+/// Writes the text of a set of fields and the positions of each, one field at a time: the
+/// name by [`FieldsWriter::start_field`], then the value's JSON into `text`, then
+/// [`FieldsWriter::end_field`].
+struct FieldsWriter {
+    text: Vec<u8>,
+    spans: Vec<Span>,
+    /// Where the field being written starts: its name's opening quote, its value.
+    started: (usize, usize),
+}
+
+impl FieldsWriter {
+    fn new() -> FieldsWriter {
+        FieldsWriter {
+            text: Vec::with_capacity(64),
+            spans: Vec::new(),
+            started: (0, 0),
+        }
+    }
+
+    fn start_field(&mut self, name: &str) {
+        self.text
+            .push(if self.spans.is_empty() { b'{' } else { b',' });
+        let name_start = self.text.len();
+        // Writing to a vector cannot fail, and a string always serializes.
+        serde_json::to_writer(&mut self.text, name).expect("a string serializes");
+        self.text.push(b':');
+        self.started = (name_start, self.text.len());
+    }
+
+    /// Whether the field being written has the name of one written before it (serde_json
+    /// writes a name one way only, so the written texts compare).
+    fn repeats_name(&self) -> bool {
+        let (name_start, value_start) = self.started;
+        let name = &self.text[name_start..value_start];
+        self.spans
+            .iter()
+            .any(|span| &self.text[span.name_start as usize..span.value_start as usize] == name)
+    }
+
+    fn end_field(&mut self) {
+        let (name_start, value_start) = self.started;
+        self.spans.push(Span {
+            name_start: offset(name_start),
+            value_start: offset(value_start),
+            value_end: offset(self.text.len()),
+        });
+    }
+
+    /// The fields written so far as a map, the field being written left out.
+    fn into_map(mut self) -> Map<String, Value> {
+        self.text.truncate(self.started.0 - 1);
+        self.text.push(b'}');
+        let text = String::from_utf8(self.text).expect("serde_json writes UTF-8");
+        match parse(&text) {
+            Value::Object(map) => map,
+            _ => unreachable!("fields are written as an object"),
+        }
+    }
+
+    fn finish(mut self) -> Option<Fields> {
+        if self.spans.is_empty() {
+            return None;
+        }
+        self.text.push(b'}');
+        let text = String::from_utf8(self.text).expect("serde_json writes UTF-8");
+        Some(Fields {
+            text: text.into_boxed_str(),
+            spans: self.spans.into_boxed_slice(),
+        })
+    }
+}
+
+/// A value read from a deserializer straight into its compact JSON text, appended to a
+/// buffer, with no tree built ([`serde_transcode`] from the deserializer to serde_json's
+/// writer).
+struct JsonTextOf<'a>(&'a mut Vec<u8>);
+
+impl<'de> DeserializeSeed<'de> for JsonTextOf<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        let mut writer = serde_json::Serializer::new(self.0);
+        serde_transcode::transcode(deserializer, &mut writer).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Reads an object's fields into [`Fields`], each value as its text.
+struct FieldsVisitor;
+
+impl<'de> Visitor<'de> for FieldsVisitor {
+    type Value = Unmodeled;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<Unmodeled, A::Error> {
+        let mut writer = FieldsWriter::new();
+        while let Some(name) = entries.next_key_seed(KeyText)? {
+            writer.start_field(&name);
+            if writer.repeats_name() {
+                // A name given twice: a map's semantics (the last value, in the first
+                // one's place) for this rare object.
+                let mut map = writer.into_map();
+                map.insert(name.into_owned(), entries.next_value()?);
+                while let Some((name, value)) = entries.next_entry::<String, Value>()? {
+                    map.insert(name, value);
+                }
+                return Ok(Unmodeled::from(map));
+            }
+            entries.next_value_seed(JsonTextOf(&mut writer.text))?;
+            writer.end_field();
+        }
+        Ok(Unmodeled(writer.finish().map(Arc::new)))
+    }
 }
 
 /// The value of a field's text.
@@ -367,8 +467,10 @@ impl Serialize for Unmodeled {
 }
 
 impl<'de> Deserialize<'de> for Unmodeled {
+    /// Each field's value is written as text as it is read (a name given twice keeps its
+    /// last value in its first place, as in a map).
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Map::deserialize(deserializer).map(Unmodeled::from)
+        deserializer.deserialize_map(FieldsVisitor)
     }
 }
 
@@ -440,7 +542,10 @@ impl Serialize for RawJson {
 
 impl<'de> Deserialize<'de> for RawJson {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Value::deserialize(deserializer).map(RawJson::from)
+        let mut text = Vec::new();
+        JsonTextOf(&mut text).deserialize(deserializer)?;
+        let text = String::from_utf8(text).expect("serde_json writes UTF-8");
+        Ok(RawJson(Arc::from(text)))
     }
 }
 

@@ -562,6 +562,32 @@ mod tests {
     }
 
     #[test]
+    fn fields_read_from_any_deserializer_are_written_as_the_map_would_be() {
+        let texts = [
+            r#"{"b":[1,{"x":"y"}],"a":null,"c":{"d":1.5,"e":-0.0}}"#,
+            r#"{"a\"b":"\u00e9\n","n":[18446744073709551615,-9223372036854775808,1e300,0.1]}"#,
+            r#"{"a":1,"b":2,"a":{"x":3}}"#,
+            r#"{"deep":[[[{"a":[]}]]],"t":true,"f":false}"#,
+            "{}",
+        ];
+        for text in texts {
+            let map: Map<String, Value> = serde_json::from_str(text).unwrap();
+            let by_map = Unmodeled::from(map.clone());
+            let from_text: Unmodeled = serde_json::from_str(text).unwrap();
+            let from_value: Unmodeled = serde_json::from_value(Value::Object(map)).unwrap();
+            assert_eq!(from_text.text(), by_map.text(), "{text}");
+            assert_eq!(from_value.text(), by_map.text(), "{text}");
+            assert_eq!(from_text.len(), by_map.len(), "{text}");
+        }
+        // A name given twice keeps the last value, in the first one's place.
+        let repeated: Unmodeled = serde_json::from_str(r#"{"a":1,"b":2,"a":3}"#).unwrap();
+        assert_eq!(repeated.text(), r#"{"a":3,"b":2}"#);
+        let statuses: RawJson =
+            serde_json::from_str(r#"[ {"name": "app", "ready" : true} ]"#).unwrap();
+        assert_eq!(statuses.text(), r#"[{"name":"app","ready":true}]"#);
+    }
+
+    #[test]
     fn fields_read_back_as_given_in_their_order() {
         let fields = of(json!({"b": [1, {"x": "y"}], "a": null, "c": {"d": 1.5}}));
         assert_eq!(fields.len(), 3);

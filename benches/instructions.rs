@@ -19,6 +19,10 @@
 //! so is, up to 15,000 pods, that of a loaded `kubectl get -o json` snapshot of as many pods
 //! (the shop fixture's objects copied into as many namespaces as it takes), whose unmodeled
 //! fields — managedFields, containers, container statuses — are most of a real object.
+//! Loading that snapshot is counted too, per pod, up to 15,000 pods: a fresh process reads
+//! the file and runs `Cluster::from_snapshot_or_scenario` under callgrind
+//! (`--load-snapshot FILE`), every item checked, decoded and stored and the controllers'
+//! first reactions included.
 //!
 //! `EVICTSIM_CACHE_SIM=1` adds, for each scale, the roll's simulated data-cache misses per
 //! evicted pod: the roll alone, run again under callgrind's cache simulation with a fixed
@@ -274,6 +278,44 @@ fn snapshot_resident_per_pod_here(file: &Path, pods: usize) -> Option<u64> {
     Some(after.saturating_sub(before) / pods as u64)
 }
 
+#[inline(never)]
+fn measured_snapshot_load(text: &str) -> Cluster {
+    Cluster::from_snapshot_or_scenario(text)
+        .expect("the copied snapshot loads")
+        .0
+}
+
+/// Instructions per pod to load a snapshot of about `pods` pods ([`snapshot_text`]) with
+/// `Cluster::from_snapshot_or_scenario` (every item checked, decoded and stored, the
+/// controllers' first reactions included), under callgrind in a fresh process
+/// (`--load-snapshot FILE`).
+fn snapshot_load_instructions(exe: &Path, pods: usize) -> Option<(usize, f64)> {
+    let (text, pods) = snapshot_text(pods);
+    let file = std::env::temp_dir().join(format!(
+        "evictsim-snapshot-load-{pods}-{}.json",
+        std::process::id()
+    ));
+    std::fs::write(&file, text).ok()?;
+    let out = Command::new("valgrind")
+        .arg("--tool=callgrind")
+        .arg("--callgrind-out-file=/dev/null")
+        .arg("--collect-atstart=no")
+        .arg("--toggle-collect=*measured_snapshot_load*")
+        .arg(exe)
+        .arg("--load-snapshot")
+        .arg(&file)
+        .output();
+    let _ = std::fs::remove_file(&file);
+    let stderr = String::from_utf8(out.ok()?.stderr).ok()?;
+    let collected: u64 = stderr
+        .lines()
+        .find_map(|line| line.split("Collected :").nth(1))?
+        .trim()
+        .parse()
+        .ok()?;
+    Some((pods, collected as f64 / pods as f64))
+}
+
 /// Resident bytes per pod of a loaded snapshot of about `pods` pods ([`snapshot_text`]),
 /// measured natively in a fresh process (`--resident-snapshot FILE PODS`): the objects of a
 /// real cluster, whose unmodeled fields are most of them.
@@ -523,6 +565,11 @@ fn main() {
         }
         return;
     }
+    if let Some(at) = args.iter().position(|a| a == "--load-snapshot") {
+        let text = std::fs::read_to_string(&args[at + 1]).expect("--load-snapshot FILE");
+        black_box(measured_snapshot_load(&text));
+        return;
+    }
     if args.iter().any(|a| a == "--list") {
         return; // cargo's bench listing: nothing to list.
     }
@@ -595,6 +642,13 @@ fn main() {
         {
             println!(
                 "| {pods} | resident bytes per pod of a loaded kubectl snapshot (the shop fixture's objects, copied) | {bytes} |"
+            );
+        }
+        if pods <= 15_000
+            && let Some((pods, per_pod)) = snapshot_load_instructions(&exe, pods)
+        {
+            println!(
+                "| {pods} | instructions per pod to load that kubectl snapshot | {per_pod:.0} |"
             );
         }
         if cache_sim && with_roll {

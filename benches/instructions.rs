@@ -278,6 +278,24 @@ fn snapshot_resident_per_pod_here(file: &Path, pods: usize) -> Option<u64> {
     Some(after.saturating_sub(before) / pods as u64)
 }
 
+/// Runs `measure` on a file holding the snapshot of about `pods` pods ([`snapshot_text`])
+/// and the number of pods it has, then removes the file; gives what `measure` gave and that
+/// number.
+fn with_snapshot_file<R>(
+    pods: usize,
+    measure: impl FnOnce(&Path, usize) -> R,
+) -> Option<(R, usize)> {
+    let (text, pods) = snapshot_text(pods);
+    let file = std::env::temp_dir().join(format!(
+        "evictsim-snapshot-{pods}-{}.json",
+        std::process::id()
+    ));
+    std::fs::write(&file, text).ok()?;
+    let measured = measure(&file, pods);
+    let _ = std::fs::remove_file(&file);
+    Some((measured, pods))
+}
+
 #[inline(never)]
 fn measured_snapshot_load(text: &str) -> Cluster {
     Cluster::from_snapshot_or_scenario(text)
@@ -290,22 +308,17 @@ fn measured_snapshot_load(text: &str) -> Cluster {
 /// controllers' first reactions included), under callgrind in a fresh process
 /// (`--load-snapshot FILE`).
 fn snapshot_load_instructions(exe: &Path, pods: usize) -> Option<(usize, f64)> {
-    let (text, pods) = snapshot_text(pods);
-    let file = std::env::temp_dir().join(format!(
-        "evictsim-snapshot-load-{pods}-{}.json",
-        std::process::id()
-    ));
-    std::fs::write(&file, text).ok()?;
-    let out = Command::new("valgrind")
-        .arg("--tool=callgrind")
-        .arg("--callgrind-out-file=/dev/null")
-        .arg("--collect-atstart=no")
-        .arg("--toggle-collect=*measured_snapshot_load*")
-        .arg(exe)
-        .arg("--load-snapshot")
-        .arg(&file)
-        .output();
-    let _ = std::fs::remove_file(&file);
+    let (out, pods) = with_snapshot_file(pods, |file, _| {
+        Command::new("valgrind")
+            .arg("--tool=callgrind")
+            .arg("--callgrind-out-file=/dev/null")
+            .arg("--collect-atstart=no")
+            .arg("--toggle-collect=*measured_snapshot_load*")
+            .arg(exe)
+            .arg("--load-snapshot")
+            .arg(file)
+            .output()
+    })?;
     let stderr = String::from_utf8(out.ok()?.stderr).ok()?;
     let collected: u64 = stderr
         .lines()
@@ -320,18 +333,13 @@ fn snapshot_load_instructions(exe: &Path, pods: usize) -> Option<(usize, f64)> {
 /// measured natively in a fresh process (`--resident-snapshot FILE PODS`): the objects of a
 /// real cluster, whose unmodeled fields are most of them.
 fn snapshot_resident_per_pod(exe: &Path, pods: usize) -> Option<(usize, u64)> {
-    let (text, pods) = snapshot_text(pods);
-    let file = std::env::temp_dir().join(format!(
-        "evictsim-snapshot-{pods}-{}.json",
-        std::process::id()
-    ));
-    std::fs::write(&file, text).ok()?;
-    let out = Command::new(exe)
-        .arg("--resident-snapshot")
-        .arg(&file)
-        .arg(pods.to_string())
-        .output();
-    let _ = std::fs::remove_file(&file);
+    let (out, pods) = with_snapshot_file(pods, |file, pods| {
+        Command::new(exe)
+            .arg("--resident-snapshot")
+            .arg(file)
+            .arg(pods.to_string())
+            .output()
+    })?;
     let bytes = String::from_utf8(out.ok()?.stdout)
         .ok()?
         .trim()

@@ -29,6 +29,7 @@ mod go_quote;
 mod kind;
 mod known_fields;
 mod meta;
+mod object_text;
 mod pdb;
 mod pod;
 mod selector;
@@ -46,11 +47,12 @@ pub use eviction::{DeleteOptions, Eviction, EvictionMeta, Preconditions};
 pub use go_quote::{GoQuoted, go_quote};
 pub use kind::Kind;
 pub use known_fields::unknown_fields;
-pub(crate) use known_fields::{KeyText, unknown_fields_in_text};
+pub(crate) use known_fields::unknown_fields_in_text;
 pub use meta::{
     IntOrString, ObjectKey, ObjectMeta, OwnerReference, OwnerReferences, ResourceVersion, SmolStr,
     StringMap, Uid, UidText, percent_of_rounded_up,
 };
+pub(crate) use object_text::ObjectScan;
 pub use pdb::{
     ALWAYS_ALLOW, Condition, DISRUPTION_ALLOWED, IF_HEALTHY_BUDGET, INSUFFICIENT_PODS,
     MAX_DISRUPTED_POD_SIZE, PodDisruptionBudget, PodDisruptionBudgetSpec,

@@ -9,7 +9,7 @@ use serde::de::{DeserializeSeed, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::KeyText;
+use super::known_fields::KeyText;
 
 /// Fields this model does not interpret, kept so that objects survive a round trip unchanged.
 ///

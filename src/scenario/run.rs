@@ -124,7 +124,7 @@ pub(super) fn load_object(cluster: &mut Cluster, mut object: Value) -> Result<()
 /// as is an object the typed decoder refuses, for its conversion or its error.
 pub(super) fn load_object_text(
     cluster: &mut Cluster,
-    scan: &super::snapshot::ItemScan,
+    scan: &crate::model::ObjectScan,
     text: &str,
 ) -> Result<(), String> {
     let as_tree = |cluster: &mut Cluster| {

@@ -12,17 +12,13 @@
 //! `policy/v1beta1` budget, an invalid object), which is then read exactly as any other
 //! document is, so results and error messages do not depend on the path.
 
-use std::borrow::Cow;
-use std::fmt;
-
-use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::parse::{field, unknown_fields_error};
 use crate::cluster::{Cluster, ClusterConfig};
 use crate::error::ConfigError;
-use crate::model::KeyText;
+use crate::model::ObjectScan;
 use crate::time::{SimTime, Time};
 
 /// A JSON `List` (what `kubectl get -A -o json` prints) loaded one item at a time: the text
@@ -74,7 +70,7 @@ fn load_items(items: &[&RawValue], reading: ItemReading) -> Result<Cluster, Conf
     let mut scans = Vec::with_capacity(items.len());
     for (i, raw) in items.iter().enumerate() {
         let scan = match reading {
-            ItemReading::Text => ItemScan::of(raw.get()),
+            ItemReading::Text => ObjectScan::of(raw.get(), is_timed),
             #[cfg(test)]
             ItemReading::Trees => None,
         };
@@ -151,146 +147,6 @@ pub(super) fn latest_time(value: &Value) -> Option<Time> {
             .max(),
         Value::Array(items) => items.iter().filter_map(latest_time).max(),
         _ => None,
-    }
-}
-
-/// What the first reading of an item's text found: what [`latest_time`] and the object's
-/// `kind` and `apiVersion` would give for its value.
-pub(super) struct ItemScan {
-    /// The newest time it records.
-    latest: Option<Time>,
-    /// `kind`, when a string.
-    pub(super) kind: Option<String>,
-    /// `apiVersion`, when a string.
-    pub(super) api_version: Option<String>,
-}
-
-impl ItemScan {
-    /// The scan of an object's text; `None` when the text is not a JSON object, or has an
-    /// object with a key twice (its value holds the last, which the text path would not see
-    /// as the tree does).
-    fn of(text: &str) -> Option<ItemScan> {
-        let mut scan = Scan {
-            latest: None,
-            keys: Vec::new(),
-            repeated_key: false,
-            kind: None,
-            api_version: None,
-        };
-        let mut reader = serde_json::Deserializer::from_str(text);
-        let top = Node {
-            scan: &mut scan,
-            timed: false,
-            top: true,
-        };
-        let is_object = top.deserialize(&mut reader).ok()?;
-        reader.end().ok()?;
-        (is_object && !scan.repeated_key).then_some(ItemScan {
-            latest: scan.latest,
-            kind: scan.kind,
-            api_version: scan.api_version,
-        })
-    }
-}
-
-/// A reading of one item's text.
-struct Scan<'de> {
-    latest: Option<Time>,
-    /// The keys of the objects being read, innermost last (each object's from where it
-    /// began), to find a key given twice.
-    keys: Vec<Cow<'de, str>>,
-    repeated_key: bool,
-    kind: Option<String>,
-    api_version: Option<String>,
-}
-
-/// One value of the text: the item itself (`top`), or one inside it, held by a timed key
-/// or not. Gives whether it was an object.
-struct Node<'s, 'de> {
-    scan: &'s mut Scan<'de>,
-    timed: bool,
-    top: bool,
-}
-
-impl<'de> DeserializeSeed<'de> for Node<'_, 'de> {
-    type Value = bool;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Node<'_, 'de> {
-    type Value = bool;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<bool, E> {
-        Ok(false)
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<bool, E> {
-        Ok(false)
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<bool, E> {
-        Ok(false)
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<bool, E> {
-        Ok(false)
-    }
-
-    fn visit_unit<E>(self) -> Result<bool, E> {
-        Ok(false)
-    }
-
-    fn visit_str<E>(self, text: &str) -> Result<bool, E> {
-        if self.timed {
-            self.scan.latest = self.scan.latest.max(Time::parse(text).ok());
-        }
-        Ok(false)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<bool, A::Error> {
-        while items
-            .next_element_seed(Node {
-                scan: &mut *self.scan,
-                timed: false,
-                top: false,
-            })?
-            .is_some()
-        {}
-        Ok(false)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut fields: A) -> Result<bool, A::Error> {
-        let begins = self.scan.keys.len();
-        while let Some(key) = fields.next_key_seed(KeyText)? {
-            if self.scan.keys[begins..].contains(&key) {
-                self.scan.repeated_key = true;
-            }
-            if self.top && (key == "kind" || key == "apiVersion") {
-                let value: Value = fields.next_value()?;
-                self.scan.latest = self.scan.latest.max(latest_time(&value));
-                let text = value.as_str().map(str::to_owned);
-                match &*key {
-                    "kind" => self.scan.kind = text,
-                    _ => self.scan.api_version = text,
-                }
-            } else {
-                fields.next_value_seed(Node {
-                    scan: &mut *self.scan,
-                    timed: is_timed(&key),
-                    top: false,
-                })?;
-            }
-            self.scan.keys.push(key);
-        }
-        self.scan.keys.truncate(begins);
-        Ok(true)
     }
 }
 
@@ -402,11 +258,11 @@ mod tests {
             r#"{"apiVersion":7,"kind":"Node","metadata":{"name":"n2"}}"#.into(),
         ];
         for case in as_trees {
-            assert!(ItemScan::of(&case).is_none(), "{case}");
+            assert!(ObjectScan::of(&case, is_timed).is_none(), "{case}");
             assert_same_load(&list(&[NODE, &case]));
         }
         for case in by_text {
-            assert!(ItemScan::of(&case).is_some(), "{case}");
+            assert!(ObjectScan::of(&case, is_timed).is_some(), "{case}");
             assert_same_load(&list(&[NODE, &case]));
         }
     }

@@ -11,7 +11,9 @@
 //! 10 and with 1,000 PDBs in its namespace, by evictsim's index and by an upstream-style scan
 //! (list the namespace's PDBs and match every selector, as the registry's eviction handler
 //! does); a real eviction (PDB write, `DisruptionTarget`, graceful delete and every
-//! controller's reaction at that instant); a REST GET of one pod, JSON included; and a whole
+//! controller's reaction at that instant); a REST GET of one pod, JSON included; a REST
+//! eviction POST as kubectl drain sends it (with `?dryRun=All`), body decoded and `Status`
+//! written; and a whole
 //! roll through the six steps, per evicted pod. Each at 1,500, 15,000 and 150,000 pods
 //! (`EVICTSIM_SCALES=1500,15000` to choose; the 150,000-pod roll only with
 //! `EVICTSIM_FULL_ROLL=1`, it takes long under valgrind). Resident memory per pod is measured
@@ -60,6 +62,7 @@ const LOOKUPS: usize = 1_000;
 const DECISIONS: usize = 200;
 const EVICTIONS: usize = 100;
 const GETS: usize = 200;
+const REST_EVICTIONS: usize = 200;
 
 #[inline(never)]
 fn measured_pod_lookup(cluster: &Cluster, keys: &[ObjectKey]) -> usize {
@@ -120,6 +123,17 @@ fn measured_rest_get_pod(cluster: &mut Cluster, requests: &[http::Request<Vec<u8
     }
 }
 
+/// Each request is kubectl drain's eviction POST, body and all, with `?dryRun=All` so that
+/// every one is decided on the same cluster: the body decoded, the pod and its budget read,
+/// the decision made and the `Status` written.
+#[inline(never)]
+fn measured_rest_eviction_dry_run(cluster: &mut Cluster, requests: &[http::Request<Vec<u8>>]) {
+    for request in requests {
+        let response = evictsim::rest::handle(cluster, SimTime::ZERO, request);
+        assert_eq!(black_box(response).status(), 201);
+    }
+}
+
 #[inline(never)]
 fn measured_roll(cluster: &mut Cluster, originals: &[(String, String)]) {
     black_box(roll::roll(cluster, originals));
@@ -175,6 +189,25 @@ fn child(pods: usize, with_roll: bool, roll_only: bool) {
         })
         .collect();
     measured_rest_get_pod(&mut cluster, &gets);
+
+    let evictions: Vec<http::Request<Vec<u8>>> = fixture::evictable(shape, false)
+        .into_iter()
+        .cycle()
+        .take(REST_EVICTIONS)
+        .map(|(ns, name)| {
+            // Byte for byte what kubectl drain sends.
+            let body = format!(
+                r#"{{"kind":"Eviction","apiVersion":"policy/v1","metadata":{{"name":"{name}","namespace":"{ns}","creationTimestamp":null}},"deleteOptions":{{}}}}"#
+            );
+            http::Request::post(format!(
+                "/api/v1/namespaces/{ns}/pods/{name}/eviction?dryRun=All"
+            ))
+            .header("content-type", "application/json")
+            .body(body.into_bytes())
+            .unwrap()
+        })
+        .collect();
+    measured_rest_eviction_dry_run(&mut cluster, &evictions);
 
     // One eviction per small namespace, so every one is allowed.
     let victims: Vec<(String, String, Eviction)> = fixture::evictable(shape, false)
@@ -542,6 +575,7 @@ fn operations(row: &str, pods: usize) -> u64 {
         "pod_lookup" => LOOKUPS.min(pods) as u64,
         "real_eviction" => EVICTIONS.min(Shape::with_pods(pods).small_namespaces) as u64,
         "rest_get_pod" => GETS as u64,
+        "rest_eviction_dry_run" => REST_EVICTIONS as u64,
         "roll" => pods as u64,
         _ => DECISIONS as u64,
     }

@@ -13,6 +13,8 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use super::object_text::KeyCheck;
 use serde_json::Value;
 
 /// `known_fields.json` as it is written.
@@ -182,48 +184,133 @@ fn walk(
 /// # Errors
 /// The JSON parser's, when `text` is not one JSON value.
 pub(crate) fn unknown_fields_in_text(kind: &str, text: &str) -> serde_json::Result<Vec<String>> {
-    let known = known_fields();
     let mut unknown = Vec::new();
-    let mut reader = serde_json::Deserializer::from_str(text);
-    match known.kinds.get(kind) {
-        Some(&root) => {
-            let mut walk = TextWalk {
-                known,
-                path: String::new(),
-                unknown: &mut unknown,
-            };
-            Fields {
-                walk: &mut walk,
-                type_index: root,
-            }
-            .deserialize(&mut reader)?;
-        }
-        None => {
-            IgnoredAny::deserialize(&mut reader)?;
-        }
-    }
-    reader.end()?;
+    walk_text(kind, text, &mut unknown, None)?;
     Ok(unknown)
 }
 
+/// What one reading of a request body's text found: the paths of its unknown fields
+/// ([`unknown_fields_in_text`]) and its top-level `kind` and `apiVersion` when strings.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct CheckedText {
+    pub(crate) unknown: Vec<String>,
+    pub(crate) kind: Option<String>,
+    pub(crate) api_version: Option<String>,
+}
+
+/// [`unknown_fields_in_text`] and [`ObjectScan`](super::ObjectScan)'s checks in one reading
+/// of `text`, for a request body that is read once before it is decoded: `None` when the
+/// text is not one JSON object, or has an object (at any depth) with a key twice.
+pub(crate) fn check_object_text(kind: &str, text: &str) -> Option<CheckedText> {
+    let mut unknown = Vec::new();
+    let mut check = KeyCheck::default();
+    let top_is_object = walk_text(kind, text, &mut unknown, Some(&mut check)).ok()?;
+    (top_is_object && !check.repeated).then_some(CheckedText {
+        unknown,
+        kind: check.kind,
+        api_version: check.api_version,
+    })
+}
+
+/// Walks `text` against `kind`'s fields, the unknown ones into `unknown`, checking keys as
+/// [`KeyCheck`] does when given one. Gives whether the text is an object.
+fn walk_text<'de>(
+    kind: &str,
+    text: &'de str,
+    unknown: &mut Vec<String>,
+    check: Option<&mut KeyCheck<'de>>,
+) -> serde_json::Result<bool> {
+    let known = known_fields();
+    let mut reader = serde_json::Deserializer::from_str(text);
+    let mut walk = TextWalk {
+        known,
+        path: String::new(),
+        unknown,
+        check,
+        top_is_object: false,
+    };
+    match known.kinds.get(kind) {
+        Some(&root) => Fields {
+            walk: &mut walk,
+            type_index: root,
+        }
+        .deserialize(&mut reader)?,
+        // No schema: nothing is unknown, and the object's keys are still checked.
+        None => Fields {
+            walk: &mut walk,
+            type_index: None,
+        }
+        .deserialize(&mut reader)?,
+    }
+    reader.end()?;
+    Ok(walk.top_is_object)
+}
+
 /// The state of a walk of a text: where it is and what it found.
-struct TextWalk<'a> {
+struct TextWalk<'a, 'de> {
     known: &'static KnownFields,
     path: String,
     unknown: &'a mut Vec<String>,
+    /// When given, the keys of every object are checked, those of values the walk does not
+    /// look into included.
+    check: Option<&'a mut KeyCheck<'de>>,
+    /// Whether the text's value is an object.
+    top_is_object: bool,
+}
+
+impl<'de> TextWalk<'_, 'de> {
+    /// Where the keys of an object about to be read begin, when keys are checked.
+    fn object_begins(&self) -> usize {
+        self.check.as_deref().map_or(0, KeyCheck::object_begins)
+    }
+
+    fn note_key(&mut self, begins: usize, key: Cow<'de, str>) {
+        if let Some(check) = self.check.as_deref_mut() {
+            check.note_key(begins, key);
+        }
+    }
+
+    fn object_ends(&mut self, begins: usize) {
+        if let Some(check) = self.check.as_deref_mut() {
+            check.object_ends(begins);
+        }
+    }
+
+    /// Reads the next value of `fields` without looking into it (its keys checked when
+    /// keys are); `top_key` is its key when it is a field of the top-level object.
+    fn skip_value<A: MapAccess<'de>>(
+        &mut self,
+        fields: &mut A,
+        top_key: Option<&str>,
+    ) -> Result<(), A::Error> {
+        match self.check.as_deref_mut() {
+            Some(check) => fields.next_value_seed(check.skip(top_key)),
+            None => fields.next_value::<IgnoredAny>().map(|_| ()),
+        }
+    }
+
+    /// [`TextWalk::skip_value`] of the next item of `items`; `false` at their end.
+    fn skip_item<A: SeqAccess<'de>>(&mut self, items: &mut A) -> Result<bool, A::Error> {
+        match self.check.as_deref_mut() {
+            Some(check) => items
+                .next_element_seed(check.skip(None))
+                .map(|i| i.is_some()),
+            None => items.next_element::<IgnoredAny>().map(|i| i.is_some()),
+        }
+    }
 }
 
 /// A value whose objects are of the type at `type_index` (lists of them included, as in
 /// [`walk`]).
-struct Fields<'w, 'a> {
-    walk: &'w mut TextWalk<'a>,
+struct Fields<'w, 'a, 'de> {
+    walk: &'w mut TextWalk<'a, 'de>,
     type_index: Option<TypeIndex>,
 }
 
 /// A value that is a map of objects of the type at `value_type` (`"*Type"` in the field
 /// tree).
-struct MapOf<'w, 'a> {
-    walk: &'w mut TextWalk<'a>,
+struct MapOf<'w, 'a, 'de> {
+    walk: &'w mut TextWalk<'a, 'de>,
     value_type: Option<TypeIndex>,
 }
 
@@ -281,7 +368,7 @@ macro_rules! ignore_scalars {
     };
 }
 
-impl<'de> DeserializeSeed<'de> for Fields<'_, '_> {
+impl<'de> DeserializeSeed<'de> for Fields<'_, '_, 'de> {
     type Value = ();
 
     fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -289,7 +376,7 @@ impl<'de> DeserializeSeed<'de> for Fields<'_, '_> {
     }
 }
 
-impl<'de> Visitor<'de> for Fields<'_, '_> {
+impl<'de> Visitor<'de> for Fields<'_, '_, 'de> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -316,11 +403,18 @@ impl<'de> Visitor<'de> for Fields<'_, '_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut fields: A) -> Result<(), A::Error> {
-        let Some(schema) = self.walk.known.fields(self.type_index) else {
-            while fields.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-            return Ok(());
-        };
+        // Only the top-level object is read with an empty path (its fields' paths are not).
+        let top = self.walk.path.is_empty() && !self.walk.top_is_object;
+        self.walk.top_is_object |= top;
+        let begins = self.walk.object_begins();
+        let schema = self.walk.known.fields(self.type_index);
         while let Some(name) = fields.next_key_seed(KeyText)? {
+            let top_key = top.then_some(&*name);
+            let Some(schema) = schema else {
+                self.walk.skip_value(&mut fields, top_key)?;
+                self.walk.note_key(begins, name);
+                continue;
+            };
             let len = self.walk.path.len();
             if len > 0 {
                 self.walk.path.push('.');
@@ -329,11 +423,9 @@ impl<'de> Visitor<'de> for Fields<'_, '_> {
             match schema.get(&*name) {
                 None => {
                     self.walk.unknown.push(self.walk.path.clone());
-                    fields.next_value::<IgnoredAny>()?;
+                    self.walk.skip_value(&mut fields, top_key)?;
                 }
-                Some(Holds::Anything) => {
-                    fields.next_value::<IgnoredAny>()?;
-                }
+                Some(Holds::Anything) => self.walk.skip_value(&mut fields, top_key)?,
                 Some(&Holds::MapOf(value_type)) => fields.next_value_seed(MapOf {
                     walk: &mut *self.walk,
                     value_type,
@@ -344,12 +436,14 @@ impl<'de> Visitor<'de> for Fields<'_, '_> {
                 })?,
             }
             self.walk.path.truncate(len);
+            self.walk.note_key(begins, name);
         }
+        self.walk.object_ends(begins);
         Ok(())
     }
 }
 
-impl<'de> DeserializeSeed<'de> for MapOf<'_, '_> {
+impl<'de> DeserializeSeed<'de> for MapOf<'_, '_, 'de> {
     type Value = ();
 
     fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -357,7 +451,7 @@ impl<'de> DeserializeSeed<'de> for MapOf<'_, '_> {
     }
 }
 
-impl<'de> Visitor<'de> for MapOf<'_, '_> {
+impl<'de> Visitor<'de> for MapOf<'_, '_, 'de> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -367,11 +461,12 @@ impl<'de> Visitor<'de> for MapOf<'_, '_> {
     ignore_scalars!();
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<(), A::Error> {
-        while items.next_element::<IgnoredAny>()?.is_some() {}
+        while self.walk.skip_item(&mut items)? {}
         Ok(())
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<(), A::Error> {
+        let begins = self.walk.object_begins();
         while let Some(key) = entries.next_key_seed(KeyText)? {
             let len = self.walk.path.len();
             let _ = write!(self.walk.path, "[{key}]");
@@ -380,7 +475,9 @@ impl<'de> Visitor<'de> for MapOf<'_, '_> {
                 type_index: self.value_type,
             })?;
             self.walk.path.truncate(len);
+            self.walk.note_key(begins, key);
         }
+        self.walk.object_ends(begins);
         Ok(())
     }
 }
@@ -426,5 +523,93 @@ mod tests {
             ["spec.containers[0].imagee", "spec.nodeNamee"]
         );
         assert!(unknown_fields_in_text("Pod", "{").is_err());
+    }
+
+    /// The one-pass reading of a request body agrees with its two parts read apart: the
+    /// scan's verdict, kind and apiVersion, and the field walk's paths.
+    #[test]
+    fn checking_a_text_in_one_reading_finds_what_the_scan_and_the_walk_find() {
+        let fixture: Value =
+            serde_json::from_str(include_str!("../../tests/fixtures/shop-snapshot.json"))
+                .expect("the shop fixture");
+        let mut texts: Vec<(String, String)> = fixture["items"]
+            .as_array()
+            .expect("a List")
+            .iter()
+            .map(|item| {
+                (
+                    item["kind"].as_str().unwrap_or("").to_string(),
+                    item.to_string(),
+                )
+            })
+            .collect();
+        let odd = [
+            (
+                "Pod",
+                r#"{"kind":"Pod","apiVersion":"v1","metadata":{"name":"a","nmae":"b"}}"#,
+            ),
+            ("Pod", r#"{"kind":"Pod","kind":"Pod"}"#),
+            ("Pod", r#"{"metadata":{"name":"a","name":"b"}}"#),
+            (
+                "Pod",
+                r#"{"spec":{"containers":[{"name":"a","resources":{"x":1,"x":2}}]}}"#,
+            ),
+            (
+                "Pod",
+                r#"{"spec":{"containers":[{"name":"a"},{"name":"b","name":"c"}]}}"#,
+            ),
+            ("Pod", r#"{"metadata":{"labels":{"a":"1","a":"2"}}}"#),
+            (
+                "Pod",
+                r#"{"metadata":{"managedFields":[{"fieldsV1":{"f:a":{},"f:a":{}}}]}}"#,
+            ),
+            ("Pod", r#"{"bogus":{"x":1,"x":1}}"#),
+            (
+                "Pod",
+                r#"{"kind":{"kind":"Pod"},"apiVersion":5,"spec":{"kind":"x"}}"#,
+            ),
+            ("Pod", r#"{"a":{"b":1},"c":{"b":2},"b":{"b":{"b":1}}}"#),
+            ("Pod", r#"{"":{"kind":"x"},"kind":"Pod"}"#),
+            (
+                "Gadget",
+                r#"{"kind":"Gadget","anything":{"goes":[1,{"a":1,"a":2}]}}"#,
+            ),
+            (
+                "Gadget",
+                r#"{"kind":"Gadget","apiVersion":"x/v1","anything":{"goes":[1,2]}}"#,
+            ),
+            (
+                "Service",
+                r#"{"kind":"Service","spec":{"selector":{"app":"web"},"ports":[{"port":80,"prot":1}]}}"#,
+            ),
+            ("Pod", "[]"),
+            ("Pod", "[{}]"),
+            ("Pod", "\"Pod\""),
+            ("Pod", "{} {}"),
+            ("Pod", "{"),
+            ("Pod", ""),
+            ("Pod", "{}"),
+        ];
+        texts.extend(
+            odd.iter()
+                .map(|(kind, text)| (kind.to_string(), text.to_string())),
+        );
+        for (kind, text) in &texts {
+            let scan = super::super::ObjectScan::of(text, |_| false);
+            let checked = check_object_text(kind, text);
+            match (&scan, &checked) {
+                (None, None) => {}
+                (Some(scan), Some(checked)) => {
+                    assert_eq!(checked.kind, scan.kind, "{text}");
+                    assert_eq!(checked.api_version, scan.api_version, "{text}");
+                    assert_eq!(
+                        checked.unknown,
+                        unknown_fields_in_text(kind, text).expect("JSON"),
+                        "{text}"
+                    );
+                }
+                _ => panic!("{text}: the scan gives {scan:?}, the one reading {checked:?}"),
+            }
+        }
     }
 }

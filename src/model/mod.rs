@@ -47,7 +47,7 @@ pub use eviction::{DeleteOptions, Eviction, EvictionMeta, Preconditions};
 pub use go_quote::{GoQuoted, go_quote};
 pub use kind::Kind;
 pub use known_fields::unknown_fields;
-pub(crate) use known_fields::unknown_fields_in_text;
+pub(crate) use known_fields::{check_object_text, unknown_fields_in_text};
 pub use meta::{
     IntOrString, ObjectKey, ObjectMeta, OwnerReference, OwnerReferences, ResourceVersion, SmolStr,
     StringMap, Uid, UidText, percent_of_rounded_up,

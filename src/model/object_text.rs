@@ -30,14 +30,11 @@ impl ObjectScan {
     /// The scan of `text`, the newest time read from the string values of keys `timed`
     /// accepts; `None` when the text is not one JSON object, or has an object (at any depth)
     /// with a key twice.
-    pub(crate) fn of(text: &str, timed: fn(&str) -> bool) -> Option<ObjectScan> {
+    pub(crate) fn of(text: &str, timed: impl Fn(&str) -> bool) -> Option<ObjectScan> {
         let mut scan = Scan {
             timed,
             latest: None,
-            keys: Vec::new(),
-            repeated_key: false,
-            kind: None,
-            api_version: None,
+            check: KeyCheck::default(),
         };
         let mut reader = serde_json::Deserializer::from_str(text);
         let top = Node {
@@ -48,24 +45,96 @@ impl ObjectScan {
         };
         let is_object = top.deserialize(&mut reader).ok()?;
         reader.end().ok()?;
-        (is_object && !scan.repeated_key).then_some(ObjectScan {
+        let KeyCheck {
+            repeated,
+            kind,
+            api_version,
+            ..
+        } = scan.check;
+        (is_object && !repeated).then_some(ObjectScan {
             latest: scan.latest,
-            kind: scan.kind,
-            api_version: scan.api_version,
+            kind,
+            api_version,
         })
     }
 }
 
-/// A reading in progress.
-struct Scan<'de> {
-    timed: fn(&str) -> bool,
-    latest: Option<Time>,
+/// What [`ObjectScan`] checks of a text besides its times, kept by a reader that walks the
+/// text its own way (the field walk of a request body, which reads the text once): the keys
+/// of the objects being read, to find one given twice, and the top-level `kind` and
+/// `apiVersion`.
+#[derive(Debug, Default)]
+pub(crate) struct KeyCheck<'de> {
     /// The keys of the objects being read, innermost last (each object's from where it
-    /// began), to find a key given twice.
+    /// began).
     keys: Vec<Cow<'de, str>>,
-    repeated_key: bool,
-    kind: Option<String>,
-    api_version: Option<String>,
+    /// Whether an object gave a key twice.
+    pub(crate) repeated: bool,
+    /// The top-level `kind`, when a string.
+    pub(crate) kind: Option<String>,
+    /// The top-level `apiVersion`, when a string.
+    pub(crate) api_version: Option<String>,
+}
+
+impl<'de> KeyCheck<'de> {
+    /// Where the keys of an object about to be read begin.
+    pub(crate) fn object_begins(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Notes `key`, read from the object that began at `begins`.
+    pub(crate) fn note_key(&mut self, begins: usize, key: Cow<'de, str>) {
+        if self.keys[begins..].contains(&key) {
+            self.repeated = true;
+        }
+        self.keys.push(key);
+    }
+
+    /// Forgets the keys of the object that began at `begins`, now read.
+    pub(crate) fn object_ends(&mut self, begins: usize) {
+        self.keys.truncate(begins);
+    }
+
+    /// A seed that reads a value the caller needs nothing of, checking the keys of every
+    /// object in it; `top_key` is its key when it is a field of the top-level object (its
+    /// `kind` and `apiVersion` are kept).
+    pub(crate) fn skip<'r>(&'r mut self, top_key: Option<&str>) -> Skip<'r, 'de> {
+        Skip {
+            check: self,
+            captured: top_key.and_then(Captured::of),
+        }
+    }
+}
+
+/// A value read only to check its objects' keys ([`KeyCheck::skip`]).
+pub(crate) struct Skip<'r, 'de> {
+    check: &'r mut KeyCheck<'de>,
+    captured: Option<Captured>,
+}
+
+impl<'de> DeserializeSeed<'de> for Skip<'_, 'de> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        // The scan's own reading, untimed, over the caller's check (moved in and back: a
+        // move of its vector, not a copy).
+        let mut scan = Scan {
+            timed: |_: &str| false,
+            latest: None,
+            check: std::mem::take(self.check),
+        };
+        let read = Node::inner(&mut scan, false, self.captured).deserialize(deserializer);
+        *self.check = scan.check;
+        read.map(|_| ())
+    }
+}
+
+/// A reading in progress. Generic over `timed`, so that a snapshot's test of each key is
+/// inlined where the key is read.
+struct Scan<'de, F> {
+    timed: F,
+    latest: Option<Time>,
+    check: KeyCheck<'de>,
 }
 
 /// Which top-level string a value is, when it is one the scan keeps.
@@ -75,17 +144,28 @@ enum Captured {
     ApiVersion,
 }
 
+impl Captured {
+    /// What the top-level field `key` holds, when kept.
+    fn of(key: &str) -> Option<Captured> {
+        match key {
+            "kind" => Some(Captured::Kind),
+            "apiVersion" => Some(Captured::ApiVersion),
+            _ => None,
+        }
+    }
+}
+
 /// One value of the text: the object itself (`top`), or one inside it, held by a timed key
 /// or not. Gives whether it was an object.
-struct Node<'s, 'de> {
-    scan: &'s mut Scan<'de>,
+struct Node<'s, 'de, F> {
+    scan: &'s mut Scan<'de, F>,
     timed: bool,
     top: bool,
     captured: Option<Captured>,
 }
 
-impl<'s, 'de> Node<'s, 'de> {
-    fn inner(scan: &'s mut Scan<'de>, timed: bool, captured: Option<Captured>) -> Self {
+impl<'s, 'de, F> Node<'s, 'de, F> {
+    fn inner(scan: &'s mut Scan<'de, F>, timed: bool, captured: Option<Captured>) -> Self {
         Node {
             scan,
             timed,
@@ -95,7 +175,7 @@ impl<'s, 'de> Node<'s, 'de> {
     }
 }
 
-impl<'de> DeserializeSeed<'de> for Node<'_, 'de> {
+impl<'de, F: Fn(&str) -> bool> DeserializeSeed<'de> for Node<'_, 'de, F> {
     type Value = bool;
 
     fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
@@ -103,7 +183,7 @@ impl<'de> DeserializeSeed<'de> for Node<'_, 'de> {
     }
 }
 
-impl<'de> Visitor<'de> for Node<'_, 'de> {
+impl<'de, F: Fn(&str) -> bool> Visitor<'de> for Node<'_, 'de, F> {
     type Value = bool;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -134,9 +214,10 @@ impl<'de> Visitor<'de> for Node<'_, 'de> {
         if self.timed {
             self.scan.latest = self.scan.latest.max(Time::parse(text).ok());
         }
+        let check = &mut self.scan.check;
         match self.captured {
-            Some(Captured::Kind) => self.scan.kind = Some(text.to_owned()),
-            Some(Captured::ApiVersion) => self.scan.api_version = Some(text.to_owned()),
+            Some(Captured::Kind) => check.kind = Some(text.to_owned()),
+            Some(Captured::ApiVersion) => check.api_version = Some(text.to_owned()),
             None => {}
         }
         Ok(false)
@@ -151,21 +232,14 @@ impl<'de> Visitor<'de> for Node<'_, 'de> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut fields: A) -> Result<bool, A::Error> {
-        let begins = self.scan.keys.len();
+        let begins = self.scan.check.object_begins();
         while let Some(key) = fields.next_key_seed(KeyText)? {
-            if self.scan.keys[begins..].contains(&key) {
-                self.scan.repeated_key = true;
-            }
-            let captured = match &*key {
-                "kind" if self.top => Some(Captured::Kind),
-                "apiVersion" if self.top => Some(Captured::ApiVersion),
-                _ => None,
-            };
+            let captured = if self.top { Captured::of(&key) } else { None };
             let timed = (self.scan.timed)(&key);
             fields.next_value_seed(Node::inner(&mut *self.scan, timed, captured))?;
-            self.scan.keys.push(key);
+            self.scan.check.note_key(begins, key);
         }
-        self.scan.keys.truncate(begins);
+        self.scan.check.object_ends(begins);
         Ok(true)
     }
 }

@@ -122,6 +122,56 @@ fn an_unsupported_field_validation_value_is_invalid() {
 }
 
 #[test]
+fn an_evictions_unknown_fields_are_named_by_their_paths_as_upstream_names_them() {
+    // Metadata is a whole ObjectMeta there (a field it lacks is unknown, though the
+    // handler reads only the name and namespace), and paths run through the optional
+    // deleteOptions and preconditions as through any object.
+    let body = json!({"apiVersion": "policy/v1", "kind": "Eviction",
+        "metadata": {"name": "a", "labelz": {}, "creationTimestamp": null},
+        "deleteOptions": {"gracePeriodSecond": 5, "preconditions": {"uuid": "u"}}, "spec": {}});
+    let expected = [
+        "metadata.labelz",
+        "deleteOptions.gracePeriodSecond",
+        "deleteOptions.preconditions.uuid",
+        "spec",
+    ];
+    let mut c = full_cluster();
+    c.load(
+        t0(),
+        pod("a", json!({}), json!({"nodeName": "n"}), json!({})),
+    )
+    .unwrap();
+    let eviction = "/api/v1/namespaces/default/pods/a/eviction";
+    let answer = send_json(
+        &mut c,
+        "POST",
+        &format!("{eviction}?fieldValidation=Strict"),
+        body.clone(),
+        "application/json",
+    );
+    assert_eq!(answer.code, 400);
+    let quoted: Vec<String> = expected
+        .iter()
+        .map(|path| format!(r#"unknown field "{path}""#))
+        .collect();
+    assert_eq!(
+        answer.body["message"],
+        format!("strict decoding error: {}", quoted.join(", "))
+    );
+    assert!(
+        c.pod(&key("a")).is_some(),
+        "a refused eviction deletes nothing"
+    );
+    let answer = send_json(&mut c, "POST", eviction, body, "application/json");
+    assert_eq!(answer.code, 201);
+    let warned: Vec<String> = quoted
+        .iter()
+        .map(|field| format!("299 - {}", Value::String(field.clone())))
+        .collect();
+    assert_eq!(answer.warnings(), warned);
+}
+
+#[test]
 fn the_newest_delete_option_is_an_unknown_field_before_1_32() {
     for (version, warned) in [
         (KubernetesVersion::V1_31, true),

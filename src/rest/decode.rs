@@ -111,32 +111,37 @@ enum Reading {
     Tree,
 }
 
-/// The body's text, its `apiVersion` and `kind` checked, when the body can be decoded from
-/// its text exactly as from its tree: UTF-8 holding one JSON object in which no object gives
-/// a key twice. `None` otherwise: the tree reading then gives the error, or the value a
-/// repeated key holds. Decoding a tree of `Value`s first cost more than the rest of an
-/// eviction request (kubectl drain's body: some 18,000 instructions of 35,000).
+/// The body's text and the paths of its unknown fields, its `apiVersion` and `kind`
+/// checked, when the body can be decoded from its text exactly as from its tree: UTF-8
+/// holding one JSON object in which no object gives a key twice (all found in one reading
+/// of the text, [`check_object_text`](crate::model::check_object_text)). `None` otherwise:
+/// the tree reading then gives the error, or the value a repeated key holds. Decoding a
+/// tree of `Value`s first cost more than the rest of an eviction request (kubectl drain's
+/// body: some 18,000 instructions of 35,000).
 fn checked_text<'a>(
     body: &'a [u8],
     kind: &str,
     versions: &[&str],
     reading: Reading,
-) -> Option<Result<&'a str, ApiError>> {
+) -> Option<Result<(&'a str, Vec<String>), ApiError>> {
     if reading != Reading::Text {
         return None;
     }
     let text = std::str::from_utf8(body).ok()?;
-    let scan = crate::model::ObjectScan::of(text, |_| false)?;
-    let api_version = scan.api_version.as_deref().unwrap_or("");
-    let given_kind = scan.kind.as_deref().unwrap_or("");
-    Some(check_given_type(api_version, given_kind, kind, versions).map(|()| text))
+    let checked = crate::model::check_object_text(kind, text)?;
+    let api_version = checked.api_version.as_deref().unwrap_or("");
+    let given_kind = checked.kind.as_deref().unwrap_or("");
+    Some(
+        check_given_type(api_version, given_kind, kind, versions).map(|()| (text, checked.unknown)),
+    )
 }
 
-/// An object of `kind` and the paths of its unknown fields, decoded from checked text;
-/// `None` when the typed decoder refuses it (the tree reading gives the error, without the
-/// text's line and column).
-fn typed_from_text<T: DeserializeOwned>(kind: &str, text: &str) -> Option<(T, Vec<String>)> {
-    let unknown = crate::model::unknown_fields_in_text(kind, text).ok()?;
+/// An object decoded from checked text, with the paths of its unknown fields; `None` when
+/// the typed decoder refuses it (the tree reading gives the error, without the text's line
+/// and column).
+fn typed_from_text<T: DeserializeOwned>(
+    (text, unknown): (&str, Vec<String>),
+) -> Option<(T, Vec<String>)> {
     let object = serde_json::from_str(text).ok()?;
     Some((object, unknown))
 }
@@ -160,8 +165,8 @@ fn read_object<T: Resource>(
     reading: Reading,
 ) -> Result<T, ApiError> {
     let api_version = T::api_version();
-    if let Some(text) = checked_text(body, T::KIND, &[api_version.as_str()], reading)
-        && let Some((object, unknown)) = typed_from_text(T::KIND, text?)
+    if let Some(checked) = checked_text(body, T::KIND, &[api_version.as_str()], reading)
+        && let Some((object, unknown)) = typed_from_text(checked?)
     {
         judge_object_fields::<T>(validation, &unknown, warnings)?;
         return Ok(object);
@@ -268,18 +273,13 @@ fn read_eviction(
     reading: Reading,
 ) -> Result<Eviction, ApiError> {
     const VERSIONS: [&str; 2] = ["policy/v1", "policy/v1beta1"];
-    let mut unknown = Vec::new();
     let from_text = match checked_text(body, "Eviction", &VERSIONS, reading) {
-        Some(text) => {
-            let mut reader = serde_json::Deserializer::from_str(text?);
-            serde_ignored::deserialize(&mut reader, |path| unknown.push(path.to_string())).ok()
-        }
+        Some(checked) => typed_from_text(checked?),
         None => None,
     };
-    let mut eviction: Eviction = match from_text {
-        Some(eviction) => eviction,
+    let (mut eviction, mut unknown): (Eviction, _) = match from_text {
+        Some(decoded) => decoded,
         None => {
-            unknown.clear();
             let value = parse_json(body)?;
             if !value.is_object() {
                 return Err(ApiError::BadRequest(format!(
@@ -288,13 +288,8 @@ fn read_eviction(
                 )));
             }
             check_type(&value, "Eviction", &VERSIONS)?;
-            serde_ignored::deserialize(value, |path| unknown.push(path.to_string())).map_err(
-                |e| {
-                    ApiError::BadRequest(format!(
-                        "Eviction in version \"v1\" cannot be handled as a Eviction: {e}"
-                    ))
-                },
-            )?
+            let unknown = crate::model::unknown_fields("Eviction", &value);
+            (typed(value, "Eviction", "v1")?, unknown)
         }
     };
     if let Some(options) = &mut eviction.delete_options {
@@ -325,7 +320,7 @@ fn read_delete_options(
     const KIND: &str = "DeleteOptions";
     const VERSIONS: [&str; 2] = ["v1", "meta.k8s.io/v1"];
     let from_text = match checked_text(body, KIND, &VERSIONS, reading) {
-        Some(text) => typed_from_text(KIND, text?),
+        Some(checked) => typed_from_text(checked?),
         None => None,
     };
     let (mut options, mut unknown) = match from_text {
@@ -656,7 +651,7 @@ mod text_reading_tests {
         let (text, tree) = (outcome(&read, Reading::Text), outcome(&read, Reading::Tree));
         assert_eq!(text, tree, "{body}");
         let took_text = match checked_text(body.as_bytes(), kind, versions, Reading::Text) {
-            Some(Ok(text)) => typed_from_text::<T>(kind, text).is_some(),
+            Some(Ok(checked)) => typed_from_text::<T>(checked).is_some(),
             Some(Err(_)) => true,
             None => false,
         };

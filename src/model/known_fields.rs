@@ -185,7 +185,7 @@ fn walk(
 /// The JSON parser's, when `text` is not one JSON value.
 pub(crate) fn unknown_fields_in_text(kind: &str, text: &str) -> serde_json::Result<Vec<String>> {
     let mut unknown = Vec::new();
-    walk_text(kind, text, &mut unknown, None)?;
+    walk_text(kind, text, &mut unknown, &mut NoKeyCheck)?;
     Ok(unknown)
 }
 
@@ -204,7 +204,7 @@ pub(crate) struct CheckedText {
 pub(crate) fn check_object_text(kind: &str, text: &str) -> Option<CheckedText> {
     let mut unknown = Vec::new();
     let mut check = KeyCheck::default();
-    let top_is_object = walk_text(kind, text, &mut unknown, Some(&mut check)).ok()?;
+    let top_is_object = walk_text(kind, text, &mut unknown, &mut check).ok()?;
     (top_is_object && !check.repeated).then_some(CheckedText {
         unknown,
         kind: check.kind,
@@ -212,13 +212,13 @@ pub(crate) fn check_object_text(kind: &str, text: &str) -> Option<CheckedText> {
     })
 }
 
-/// Walks `text` against `kind`'s fields, the unknown ones into `unknown`, checking keys as
-/// [`KeyCheck`] does when given one. Gives whether the text is an object.
-fn walk_text<'de>(
+/// Walks `text` against `kind`'s fields, the unknown ones into `unknown`, its keys checked
+/// by `check`. Gives whether the text is an object.
+fn walk_text<'de, C: KeyChecking<'de>>(
     kind: &str,
     text: &'de str,
     unknown: &mut Vec<String>,
-    check: Option<&mut KeyCheck<'de>>,
+    check: &mut C,
 ) -> serde_json::Result<bool> {
     let known = known_fields();
     let mut reader = serde_json::Deserializer::from_str(text);
@@ -229,88 +229,118 @@ fn walk_text<'de>(
         check,
         top_is_object: false,
     };
-    match known.kinds.get(kind) {
-        Some(&root) => Fields {
-            walk: &mut walk,
-            type_index: root,
-        }
-        .deserialize(&mut reader)?,
-        // No schema: nothing is unknown, and the object's keys are still checked.
-        None => Fields {
-            walk: &mut walk,
-            type_index: None,
-        }
-        .deserialize(&mut reader)?,
+    // A kind with no schema has no unknown fields; its keys are still checked.
+    let root = known.kinds.get(kind).copied().flatten();
+    Fields {
+        walk: &mut walk,
+        type_index: root,
     }
+    .deserialize(&mut reader)?;
     reader.end()?;
     Ok(walk.top_is_object)
 }
 
-/// The state of a walk of a text: where it is and what it found.
-struct TextWalk<'a, 'de> {
-    known: &'static KnownFields,
-    path: String,
-    unknown: &'a mut Vec<String>,
-    /// When given, the keys of every object are checked, those of values the walk does not
-    /// look into included.
-    check: Option<&'a mut KeyCheck<'de>>,
-    /// Whether the text's value is an object.
-    top_is_object: bool,
+/// What a walk does with the keys it reads and the values it does not look into: nothing
+/// ([`NoKeyCheck`], a snapshot's walk, whose first pass checked them), or [`KeyCheck`]'s
+/// checks (a request body's one reading). A type rather than a flag, so that the
+/// snapshot's walk carries no trace of the checks.
+trait KeyChecking<'de> {
+    /// Where the keys of an object about to be read begin.
+    fn object_begins(&self) -> usize;
+    /// Notes `key`, read from the object that began at `begins`.
+    fn note_key(&mut self, begins: usize, key: Cow<'de, str>);
+    /// The object that began at `begins` is read.
+    fn object_ends(&mut self, begins: usize);
+    /// Reads the next value of `fields` without looking into it; `top_key` is its key when
+    /// it is a field of the top-level object.
+    fn skip_value<A: MapAccess<'de>>(
+        &mut self,
+        fields: &mut A,
+        top_key: Option<&str>,
+    ) -> Result<(), A::Error>;
+    /// [`KeyChecking::skip_value`] of the next item of `items`; `false` at their end.
+    fn skip_item<A: SeqAccess<'de>>(&mut self, items: &mut A) -> Result<bool, A::Error>;
 }
 
-impl<'de> TextWalk<'_, 'de> {
-    /// Where the keys of an object about to be read begin, when keys are checked.
+/// Keys not checked.
+struct NoKeyCheck;
+
+impl<'de> KeyChecking<'de> for NoKeyCheck {
+    #[inline(always)]
     fn object_begins(&self) -> usize {
-        self.check.as_deref().map_or(0, KeyCheck::object_begins)
+        0
+    }
+
+    #[inline(always)]
+    fn note_key(&mut self, _: usize, _: Cow<'de, str>) {}
+
+    #[inline(always)]
+    fn object_ends(&mut self, _: usize) {}
+
+    #[inline(always)]
+    fn skip_value<A: MapAccess<'de>>(
+        &mut self,
+        fields: &mut A,
+        _: Option<&str>,
+    ) -> Result<(), A::Error> {
+        fields.next_value::<IgnoredAny>().map(|_| ())
+    }
+
+    #[inline(always)]
+    fn skip_item<A: SeqAccess<'de>>(&mut self, items: &mut A) -> Result<bool, A::Error> {
+        items.next_element::<IgnoredAny>().map(|i| i.is_some())
+    }
+}
+
+impl<'de> KeyChecking<'de> for KeyCheck<'de> {
+    fn object_begins(&self) -> usize {
+        KeyCheck::object_begins(self)
     }
 
     fn note_key(&mut self, begins: usize, key: Cow<'de, str>) {
-        if let Some(check) = self.check.as_deref_mut() {
-            check.note_key(begins, key);
-        }
+        KeyCheck::note_key(self, begins, key);
     }
 
     fn object_ends(&mut self, begins: usize) {
-        if let Some(check) = self.check.as_deref_mut() {
-            check.object_ends(begins);
-        }
+        KeyCheck::object_ends(self, begins);
     }
 
-    /// Reads the next value of `fields` without looking into it (its keys checked when
-    /// keys are); `top_key` is its key when it is a field of the top-level object.
     fn skip_value<A: MapAccess<'de>>(
         &mut self,
         fields: &mut A,
         top_key: Option<&str>,
     ) -> Result<(), A::Error> {
-        match self.check.as_deref_mut() {
-            Some(check) => fields.next_value_seed(check.skip(top_key)),
-            None => fields.next_value::<IgnoredAny>().map(|_| ()),
-        }
+        fields.next_value_seed(self.skip(top_key))
     }
 
-    /// [`TextWalk::skip_value`] of the next item of `items`; `false` at their end.
     fn skip_item<A: SeqAccess<'de>>(&mut self, items: &mut A) -> Result<bool, A::Error> {
-        match self.check.as_deref_mut() {
-            Some(check) => items
-                .next_element_seed(check.skip(None))
-                .map(|i| i.is_some()),
-            None => items.next_element::<IgnoredAny>().map(|i| i.is_some()),
-        }
+        items
+            .next_element_seed(self.skip(None))
+            .map(|i| i.is_some())
     }
+}
+
+/// The state of a walk of a text: where it is and what it found.
+struct TextWalk<'a, C> {
+    known: &'static KnownFields,
+    path: String,
+    unknown: &'a mut Vec<String>,
+    check: &'a mut C,
+    /// Whether the text's value is an object.
+    top_is_object: bool,
 }
 
 /// A value whose objects are of the type at `type_index` (lists of them included, as in
 /// [`walk`]).
-struct Fields<'w, 'a, 'de> {
-    walk: &'w mut TextWalk<'a, 'de>,
+struct Fields<'w, 'a, C> {
+    walk: &'w mut TextWalk<'a, C>,
     type_index: Option<TypeIndex>,
 }
 
 /// A value that is a map of objects of the type at `value_type` (`"*Type"` in the field
 /// tree).
-struct MapOf<'w, 'a, 'de> {
-    walk: &'w mut TextWalk<'a, 'de>,
+struct MapOf<'w, 'a, C> {
+    walk: &'w mut TextWalk<'a, C>,
     value_type: Option<TypeIndex>,
 }
 
@@ -368,7 +398,7 @@ macro_rules! ignore_scalars {
     };
 }
 
-impl<'de> DeserializeSeed<'de> for Fields<'_, '_, 'de> {
+impl<'de, C: KeyChecking<'de>> DeserializeSeed<'de> for Fields<'_, '_, C> {
     type Value = ();
 
     fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -376,7 +406,7 @@ impl<'de> DeserializeSeed<'de> for Fields<'_, '_, 'de> {
     }
 }
 
-impl<'de> Visitor<'de> for Fields<'_, '_, 'de> {
+impl<'de, C: KeyChecking<'de>> Visitor<'de> for Fields<'_, '_, C> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -406,13 +436,13 @@ impl<'de> Visitor<'de> for Fields<'_, '_, 'de> {
         // Only the top-level object is read with an empty path (its fields' paths are not).
         let top = self.walk.path.is_empty() && !self.walk.top_is_object;
         self.walk.top_is_object |= top;
-        let begins = self.walk.object_begins();
+        let begins = self.walk.check.object_begins();
         let schema = self.walk.known.fields(self.type_index);
         while let Some(name) = fields.next_key_seed(KeyText)? {
             let top_key = top.then_some(&*name);
             let Some(schema) = schema else {
-                self.walk.skip_value(&mut fields, top_key)?;
-                self.walk.note_key(begins, name);
+                self.walk.check.skip_value(&mut fields, top_key)?;
+                self.walk.check.note_key(begins, name);
                 continue;
             };
             let len = self.walk.path.len();
@@ -423,9 +453,9 @@ impl<'de> Visitor<'de> for Fields<'_, '_, 'de> {
             match schema.get(&*name) {
                 None => {
                     self.walk.unknown.push(self.walk.path.clone());
-                    self.walk.skip_value(&mut fields, top_key)?;
+                    self.walk.check.skip_value(&mut fields, top_key)?;
                 }
-                Some(Holds::Anything) => self.walk.skip_value(&mut fields, top_key)?,
+                Some(Holds::Anything) => self.walk.check.skip_value(&mut fields, top_key)?,
                 Some(&Holds::MapOf(value_type)) => fields.next_value_seed(MapOf {
                     walk: &mut *self.walk,
                     value_type,
@@ -436,14 +466,14 @@ impl<'de> Visitor<'de> for Fields<'_, '_, 'de> {
                 })?,
             }
             self.walk.path.truncate(len);
-            self.walk.note_key(begins, name);
+            self.walk.check.note_key(begins, name);
         }
-        self.walk.object_ends(begins);
+        self.walk.check.object_ends(begins);
         Ok(())
     }
 }
 
-impl<'de> DeserializeSeed<'de> for MapOf<'_, '_, 'de> {
+impl<'de, C: KeyChecking<'de>> DeserializeSeed<'de> for MapOf<'_, '_, C> {
     type Value = ();
 
     fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -451,7 +481,7 @@ impl<'de> DeserializeSeed<'de> for MapOf<'_, '_, 'de> {
     }
 }
 
-impl<'de> Visitor<'de> for MapOf<'_, '_, 'de> {
+impl<'de, C: KeyChecking<'de>> Visitor<'de> for MapOf<'_, '_, C> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -461,12 +491,12 @@ impl<'de> Visitor<'de> for MapOf<'_, '_, 'de> {
     ignore_scalars!();
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<(), A::Error> {
-        while self.walk.skip_item(&mut items)? {}
+        while self.walk.check.skip_item(&mut items)? {}
         Ok(())
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<(), A::Error> {
-        let begins = self.walk.object_begins();
+        let begins = self.walk.check.object_begins();
         while let Some(key) = entries.next_key_seed(KeyText)? {
             let len = self.walk.path.len();
             let _ = write!(self.walk.path, "[{key}]");
@@ -475,9 +505,9 @@ impl<'de> Visitor<'de> for MapOf<'_, '_, 'de> {
                 type_index: self.value_type,
             })?;
             self.walk.path.truncate(len);
-            self.walk.note_key(begins, key);
+            self.walk.check.note_key(begins, key);
         }
-        self.walk.object_ends(begins);
+        self.walk.check.object_ends(begins);
         Ok(())
     }
 }

@@ -24,7 +24,7 @@ pub struct Eviction {
 }
 
 /// The part of an Eviction's metadata the handler reads. Other metadata fields are accepted.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EvictionMeta {
     /// Must equal the pod name in the URL (E4).
@@ -37,6 +37,11 @@ pub struct EvictionMeta {
     #[serde(flatten)]
     pub unmodeled: super::Unmodeled,
 }
+
+super::unmodeled::deserialize_keeping_unmodeled!(EvictionMeta {
+    "name" => name,
+    "namespace" => namespace,
+});
 
 /// `metav1.DeleteOptions`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

@@ -426,7 +426,7 @@ impl fmt::Display for ObjectKey {
 }
 
 /// `metav1.ObjectMeta`, with the fields the simulation reads typed and the rest preserved.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectMeta {
     /// The object's name.
@@ -473,6 +473,22 @@ pub struct ObjectMeta {
     #[serde(flatten)]
     pub unmodeled: Unmodeled,
 }
+
+super::unmodeled::deserialize_keeping_unmodeled!(ObjectMeta {
+    "name" => name,
+    "generateName" => generate_name,
+    "namespace" => namespace,
+    "uid" => uid,
+    "resourceVersion" => resource_version,
+    "generation" => generation,
+    "creationTimestamp" => creation_timestamp,
+    "deletionTimestamp" => deletion_timestamp,
+    "deletionGracePeriodSeconds" => deletion_grace_period_seconds,
+    "labels" => labels,
+    "annotations" => annotations,
+    "ownerReferences" => owner_references,
+    "finalizers" => finalizers,
+});
 
 fn is_empty_map(map: &StringMap) -> bool {
     map.is_empty()

@@ -27,7 +27,7 @@ pub struct PodDisruptionBudget {
 super::status_first_equality!(PodDisruptionBudget);
 
 /// `policy/v1.PodDisruptionBudgetSpec`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PodDisruptionBudgetSpec {
     /// Pods that must stay available.
@@ -47,8 +47,15 @@ pub struct PodDisruptionBudgetSpec {
     pub unmodeled: Unmodeled,
 }
 
+super::unmodeled::deserialize_keeping_unmodeled!(PodDisruptionBudgetSpec {
+    "minAvailable" => min_available,
+    "selector" => selector,
+    "maxUnavailable" => max_unavailable,
+    "unhealthyPodEvictionPolicy" => unhealthy_pod_eviction_policy,
+});
+
 /// `policy/v1.PodDisruptionBudgetStatus`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PodDisruptionBudgetStatus {
     /// The generation the controller last acted on.
@@ -77,6 +84,16 @@ pub struct PodDisruptionBudgetStatus {
     #[serde(flatten)]
     pub unmodeled: Unmodeled,
 }
+
+super::unmodeled::deserialize_keeping_unmodeled!(PodDisruptionBudgetStatus {
+    "observedGeneration" => observed_generation,
+    "disruptedPods" => disrupted_pods,
+    "disruptionsAllowed" => disruptions_allowed,
+    "currentHealthy" => current_healthy,
+    "desiredHealthy" => desired_healthy,
+    "expectedPods" => expected_pods,
+    "conditions" => conditions,
+});
 
 fn is_zero(n: &i64) -> bool {
     *n == 0

@@ -30,7 +30,7 @@ pub struct Pod {
 super::status_first_equality!(Pod);
 
 /// `v1.PodSpec`: the fields read here, the rest kept.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PodSpec {
     /// The node the pod is bound to; empty while unscheduled.
@@ -44,6 +44,11 @@ pub struct PodSpec {
     pub unmodeled: Unmodeled,
 }
 
+super::unmodeled::deserialize_keeping_unmodeled!(PodSpec {
+    "nodeName" => node_name,
+    "terminationGracePeriodSeconds" => termination_grace_period_seconds,
+});
+
 /// `v1.PodStatus`: the fields read here, the rest kept.
 ///
 /// Written as the API writes it: `phase`, `conditions`, then the other fields in the order
@@ -55,31 +60,31 @@ pub struct PodSpec {
 /// Equality is equality of what is written, whichever of the two forms holds `podIP`,
 /// `podIPs` and `startTime`: a status decoded from a started pod's JSON holds them
 /// verbatim, and equals the stamped one it was read from.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default)]
 pub struct PodStatus {
     /// `Pending`, `Running`, `Succeeded`, `Failed`, `Unknown`, or empty.
-    #[serde(default)]
     pub phase: SmolStr,
     /// Pod conditions (`Ready`, `DisruptionTarget`, …), shared copy-on-write: the pods a
     /// controller starts together report the very same list.
-    #[serde(default)]
     pub conditions: PodConditions,
     /// `containerStatuses`, verbatim (`null` reads as none, as upstream's decoder gives an
     /// empty list that it then omits). Shared: the kubelets report the very same statuses
     /// for the many pods of one template that start or stop in the same second, and a pod
     /// written again keeps them without copying.
-    #[serde(default)]
     pub container_statuses: Option<RawJson>,
     /// Everything else, verbatim.
-    #[serde(flatten)]
     pub unmodeled: Unmodeled,
     /// What the simulated kubelet added when it started the pod and the status had no such
     /// fields. Decoding never fills it: a decoded status keeps all its fields in
     /// `unmodeled`. Read the address with [`PodStatus::pod_ip`], which looks in both.
-    #[serde(skip)]
     pub start_stamp: StartStamp,
 }
+
+super::unmodeled::deserialize_keeping_unmodeled!(PodStatus {
+    "phase" => phase,
+    "conditions" => conditions,
+    "containerStatuses" => container_statuses,
+});
 
 /// The `podIP`, `podIPs` and `startTime` that the simulated kubelet adds to a pod's status
 /// when it starts the pod's containers, held as two numbers: as JSON they would be a dozen

@@ -238,6 +238,115 @@ impl<'de> Visitor<'de> for FieldsVisitor {
     }
 }
 
+/// The unmodeled fields of an object, read one at a time by the visitor of the struct that
+/// keeps them ([`deserialize_keeping_unmodeled`]): each value written as its text as it is
+/// read, where serde's `flatten` first buffered the whole object as a tree of its own
+/// `Content` values, then read the fields it did not know out of that tree.
+pub(crate) struct UnmodeledFields {
+    writer: FieldsWriter,
+    /// Set once a name is given twice: a map's semantics from then on (the last value, in
+    /// the first one's place), as [`Unmodeled`]'s own reading has.
+    map: Option<Map<String, Value>>,
+}
+
+impl UnmodeledFields {
+    pub(crate) fn new() -> UnmodeledFields {
+        UnmodeledFields {
+            writer: FieldsWriter::new(),
+            map: None,
+        }
+    }
+
+    /// Reads the next value of `entries` as the field `name`.
+    pub(crate) fn read<'de, A: MapAccess<'de>>(
+        &mut self,
+        name: Cow<'de, str>,
+        entries: &mut A,
+    ) -> Result<(), A::Error> {
+        if let Some(map) = &mut self.map {
+            map.insert(name.into_owned(), entries.next_value()?);
+            return Ok(());
+        }
+        self.writer.start_field(&name);
+        if self.writer.repeats_name() {
+            let mut map = std::mem::replace(&mut self.writer, FieldsWriter::new()).into_map();
+            map.insert(name.into_owned(), entries.next_value()?);
+            self.map = Some(map);
+            return Ok(());
+        }
+        entries.next_value_seed(JsonTextOf(&mut self.writer.text))?;
+        self.writer.end_field();
+        Ok(())
+    }
+
+    pub(crate) fn finish(self) -> Unmodeled {
+        match self.map {
+            Some(map) => Unmodeled::from(map),
+            None => Unmodeled(self.writer.finish().map(Arc::new)),
+        }
+    }
+}
+
+/// `Deserialize` for a struct that reads the fields it names as their types read
+/// themselves and keeps every other field in its `unmodeled: Unmodeled`, as
+/// `#[derive(Deserialize)]` with `#[serde(default)]` on each named field and
+/// `#[serde(flatten)]` on `unmodeled` does, without `flatten`'s buffering of the whole
+/// object as a tree first (a pod's metadata with its managedFields, a spec with its
+/// containers: most of a snapshot's decoding). The same results: a named field missing is
+/// its type's default, one given twice is an error (`duplicate field`), a value of the wrong
+/// type is the type's own error, the other fields are kept in order, and anything but an
+/// object is `invalid type: …, expected struct <Name>`. The struct's `Default` gives the
+/// fields it does not read.
+///
+/// `deserialize_keeping_unmodeled!(PodSpec { "nodeName" => node_name, … });`
+macro_rules! deserialize_keeping_unmodeled {
+    ($ty:ident { $($name:literal => $field:ident),+ $(,)? }) => {
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct Fields;
+
+                impl<'de> serde::de::Visitor<'de> for Fields {
+                    type Value = $ty;
+
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        f.write_str(concat!("struct ", stringify!($ty)))
+                    }
+
+                    fn visit_map<A: serde::de::MapAccess<'de>>(
+                        self,
+                        mut entries: A,
+                    ) -> Result<$ty, A::Error> {
+                        let mut object = $ty::default();
+                        let mut unmodeled = $crate::model::unmodeled::UnmodeledFields::new();
+                        // Whether each named field was read (hygiene keeps these apart from
+                        // the locals above, whatever the fields' names).
+                        $(let mut $field = false;)+
+                        while let Some(name) =
+                            entries.next_key_seed($crate::model::known_fields::KeyText)?
+                        {
+                            match &*name {
+                                $($name => {
+                                    if $field {
+                                        return Err(<A::Error as serde::de::Error>::duplicate_field($name));
+                                    }
+                                    $field = true;
+                                    object.$field = entries.next_value()?;
+                                })+
+                                _ => unmodeled.read(name, &mut entries)?,
+                            }
+                        }
+                        object.unmodeled = unmodeled.finish();
+                        Ok(object)
+                    }
+                }
+
+                deserializer.deserialize_map(Fields)
+            }
+        }
+    };
+}
+pub(crate) use deserialize_keeping_unmodeled;
+
 /// The value of a field's text.
 pub(crate) fn parse(text: &str) -> Value {
     // The text was written from a value, which may nest deeper than serde_json reads by
@@ -806,6 +915,328 @@ mod tests {
             prop_assert_eq!(names, map.keys().cloned().collect::<Vec<_>>());
             let absent = "absent-name-\u{1}";
             proptest::prop_assert!(!held.contains_key(absent));
+        }
+    }
+
+    /// The structs that keep their unmodeled fields read exactly as serde's derive with
+    /// `flatten` reads them (mirrors of them, derived, are the reference): the same fields,
+    /// the same unmodeled text, the same errors, from trees and from text.
+    mod against_derived_flatten {
+        use super::super::*;
+        use crate::model::{ObjectMeta, PodConditions, PodSpec, PodStatus, SmolStr};
+        use serde_json::json;
+
+        /// serde's derive with `flatten`: the reference, named as the model's structs are (a
+        /// struct's name is in its errors).
+        mod mirror {
+            use super::super::super::*;
+            use crate::model::{
+                IntOrString, LabelSelector, OwnerReferences, PodConditions, ResourceVersion,
+                SmolStr, StringMap, Uid,
+            };
+            use crate::time::Time;
+
+            #[derive(Debug, Deserialize)]
+            #[serde(rename_all = "camelCase")]
+            pub(super) struct ObjectMeta {
+                #[serde(default)]
+                pub(super) name: SmolStr,
+                #[serde(default)]
+                pub(super) generate_name: SmolStr,
+                #[serde(default)]
+                pub(super) namespace: SmolStr,
+                #[serde(default)]
+                pub(super) uid: Uid,
+                #[serde(default)]
+                pub(super) resource_version: ResourceVersion,
+                #[serde(default)]
+                pub(super) generation: i64,
+                #[serde(default)]
+                pub(super) creation_timestamp: Option<Time>,
+                #[serde(default)]
+                pub(super) deletion_timestamp: Option<Time>,
+                #[serde(default)]
+                pub(super) deletion_grace_period_seconds: Option<i64>,
+                #[serde(default)]
+                pub(super) labels: StringMap,
+                #[serde(default)]
+                pub(super) annotations: StringMap,
+                #[serde(default)]
+                pub(super) owner_references: OwnerReferences,
+                #[serde(default)]
+                pub(super) finalizers: Vec<String>,
+                #[serde(flatten)]
+                pub(super) unmodeled: Unmodeled,
+            }
+
+            #[derive(Debug, Deserialize)]
+            #[serde(rename_all = "camelCase")]
+            pub(super) struct PodSpec {
+                #[serde(default)]
+                pub(super) node_name: SmolStr,
+                #[serde(default)]
+                pub(super) termination_grace_period_seconds: Option<i64>,
+                #[serde(flatten)]
+                pub(super) unmodeled: Unmodeled,
+            }
+
+            #[derive(Debug, Deserialize)]
+            #[serde(rename_all = "camelCase")]
+            pub(super) struct PodStatus {
+                #[serde(default)]
+                pub(super) phase: SmolStr,
+                #[serde(default)]
+                pub(super) conditions: PodConditions,
+                #[serde(default)]
+                pub(super) container_statuses: Option<RawJson>,
+                #[serde(flatten)]
+                pub(super) unmodeled: Unmodeled,
+            }
+
+            #[derive(Debug, Deserialize)]
+            #[serde(rename_all = "camelCase")]
+            pub(super) struct PodDisruptionBudgetSpec {
+                #[serde(default)]
+                pub(super) min_available: Option<IntOrString>,
+                #[serde(default)]
+                pub(super) selector: Option<LabelSelector>,
+                #[serde(default)]
+                pub(super) max_unavailable: Option<IntOrString>,
+                #[serde(default)]
+                pub(super) unhealthy_pod_eviction_policy: Option<String>,
+                #[serde(flatten)]
+                pub(super) unmodeled: Unmodeled,
+            }
+        }
+
+        /// Both readings of `value`, from the tree and from its text, as comparable text.
+        fn readings<T: serde::de::DeserializeOwned>(
+            value: &Value,
+            show: impl Fn(&T) -> String,
+        ) -> (String, String) {
+            let tree = match serde_json::from_value::<T>(value.clone()) {
+                Ok(read) => show(&read),
+                Err(e) => format!("error {e}"),
+            };
+            // From text only the outcome is compared: an error's line and column are
+            // where each reading noticed it.
+            let text = match serde_json::from_str::<T>(&value.to_string()) {
+                Ok(read) => show(&read),
+                Err(_) => "error".into(),
+            };
+            (tree, text)
+        }
+
+        fn assert_same<T, M>(
+            values: &[Value],
+            show: impl Fn(&T) -> String,
+            mirror: impl Fn(&M) -> String,
+        ) where
+            T: serde::de::DeserializeOwned,
+            M: serde::de::DeserializeOwned,
+        {
+            for value in values {
+                let (ours, theirs) = (readings(value, &show), readings(value, &mirror));
+                assert_eq!(ours.0, theirs.0, "from the tree: {value}");
+                let outcome = |text: &str| text.starts_with("error");
+                assert_eq!(outcome(&ours.1), outcome(&theirs.1), "from text: {value}");
+                if !outcome(&ours.1) {
+                    assert_eq!(ours.1, theirs.1, "from text: {value}");
+                }
+            }
+        }
+
+        fn odd_values() -> Vec<Value> {
+            vec![
+                json!({}),
+                json!(null),
+                json!([]),
+                json!("x"),
+                json!(5),
+                json!({"extra": {"a": [1, {"b": null}]}, "more": -0.0, "n": 18446744073709551615u64}),
+            ]
+        }
+
+        #[test]
+        fn metadata_reads_as_the_derived_flatten_reads_it() {
+            let fixture: Value =
+                serde_json::from_str(include_str!("../../tests/fixtures/shop-snapshot.json"))
+                    .unwrap();
+            let mut values: Vec<Value> = fixture["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|item| item["metadata"].clone())
+                .collect();
+            values.extend(odd_values());
+            values.extend([
+                json!({"name": 5}),
+                json!({"name": null}),
+                json!({"labels": {"a": 1}}),
+                json!({"labels": null}),
+                json!({"generation": "1"}),
+                json!({"generation": 1.5}),
+                json!({"creationTimestamp": "yesterday"}),
+                json!({"creationTimestamp": null, "deletionTimestamp": "2026-01-01T00:00:00Z"}),
+                json!({"ownerReferences": [{"name": "a", "controller": true, "uid": "u", "kind": "ReplicaSet", "apiVersion": "apps/v1"}], "zz": 1, "aa": 2}),
+                json!({"ownerReferences": {}}),
+                json!({"finalizers": ["a", 1]}),
+                json!({"managedFields": [{"manager": "m", "fieldsV1": {"f:a": {}}}], "name": "n", "selfLink": "/x"}),
+            ]);
+            let show = |m: &ObjectMeta| {
+                format!(
+                    "{} {} {} {} {:?} {} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {}",
+                    m.name,
+                    m.generate_name,
+                    m.namespace,
+                    m.uid,
+                    m.resource_version,
+                    m.generation,
+                    m.creation_timestamp,
+                    m.deletion_timestamp,
+                    m.deletion_grace_period_seconds,
+                    m.labels,
+                    m.annotations,
+                    m.owner_references,
+                    m.finalizers,
+                    m.unmodeled.text()
+                )
+            };
+            let mirror = |m: &mirror::ObjectMeta| {
+                format!(
+                    "{} {} {} {} {:?} {} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {}",
+                    m.name,
+                    m.generate_name,
+                    m.namespace,
+                    m.uid,
+                    m.resource_version,
+                    m.generation,
+                    m.creation_timestamp,
+                    m.deletion_timestamp,
+                    m.deletion_grace_period_seconds,
+                    m.labels,
+                    m.annotations,
+                    m.owner_references,
+                    m.finalizers,
+                    m.unmodeled.text()
+                )
+            };
+            assert_same::<ObjectMeta, mirror::ObjectMeta>(&values, show, mirror);
+        }
+
+        #[test]
+        fn pod_specs_statuses_and_budget_specs_read_as_the_derived_flatten_reads_them() {
+            let fixture: Value =
+                serde_json::from_str(include_str!("../../tests/fixtures/shop-snapshot.json"))
+                    .unwrap();
+            let items = fixture["items"].as_array().unwrap();
+            let of_kind = |kind: &str, part: &str| -> Vec<Value> {
+                items
+                    .iter()
+                    .filter(|i| i["kind"] == kind)
+                    .map(|i| i[part].clone())
+                    .collect()
+            };
+            let mut specs = of_kind("Pod", "spec");
+            specs.extend(odd_values());
+            specs.extend([
+                json!({"nodeName": 1}),
+                json!({"terminationGracePeriodSeconds": "30"}),
+                json!({"terminationGracePeriodSeconds": null, "containers": [{"name": "c"}]}),
+                json!({"containers": [], "nodeName": "n", "volumes": null}),
+            ]);
+            assert_same::<PodSpec, mirror::PodSpec>(
+                &specs,
+                |s| {
+                    format!(
+                        "{} {:?} {}",
+                        s.node_name,
+                        s.termination_grace_period_seconds,
+                        s.unmodeled.text()
+                    )
+                },
+                |s| {
+                    format!(
+                        "{} {:?} {}",
+                        s.node_name,
+                        s.termination_grace_period_seconds,
+                        s.unmodeled.text()
+                    )
+                },
+            );
+            let mut statuses = of_kind("Pod", "status");
+            statuses.extend(odd_values());
+            statuses.extend([
+                json!({"phase": 1}),
+                json!({"conditions": null}),
+                json!({"conditions": [{"type": "Ready", "status": "True"}], "containerStatuses": null, "podIP": "10.0.0.1"}),
+                json!({"conditions": "x"}),
+                json!({"containerStatuses": [{"name": "c", "ready": true}], "qosClass": "BestEffort"}),
+            ]);
+            let show_status = |c: &PodConditions,
+                               statuses: &Option<RawJson>,
+                               phase: &SmolStr,
+                               rest: &Unmodeled| {
+                format!(
+                    "{phase} {c:?} {:?} {}",
+                    statuses.as_ref().map(RawJson::text),
+                    rest.text()
+                )
+            };
+            assert_same::<PodStatus, mirror::PodStatus>(
+                &statuses,
+                |s| show_status(&s.conditions, &s.container_statuses, &s.phase, &s.unmodeled),
+                |s| show_status(&s.conditions, &s.container_statuses, &s.phase, &s.unmodeled),
+            );
+            let mut budgets = of_kind("PodDisruptionBudget", "spec");
+            budgets.extend(odd_values());
+            budgets.extend([
+                json!({"minAvailable": "50%", "selector": {"matchLabels": {"a": "b"}}, "x": 1}),
+                json!({"maxUnavailable": 1.5}),
+                json!({"maxUnavailable": true}),
+                json!({"selector": null, "unhealthyPodEvictionPolicy": "AlwaysAllow"}),
+            ]);
+            assert_same::<crate::model::PodDisruptionBudgetSpec, mirror::PodDisruptionBudgetSpec>(
+                &budgets,
+                |s| {
+                    format!(
+                        "{:?} {:?} {:?} {:?} {}",
+                        s.min_available,
+                        s.selector,
+                        s.max_unavailable,
+                        s.unhealthy_pod_eviction_policy,
+                        s.unmodeled.text()
+                    )
+                },
+                |s| {
+                    format!(
+                        "{:?} {:?} {:?} {:?} {}",
+                        s.min_available,
+                        s.selector,
+                        s.max_unavailable,
+                        s.unhealthy_pod_eviction_policy,
+                        s.unmodeled.text()
+                    )
+                },
+            );
+        }
+
+        #[test]
+        fn a_named_field_given_twice_is_refused_and_an_unmodeled_one_keeps_its_last_value() {
+            let twice = r#"{"nodeName":"a","nodeName":"b"}"#;
+            let ours = serde_json::from_str::<PodSpec>(twice)
+                .unwrap_err()
+                .to_string();
+            let theirs = serde_json::from_str::<mirror::PodSpec>(twice)
+                .unwrap_err()
+                .to_string();
+            assert!(ours.starts_with("duplicate field `nodeName`"), "{ours}");
+            assert!(theirs.starts_with("duplicate field `nodeName`"), "{theirs}");
+            let text = r#"{"a":1,"nodeName":"n","b":2,"a":3}"#;
+            let ours: PodSpec = serde_json::from_str(text).unwrap();
+            let theirs: mirror::PodSpec = serde_json::from_str(text).unwrap();
+            assert_eq!(ours.unmodeled.text(), theirs.unmodeled.text());
+            assert_eq!(ours.unmodeled.text(), r#"{"a":3,"b":2}"#);
         }
     }
 }

@@ -10,7 +10,7 @@ use super::meta::{ObjectMeta, StringMap};
 use super::selector::LabelSelector;
 
 /// The spec shape shared by `apps/v1` ReplicaSet, Deployment, StatefulSet and DaemonSet.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AppsSpec {
     /// Desired pod count (not used by DaemonSets); defaulted to 1 where upstream does.
@@ -24,8 +24,13 @@ pub struct AppsSpec {
     pub unmodeled: Unmodeled,
 }
 
+super::unmodeled::deserialize_keeping_unmodeled!(AppsSpec {
+    "replicas" => replicas,
+    "selector" => selector,
+});
+
 /// `v1.ReplicationControllerSpec`: its selector is a plain label map.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReplicationControllerSpec {
     /// Desired pod count, defaulted to 1.
@@ -38,6 +43,11 @@ pub struct ReplicationControllerSpec {
     #[serde(flatten)]
     pub unmodeled: Unmodeled,
 }
+
+super::unmodeled::deserialize_keeping_unmodeled!(ReplicationControllerSpec {
+    "replicas" => replicas,
+    "selector" => selector,
+});
 
 macro_rules! workload {
     ($(#[$doc:meta])* $name:ident, $spec:ty) => {
@@ -86,7 +96,7 @@ workload!(
 );
 
 /// `v1.NodeSpec`: cordoning is read, the rest kept.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeSpec {
     /// Cordoned: no new pods are scheduled here.
@@ -96,6 +106,10 @@ pub struct NodeSpec {
     #[serde(flatten)]
     pub unmodeled: Unmodeled,
 }
+
+super::unmodeled::deserialize_keeping_unmodeled!(NodeSpec {
+    "unschedulable" => unschedulable,
+});
 
 /// `v1.Node`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

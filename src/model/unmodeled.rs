@@ -1083,45 +1083,34 @@ mod tests {
                 json!({"finalizers": ["a", 1]}),
                 json!({"managedFields": [{"manager": "m", "fieldsV1": {"f:a": {}}}], "name": "n", "selfLink": "/x"}),
             ]);
-            let show = |m: &ObjectMeta| {
-                format!(
-                    "{} {} {} {} {:?} {} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {}",
-                    m.name,
-                    m.generate_name,
-                    m.namespace,
-                    m.uid,
-                    m.resource_version,
-                    m.generation,
-                    m.creation_timestamp,
-                    m.deletion_timestamp,
-                    m.deletion_grace_period_seconds,
-                    m.labels,
-                    m.annotations,
-                    m.owner_references,
-                    m.finalizers,
-                    m.unmodeled.text()
-                )
-            };
-            let mirror = |m: &mirror::ObjectMeta| {
-                format!(
-                    "{} {} {} {} {:?} {} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {}",
-                    m.name,
-                    m.generate_name,
-                    m.namespace,
-                    m.uid,
-                    m.resource_version,
-                    m.generation,
-                    m.creation_timestamp,
-                    m.deletion_timestamp,
-                    m.deletion_grace_period_seconds,
-                    m.labels,
-                    m.annotations,
-                    m.owner_references,
-                    m.finalizers,
-                    m.unmodeled.text()
-                )
-            };
-            assert_same::<ObjectMeta, mirror::ObjectMeta>(&values, show, mirror);
+            // The same fields of both types, as text.
+            macro_rules! text_of {
+                ($m:expr) => {{
+                    let m = $m;
+                    format!(
+                        "{} {} {} {} {:?} {} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {}",
+                        m.name,
+                        m.generate_name,
+                        m.namespace,
+                        m.uid,
+                        m.resource_version,
+                        m.generation,
+                        m.creation_timestamp,
+                        m.deletion_timestamp,
+                        m.deletion_grace_period_seconds,
+                        m.labels,
+                        m.annotations,
+                        m.owner_references,
+                        m.finalizers,
+                        m.unmodeled.text()
+                    )
+                }};
+            }
+            assert_same::<ObjectMeta, mirror::ObjectMeta>(
+                &values,
+                |m| text_of!(m),
+                |m| text_of!(m),
+            );
         }
 
         #[test]

@@ -832,4 +832,116 @@ mod text_reading_tests {
             }
         }
     }
+
+    /// JSON texts built from the names and values request bodies hold, keys sometimes
+    /// given twice, numbers and strings of every awkward kind.
+    fn json_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let leaf = proptest::sample::select(vec![
+            "null",
+            "true",
+            "0",
+            "-0",
+            "1.5",
+            "-7",
+            "1e3",
+            "18446744073709551616",
+            r#""a""#,
+            r#""Ready""#,
+            r#""True""#,
+            r#""All""#,
+            r#""2026-01-01T00:00:00Z""#,
+            r#""x\u0041\n""#,
+            r#""v1""#,
+            r#""Pod""#,
+            r#""Eviction""#,
+            r#""policy/v1""#,
+        ])
+        .prop_map(str::to_owned);
+        leaf.prop_recursive(4, 48, 5, json_containers)
+    }
+
+    /// Objects and arrays of `inner`'s values.
+    fn json_containers(
+        inner: proptest::strategy::BoxedStrategy<String>,
+    ) -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        {
+            let key = proptest::sample::select(vec![
+                "kind",
+                "apiVersion",
+                "metadata",
+                "spec",
+                "status",
+                "name",
+                "namespace",
+                "labels",
+                "nodeName",
+                "containers",
+                "conditions",
+                "type",
+                "phase",
+                "deleteOptions",
+                "gracePeriodSeconds",
+                "dryRun",
+                "preconditions",
+                "uid",
+                "x",
+            ]);
+            prop_oneof![
+                proptest::collection::vec((key, inner.clone()), 0..5).prop_map(|fields| {
+                    let fields: Vec<String> = fields
+                        .iter()
+                        .map(|(k, v)| format!(r#""{k}":{v}"#))
+                        .collect();
+                    format!("{{{}}}", fields.join(","))
+                }),
+                proptest::collection::vec(inner, 0..4)
+                    .prop_map(|items| format!("[{}]", items.join(","))),
+            ]
+        }
+    }
+
+    /// A body: mostly an object (what the text path reads), now and then anything.
+    fn body() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop_oneof![
+            4 => json_containers(json_text().boxed()).prop_filter("an object", |t| t.starts_with('{')),
+            1 => json_text(),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Whatever the body, both readings give the same object, warnings and error.
+        #[test]
+        fn any_body_reads_the_same_from_its_text_as_from_its_tree(body in body()) {
+            let compare = |read: &dyn Fn(&mut Vec<String>, Reading) -> String| {
+                let mut warnings = Vec::new();
+                let text = read(&mut warnings, Reading::Text);
+                let text = format!("{text} {warnings:?}");
+                let mut warnings = Vec::new();
+                let tree = read(&mut warnings, Reading::Tree);
+                (text, format!("{tree} {warnings:?}"))
+            };
+            fn shown<T: serde::Serialize>(read: Result<T, ApiError>) -> String {
+                match read {
+                    Ok(object) => serde_json::to_string(&object).unwrap(),
+                    Err(error) => format!("{:?}", error.to_status()),
+                }
+            }
+            let bytes = body.as_bytes();
+            let (text, tree) = compare(&|warnings, reading| {
+                shown(read_object::<Pod>(bytes, FieldValidation::Warn, warnings, reading))
+            });
+            proptest::prop_assert_eq!(text, tree, "a pod: {}", body);
+            let (text, tree) = compare(&|warnings, reading| {
+                shown(read_eviction(bytes, KubernetesVersion::V1_31, FieldValidation::Strict, warnings, reading))
+            });
+            proptest::prop_assert_eq!(text, tree, "an eviction: {}", body);
+            let (text, tree) = compare(&|warnings, reading| {
+                shown(read_delete_options(bytes, KubernetesVersion::default(), warnings, reading))
+            });
+            proptest::prop_assert_eq!(text, tree, "delete options: {}", body);
+        }
+    }
 }

@@ -123,7 +123,8 @@ fn an_unsupported_field_validation_value_is_invalid() {
 
 #[test]
 fn an_evictions_unknown_fields_are_named_by_their_paths_as_upstream_names_them() {
-    // Metadata is a whole ObjectMeta there (a field it lacks is unknown, though the
+    // E3: the body is decoded as the API decodes any object, its fields checked against
+    // the Eviction's schema. Metadata is a whole ObjectMeta there (a field it lacks is unknown, though the
     // handler reads only the name and namespace), and paths run through the optional
     // deleteOptions and preconditions as through any object.
     let body = json!({"apiVersion": "policy/v1", "kind": "Eviction",

@@ -165,14 +165,9 @@ fn read_object<T: Resource>(
     reading: Reading,
 ) -> Result<T, ApiError> {
     let api_version = T::api_version();
-    if let Some(checked) = checked_text(body, T::KIND, &[api_version.as_str()], reading)
-        && let Some((object, unknown)) = typed_from_text(checked?)
-    {
-        judge_object_fields::<T>(validation, &unknown, warnings)?;
-        return Ok(object);
-    }
-    let value = parse_json(body)?;
-    object_from_value(value, body, validation, warnings)
+    let (object, unknown) = decoded(body, &BodyType::object::<T>(&[&api_version]), reading)?;
+    judge_object_fields::<T>(validation, &unknown, warnings)?;
+    Ok(object)
 }
 
 /// The media type of server-side apply.
@@ -188,7 +183,11 @@ pub fn applied<T: Resource>(
     validation: FieldValidation,
     warnings: &mut Vec<String>,
 ) -> Result<T, ApiError> {
-    object_from_value(apply_document(body)?, body, validation, warnings)
+    let api_version = T::api_version();
+    let document = apply_document(body)?;
+    let (object, unknown) = decoded_tree(document, body, &BodyType::object::<T>(&[&api_version]))?;
+    judge_object_fields::<T>(validation, &unknown, warnings)?;
+    Ok(object)
 }
 
 /// The document of an apply patch.
@@ -200,24 +199,62 @@ fn apply_document(body: &[u8]) -> Result<Value, ApiError> {
         .map_err(|e| ApiError::BadRequest(format!("error decoding YAML: {e}")))
 }
 
-fn object_from_value<T: Resource>(
+/// What a body must be.
+struct BodyType<'a> {
+    kind: &'a str,
+    /// The `apiVersion`s it may name.
+    versions: &'a [&'a str],
+    /// The version a decoding error names.
+    shown_version: &'a str,
+    /// Whether anything but an object is refused up front, as upstream's decoder of
+    /// objects refuses it (`Object 'Kind' is missing`); DELETE options are not.
+    object_only: bool,
+}
+
+impl<'a> BodyType<'a> {
+    /// An object of kind `T`, which names its one `apiVersion` (`versions`).
+    fn object<T: Resource>(versions: &'a [&'a str; 1]) -> BodyType<'a> {
+        BodyType {
+            kind: T::KIND,
+            versions,
+            shown_version: versions[0],
+            object_only: true,
+        }
+    }
+}
+
+/// A body of type `of` decoded, with the paths of its unknown fields: from its text when
+/// [`checked_text`] and the typed decoder take it, else from its tree, which gives the
+/// errors.
+fn decoded<T: DeserializeOwned>(
+    body: &[u8],
+    of: &BodyType,
+    reading: Reading,
+) -> Result<(T, Vec<String>), ApiError> {
+    if let Some(checked) = checked_text(body, of.kind, of.versions, reading)
+        && let Some(decoded) = typed_from_text(checked?)
+    {
+        return Ok(decoded);
+    }
+    decoded_tree(parse_json(body)?, body, of)
+}
+
+/// [`decoded`] from the body's tree, `value`: refused when not an object (if `of` says so),
+/// then its type checked, its unknown fields found, and it decoded.
+fn decoded_tree<T: DeserializeOwned>(
     value: Value,
     body: &[u8],
-    validation: FieldValidation,
-    warnings: &mut Vec<String>,
-) -> Result<T, ApiError> {
-    if !value.is_object() {
+    of: &BodyType,
+) -> Result<(T, Vec<String>), ApiError> {
+    if of.object_only && !value.is_object() {
         return Err(ApiError::BadRequest(format!(
             "Object 'Kind' is missing in '{}'",
             truncate(body)
         )));
     }
-    let api_version = T::api_version();
-    check_type(&value, T::KIND, &[api_version.as_str()])?;
-    let unknown = crate::model::unknown_fields(T::KIND, &value);
-    let object = typed(value, T::KIND, &api_version)?;
-    judge_object_fields::<T>(validation, &unknown, warnings)?;
-    Ok(object)
+    check_type(&value, of.kind, of.versions)?;
+    let unknown = crate::model::unknown_fields(of.kind, &value);
+    Ok((typed(value, of.kind, of.shown_version)?, unknown))
 }
 
 /// [`FieldValidation::judge`] of a created or updated object's unknown fields: its refusal
@@ -272,26 +309,13 @@ fn read_eviction(
     warnings: &mut Vec<String>,
     reading: Reading,
 ) -> Result<Eviction, ApiError> {
-    const VERSIONS: [&str; 2] = ["policy/v1", "policy/v1beta1"];
-    let from_text = match checked_text(body, "Eviction", &VERSIONS, reading) {
-        Some(checked) => typed_from_text(checked?),
-        None => None,
+    let of = BodyType {
+        kind: "Eviction",
+        versions: &["policy/v1", "policy/v1beta1"],
+        shown_version: "v1",
+        object_only: true,
     };
-    let (mut eviction, mut unknown): (Eviction, _) = match from_text {
-        Some(decoded) => decoded,
-        None => {
-            let value = parse_json(body)?;
-            if !value.is_object() {
-                return Err(ApiError::BadRequest(format!(
-                    "Object 'Kind' is missing in '{}'",
-                    truncate(body)
-                )));
-            }
-            check_type(&value, "Eviction", &VERSIONS)?;
-            let unknown = crate::model::unknown_fields("Eviction", &value);
-            (typed(value, "Eviction", "v1")?, unknown)
-        }
-    };
+    let (mut eviction, mut unknown): (Eviction, _) = decoded(body, &of, reading)?;
     if let Some(options) = &mut eviction.delete_options {
         drop_fields_newer_than(version, options, "deleteOptions.", &mut unknown);
     }
@@ -317,21 +341,13 @@ fn read_delete_options(
     warnings: &mut Vec<String>,
     reading: Reading,
 ) -> Result<DeleteOptions, ApiError> {
-    const KIND: &str = "DeleteOptions";
-    const VERSIONS: [&str; 2] = ["v1", "meta.k8s.io/v1"];
-    let from_text = match checked_text(body, KIND, &VERSIONS, reading) {
-        Some(checked) => typed_from_text(checked?),
-        None => None,
+    let of = BodyType {
+        kind: "DeleteOptions",
+        versions: &["v1", "meta.k8s.io/v1"],
+        shown_version: "meta.k8s.io/v1",
+        object_only: false,
     };
-    let (mut options, mut unknown) = match from_text {
-        Some(decoded) => decoded,
-        None => {
-            let value = parse_json(body)?;
-            check_type(&value, KIND, &VERSIONS)?;
-            let unknown = crate::model::unknown_fields(KIND, &value);
-            (typed(value, KIND, "meta.k8s.io/v1")?, unknown)
-        }
-    };
+    let (mut options, mut unknown): (DeleteOptions, _) = decoded(body, &of, reading)?;
     drop_fields_newer_than(version, &mut options, "", &mut unknown);
     FieldValidation::Warn.judge(&unknown, warnings)?;
     Ok(options)

@@ -126,6 +126,29 @@ impl Cluster {
         origin: Origin,
     ) -> Option<Arc<T>> {
         let old: Option<Arc<T>> = T::store(self).shared_at(&key).cloned();
+        self.write_over(key, old, new, origin)
+    }
+
+    /// [`Cluster::write`] of an object at a key the caller has just found vacant (a
+    /// create): nothing to look up as the old version.
+    pub(crate) fn write_created<T: StoredKind>(
+        &mut self,
+        key: ObjectKey,
+        new: T,
+        origin: Origin,
+    ) -> Option<Arc<T>> {
+        debug_assert!(T::store(self).shared_at(&key).is_none(), "{key} is vacant");
+        self.write_over(key, None, Some(new), origin)
+    }
+
+    /// [`Cluster::write`] once the stored version, `old`, is in hand.
+    fn write_over<T: StoredKind>(
+        &mut self,
+        key: ObjectKey,
+        old: Option<Arc<T>>,
+        new: Option<T>,
+        origin: Origin,
+    ) -> Option<Arc<T>> {
         if T::KIND != Pod::KIND {
             self.controllers_version += 1;
         }

@@ -131,6 +131,7 @@ impl Cluster {
         }
         let generated =
             object.metadata().name.is_empty() && !object.metadata().generate_name.is_empty();
+        let mut vacant = None;
         if generated {
             // RetryGenerateName (beta and on from 1.31, GA in 1.32): a generated name that is
             // taken is generated again, up to 8 attempts in all; 1.30 tries once.
@@ -144,7 +145,10 @@ impl Cluster {
                 let suffix = self.name_suffix();
                 let meta = object.metadata();
                 name = SmolStr::from_iter([meta.generate_name.as_str(), suffix.as_str()]);
-                if T::store(self).get_by_name(&meta.namespace, &name).is_none() {
+                // The key found free is the one stored under: the name is not looked up
+                // again below (a workload's every replacement pod is made so).
+                vacant = T::store(self).vacant_key(&meta.namespace, &name);
+                if vacant.is_some() {
                     break;
                 }
             }
@@ -182,7 +186,8 @@ impl Cluster {
             return Err(Self::invalid::<T>(&object.metadata().name, errors));
         }
         let meta = object.metadata();
-        let Some(key) = T::store(self).vacant_key(&meta.namespace, &meta.name) else {
+        let Some(key) = vacant.or_else(|| T::store(self).vacant_key(&meta.namespace, &meta.name))
+        else {
             let name = meta.name.to_string();
             return Err(if generated {
                 ApiError::GenerateNameConflict {
@@ -200,10 +205,13 @@ impl Cluster {
         if dry_run {
             return Ok(Arc::new(object));
         }
+        // The key is kept only to store again under it (a given resourceVersion): a copy
+        // moves two reference counts up and down.
+        let kept_key = given_rv.is_some().then(|| key.clone());
         let stored = self
-            .write(key.clone(), Some(object), Origin::Api)
+            .write_created(key, object, Origin::Api)
             .ok_or_else(|| ApiError::Internal("write returned nothing".into()))?;
-        if let Some(rv) = given_rv {
+        if let (Some(rv), Some(key)) = (given_rv, kept_key) {
             // Scenario objects keep a given resourceVersion; later writes still advance.
             // It was checked to be at most i64::MAX, so the revision cannot overflow.
             if let Ok(n) = rv.0.parse::<u64>() {

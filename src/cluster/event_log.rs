@@ -116,14 +116,24 @@ impl StaticTexts {
     /// Found by address and length, the last one found first, then in order of first use:
     /// a log sees a few dozen at most (the kinds, the controllers' reasons, the handler's
     /// messages), so a scan beats hashing.
-    #[inline]
+    /// The check of the last one found is always inlined (a call cost as much as the
+    /// check: every refused eviction's message and every write's kind is found so).
+    #[inline(always)]
     fn index_of(&mut self, text: &'static str) -> u32 {
-        let is =
-            |t: &&'static str| std::ptr::eq(t.as_ptr(), text.as_ptr()) && t.len() == text.len();
-        if self.texts.get(self.last).is_some_and(is) {
+        if self.texts.get(self.last).is_some_and(|t| Self::is(t, text)) {
             return self.last as u32;
         }
-        self.last = match self.texts.iter().position(is) {
+        self.index_of_another(text)
+    }
+
+    fn is(stored: &'static str, text: &'static str) -> bool {
+        std::ptr::eq(stored.as_ptr(), text.as_ptr()) && stored.len() == text.len()
+    }
+
+    /// [`StaticTexts::index_of`] of a text other than the last one found.
+    #[inline(never)]
+    fn index_of_another(&mut self, text: &'static str) -> u32 {
+        self.last = match self.texts.iter().position(|t| Self::is(t, text)) {
             Some(index) => index,
             None => {
                 self.texts.push(text);
@@ -169,20 +179,32 @@ impl EventLog {
     /// the oldest are forgotten, so that the newest `retention` remain (their memory is let
     /// go a chunk at a time).
     pub(crate) fn push<K: KeyTexts>(&mut self, at: SimTime, kind: &EventKind<K>, retention: usize) {
-        self.push_encoded(retention, |w| encode(w, at, kind));
+        self.push_encoded(retention, |out, from, statics| {
+            encode_at(out, from, statics, at, kind)
+        });
     }
 
     /// [`EventLog::push`] of an `ObjectWritten` event, from the write's own key: a store write
     /// (nearly half of all events) logs without a copy of its key to encode and drop.
     pub(crate) fn push_written(&mut self, at: SimTime, written: Written<'_>, retention: usize) {
-        self.push_encoded(retention, |w| {
+        self.push_encoded(retention, |out, from, statics| {
+            let mut w = Writer {
+                out,
+                at: from,
+                statics,
+            };
             w.unsigned(at.as_millis())?;
-            w.written(&written)
+            w.written(&written)?;
+            Some(w.at)
         });
     }
 
     /// Appends what `encode` writes.
-    fn push_encoded(&mut self, retention: usize, encode: impl Fn(&mut Writer<'_>) -> Fits) {
+    fn push_encoded(
+        &mut self,
+        retention: usize,
+        encode: impl Fn(&mut [u8], usize, &mut StaticTexts) -> Option<usize>,
+    ) {
         let retention = retention.max(1);
         let per_chunk = retention.min(CHUNK_EVENTS);
         if self.retained() >= retention {
@@ -204,13 +226,8 @@ impl EventLog {
         // room is doubled until it fits (a long message).
         while let Some(chunk) = self.chunks.back_mut() {
             let used = chunk.used();
-            let mut w = Writer {
-                out: &mut chunk.bytes,
-                at: used,
-                statics: &mut self.statics,
-            };
-            if encode(&mut w).is_some() {
-                chunk.ends.push(w.at as u32);
+            if let Some(end) = encode(&mut chunk.bytes, used, &mut self.statics) {
+                chunk.ends.push(end as u32);
                 break;
             }
             if chunk.bytes.len() < chunk.bytes.capacity() {
@@ -507,9 +524,22 @@ fn encode_into<K: KeyTexts>(
     at: SimTime,
     kind: &EventKind<K>,
 ) -> Option<usize> {
+    encode_at(room, 0, statics, at, kind)
+}
+
+/// `kind`'s encoding in `out` from `from` on: where it ends, `None` when it did not fit.
+/// The writer is this function's own, so that its position stays in a register rather
+/// than behind a pointer its caller lent.
+fn encode_at<K: KeyTexts>(
+    out: &mut [u8],
+    from: usize,
+    statics: &mut StaticTexts,
+    at: SimTime,
+    kind: &EventKind<K>,
+) -> Option<usize> {
     let mut w = Writer {
-        out: room,
-        at: 0,
+        out,
+        at: from,
         statics,
     };
     encode(&mut w, at, kind)?;
@@ -533,6 +563,7 @@ fn encode_alone<K: KeyTexts>(
     }
 }
 
+#[inline(always)]
 fn encode<K: KeyTexts>(w: &mut Writer<'_>, at: SimTime, kind: &EventKind<K>) -> Fits {
     w.unsigned(at.as_millis())?;
     match kind {

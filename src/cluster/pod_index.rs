@@ -18,7 +18,7 @@
 //! and a B-tree update on every create and delete for nothing.
 
 use std::hash::BuildHasher;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use foldhash::fast::FixedState;
 use hashbrown::HashTable;
@@ -40,7 +40,11 @@ pub struct PodIndex {
     /// The label keys `by_label` files pods under. It only grows: a key once anchored on is
     /// likely to be again (the next ReplicaSet's PDB), and there are few of them.
     label_keys: FastSet<SmolStr>,
-    by_owner: FastMap<Uid, FastSet<ObjectKey>>,
+    /// Made by the first read from the stored pods and kept up to date from then on:
+    /// only a workload scaled down, a StatefulSet's or DaemonSet's sync and the garbage
+    /// collector ask for a controller's pods, while every create and delete would file and
+    /// unfile a copy of the pod's key (a drain or a roll asks nothing of it).
+    by_owner: OnceLock<FastMap<Uid, FastSet<ObjectKey>>>,
     /// Per controller: (active pods, active Ready pods); active = not terminating, not terminal.
     owner_counts: ControllerCounts,
 }
@@ -163,15 +167,12 @@ impl PodIndex {
             (Some(old), Some(new)) => old.same_controller(new),
             _ => owner(old) == owner(new),
         };
-        if !same_owner {
+        if !same_owner && let Some(by_owner) = self.by_owner.get_mut() {
             if let Some(uid) = owner(old) {
-                remove_entry(&mut self.by_owner, uid, key);
+                remove_entry(by_owner, uid, key);
             }
             if let Some(uid) = owner(new) {
-                self.by_owner
-                    .entry(uid.clone())
-                    .or_default()
-                    .insert(key.clone());
+                by_owner.entry(uid.clone()).or_default().insert(key.clone());
             }
         }
         let (before, after) = (counted(old), counted(new));
@@ -254,7 +255,9 @@ impl PodIndex {
     pub fn entries(&self) -> usize {
         self.by_node.values().map(SortedSet::len).sum::<usize>()
             + self.by_label.values().map(FastSet::len).sum::<usize>()
-            + self.by_owner.values().map(FastSet::len).sum::<usize>()
+            + self.by_owner.get().map_or(0, |by_owner| {
+                by_owner.values().map(FastSet::len).sum::<usize>()
+            })
             + self.owner_counts.len()
     }
 
@@ -263,9 +266,29 @@ impl PodIndex {
         self.by_node.get(node).into_iter().flatten()
     }
 
-    /// The pods whose controller is the object with `uid`, in key order.
-    pub fn owned_by(&self, uid: &Uid) -> impl Iterator<Item = &ObjectKey> {
-        in_order(self.by_owner.get(uid))
+    /// The pods whose controller is the object with `uid`, in key order. `pods` are the
+    /// stored pods (with their stored keys), which the first read files by controller.
+    pub fn owned_by<'a, 'p, I>(
+        &'a self,
+        uid: &Uid,
+        pods: impl FnOnce() -> I,
+    ) -> std::vec::IntoIter<&'a ObjectKey>
+    where
+        I: IntoIterator<Item = (&'p ObjectKey, &'p Pod)>,
+    {
+        let by_owner = self.by_owner.get_or_init(|| {
+            let mut by_owner: FastMap<Uid, FastSet<ObjectKey>> = FastMap::default();
+            for (key, pod) in pods() {
+                if let Some(controller) = pod.metadata.controller_ref() {
+                    by_owner
+                        .entry(controller.uid.clone())
+                        .or_default()
+                        .insert(key.clone());
+                }
+            }
+            by_owner
+        });
+        in_order(by_owner.get(uid))
     }
 
     /// How many of a controller's pods are active (not terminating, not terminal), and how
@@ -387,8 +410,9 @@ mod tests {
         proptest::option::weighted(0.8, (0..3u8, 0..3u8, 0..3u8, any::<bool>(), any::<bool>()))
     }
 
-    /// Everything a reader can ask the indexes, in the order they answer.
-    fn answers(index: &PodIndex) -> Vec<String> {
+    /// Everything a reader can ask the indexes, in the order they answer; `pods` are the
+    /// pods stored, from which a controller's are filed at the first read.
+    fn answers(index: &PodIndex, pods: &[(ObjectKey, Pod)]) -> Vec<String> {
         let mut out = vec![format!("entries {}", index.entries())];
         for n in 0..3u8 {
             let node = if n == 0 {
@@ -403,7 +427,9 @@ mod tests {
             let uid = Uid::from(format!("uid-{n}"));
             out.push(format!(
                 "owner {n}: {:?} {:?}",
-                index.owned_by(&uid).collect::<Vec<_>>(),
+                index
+                    .owned_by(&uid, || pods.iter().map(|(k, p)| (k, p)))
+                    .collect::<Vec<_>>(),
                 index.owner_counts(&uid)
             ));
             let app = format!("app-{n}");
@@ -426,16 +452,19 @@ mod tests {
         let names = [
             "web-q", "web-b", "web-zz", "db-0", "web-a", "web-10", "web-9",
         ];
+        let mut stored = Vec::new();
         for name in names {
             let new = pod(name, 1, 1, 1, true, false);
             index.update(&ObjectKey::new("ns", name), None, Some(&PodFacts::of(&new)));
+            stored.push((ObjectKey::new("ns", name), new));
         }
         let mut sorted = names.to_vec();
         sorted.sort();
         let keys =
             |keys: Vec<&ObjectKey>| keys.iter().map(|k| k.name.to_string()).collect::<Vec<_>>();
         assert_eq!(keys(index.on_node("node-1").collect()), sorted);
-        assert_eq!(keys(index.owned_by(&Uid::from("uid-1")).collect()), sorted);
+        let owned = index.owned_by(&Uid::from("uid-1"), || stored.iter().map(|(k, p)| (k, p)));
+        assert_eq!(keys(owned.collect()), sorted);
         let labelled: Vec<&str> = index.labelled("ns", "app", "app-1").unwrap().collect();
         assert_eq!(labelled, sorted);
     }
@@ -464,23 +493,35 @@ mod tests {
     proptest! {
         /// Moving pods through any sequence of states leaves the indexes as filing their
         /// final states into empty ones does, whenever the `app` label began to be filed
-        /// (never, at the start, between two steps).
+        /// (never, at the start, between two steps) and whenever a controller's pods were
+        /// first asked for (which files every pod by controller from then on).
         #[test]
         fn updates_leave_what_a_fresh_index_holds(
             steps in prop::collection::vec((0..4usize, state()), 0..60),
             label_filed_at in proptest::option::of(0..60usize),
+            owners_read_at in proptest::option::of(0..60usize),
         ) {
             let names = ["a", "b", "c", "d"];
             let mut current: Vec<Option<Pod>> = vec![None; names.len()];
             let mut index = PodIndex::default();
+            let keys: Vec<ObjectKey> = names.iter().map(|n| ObjectKey::new("ns", *n)).collect();
+            let stored = |current: &[Option<Pod>]| -> Vec<(ObjectKey, Pod)> {
+                keys.iter()
+                    .zip(current)
+                    .filter_map(|(k, p)| Some((k.clone(), p.clone()?)))
+                    .collect()
+            };
             let file_label = |index: &mut PodIndex, current: &[Option<Pod>]| {
-                let keys: Vec<ObjectKey> = names.iter().map(|n| ObjectKey::new("ns", *n)).collect();
                 let pods = keys.iter().zip(current).filter_map(|(k, p)| Some((k, p.as_ref()?)));
                 index.index_label_key("app", pods);
             };
             for (step, (which, next)) in steps.into_iter().enumerate() {
                 if label_filed_at == Some(step) {
                     file_label(&mut index, &current);
+                }
+                if owners_read_at == Some(step) {
+                    let pods = stored(&current);
+                    let _ = index.owned_by(&Uid::from("uid-0"), || pods.iter().map(|(k, p)| (k, p)));
                 }
                 let key = ObjectKey::new("ns", names[which]);
                 let next = next.map(|(node, owner, label, ready, terminating)| {
@@ -496,9 +537,18 @@ mod tests {
             if label_filed_at.is_some() && !index.indexes_label_key("app") {
                 file_label(&mut index, &current);
             }
+            // Read at the end when the steps ran out first; the fresh index's read comes
+            // before any pod, so that it files every pod as it is written.
+            if owners_read_at.is_some() && index.by_owner.get().is_none() {
+                let pods = stored(&current);
+                let _ = index.owned_by(&Uid::from("uid-0"), || pods.iter().map(|(k, p)| (k, p)));
+            }
             let mut fresh = PodIndex::default();
             if label_filed_at.is_some() {
                 fresh.index_label_key("app", []);
+            }
+            if owners_read_at.is_some() {
+                let _ = fresh.owned_by(&Uid::from("uid-0"), std::iter::empty);
             }
             for (name, pod) in names.iter().zip(&current) {
                 fresh.update(
@@ -507,7 +557,8 @@ mod tests {
                     pod.as_ref().map(PodFacts::of).as_ref(),
                 );
             }
-            prop_assert_eq!(answers(&index), answers(&fresh));
+            let pods = stored(&current);
+            prop_assert_eq!(answers(&index, &pods), answers(&fresh, &pods));
         }
     }
 }

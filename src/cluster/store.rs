@@ -332,6 +332,15 @@ impl<T: Resource> Store<T> {
         })
     }
 
+    /// Every object with its stored key, in no particular order: for a reader that puts
+    /// them in sets, which the namespaces' ordered names would be made (and then kept up
+    /// to date on every create and delete) only to serve.
+    pub(crate) fn entries_unordered(&self) -> impl Iterator<Item = (&ObjectKey, &T)> {
+        self.by_namespace
+            .iter()
+            .flat_map(|(_, objects)| objects.by_name.iter().map(|(key, object)| (key, &**object)))
+    }
+
     /// The objects in `namespace`, in name order. Searched by borrowed text: no key is
     /// built (a Service or workload sync runs this on every pod write).
     pub fn in_namespace<'a, 'n>(

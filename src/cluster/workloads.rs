@@ -122,7 +122,7 @@ impl Cluster {
     /// The pods whose controller is the object with `uid`.
     pub fn pods_owned_by(&self, uid: &Uid) -> Vec<&Pod> {
         self.pod_index
-            .owned_by(uid)
+            .owned_by(uid, || self.pods.entries_unordered())
             .filter_map(|k| self.pods.get(k))
             .collect()
     }
@@ -682,7 +682,11 @@ impl Cluster {
 
     /// Garbage collection of a deleted controller's pods (background propagation).
     pub(crate) fn collect_garbage(&mut self, owner: &Uid) {
-        let keys: Vec<ObjectKey> = self.pod_index.owned_by(owner).cloned().collect();
+        let keys: Vec<ObjectKey> = self
+            .pod_index
+            .owned_by(owner, || self.pods.entries_unordered())
+            .cloned()
+            .collect();
         for key in keys {
             if self.pods.at(&key).is_some_and(|p| !p.is_terminating()) {
                 self.controller_delete(&key);

@@ -3,6 +3,12 @@
 //! without scanning. Look-ups return the pods in name order, the order a namespace scan
 //! gives.
 //!
+//! The indexes by node and by controller are made by their first read, from the stored
+//! pods, and kept up to date from then on: their readers (a drain's LIST of a node's pods, a
+//! node's own writes, a workload scaled down, the garbage collector) are rare, and until one
+//! comes a pod's create, binding and delete file nothing there. The pods no node has yet
+//! are kept from the start, as the scheduler asks for them whenever a node frees room.
+//!
 //! A controller's and a label's pods are hash sets, put in order when read. Every pod create
 //! and delete files and unfiles the pod in them, while their readers are few (a PDB created,
 //! a workload scaled down): at a ReplicaSet's size an ordered set found the place by a
@@ -34,7 +40,14 @@ use crate::model::{ObjectKey, Pod, SmolStr, Uid};
 /// ordered sets they hold or [`in_order`].
 #[derive(Debug, Clone, Default)]
 pub struct PodIndex {
-    by_node: FastMap<SmolStr, SortedSet<ObjectKey>>,
+    /// The pods no node has yet (an empty `spec.nodeName`), kept on every write: the
+    /// scheduler re-queues them whenever a node frees room (S6), which a roll's every
+    /// finished pod does.
+    unscheduled: SortedSet<ObjectKey>,
+    /// The pods bound to each node, made by the first read from the stored pods and kept
+    /// up to date from then on: a drain's LIST of a node's pods and a node's own writes ask,
+    /// while every binding and delete would file and unfile a copy of the pod's key.
+    by_node: OnceLock<FastMap<SmolStr, SortedSet<ObjectKey>>>,
     /// Names only: a label's pods share the namespace it is filed under.
     by_label: FastMap<(SmolStr, SmolStr, SmolStr), FastSet<Arc<str>>>,
     /// The label keys `by_label` files pods under. It only grows: a key once anchored on is
@@ -145,22 +158,35 @@ impl PodIndex {
             (a, b) => a.is_none() && b.is_none(),
         };
         if !same_node {
-            if let Some(node) = node(old)
-                && let Some(set) = self.by_node.get_mut(node)
-            {
-                set.remove(key);
-                // The unscheduled pods' set is kept when it empties: each pod a controller
-                // creates passes through it on its way to a node, and would otherwise make
-                // and free it again.
-                if set.is_empty() && !node.is_empty() {
-                    self.by_node.remove(node);
+            match node(old) {
+                Some("") => {
+                    self.unscheduled.remove(key);
                 }
+                Some(node) => {
+                    if let Some(by_node) = self.by_node.get_mut()
+                        && let Some(set) = by_node.get_mut(node)
+                    {
+                        set.remove(key);
+                        if set.is_empty() {
+                            by_node.remove(node);
+                        }
+                    }
+                }
+                None => {}
             }
-            if let Some(new) = new {
-                self.by_node
-                    .entry(new.node.clone())
-                    .or_default()
-                    .insert(key.clone());
+            match new {
+                Some(new) if new.node.is_empty() => {
+                    self.unscheduled.insert(key.clone());
+                }
+                Some(new) => {
+                    if let Some(by_node) = self.by_node.get_mut() {
+                        by_node
+                            .entry(new.node.clone())
+                            .or_default()
+                            .insert(key.clone());
+                    }
+                }
+                None => {}
             }
         }
         let same_owner = match (old, new) {
@@ -253,7 +279,10 @@ impl PodIndex {
 
     /// How many entries the indexes hold, all together.
     pub fn entries(&self) -> usize {
-        self.by_node.values().map(SortedSet::len).sum::<usize>()
+        self.unscheduled.len()
+            + self.by_node.get().map_or(0, |by_node| {
+                by_node.values().map(SortedSet::len).sum::<usize>()
+            })
             + self.by_label.values().map(FastSet::len).sum::<usize>()
             + self.by_owner.get().map_or(0, |by_owner| {
                 by_owner.values().map(FastSet::len).sum::<usize>()
@@ -261,9 +290,33 @@ impl PodIndex {
             + self.owner_counts.len()
     }
 
-    /// The pods bound to `node`, in key order.
-    pub fn on_node(&self, node: &str) -> impl Iterator<Item = &ObjectKey> {
-        self.by_node.get(node).into_iter().flatten()
+    /// The pods bound to `node`, in key order; the empty name asks for the pods no node
+    /// has yet. `pods` are the stored pods (with their stored keys), which the first read of
+    /// a node files by node.
+    pub fn on_node<'a, 'p, I>(
+        &'a self,
+        node: &str,
+        pods: impl FnOnce() -> I,
+    ) -> std::iter::Flatten<std::option::IntoIter<&'a SortedSet<ObjectKey>>>
+    where
+        I: IntoIterator<Item = (&'p ObjectKey, &'p Pod)>,
+    {
+        if node.is_empty() {
+            return Some(&self.unscheduled).into_iter().flatten();
+        }
+        let by_node = self.by_node.get_or_init(|| {
+            let mut by_node: FastMap<SmolStr, SortedSet<ObjectKey>> = FastMap::default();
+            for (key, pod) in pods() {
+                if !pod.spec.node_name.is_empty() {
+                    by_node
+                        .entry(pod.spec.node_name.clone())
+                        .or_default()
+                        .insert(key.clone());
+                }
+            }
+            by_node
+        });
+        by_node.get(node).into_iter().flatten()
     }
 
     /// The pods whose controller is the object with `uid`, in key order. `pods` are the
@@ -422,7 +475,9 @@ mod tests {
             };
             out.push(format!(
                 "node {node}: {:?}",
-                index.on_node(&node).collect::<Vec<_>>()
+                index
+                    .on_node(&node, || pods.iter().map(|(k, p)| (k, p)))
+                    .collect::<Vec<_>>()
             ));
             let uid = Uid::from(format!("uid-{n}"));
             out.push(format!(
@@ -462,44 +517,62 @@ mod tests {
         sorted.sort();
         let keys =
             |keys: Vec<&ObjectKey>| keys.iter().map(|k| k.name.to_string()).collect::<Vec<_>>();
-        assert_eq!(keys(index.on_node("node-1").collect()), sorted);
+        let on_node = index.on_node("node-1", || stored.iter().map(|(k, p)| (k, p)));
+        assert_eq!(keys(on_node.collect()), sorted);
         let owned = index.owned_by(&Uid::from("uid-1"), || stored.iter().map(|(k, p)| (k, p)));
         assert_eq!(keys(owned.collect()), sorted);
         let labelled: Vec<&str> = index.labelled("ns", "app", "app-1").unwrap().collect();
         assert_eq!(labelled, sorted);
     }
 
-    /// A pod created unscheduled and then bound leaves the unscheduled pods' set empty and
-    /// kept (the next created pod reuses it); a node's set goes with its last pod.
+    /// A pod created unscheduled and then bound leaves the unscheduled pods; a node's pods,
+    /// filed by the first read, follow the writes after it, and a node's set goes with its
+    /// last pod.
     #[test]
-    fn the_unscheduled_set_is_kept_when_it_empties_and_a_nodes_set_is_not() {
+    fn a_bound_pod_leaves_the_unscheduled_and_a_nodes_set_goes_with_its_last_pod() {
         let mut index = PodIndex::default();
         let key = ObjectKey::new("ns", "web-1");
         let (created, bound) = (
             pod("web-1", 0, 1, 0, false, false),
             pod("web-1", 1, 1, 0, false, false),
         );
-        let (created, bound) = (PodFacts::of(&created), PodFacts::of(&bound));
-        index.update(&key, None, Some(&created));
-        index.update(&key, Some(&created), Some(&bound));
-        assert_eq!(index.on_node("").count(), 0);
-        assert!(index.by_node.get("").is_some_and(SortedSet::is_empty));
-        assert_eq!(index.on_node("node-1").count(), 1);
-        index.update(&key, Some(&bound), None);
-        assert!(index.by_node.get("node-1").is_none());
+        index.update(&key, None, Some(&PodFacts::of(&created)));
+        assert_eq!(index.on_node("", std::iter::empty).count(), 1);
+        index.update(
+            &key,
+            Some(&PodFacts::of(&created)),
+            Some(&PodFacts::of(&bound)),
+        );
+        assert_eq!(index.on_node("", std::iter::empty).count(), 0);
+        assert!(
+            index.by_node.get().is_none(),
+            "no node's pods asked for yet"
+        );
+        let stored = [(key.clone(), bound.clone())];
+        let read = index.on_node("node-1", || stored.iter().map(|(k, p)| (k, p)));
+        assert_eq!(read.count(), 1);
+        index.update(&key, Some(&PodFacts::of(&bound)), None);
+        assert!(
+            index
+                .by_node
+                .get()
+                .is_some_and(|by_node| by_node.is_empty())
+        );
         assert_eq!(index.entries(), 0);
     }
 
     proptest! {
         /// Moving pods through any sequence of states leaves the indexes as filing their
         /// final states into empty ones does, whenever the `app` label began to be filed
-        /// (never, at the start, between two steps) and whenever a controller's pods were
-        /// first asked for (which files every pod by controller from then on).
+        /// (never, at the start, between two steps) and whenever a controller's or a
+        /// node's pods were first asked for (which files every pod by controller, or by
+        /// node, from then on).
         #[test]
         fn updates_leave_what_a_fresh_index_holds(
             steps in prop::collection::vec((0..4usize, state()), 0..60),
             label_filed_at in proptest::option::of(0..60usize),
             owners_read_at in proptest::option::of(0..60usize),
+            nodes_read_at in proptest::option::of(0..60usize),
         ) {
             let names = ["a", "b", "c", "d"];
             let mut current: Vec<Option<Pod>> = vec![None; names.len()];
@@ -523,6 +596,10 @@ mod tests {
                     let pods = stored(&current);
                     let _ = index.owned_by(&Uid::from("uid-0"), || pods.iter().map(|(k, p)| (k, p)));
                 }
+                if nodes_read_at == Some(step) {
+                    let pods = stored(&current);
+                    let _ = index.on_node("node-1", || pods.iter().map(|(k, p)| (k, p)));
+                }
                 let key = ObjectKey::new("ns", names[which]);
                 let next = next.map(|(node, owner, label, ready, terminating)| {
                     pod(names[which], node, owner, label, ready, terminating)
@@ -543,12 +620,19 @@ mod tests {
                 let pods = stored(&current);
                 let _ = index.owned_by(&Uid::from("uid-0"), || pods.iter().map(|(k, p)| (k, p)));
             }
+            if nodes_read_at.is_some() && index.by_node.get().is_none() {
+                let pods = stored(&current);
+                let _ = index.on_node("node-1", || pods.iter().map(|(k, p)| (k, p)));
+            }
             let mut fresh = PodIndex::default();
             if label_filed_at.is_some() {
                 fresh.index_label_key("app", []);
             }
             if owners_read_at.is_some() {
                 let _ = fresh.owned_by(&Uid::from("uid-0"), std::iter::empty);
+            }
+            if nodes_read_at.is_some() {
+                let _ = fresh.on_node("node-1", std::iter::empty);
             }
             for (name, pod) in names.iter().zip(&current) {
                 fresh.update(

@@ -105,14 +105,17 @@ impl Cluster {
     /// The pods bound to `node`, in namespace/name order.
     pub fn pods_on_node(&self, node: &str) -> Vec<&Pod> {
         self.pod_index
-            .on_node(node)
+            .on_node(node, || self.pods.entries_unordered())
             .filter_map(|k| self.pods.get(k))
             .collect()
     }
 
     /// The keys of the pods bound to `node` (terminal ones included), in store order.
     pub(crate) fn pod_keys_on_node(&self, node: &str) -> Vec<ObjectKey> {
-        self.pod_index.on_node(node).cloned().collect()
+        self.pod_index
+            .on_node(node, || self.pods.entries_unordered())
+            .cloned()
+            .collect()
     }
 
     /// C5 for the PDB at `key`: the pods its selector selects, in name order — kept up to

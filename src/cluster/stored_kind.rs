@@ -188,7 +188,7 @@ impl StoredKind for Node {
         if let Some(node) = new.or(old) {
             let keys: Vec<ObjectKey> = cluster
                 .pod_index
-                .on_node(&node.metadata.name)
+                .on_node(&node.metadata.name, || cluster.pods.entries_unordered())
                 .cloned()
                 .collect();
             cluster.kubelet_queue.extend(keys);
@@ -197,7 +197,11 @@ impl StoredKind for Node {
         if cluster.config.controllers.workloads {
             let daemon_sets = cluster.daemon_sets_to_sync();
             cluster.workload_queue.extend(daemon_sets);
-            let unscheduled: Vec<ObjectKey> = cluster.pod_index.on_node("").cloned().collect();
+            let unscheduled: Vec<ObjectKey> = cluster
+                .pod_index
+                .on_node("", std::iter::empty)
+                .cloned()
+                .collect();
             cluster.schedule_queue.extend(unscheduled);
         }
     }
@@ -380,7 +384,7 @@ impl Cluster {
         if freed && cluster.config.controllers.workloads {
             let pending: Vec<ObjectKey> = cluster
                 .pod_index
-                .on_node("")
+                .on_node("", std::iter::empty)
                 .filter(|k| *k != key)
                 .cloned()
                 .collect();

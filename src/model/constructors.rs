@@ -9,6 +9,17 @@ use super::{
 };
 use serde_json::json;
 
+/// `text` as a `SmolStr`, copied inline when it fits without `SmolStr::new`'s call to
+/// `memcpy` and its look for whitespace-only text: a drain makes an eviction per attempt,
+/// whose namespace and name are short.
+fn short_smol(text: &str) -> SmolStr {
+    if text.len() <= 23 {
+        SmolStr::new_inline(text)
+    } else {
+        SmolStr::new(text)
+    }
+}
+
 fn labels<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> StringMap {
     pairs
         .into_iter()
@@ -294,8 +305,8 @@ impl Eviction {
             api_version: Some(SmolStr::new_static("policy/v1")),
             kind: Some(SmolStr::new_static("Eviction")),
             metadata: EvictionMeta {
-                name: name.into(),
-                namespace: namespace.into(),
+                name: short_smol(name),
+                namespace: short_smol(namespace),
                 unmodeled: Default::default(),
             },
             delete_options: None,

@@ -20,8 +20,8 @@ use hashbrown::HashTable;
 
 use crate::cluster::FastSet;
 use crate::model::{
-    Merged, OwnerReference, OwnerReferences, PodCondition, PodConditions, SharedList, StringMap,
-    Unmodeled,
+    KnownValid, Merged, ObjectMeta, OwnerReference, OwnerReferences, PodCondition, PodConditions,
+    SharedList, StringMap, Unmodeled,
 };
 use crate::time::Time;
 
@@ -76,6 +76,10 @@ pub(crate) struct SharedParts {
     last_sole_owner: Option<OwnerReferences>,
     /// The last condition changes [`SharedParts::conditions_set`] worked out.
     condition_changes: RecentConditionChanges,
+    /// The last label set and owner list an object was created with and found valid:
+    /// held, so that neither address can be reused while remembered.
+    valid_labels: Option<StringMap>,
+    valid_owners: Option<OwnerReferences>,
 }
 
 /// The last few condition changes worked out, each found again by the list it started
@@ -128,6 +132,40 @@ impl RecentConditionChanges {
 }
 
 impl SharedParts {
+    /// The parts of `meta` that are the very label set and owner list a create last found
+    /// valid: the replacements a workload makes share both, and checking them again cost
+    /// a created pod a quarter of its metadata's validation.
+    pub(crate) fn known_valid(&self, meta: &ObjectMeta) -> KnownValid {
+        KnownValid {
+            labels: self
+                .valid_labels
+                .as_ref()
+                .is_some_and(|labels| labels.shares(&meta.labels)),
+            owner_references: self
+                .valid_owners
+                .as_ref()
+                .is_some_and(|owners| owners.shares(&meta.owner_references)),
+        }
+    }
+
+    /// Remembers the label set and owner list of `meta`, which validated with no error.
+    pub(crate) fn remember_valid(&mut self, meta: &ObjectMeta) {
+        if !self
+            .valid_labels
+            .as_ref()
+            .is_some_and(|labels| labels.shares(&meta.labels))
+        {
+            self.valid_labels = Some(meta.labels.clone());
+        }
+        if !self
+            .valid_owners
+            .as_ref()
+            .is_some_and(|owners| owners.shares(&meta.owner_references))
+        {
+            self.valid_owners = Some(meta.owner_references.clone());
+        }
+    }
+
     /// Points `map` at the stored copy equal to it, storing it if it is the first. `before`
     /// is what the object held until now: when `map` is still that one, nothing is looked up.
     pub(crate) fn share_map(&mut self, map: &mut StringMap, before: Option<&StringMap>) {
@@ -614,6 +652,36 @@ mod tests {
             assert!(!list.shares(&first));
             assert!(parts.sole_owner(web.clone()).shares(&first));
         }
+    }
+
+    /// A create's labels and owners are known valid only when they are the very copies
+    /// last found valid: an equal copy elsewhere, or the remembered one changed (copied on
+    /// write), is checked again.
+    #[test]
+    fn only_the_very_copies_found_valid_are_known_valid() {
+        let mut parts = SharedParts::default();
+        let mut meta = ObjectMeta::default();
+        meta.labels.insert("app".into(), "web".into());
+        meta.owner_references = parts.sole_owner(OwnerReference::default());
+        let known = |parts: &SharedParts, meta: &ObjectMeta| {
+            let known = parts.known_valid(meta);
+            (known.labels, known.owner_references)
+        };
+        assert_eq!(known(&parts, &meta), (false, false));
+        parts.remember_valid(&meta);
+        assert_eq!(known(&parts, &meta), (true, true));
+        let mut equal = meta.clone();
+        equal.labels = meta
+            .labels
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        assert_eq!(known(&parts, &equal), (false, true));
+        let mut changed = meta.clone();
+        changed.labels.insert("app".into(), "Bad Value!".into());
+        changed.owner_references = vec![OwnerReference::default(); 2].into_iter().collect();
+        assert_eq!(known(&parts, &changed), (false, false));
+        assert_eq!(known(&parts, &meta), (true, true));
     }
 
     /// The pods a ReplicaSet's kubelet starts in one second end up with one shared

@@ -63,6 +63,7 @@ pub use pod::{
     PodConditions, PodSpec, PodStatus, StartStamp, TERMINATION_BY_KUBELET, phase,
 };
 pub(crate) use pod::{Merged, StatusField, merge_conditions, merged_list};
+pub(crate) use validation::{KnownValid, validate_object_meta_except};
 // The shared conditions path checks itself against it in debug builds only.
 #[cfg(debug_assertions)]
 pub(crate) use pod::conditions_set;

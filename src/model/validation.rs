@@ -132,6 +132,28 @@ fn validate_owner_references(references: &[super::OwnerReference]) -> Vec<FieldE
 /// name required and well-formed, namespace present exactly for namespaced kinds, label keys
 /// and values well-formed.
 pub fn validate_object_meta(meta: &ObjectMeta, namespaced: bool) -> Vec<FieldError> {
+    validate_object_meta_except(meta, namespaced, KnownValid::default())
+}
+
+/// Parts of an object's metadata already found valid: a list or map shared with one that
+/// validated with no error (the store keeps one copy of each distinct label set and owner
+/// list, so the pods a workload makes share theirs). Validity depends on the content alone,
+/// so a shared copy's answer is the same.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct KnownValid {
+    /// The labels.
+    pub labels: bool,
+    /// The owner references.
+    pub owner_references: bool,
+}
+
+/// [`validate_object_meta`], skipping the parts `known` says are valid: the errors of the
+/// others come in the same order.
+pub(crate) fn validate_object_meta_except(
+    meta: &ObjectMeta,
+    namespaced: bool,
+    known: KnownValid,
+) -> Vec<FieldError> {
     let mut errors = Vec::new();
     if meta.name.is_empty() {
         errors.push(FieldError {
@@ -154,7 +176,9 @@ pub fn validate_object_meta(meta: &ObjectMeta, namespaced: bool) -> Vec<FieldErr
             "must be greater than or equal to 0",
         ));
     }
-    errors.extend(validate_owner_references(&meta.owner_references));
+    if !known.owner_references {
+        errors.extend(validate_owner_references(&meta.owner_references));
+    }
     if namespaced && meta.namespace.is_empty() {
         errors.push(FieldError {
             kind: FieldErrorKind::Required,
@@ -176,7 +200,8 @@ pub fn validate_object_meta(meta: &ObjectMeta, namespaced: bool) -> Vec<FieldErr
             detail: "not allowed on this type".into(),
         });
     }
-    for (k, v) in &meta.labels {
+    let labels = (!known.labels).then_some(&meta.labels);
+    for (k, v) in labels.into_iter().flatten() {
         for detail in qualified_name_errors(k) {
             errors.push(invalid("metadata.labels", super::go_quote(k), &detail));
         }
@@ -550,5 +575,55 @@ mod tests {
             validate_object_meta(&missing, false)[0].to_string(),
             "metadata.name: Required value: name or generateName is required"
         );
+    }
+
+    /// Skipping the parts known valid leaves the other parts' errors, in their order;
+    /// skipping none is the whole validation.
+    #[test]
+    fn known_valid_parts_are_skipped_and_only_they() {
+        let mut meta = ObjectMeta {
+            name: "Bad_Name".into(),
+            namespace: "Bad_Namespace".into(),
+            ..ObjectMeta::default()
+        };
+        meta.labels.insert("bad key!".into(), "bad value!".into());
+        meta.owner_references = vec![crate::model::OwnerReference::default()]
+            .into_iter()
+            .collect();
+        let fields = |known: KnownValid| -> Vec<String> {
+            validate_object_meta_except(&meta, true, known)
+                .iter()
+                .map(|e| e.field.clone())
+                .collect()
+        };
+        let all = fields(KnownValid::default());
+        assert_eq!(
+            all,
+            validate_object_meta(&meta, true)
+                .iter()
+                .map(|e| e.field.clone())
+                .collect::<Vec<_>>()
+        );
+        assert!(all.iter().any(|f| f == "metadata.labels"));
+        assert!(
+            all.iter()
+                .any(|f| f.starts_with("metadata.ownerReferences"))
+        );
+        let without = |part: &str| -> Vec<String> {
+            all.iter()
+                .filter(|f| !f.starts_with(part))
+                .cloned()
+                .collect()
+        };
+        let labels_known = KnownValid {
+            labels: true,
+            owner_references: false,
+        };
+        assert_eq!(fields(labels_known), without("metadata.labels"));
+        let owners_known = KnownValid {
+            labels: false,
+            owner_references: true,
+        };
+        assert_eq!(fields(owners_known), without("metadata.ownerReferences"));
     }
 }

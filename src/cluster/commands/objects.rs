@@ -10,7 +10,8 @@ use crate::cluster::{
 };
 use crate::error::{ApiError, FieldError};
 use crate::model::{
-    DeleteOptions, ObjectKey, Pod, Resource, SmolStr, validate_delete_options, validate_object_meta,
+    DeleteOptions, ObjectKey, Pod, Resource, SmolStr, validate_delete_options,
+    validate_object_meta, validate_object_meta_except,
 };
 use crate::time::SimTime;
 
@@ -177,7 +178,8 @@ impl Cluster {
             .then(|| meta.resource_version.clone())
             .filter(|rv| !rv.0.is_empty());
         object.apply_defaults();
-        let mut errors = validate_object_meta(object.metadata(), T::NAMESPACED);
+        let known = self.shared_parts.known_valid(object.metadata());
+        let mut errors = validate_object_meta_except(object.metadata(), T::NAMESPACED, known);
         if let Some(rv) = &given_rv {
             errors.extend(crate::model::validate_loaded_resource_version(rv));
         }
@@ -185,6 +187,7 @@ impl Cluster {
         if !errors.is_empty() {
             return Err(Self::invalid::<T>(&object.metadata().name, errors));
         }
+        self.shared_parts.remember_valid(object.metadata());
         let meta = object.metadata();
         let Some(key) = vacant.or_else(|| T::store(self).vacant_key(&meta.namespace, &meta.name))
         else {

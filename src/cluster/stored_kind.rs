@@ -184,8 +184,12 @@ impl StoredKind for Node {
                 cluster.unready_nodes.remove(&node.metadata.name);
             }
         }
-        // A node that comes back (or goes) changes what its kubelet can do.
-        if let Some(node) = new.or(old) {
+        // A node that comes back (or goes) changes what its kubelet can do. With no pod
+        // stored there is none to sync, and the index of pods by node is not made for it
+        // (clusters are built nodes first).
+        if let Some(node) = new.or(old)
+            && !cluster.pods.is_empty()
+        {
             let keys: Vec<ObjectKey> = cluster
                 .pod_index
                 .on_node(&node.metadata.name, || cluster.pods.entries_unordered())
@@ -477,7 +481,8 @@ impl Cluster {
         if let Some((label, _)) = selector.anchor()
             && !self.pod_index.indexes_label_key(label)
         {
-            self.pod_index.index_label_key(label, self.pods.entries());
+            self.pod_index
+                .index_label_key(label, self.pods.entries_unordered());
         }
     }
 }

@@ -23,6 +23,8 @@ pub struct Footprint {
     /// Pods the kubelets track.
     pub kubelet_pods: usize,
     /// Entries in the pod and PDB indexes (by node, label and owner; PDBs and their pods).
+    /// The indexes by node and by owner count from the first read that made them: until a
+    /// node's or a controller's pods are asked for, they hold nothing.
     pub index_entries: usize,
     /// Recorded budget violations (capped).
     pub budget_violations: usize,

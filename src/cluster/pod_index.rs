@@ -290,8 +290,14 @@ impl PodIndex {
             + self.owner_counts.len()
     }
 
+    /// The pods no node has yet, in key order: what the scheduler tries again when a node
+    /// changes or an assigned pod goes (S6). Kept from the start, never made by a read.
+    pub fn unscheduled(&self) -> impl Iterator<Item = &ObjectKey> {
+        self.unscheduled.iter()
+    }
+
     /// The pods bound to `node`, in key order; the empty name asks for the pods no node
-    /// has yet. `pods` are the stored pods (with their stored keys), which the first read of
+    /// has yet (see [`PodIndex::unscheduled`]). `pods` are the stored pods (with their stored keys), which the first read of
     /// a node files by node.
     pub fn on_node<'a, 'p, I>(
         &'a self,
@@ -537,13 +543,13 @@ mod tests {
             pod("web-1", 1, 1, 0, false, false),
         );
         index.update(&key, None, Some(&PodFacts::of(&created)));
-        assert_eq!(index.on_node("", std::iter::empty).count(), 1);
+        assert_eq!(index.unscheduled().count(), 1);
         index.update(
             &key,
             Some(&PodFacts::of(&created)),
             Some(&PodFacts::of(&bound)),
         );
-        assert_eq!(index.on_node("", std::iter::empty).count(), 0);
+        assert_eq!(index.unscheduled().count(), 0);
         assert!(
             index.by_node.get().is_none(),
             "no node's pods asked for yet"

@@ -201,11 +201,8 @@ impl StoredKind for Node {
         if cluster.config.controllers.workloads {
             let daemon_sets = cluster.daemon_sets_to_sync();
             cluster.workload_queue.extend(daemon_sets);
-            let unscheduled: Vec<ObjectKey> = cluster
-                .pod_index
-                .on_node("", std::iter::empty)
-                .cloned()
-                .collect();
+            // S6: pending pods may fit the changed node.
+            let unscheduled: Vec<ObjectKey> = cluster.pod_index.unscheduled().cloned().collect();
             cluster.schedule_queue.extend(unscheduled);
         }
     }
@@ -388,7 +385,7 @@ impl Cluster {
         if freed && cluster.config.controllers.workloads {
             let pending: Vec<ObjectKey> = cluster
                 .pod_index
-                .on_node("", std::iter::empty)
+                .unscheduled()
                 .filter(|k| *k != key)
                 .cloned()
                 .collect();

@@ -14,7 +14,8 @@
 //! controller's reaction at that instant); a REST GET of one pod, JSON included; a REST
 //! eviction POST as kubectl drain sends it (with `?dryRun=All`), body decoded and `Status`
 //! written; and a whole
-//! roll through the six steps, per evicted pod. Each at 1,500, 15,000 and 150,000 pods
+//! roll through the six steps, per evicted pod (the roll alone, not the check of its outcome
+//! that follows it). Each at 1,500, 15,000 and 150,000 pods
 //! (`EVICTSIM_SCALES=1500,15000` to choose; the 150,000-pod roll only with
 //! `EVICTSIM_FULL_ROLL=1`, it takes long under valgrind). Resident memory per pod is measured
 //! natively, without valgrind, from `/proc/self/statm`, in a fresh process for each scale;
@@ -145,6 +146,7 @@ fn child(pods: usize, with_roll: bool, roll_only: bool) {
     if roll_only {
         let (mut cluster, originals) = roll::build(pods / roll::REPLICAS);
         measured_roll(&mut cluster, &originals);
+        roll::check_replaced(&cluster, &originals);
         return;
     }
     let shape = Shape::with_pods(pods);
@@ -229,6 +231,7 @@ fn child(pods: usize, with_roll: bool, roll_only: bool) {
     if with_roll {
         let (mut cluster, originals) = roll::build(pods / roll::REPLICAS);
         measured_roll(&mut cluster, &originals);
+        roll::check_replaced(&cluster, &originals);
     }
 }
 

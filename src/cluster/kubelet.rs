@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{Cluster, EventKind, Origin, Timer};
+use super::{Cluster, Deleter, EventKind, Origin, Timer};
 use crate::model::{
     Behaviour, DeleteOptions, Node, ObjectKey, Pod, PodCondition, Preconditions, RawJson, Shutdown,
     SmolStr, Uid, Unmodeled, phase, scanned_field,
@@ -543,7 +543,7 @@ impl Cluster {
         // Nothing in the delete reads the kubelet's table (its reactions are only queued),
         // so the pod's entry is settled after it: gone with the pod (nearly always), or
         // `Terminated` while finalizers hold the object.
-        match self.delete_inner::<Pod>(key, &options, false) {
+        match self.delete_inner::<Pod>(key, &options, Deleter::Kubelet) {
             Ok(result) if result.removed => {
                 self.kubelet_pods.remove(key);
             }

@@ -106,6 +106,35 @@ pub struct Deadline {
     pub timer: Timer,
 }
 
+/// Who deletes an object, which says what the delete logs and whom its removal wakes.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deleter {
+    /// A client of the API (a user, kubectl, a controller, the eviction handler): the API
+    /// server's stamping is logged as a deletion step, and every write wakes the watchers.
+    Client,
+    /// The kubelet's own delete with grace 0 after the pod's containers stopped (K5, step
+    /// 5/6), which the kubelet logs itself. Its removal of the pod wakes no kubelet: the
+    /// sync it would queue would find the pod gone only to forget the kubelet's entry for
+    /// it, which the kubelet forgets itself once the delete returns. A stamp it writes (a
+    /// finalizer holds the pod) wakes the kubelet as any write does.
+    Kubelet,
+}
+
+impl Deleter {
+    pub(crate) fn logs_steps(self) -> bool {
+        self == Deleter::Client
+    }
+
+    /// The origin the removal is written with.
+    pub(crate) fn removal_origin(self) -> Origin {
+        match self {
+            Deleter::Client => Origin::Api,
+            Deleter::Kubelet => Origin::Kubelet,
+        }
+    }
+}
+
 /// How a client took a pod away.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Disruption {

@@ -8,7 +8,7 @@ use crate::cluster::deletion::{self, DeletePlan};
 use crate::cluster::eviction::{self};
 use crate::cluster::pod_facts::PodFacts;
 use crate::cluster::{
-    Cluster, DeleteResult, KubernetesVersion, Origin, Store, Timer, TimerRef, disruption,
+    Cluster, DeleteResult, Deleter, KubernetesVersion, Origin, Store, Timer, TimerRef, disruption,
     endpoints, kubelet,
 };
 use crate::error::ApiError;
@@ -107,7 +107,7 @@ pub trait StoredKind: Resource + Send + Sync {
         _cluster: &mut Cluster,
         _key: &ObjectKey,
         _options: &DeleteOptions,
-        _log_steps: bool,
+        _deleter: Deleter,
     ) -> Option<Result<DeleteResult<Self>, ApiError>> {
         None
     }
@@ -286,9 +286,9 @@ impl StoredKind for Pod {
         cluster: &mut Cluster,
         key: &ObjectKey,
         options: &DeleteOptions,
-        log_steps: bool,
+        deleter: Deleter,
     ) -> Option<Result<DeleteResult<Self>, ApiError>> {
-        Some(cluster.delete_pod_in_place(key, options, log_steps))
+        Some(cluster.delete_pod_in_place(key, options, deleter))
     }
 }
 
@@ -391,7 +391,14 @@ impl Cluster {
                 .collect();
             cluster.schedule_queue.extend(pending);
         }
-        if origin != Origin::Kubelet && cluster.config.controllers.kubelet {
+        // The pod's kubelet notices the write. A kubelet watches only the pods bound
+        // to its node, so a pod bound to none before and after wakes none when the kubelet
+        // would sync at once (its sync would find no node and stop); with an observe latency
+        // the kubelet's timer is set as before, since it may fire after a binding.
+        let bound_to_none = new_facts.is_some_and(|pod| pod.node.is_empty())
+            && old.is_none_or(|pod| pod.node.is_empty())
+            && cluster.config.latencies.kubelet_observe.is_zero();
+        if origin != Origin::Kubelet && cluster.config.controllers.kubelet && !bound_to_none {
             cluster.kubelet_queue.insert_copy(key);
         }
         if cluster.config.controllers.workloads {

@@ -15,7 +15,7 @@ use serde::Deserialize as _;
 
 use super::pod_facts::PodFacts;
 use super::shared_parts::PerSpec;
-use super::{Cluster, EventKind, FastMap, Origin};
+use super::{Cluster, Deleter, EventKind, FastMap, Origin};
 use crate::error::ApiError;
 use crate::model::short_text::same;
 use crate::model::{
@@ -243,7 +243,7 @@ impl Cluster {
 
     /// Deletes a pod the way controllers do: a plain DELETE with the pod's own grace period.
     fn controller_delete(&mut self, pod: &ObjectKey) {
-        let _ = self.delete_inner::<Pod>(pod, &DeleteOptions::default(), true);
+        let _ = self.delete_inner::<Pod>(pod, &DeleteOptions::default(), Deleter::Client);
     }
 
     /// Brings a ReplicaSet's or ReplicationController's active pods to `replicas`; the

@@ -9,8 +9,8 @@ use crate::cluster::deletion::{self};
 use crate::cluster::event_log::KeyNamed;
 use crate::cluster::eviction::{self, EvictionOutcome, EvictionRequest, EvictionStore};
 use crate::cluster::{
-    BudgetViolation, Cluster, Disruption, EventKind, MAX_RECORDED_BUDGET_VIOLATIONS, Origin,
-    disruption,
+    BudgetViolation, Cluster, Deleter, Disruption, EventKind, MAX_RECORDED_BUDGET_VIOLATIONS,
+    Origin, disruption,
 };
 use crate::error::ApiError;
 use crate::model::short_text::same;
@@ -522,7 +522,9 @@ impl EvictionStore for ClusterEvictionStore<'_> {
     ) -> Result<(), ApiError> {
         let key = written_key(&mut self.written, namespace, name)
             .unwrap_or_else(|| self.cluster.pods.key(namespace, name));
-        let deleted = self.cluster.delete_inner::<Pod>(&key, options, true);
+        let deleted = self
+            .cluster
+            .delete_inner::<Pod>(&key, options, Deleter::Client);
         self.written = Some(key);
         self.deleted = Some(deleted?.object);
         Ok(())

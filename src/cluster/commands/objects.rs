@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::cluster::deletion::{self, DeletePlan};
 use crate::cluster::{
-    Cluster, DeleteResult, Disruption, EventKind, KubernetesVersion, Origin, StoredKind,
+    Cluster, DeleteResult, Deleter, Disruption, EventKind, KubernetesVersion, Origin, StoredKind,
     Subresource,
 };
 use crate::error::{ApiError, FieldError};
@@ -354,7 +354,7 @@ impl Cluster {
         let healthy_labels = (T::KIND == "Pod" && !options.is_dry_run())
             .then(|| self.healthy_pod_labels(key))
             .flatten();
-        let result = self.delete_inner(key, options, true);
+        let result = self.delete_inner(key, options, Deleter::Client);
         if let (Ok(_), Some(labels)) = (&result, healthy_labels) {
             self.check_budgets_after(key, &labels, Disruption::Delete);
         }
@@ -362,18 +362,18 @@ impl Cluster {
         result
     }
 
-    /// `log_steps`: whether to log the deletion step (the API server's stamping); the
-    /// kubelet's own grace-0 delete is step 5/6, logged by the kubelet.
+    /// A DELETE by `deleter`, its options not checked yet.
     pub(crate) fn delete_inner<T: StoredKind>(
         &mut self,
         key: &ObjectKey,
         options: &DeleteOptions,
-        log_steps: bool,
+        deleter: Deleter,
     ) -> Result<DeleteResult<T>, ApiError> {
         check_delete_options(options)?;
-        if let Some(result) = T::delete_in_place(self, key, options, log_steps) {
+        if let Some(result) = T::delete_in_place(self, key, options, deleter) {
             return result;
         }
+        let log_steps = deleter.logs_steps();
         let Some(existing) = T::store(self).shared_at(key).cloned() else {
             return Err(ApiError::not_found(&T::qualified_resource(), &key.name));
         };
@@ -423,7 +423,7 @@ impl Cluster {
                     }
                     last = stored;
                 }
-                self.write::<T>(key.clone(), None, Origin::Api);
+                self.write::<T>(key.clone(), None, deleter.removal_origin());
                 Ok(DeleteResult {
                     object: last,
                     removed: true,
@@ -438,8 +438,9 @@ impl Cluster {
         &mut self,
         key: &ObjectKey,
         options: &DeleteOptions,
-        log_steps: bool,
+        deleter: Deleter,
     ) -> Result<DeleteResult<Pod>, ApiError> {
+        let log_steps = deleter.logs_steps();
         let now = self.wall_now();
         let Some(existing) = self.pods.shared_at(key) else {
             return Err(ApiError::not_found(&Pod::qualified_resource(), &key.name));
@@ -497,7 +498,7 @@ impl Cluster {
                         stored
                     }
                 };
-                self.write::<Pod>(key.clone(), None, Origin::Api);
+                self.write::<Pod>(key.clone(), None, deleter.removal_origin());
                 Ok(DeleteResult {
                     object: last,
                     removed: true,

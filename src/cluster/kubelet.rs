@@ -572,6 +572,78 @@ pub fn node_ready(node: &Node) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use crate::cluster::{Cluster, ClusterConfig, Deleter, Latencies};
+    use crate::model::{DeleteOptions, ObjectKey, Pod, SmolStr};
+    use crate::time::SimTime;
+
+    /// The keys queued for their kubelet, oldest first; the queue is emptied.
+    fn queued_for_the_kubelet(cluster: &mut Cluster) -> Vec<ObjectKey> {
+        std::iter::from_fn(|| cluster.kubelet_queue.pop()).collect()
+    }
+
+    fn unbound(name: &str) -> Pod {
+        let mut pod = Pod::running("default", name, "");
+        pod.spec.node_name = SmolStr::default();
+        pod
+    }
+
+    #[test]
+    fn a_kubelet_is_woken_by_bound_pods_and_not_by_its_own_removal() {
+        let key = |name: &str| ObjectKey::new("default", name);
+        let mut cluster = Cluster::default();
+        // Reactions deferred, the queues keep what the writes put in them.
+        cluster.defer_reactions();
+        cluster.load(SimTime::ZERO, unbound("pending")).unwrap();
+        cluster
+            .load(SimTime::ZERO, Pod::running("default", "web", "node-1"))
+            .unwrap();
+        assert_eq!(queued_for_the_kubelet(&mut cluster), [key("web")]);
+
+        let grace_zero = DeleteOptions {
+            grace_period_seconds: Some(0),
+            ..DeleteOptions::default()
+        };
+        let removed = cluster
+            .delete_inner::<Pod>(&key("web"), &grace_zero, Deleter::Kubelet)
+            .unwrap();
+        assert!(removed.removed);
+        assert_eq!(queued_for_the_kubelet(&mut cluster), []);
+
+        cluster
+            .load(SimTime::ZERO, Pod::running("default", "web", "node-1"))
+            .unwrap();
+        queued_for_the_kubelet(&mut cluster);
+        cluster
+            .delete_inner::<Pod>(&key("web"), &grace_zero, Deleter::Client)
+            .unwrap();
+        assert_eq!(queued_for_the_kubelet(&mut cluster), [key("web")]);
+
+        // A finalizer holds the pod: the kubelet's stamp is a write like any other.
+        let mut held = Pod::running("default", "held", "node-1");
+        held.metadata.finalizers = vec!["example.com/hold".into()];
+        cluster.load(SimTime::ZERO, held).unwrap();
+        queued_for_the_kubelet(&mut cluster);
+        let stamped = cluster
+            .delete_inner::<Pod>(&key("held"), &grace_zero, Deleter::Kubelet)
+            .unwrap();
+        assert!(!stamped.removed);
+        assert_eq!(queued_for_the_kubelet(&mut cluster), [key("held")]);
+
+        // With an observe latency the kubelet's timer is set for an unbound pod too.
+        let mut cluster = Cluster::new(ClusterConfig {
+            latencies: Latencies {
+                kubelet_observe: Duration::from_secs(1),
+                ..Latencies::default()
+            },
+            ..ClusterConfig::default()
+        });
+        cluster.defer_reactions();
+        cluster.load(SimTime::ZERO, unbound("pending")).unwrap();
+        assert_eq!(queued_for_the_kubelet(&mut cluster), [key("pending")]);
+    }
+
     #[test]
     fn pod_ips_count_through_eight_networks() {
         assert_eq!(super::pod_ip(1).to_string(), "10.244.0.1");

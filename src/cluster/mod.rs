@@ -114,10 +114,11 @@ pub enum Deleter {
     /// server's stamping is logged as a deletion step, and every write wakes the watchers.
     Client,
     /// The kubelet's own delete with grace 0 after the pod's containers stopped (K5, step
-    /// 5/6), which the kubelet logs itself. Its removal of the pod wakes no kubelet: the
-    /// sync it would queue would find the pod gone only to forget the kubelet's entry for
-    /// it, which the kubelet forgets itself once the delete returns. A stamp it writes (a
-    /// finalizer holds the pod) wakes the kubelet as any write does.
+    /// 5/6), which the kubelet logs itself. A delete that removes the pod (its stamp with
+    /// grace 0 written first, then the removal) wakes no kubelet: the sync it would queue
+    /// would find the pod gone, only to forget the kubelet's entry for it, which the kubelet
+    /// forgets itself once its delete returns. A stamp that does not remove the pod (a
+    /// finalizer holds it) wakes the kubelet as any write does.
     Kubelet,
 }
 
@@ -126,7 +127,8 @@ impl Deleter {
         self == Deleter::Client
     }
 
-    /// The origin the removal is written with.
+    /// The origin of the writes of a delete that removes the object: the stamp written
+    /// first, if any, and the removal.
     pub(crate) fn removal_origin(self) -> Origin {
         match self {
             Deleter::Client => Origin::Api,

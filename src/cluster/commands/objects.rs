@@ -416,7 +416,8 @@ impl Cluster {
                     });
                 }
                 if let Some(stamped) = stamped
-                    && let Some(stored) = self.write(key.clone(), Some(stamped), Origin::Api)
+                    && let Some(stored) =
+                        self.write(key.clone(), Some(stamped), deleter.removal_origin())
                 {
                     if log_steps {
                         self.log_deletion_step::<T>(key, stored.metadata(), shortened);
@@ -488,7 +489,7 @@ impl Cluster {
                     None => Arc::clone(existing),
                     Some(stamp) => {
                         let stored = self
-                            .write_pod_in_place(key, Origin::Api, |pod| {
+                            .write_pod_in_place(key, deleter.removal_origin(), |pod| {
                                 stamp.apply(&mut pod.metadata)
                             })
                             .ok_or_else(|| ApiError::Internal("write returned nothing".into()))?;

@@ -605,6 +605,7 @@ mod tests {
             grace_period_seconds: Some(0),
             ..DeleteOptions::default()
         };
+        // K5: the kubelet's own grace-0 delete removes the pod, and wakes no kubelet.
         let removed = cluster
             .delete_inner::<Pod>(&key("web"), &grace_zero, Deleter::Kubelet)
             .unwrap();
